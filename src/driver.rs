@@ -1,0 +1,661 @@
+//! The driver composes the machines of one agent: an [`McpClient`] per server, the Portkey endpoint, and a
+//! [`ToolLoop`] per run. It turns their semantic steps into transport effects any host can perform:
+//! [`Effect::Http`] (the response comes back as head, body chunks and end), [`Effect::Timer`] and
+//! [`Effect::Cancel`].
+//!
+//! Driving contract (as for every machine here): after [`Driver::new`] and after every `start_run`, `handle_*`
+//! or `close`, drain [`Driver::poll_output`] until it returns [`Output::Wait`] or [`Output::Idle`]. Perform
+//! effects concurrently; feed their outcomes back with their id and the current time in milliseconds. Every
+//! HTTP effect gets a timer effect; when the timer fires first, the driver cancels the request.
+//!
+//! Several runs may be active at once; they share the servers' sessions and the tool catalog.
+
+use crate::content::DEFAULT_MAX_OUTPUT_CHARS;
+use crate::error::{Error, Result};
+use crate::event::{Event, RunResult};
+use crate::http::{BodyBuffer, HttpRequest};
+use crate::json::Fields;
+use crate::mcp::{McpClient, McpEvent, OpId, ServerConfig, Tool};
+use crate::responses::portkey::{self, MAX_RESPONSE_BYTES, PortkeyConfig};
+use crate::schema::{Catalog, ConvertOptions};
+use crate::tool_loop::{self, LoopConfig, LoopEffect, LoopOutput, ToolLoop, ToolResult};
+use crate::vec_map::VecMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::collections::VecDeque;
+
+/// Identifies a run of the agent.
+pub type RunId = u64;
+
+/// Everything an agent needs: the model, how to reach it, and the MCP servers. Build it as a struct (with
+/// `..AgentConfig::default()`) or read it from JSON with [`AgentConfig::from_json`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    /// The model name (or Portkey `@provider/model`).
+    pub model: String,
+    /// Instructions sent with every request.
+    pub instructions: Option<String>,
+    /// The most model turns a run may take (default 10).
+    pub max_turns: u32,
+    /// Further request fields for every model request (`temperature`, `reasoning`, …).
+    pub model_settings: Map<String, Value>,
+    /// The cap on one tool output, in characters (default 100 000).
+    pub max_output_chars: usize,
+    /// How long one model request may take, in milliseconds (default 10 minutes).
+    pub model_timeout_ms: u64,
+    /// The model endpoint.
+    pub portkey: PortkeyConfig,
+    /// The MCP servers, in the order their tools are offered.
+    pub servers: Vec<ServerConfig>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        let defaults = LoopConfig::default();
+        AgentConfig {
+            model: String::new(),
+            instructions: None,
+            max_turns: defaults.max_turns,
+            model_settings: Map::new(),
+            max_output_chars: DEFAULT_MAX_OUTPUT_CHARS,
+            model_timeout_ms: 600_000,
+            portkey: PortkeyConfig::default(),
+            servers: Vec::new(),
+        }
+    }
+}
+
+impl AgentConfig {
+    /// Reads the configuration from JSON, in the shape `createAgent` documents (`servers` as an array of
+    /// `{name, url, headers, timeoutMs}`). Unknown options are refused, so a typo is an error.
+    pub fn from_json(value: &Value) -> Result<AgentConfig> {
+        Self::read(value).map_err(Error::config)
+    }
+
+    fn read(value: &Value) -> std::result::Result<AgentConfig, String> {
+        let f = Fields::new(value, "")?;
+        f.only(&[
+            "model",
+            "instructions",
+            "maxTurns",
+            "modelSettings",
+            "maxOutputChars",
+            "modelTimeoutMs",
+            "portkey",
+            "servers",
+        ])?;
+        let defaults = AgentConfig::default();
+        let model_settings = match f.value("modelSettings") {
+            None => Map::new(),
+            Some(Value::Object(map)) => map.clone(),
+            Some(_) => return Err("modelSettings must be an object".into()),
+        };
+        let servers = f.array("servers")?.iter().enumerate();
+        Ok(AgentConfig {
+            model: f.string("model")?.unwrap_or_default(),
+            instructions: f.string("instructions")?,
+            max_turns: match f.number("maxTurns")? {
+                Some(n) => u32::try_from(n).map_err(|_| "maxTurns is too large".to_owned())?,
+                None => defaults.max_turns,
+            },
+            model_settings,
+            max_output_chars: f.number("maxOutputChars")?.map_or(defaults.max_output_chars, |n| n as usize),
+            model_timeout_ms: f.number("modelTimeoutMs")?.unwrap_or(defaults.model_timeout_ms),
+            portkey: f.value("portkey").map(PortkeyConfig::read).transpose()?.unwrap_or_default(),
+            servers: servers
+                .map(|(i, v)| ServerConfig::read(v, &format!("servers[{i}]")))
+                .collect::<std::result::Result<_, _>>()?,
+        })
+    }
+
+    fn loop_config(&self) -> LoopConfig {
+        LoopConfig {
+            model: self.model.clone(),
+            instructions: self.instructions.clone(),
+            max_turns: self.max_turns,
+            model_settings: self.model_settings.clone(),
+            max_output_chars: self.max_output_chars,
+        }
+    }
+
+    /// Checks everything before the first request.
+    pub fn validate(&self) -> Result<()> {
+        self.loop_config().validate().map_err(Error::config)?;
+        self.portkey.validate().map_err(Error::config)?;
+        if self.model_timeout_ms == 0 {
+            return Err(Error::config("modelTimeoutMs must be positive"));
+        }
+        for (i, server) in self.servers.iter().enumerate() {
+            server.validate().map_err(Error::config)?;
+            if self.servers[..i].iter().any(|s| s.name == server.name) {
+                return Err(Error::config(format!("two servers are named '{}'", server.name)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Work for the host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[must_use]
+pub enum Effect {
+    /// Perform this request; report with `handle_http_head`, `handle_http_chunk`, `handle_http_end` or
+    /// `handle_http_error`.
+    Http {
+        /// Effect id.
+        id: u64,
+        /// The request.
+        request: HttpRequest,
+    },
+    /// Call `handle_timer(id, now)` at (or after) `at_ms`.
+    Timer {
+        /// Effect id.
+        id: u64,
+        /// When, in the host's milliseconds clock (the one it passes as `now_ms`).
+        at_ms: u64,
+    },
+    /// Stop effect `id` (abort the request, clear the timer) and report nothing more for it.
+    Cancel {
+        /// The effect to stop.
+        id: u64,
+    },
+}
+
+/// What [`Driver::poll_output`] returns.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum Output {
+    /// Perform this.
+    Effect(Effect),
+    /// Tell the application. `run` is `None` for agent-level events (connections, catalog).
+    Event {
+        /// The run concerned.
+        run: Option<RunId>,
+        /// What happened.
+        event: Event,
+    },
+    /// A run is over.
+    Done {
+        /// The run.
+        run: RunId,
+        /// Its result.
+        result: Result<RunResult>,
+    },
+    /// Effects are out; nothing more until one of them reports.
+    Wait,
+    /// No run is active and no effect is out.
+    Idle,
+}
+
+impl Output {
+    /// The JSON form hosts outside Rust receive: `{"type": "http" | "timer" | "cancel" | "event" | "done" |
+    /// "wait" | "idle", …}`; a finished run carries `result` or `error` (with its `code`).
+    pub fn to_json(&self) -> Value {
+        match self {
+            Output::Effect(effect) => serde_json::to_value(effect).unwrap_or(Value::Null),
+            Output::Event { run, event } => json!({"type": "event", "run": run, "event": event}),
+            Output::Done { run, result: Ok(result) } => json!({"type": "done", "run": run, "result": result}),
+            Output::Done { run, result: Err(error) } => json!({"type": "done", "run": run, "error": error}),
+            Output::Wait => json!({"type": "wait"}),
+            Output::Idle => json!({"type": "idle"}),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Pending {
+    Mcp { server: usize, key: u64, timer: u64 },
+    Model { run: RunId, effect: u64, status: u16, body: BodyBuffer, timer: u64 },
+    Timer { http: u64, after_ms: u64 },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum RunState {
+    AwaitingCatalog(Value),
+    Looping(Box<ToolLoop>),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Run {
+    trace_id: String,
+    state: RunState,
+}
+
+/// The composed machine of one agent.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    config: AgentConfig,
+    servers: Vec<McpClient>,
+    catalog: Option<Catalog>,
+    listing: Option<Vec<ListingSlot>>,
+    runs: VecMap<RunId, Run>,
+    tool_ops: VecMap<(usize, OpId), (RunId, u64)>,
+    pending: VecMap<u64, Pending>,
+    next_run: RunId,
+    next_effect: u64,
+    now_ms: u64,
+    closed: bool,
+    out: VecDeque<Output>,
+}
+
+#[derive(Debug, Clone)]
+enum ListingSlot {
+    Waiting(OpId),
+    Listed(Vec<Tool>),
+}
+
+impl Driver {
+    /// A driver for `config`; nothing is sent until the first run.
+    pub fn new(config: AgentConfig) -> Result<Driver> {
+        config.validate()?;
+        let servers = config.servers.iter().cloned().map(McpClient::new).collect();
+        Ok(Driver {
+            config,
+            servers,
+            catalog: None,
+            listing: None,
+            runs: VecMap::default(),
+            tool_ops: VecMap::default(),
+            pending: VecMap::default(),
+            next_run: 1,
+            next_effect: 1,
+            now_ms: 0,
+            closed: false,
+            out: VecDeque::new(),
+        })
+    }
+
+    /// The tool catalog, once every server has been listed.
+    pub fn catalog(&self) -> Option<&Catalog> {
+        self.catalog.as_ref()
+    }
+
+    /// Starts a run with the user's `input` (text or input items). `trace_id` goes to Portkey as
+    /// `x-portkey-trace-id`; the host makes one per run when the application gives none.
+    pub fn start_run(&mut self, input: Value, trace_id: &str, now_ms: u64) -> Result<RunId> {
+        self.now_ms = now_ms;
+        if self.closed {
+            return Err(Error::cancelled("the agent is closed"));
+        }
+        tool_loop::validate_input(&input)?;
+        let run = self.next_run;
+        self.next_run += 1;
+        self.runs.insert(run, Run { trace_id: trace_id.to_owned(), state: RunState::AwaitingCatalog(input) });
+        if self.catalog.is_some() {
+            self.start_waiting_runs();
+        } else if self.listing.is_none() {
+            let slots = self.servers.iter_mut().map(|s| ListingSlot::Waiting(s.list_tools())).collect();
+            self.listing = Some(slots);
+            self.finish_listing_if_complete();
+        }
+        self.pump();
+        Ok(run)
+    }
+
+    /// The response head of HTTP effect `id`. Header names may be in any case.
+    pub fn handle_http_head(&mut self, id: u64, status: u16, headers: &[(String, String)], now_ms: u64) -> Result<()> {
+        self.now_ms = now_ms;
+        match self.pending.get_mut(&id) {
+            Some(Pending::Mcp { server, key, .. }) => {
+                let (server, key) = (*server, *key);
+                self.servers[server].handle_head(key, status, headers);
+                self.drop_if_abandoned(id, server, key);
+            }
+            Some(Pending::Model { status: s, .. }) => *s = status,
+            _ => return Err(unknown(id)),
+        }
+        self.pump();
+        Ok(())
+    }
+
+    /// A body chunk of HTTP effect `id`.
+    pub fn handle_http_chunk(&mut self, id: u64, chunk: &[u8], now_ms: u64) -> Result<()> {
+        self.now_ms = now_ms;
+        match self.pending.get_mut(&id) {
+            Some(Pending::Mcp { server, key, .. }) => {
+                let (server, key) = (*server, *key);
+                self.servers[server].handle_chunk(key, chunk);
+                self.drop_if_abandoned(id, server, key);
+            }
+            Some(Pending::Model { body, .. }) => {
+                body.push(chunk);
+            }
+            _ => return Err(unknown(id)),
+        }
+        self.pump();
+        Ok(())
+    }
+
+    /// The end of HTTP effect `id`'s body.
+    pub fn handle_http_end(&mut self, id: u64, now_ms: u64) -> Result<()> {
+        self.now_ms = now_ms;
+        match self.release(id) {
+            Some(Pending::Mcp { server, key, .. }) => {
+                self.servers[server].handle_end(key);
+            }
+            Some(Pending::Model { run, effect, status, body, .. }) => {
+                let response = portkey::parse_response(status, &body);
+                self.model_response(run, effect, response);
+            }
+            _ => return Err(unknown(id)),
+        }
+        self.pump();
+        Ok(())
+    }
+
+    /// HTTP effect `id` failed in transport. `message` must not name the URL (it is redacted for MCP
+    /// servers anyway).
+    pub fn handle_http_error(&mut self, id: u64, message: &str, now_ms: u64) -> Result<()> {
+        self.now_ms = now_ms;
+        match self.release(id) {
+            Some(pending) => self.fail_http(pending, message),
+            None => return Err(unknown(id)),
+        }
+        self.pump();
+        Ok(())
+    }
+
+    /// Timer effect `id` fired.
+    pub fn handle_timer(&mut self, id: u64, now_ms: u64) -> Result<()> {
+        self.now_ms = now_ms;
+        let Some(Pending::Timer { http, after_ms }) = self.pending.remove(&id) else { return Err(unknown(id)) };
+        if let Some(pending) = self.pending.remove(&http) {
+            self.out.push_back(Output::Effect(Effect::Cancel { id: http }));
+            self.fail_http(pending, &format!("timed out after {after_ms} ms"));
+        }
+        self.pump();
+        Ok(())
+    }
+
+    /// Ends every run (with a `cancelled` error), aborts what is out, and ends the servers' sessions. Keep
+    /// draining until [`Output::Idle`].
+    pub fn close(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let ids: Vec<u64> = self.pending.keys().copied().collect();
+        for id in ids {
+            if let Some(Pending::Model { .. } | Pending::Timer { .. }) = self.pending.get(&id) {
+                self.pending.remove(&id);
+                self.out.push_back(Output::Effect(Effect::Cancel { id }));
+            }
+        }
+        for server in 0..self.servers.len() {
+            for key in self.servers[server].close() {
+                if let Some(id) = self.effect_of(server, key) {
+                    self.pending.remove(&id);
+                    self.out.push_back(Output::Effect(Effect::Cancel { id }));
+                }
+            }
+        }
+        self.tool_ops.clear();
+        for (run, _) in self.runs.take() {
+            let result = Err(Error::cancelled("the agent was closed"));
+            self.out.push_back(Output::Done { run, result });
+        }
+        self.pump();
+    }
+
+    /// The next thing to do; see the module docs.
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(output) = self.out.pop_front() {
+            return output;
+        }
+        if self.runs.is_empty() && self.pending.is_empty() { Output::Idle } else { Output::Wait }
+    }
+
+    // ---- moving work between the machines ----
+
+    fn pump(&mut self) {
+        loop {
+            let mut progress = false;
+            for server in 0..self.servers.len() {
+                while let Some(transmit) = self.servers[server].poll_transmit() {
+                    progress = true;
+                    let key = transmit.key;
+                    self.http(transmit.request, transmit.timeout_ms, |timer| Pending::Mcp { server, key, timer });
+                }
+                while let Some(event) = self.servers[server].poll_event() {
+                    progress = true;
+                    self.mcp_event(server, event);
+                }
+            }
+            let runs: Vec<RunId> = self.runs.keys().copied().collect();
+            for run in runs {
+                while let Some(RunState::Looping(tool_loop)) = self.runs.get_mut(&run).map(|r| &mut r.state) {
+                    let output = tool_loop.poll_output();
+                    if output == LoopOutput::Wait {
+                        break;
+                    }
+                    progress = true;
+                    self.loop_output(run, output);
+                }
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    fn mcp_event(&mut self, server: usize, event: McpEvent) {
+        let name = self.servers[server].name().to_owned();
+        match event {
+            McpEvent::Connected(info) => {
+                let server_info = info.name.map(|n| match info.version {
+                    Some(v) => format!("{n} {v}"),
+                    None => n,
+                });
+                let event =
+                    Event::ServerConnected { server: name, protocol_version: info.protocol_version, server_info };
+                self.out.push_back(Output::Event { run: None, event });
+            }
+            McpEvent::Tools { op, tools } => {
+                if let Some(slot) = self.listing_slot(server, op) {
+                    *slot = ListingSlot::Listed(tools);
+                    self.finish_listing_if_complete();
+                }
+            }
+            McpEvent::ToolResult { op, result } => self.tool_result(server, op, ToolResult::Result(result)),
+            McpEvent::Failed { op, error } => {
+                if self.listing_slot(server, op).is_some() {
+                    self.listing = None;
+                    let error = Error::mcp(&name, format!("listing tools failed: {error}"));
+                    self.fail_waiting_runs(error);
+                } else {
+                    self.tool_result(server, op, ToolResult::Failed(format!("MCP server '{name}': {error}")));
+                }
+            }
+            McpEvent::Warning(message) => {
+                self.out.push_back(Output::Event { run: None, event: Event::Warning { server: Some(name), message } })
+            }
+            McpEvent::Notification { method, params } => {
+                let event = Event::Notification { server: name, method, params };
+                self.out.push_back(Output::Event { run: None, event });
+            }
+        }
+    }
+
+    fn loop_output(&mut self, run: RunId, output: LoopOutput) {
+        match output {
+            LoopOutput::Effect(LoopEffect::CallModel { id, request }) => {
+                let trace_id = self.runs.get(&run).map(|r| r.trace_id.clone()).unwrap_or_default();
+                let request = self.config.portkey.request(&request, &trace_id);
+                let body = BodyBuffer::new(MAX_RESPONSE_BYTES);
+                self.http(request, self.config.model_timeout_ms, |timer| Pending::Model {
+                    run,
+                    effect: id,
+                    status: 0,
+                    body,
+                    timer,
+                });
+            }
+            LoopOutput::Effect(LoopEffect::CallTool { id, server, tool, arguments, .. }) => {
+                match self.servers.iter().position(|s| s.name() == server) {
+                    Some(index) => {
+                        let op = self.servers[index].call_tool(&tool, arguments);
+                        self.tool_ops.insert((index, op), (run, id));
+                    }
+                    None => self.feed_tool(run, id, ToolResult::Failed(format!("no server named '{server}'"))),
+                }
+            }
+            LoopOutput::Event(event) => self.out.push_back(Output::Event { run: Some(run), event }),
+            LoopOutput::Done(result) => {
+                let trace_id = self.runs.remove(&run).map(|r| r.trace_id);
+                let result = result.map(|mut r| {
+                    r.trace_id = trace_id.filter(|t| !t.is_empty());
+                    r
+                });
+                self.out.push_back(Output::Done { run, result });
+            }
+            LoopOutput::Wait => {}
+        }
+    }
+
+    fn tool_result(&mut self, server: usize, op: OpId, result: ToolResult) {
+        if let Some((run, effect)) = self.tool_ops.remove(&(server, op)) {
+            self.feed_tool(run, effect, result);
+        }
+    }
+
+    fn feed_tool(&mut self, run: RunId, effect: u64, result: ToolResult) {
+        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&run) {
+            // The loop asked for exactly this effect, so it cannot refuse it.
+            let _ = tool_loop.handle_tool_result(effect, result);
+        }
+    }
+
+    fn model_response(&mut self, run: RunId, effect: u64, response: Result<crate::responses::ModelResponse>) {
+        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&run) {
+            let _ = tool_loop.handle_model_response(effect, response);
+        }
+    }
+
+    fn fail_http(&mut self, pending: Pending, message: &str) {
+        match pending {
+            Pending::Mcp { server, key, timer } => {
+                self.cancel_timer(timer);
+                self.servers[server].handle_error(key, message);
+            }
+            Pending::Model { run, effect, timer, .. } => {
+                self.cancel_timer(timer);
+                self.model_response(run, effect, Err(Error::model(None, message)));
+            }
+            Pending::Timer { .. } => {}
+        }
+    }
+
+    /// The client gave up on exchange `key` while it was still streaming (oversized message, bad session
+    /// id): abort the request.
+    fn drop_if_abandoned(&mut self, id: u64, server: usize, key: u64) {
+        if !self.servers[server].has_exchange(key) && self.release(id).is_some() {
+            self.out.push_back(Output::Effect(Effect::Cancel { id }));
+        }
+    }
+
+    /// Removes HTTP effect `id` and stops its timer.
+    fn release(&mut self, id: u64) -> Option<Pending> {
+        let pending = match self.pending.get(&id) {
+            Some(Pending::Mcp { .. } | Pending::Model { .. }) => self.pending.remove(&id)?,
+            _ => return None,
+        };
+        if let Pending::Mcp { timer, .. } | Pending::Model { timer, .. } = &pending {
+            self.cancel_timer(*timer);
+        }
+        Some(pending)
+    }
+
+    fn cancel_timer(&mut self, timer: u64) {
+        if self.pending.remove(&timer).is_some() {
+            self.out.push_back(Output::Effect(Effect::Cancel { id: timer }));
+        }
+    }
+
+    fn http(&mut self, request: HttpRequest, timeout_ms: u64, pending: impl FnOnce(u64) -> Pending) {
+        let id = self.effect_id();
+        let timer = self.effect_id();
+        self.pending.insert(id, pending(timer));
+        self.pending.insert(timer, Pending::Timer { http: id, after_ms: timeout_ms });
+        self.out.push_back(Output::Effect(Effect::Http { id, request }));
+        let at_ms = self.now_ms.saturating_add(timeout_ms);
+        self.out.push_back(Output::Effect(Effect::Timer { id: timer, at_ms }));
+    }
+
+    fn effect_of(&self, server: usize, key: u64) -> Option<u64> {
+        self.pending.iter().find_map(|(id, p)| match p {
+            Pending::Mcp { server: s, key: k, .. } if *s == server && *k == key => Some(*id),
+            _ => None,
+        })
+    }
+
+    fn listing_slot(&mut self, server: usize, op: OpId) -> Option<&mut ListingSlot> {
+        let slot = self.listing.as_mut()?.get_mut(server)?;
+        matches!(slot, ListingSlot::Waiting(o) if *o == op).then_some(slot)
+    }
+
+    fn finish_listing_if_complete(&mut self) {
+        let Some(slots) = &self.listing else { return };
+        if slots.iter().any(|s| matches!(s, ListingSlot::Waiting(_))) {
+            return;
+        }
+        let Some(slots) = self.listing.take() else { return };
+        let servers: Vec<(String, Vec<Tool>)> = slots
+            .into_iter()
+            .zip(&self.servers)
+            .map(|(slot, server)| match slot {
+                ListingSlot::Listed(tools) => (server.name().to_owned(), tools),
+                ListingSlot::Waiting(_) => (server.name().to_owned(), Vec::new()),
+            })
+            .collect();
+        let catalog = Catalog::build(&servers, &ConvertOptions::default());
+        self.out.push_back(Output::Event { run: None, event: Event::ToolsListed { count: catalog.tools.len() } });
+        self.catalog = Some(catalog);
+        self.start_waiting_runs();
+    }
+
+    fn start_waiting_runs(&mut self) {
+        let Some(catalog) = &self.catalog else { return };
+        let config = self.config.loop_config();
+        let mut failed = Vec::new();
+        for (id, run) in self.runs.iter_mut() {
+            if let RunState::AwaitingCatalog(input) = &mut run.state {
+                match ToolLoop::new(config.clone(), catalog.clone(), std::mem::take(input)) {
+                    Ok(tool_loop) => run.state = RunState::Looping(Box::new(tool_loop)),
+                    Err(e) => failed.push((*id, e)),
+                }
+            }
+        }
+        for (run, error) in failed {
+            self.runs.remove(&run);
+            self.out.push_back(Output::Done { run, result: Err(error) });
+        }
+    }
+
+    fn fail_waiting_runs(&mut self, error: Error) {
+        let waiting: Vec<RunId> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| matches!(r.state, RunState::AwaitingCatalog(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for run in waiting {
+            self.runs.remove(&run);
+            self.out.push_back(Output::Done { run, result: Err(error.clone()) });
+        }
+    }
+
+    fn effect_id(&mut self) -> u64 {
+        let id = self.next_effect;
+        self.next_effect += 1;
+        id
+    }
+}
+
+fn unknown(id: u64) -> Error {
+    Error::host(format!("effect {id} is not pending (finished, cancelled, or never issued)"))
+}
+
+#[cfg(test)]
+mod tests;

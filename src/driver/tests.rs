@@ -1,0 +1,444 @@
+use super::*;
+use crate::event::RunStatus;
+use crate::http::header;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const SECRET_URL: &str = "http://10.9.8.7:3001/mcp";
+const SECRET_TOKEN: &str = "Bearer intranet-secret-123";
+
+type Model = Box<dyn FnMut(&Value) -> (u16, Value)>;
+/// Status, headers, body.
+type Reply = (u16, Vec<(String, String)>, String);
+
+/// A host that performs effects synchronously against in-memory fakes.
+struct Host {
+    driver: Driver,
+    now: u64,
+    requests: Vec<HttpRequest>,
+    timers: BTreeMap<u64, u64>,
+    cancelled: Vec<u64>,
+    held: Vec<u64>,
+    events: Vec<(Option<RunId>, Event)>,
+    done: Vec<(RunId, Result<RunResult>)>,
+    model: Model,
+    /// Tool names whose calls the fake server never answers.
+    hang: Vec<&'static str>,
+    listing_fails: bool,
+}
+
+fn config(servers: &[&str]) -> AgentConfig {
+    AgentConfig::from_json(&json!({
+        "model": "gpt-test",
+        "portkey": {"baseURL": "http://127.0.0.1:8787/v1", "provider": "openai", "customHost": "http://127.0.0.1:9999/v1", "authorization": "Bearer model-key"},
+        "servers": servers.iter().enumerate().map(|(i, name)| json!({
+            "name": name,
+            "url": format!("{SECRET_URL}/{i}"),
+            "headers": [["authorization", SECRET_TOKEN]],
+            "timeoutMs": 5000
+        })).collect::<Vec<_>>()
+    }))
+    .unwrap()
+}
+
+impl Host {
+    fn new(config: AgentConfig, model: impl FnMut(&Value) -> (u16, Value) + 'static) -> Host {
+        Host {
+            driver: Driver::new(config).unwrap(),
+            now: 1_000,
+            requests: Vec::new(),
+            timers: BTreeMap::new(),
+            cancelled: Vec::new(),
+            held: Vec::new(),
+            events: Vec::new(),
+            done: Vec::new(),
+            model: Box::new(model),
+            hang: Vec::new(),
+            listing_fails: false,
+        }
+    }
+
+    /// Drains outputs, performs every HTTP effect, and repeats until nothing is left to perform.
+    fn settle(&mut self) {
+        loop {
+            let mut work = Vec::new();
+            loop {
+                match self.driver.poll_output() {
+                    Output::Effect(Effect::Http { id, request }) => work.push((id, request)),
+                    Output::Effect(Effect::Timer { id, at_ms }) => {
+                        self.timers.insert(id, at_ms);
+                    }
+                    Output::Effect(Effect::Cancel { id }) => {
+                        self.timers.remove(&id);
+                        self.held.retain(|h| *h != id);
+                        self.cancelled.push(id);
+                    }
+                    Output::Event { run, event } => self.events.push((run, event)),
+                    Output::Done { run, result } => self.done.push((run, result)),
+                    Output::Wait | Output::Idle => break,
+                }
+            }
+            if work.is_empty() {
+                return;
+            }
+            for (id, request) in work {
+                self.requests.push(request.clone());
+                self.now += 1;
+                match self.respond(&request) {
+                    Some((status, headers, body)) => {
+                        self.driver.handle_http_head(id, status, &headers, self.now).unwrap();
+                        for chunk in body.as_bytes().chunks(5) {
+                            if self.driver.handle_http_chunk(id, chunk, self.now).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = self.driver.handle_http_end(id, self.now);
+                    }
+                    None => self.held.push(id),
+                }
+            }
+        }
+    }
+
+    fn respond(&mut self, request: &HttpRequest) -> Option<Reply> {
+        let json_headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+        if request.url.ends_with("/responses") {
+            let body: Value = serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
+            let (status, reply) = (self.model)(&body);
+            return Some((status, json_headers, reply.to_string()));
+        }
+        if request.method == "DELETE" {
+            return Some((200, vec![], String::new()));
+        }
+        let rpc: Value = serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
+        let id = rpc["id"].clone();
+        let result = match rpc["method"].as_str().unwrap() {
+            "initialize" => {
+                let sse = format!(
+                    "event: message\ndata: {}\n\n",
+                    json!({"jsonrpc":"2.0","id":id,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"fake","version":"1.0"}}})
+                );
+                let headers = vec![
+                    ("content-type".to_owned(), "text/event-stream".to_owned()),
+                    ("mcp-session-id".to_owned(), "session-abc-999".to_owned()),
+                ];
+                return Some((200, headers, sse));
+            }
+            "notifications/initialized" => return Some((202, vec![], String::new())),
+            "tools/list" if self.listing_fails => return Some((500, json_headers, "internal error".into())),
+            "tools/list" => {
+                json!({"tools":[{"name":"echo","inputSchema":{"type":"object","properties":{"message":{"type":"string"}}}},{"name":"slow"}]})
+            }
+            "tools/call" => {
+                let name = rpc["params"]["name"].as_str().unwrap().to_owned();
+                if self.hang.contains(&name.as_str()) {
+                    return None;
+                }
+                json!({"content":[{"type":"text","text":format!("{name} says {}", rpc["params"]["arguments"]["message"].as_str().unwrap_or("nothing"))}]})
+            }
+            other => panic!("unexpected method {other}"),
+        };
+        Some((200, json_headers, json!({"jsonrpc":"2.0","id":id,"result":result}).to_string()))
+    }
+
+    fn fire_timers(&mut self) {
+        let due: Vec<u64> = self.timers.keys().copied().collect();
+        for id in due {
+            self.timers.remove(&id);
+            self.now += 5000;
+            self.driver.handle_timer(id, self.now).unwrap();
+        }
+        self.settle();
+    }
+}
+
+fn response(id: &str, output: Value) -> Value {
+    json!({"id": id, "object": "response", "status": "completed", "output": output,
+           "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}})
+}
+
+fn call(call_id: &str, name: &str, args: Value) -> Value {
+    json!({"type":"function_call","id":format!("fc_{call_id}"),"call_id":call_id,"name":name,"arguments":args.to_string(),"status":"completed"})
+}
+
+fn answer(text: &str) -> Value {
+    json!({"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[{"type":"output_text","text":text,"annotations":[]}]})
+}
+
+/// A model that calls the two `echo` tools in turn 1 and then repeats their outputs.
+fn two_server_model(request: &Value) -> (u16, Value) {
+    match request.get("previous_response_id") {
+        None => (
+            200,
+            response(
+                "resp_1",
+                json!([
+                    call("c1", "hr__echo", json!({"message":"one"})),
+                    call("c2", "it__echo", json!({"message":"two"}))
+                ]),
+            ),
+        ),
+        Some(_) => {
+            let outputs: Vec<&str> =
+                request["input"].as_array().unwrap().iter().map(|o| o["output"].as_str().unwrap()).collect();
+            (200, response("resp_2", json!([answer(&outputs.join(" | "))])))
+        }
+    }
+}
+
+#[test]
+fn a_full_run_across_two_servers() {
+    let mut host = Host::new(config(&["hr", "it"]), two_server_model);
+    let run = host.driver.start_run(json!("echo one and two"), "trace-xyz", host.now).unwrap();
+    host.settle();
+    let (done_run, result) = host.done.pop().expect("the run finished");
+    assert_eq!(done_run, run);
+    let result = result.unwrap();
+    assert_eq!(result.status, RunStatus::Completed);
+    assert_eq!(result.output_text, "echo says one | echo says two");
+    assert_eq!(result.turns, 2);
+    assert_eq!(result.usage.total_tokens, 30);
+    assert_eq!(result.trace_id.as_deref(), Some("trace-xyz"));
+    assert_eq!(result.tool_calls.len(), 2);
+    assert_eq!(result.tool_calls[1].server.as_deref(), Some("it"));
+
+    let model_requests: Vec<&HttpRequest> = host.requests.iter().filter(|r| r.url.ends_with("/responses")).collect();
+    assert_eq!(model_requests.len(), 2);
+    for r in &model_requests {
+        assert_eq!(r.url, "http://127.0.0.1:8787/v1/responses");
+        assert_eq!(r.header("x-portkey-trace-id"), Some("trace-xyz"));
+        assert_eq!(r.header("x-portkey-provider"), Some("openai"));
+        assert_eq!(r.header("authorization"), Some("Bearer model-key"));
+    }
+    let first: Value = serde_json::from_str(model_requests[0].body.as_deref().unwrap()).unwrap();
+    let names: Vec<&str> = first["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["hr__echo", "hr__slow", "it__echo", "it__slow"]);
+
+    let mcp_calls: Vec<&HttpRequest> =
+        host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/call"))).collect();
+    assert_eq!(mcp_calls.len(), 2);
+    assert!(
+        mcp_calls.iter().all(|r| r.header("mcp-session-id") == Some("session-abc-999")
+            && r.header("authorization") == Some(SECRET_TOKEN))
+    );
+
+    assert!(host.timers.is_empty(), "every timer was cancelled when its request finished");
+    let kinds: Vec<String> = host
+        .events
+        .iter()
+        .map(|(_, e)| serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "serverConnected",
+            "serverConnected",
+            "toolsListed",
+            "turnStarted",
+            "turnCompleted",
+            "toolCallStarted",
+            "toolCallStarted",
+            "toolCallFinished",
+            "toolCallFinished",
+            "turnStarted",
+            "turnCompleted"
+        ]
+    );
+    assert_eq!(host.driver.poll_output(), Output::Idle);
+}
+
+#[test]
+fn nothing_about_a_server_reaches_the_model_side() {
+    let mut host = Host::new(config(&["hr", "it"]), |request| {
+        if request.get("previous_response_id").is_none() {
+            // The model calls an unknown tool and a tool that leaks its server's URL in an error.
+            (200, response("resp_1", json!([call("c1", "nope", json!({})), call("c2", "hr__slow", json!({}))])))
+        } else {
+            (200, response("resp_2", json!([answer("ok")])))
+        }
+    });
+    host.hang.push("slow");
+    host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    host.settle();
+    host.fire_timers();
+    assert!(host.done.pop().unwrap().1.is_ok());
+    let secrets = [SECRET_URL, "10.9.8.7", "intranet-secret-123", "session-abc-999"];
+    for request in host.requests.iter().filter(|r| r.url.ends_with("/responses")) {
+        let everything = format!("{} {:?} {}", request.url, request.headers, request.body.as_deref().unwrap_or(""));
+        for secret in secrets {
+            assert!(!everything.contains(secret), "{secret} leaked into {everything}");
+        }
+    }
+    for (_, event) in &host.events {
+        let text = serde_json::to_string(event).unwrap();
+        for secret in secrets {
+            assert!(!text.contains(secret), "{secret} leaked into event {text}");
+        }
+    }
+}
+
+#[test]
+fn a_call_that_times_out_is_cancelled_and_the_model_is_told() {
+    let mut host = Host::new(config(&["hr"]), |request| {
+        if request.get("previous_response_id").is_none() {
+            (
+                200,
+                response(
+                    "resp_1",
+                    json!([call("c1", "slow", json!({})), call("c2", "echo", json!({"message":"fast"}))]),
+                ),
+            )
+        } else {
+            (200, response("resp_2", json!([answer(&request["input"].to_string())])))
+        }
+    });
+    host.hang.push("slow");
+    host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    host.settle();
+    assert_eq!(host.held.len(), 1, "the slow call is out");
+    assert!(host.done.is_empty());
+    let held = host.held[0];
+    host.fire_timers();
+    assert!(host.cancelled.contains(&held), "the timed-out request was aborted");
+    let result = host.done.pop().unwrap().1.unwrap();
+    assert!(
+        result.output_text.contains("Error: MCP server 'hr': request failed: timed out after 5000 ms"),
+        "{}",
+        result.output_text
+    );
+    assert!(result.output_text.contains("echo says fast"));
+    assert_eq!(
+        host.driver.handle_http_end(held, host.now).unwrap_err().code(),
+        "host",
+        "a cancelled effect takes no input"
+    );
+}
+
+#[test]
+fn a_server_that_cannot_list_fails_the_run_and_the_next_run_retries() {
+    let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([answer("hi")]))));
+    host.listing_fails = true;
+    host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    host.settle();
+    match host.done.pop().unwrap().1 {
+        Err(Error::Mcp { server, message }) => {
+            assert_eq!(server, "hr");
+            assert!(message.contains("HTTP 500"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    host.listing_fails = false;
+    host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    host.settle();
+    assert_eq!(host.done.pop().unwrap().1.unwrap().output_text, "hi");
+}
+
+#[test]
+fn runs_share_one_listing_and_model_errors_keep_their_status() {
+    let mut host = Host::new(config(&["hr"]), |request| match request["input"].as_str() {
+        Some("bad") => (
+            401,
+            json!({"error":{"message":"openai error: Incorrect API key provided","type":"invalid_request_error"}}),
+        ),
+        _ => (200, response("resp_1", json!([answer("fine")]))),
+    });
+    let a = host.driver.start_run(json!("bad"), "t1", host.now).unwrap();
+    let b = host.driver.start_run(json!("good"), "t2", host.now).unwrap();
+    host.settle();
+    let lists = host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/list"))).count();
+    assert_eq!(lists, 1);
+    let results: BTreeMap<RunId, Result<RunResult>> = host.done.drain(..).collect();
+    assert_eq!(results[&a], Err(Error::model(Some(401), "openai error: Incorrect API key provided")));
+    assert_eq!(results[&b].as_ref().unwrap().output_text, "fine");
+}
+
+#[test]
+fn close_cancels_runs_and_deletes_sessions() {
+    let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
+    host.hang.push("slow");
+    let run = host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    host.settle();
+    let held = host.held.clone();
+    host.driver.close(host.now);
+    host.settle();
+    assert!(held.iter().all(|h| host.cancelled.contains(h)));
+    assert_eq!(host.done.pop().unwrap(), (run, Err(Error::cancelled("the agent was closed"))));
+    let delete = host.requests.last().unwrap();
+    assert_eq!(
+        (delete.method.as_str(), header(&delete.headers, "mcp-session-id")),
+        ("DELETE", Some("session-abc-999"))
+    );
+    assert!(host.timers.is_empty());
+    assert_eq!(host.driver.poll_output(), Output::Idle);
+    assert_eq!(host.driver.start_run(json!("again"), "t", host.now).unwrap_err().code(), "cancelled");
+}
+
+#[test]
+fn refuses_bad_configuration_and_input() {
+    let mut dup = config(&["hr", "hr"]);
+    assert!(Driver::new(dup.clone()).unwrap_err().to_string().contains("two servers"));
+    dup.servers.pop();
+    dup.model = String::new();
+    assert_eq!(Driver::new(dup).unwrap_err().code(), "config");
+    let mut driver = Driver::new(config(&["hr"])).unwrap();
+    assert_eq!(driver.start_run(json!(42), "t", 0).unwrap_err().code(), "config");
+    assert_eq!(driver.handle_timer(77, 0).unwrap_err().code(), "host");
+    assert_eq!(driver.poll_output(), Output::Idle);
+}
+
+#[test]
+fn no_servers_means_no_tools() {
+    let mut host = Host::new(config(&[]), |request| {
+        assert!(request.get("tools").is_none());
+        (200, response("resp_1", json!([answer("plain")])))
+    });
+    host.driver.start_run(json!("hi"), "t", host.now).unwrap();
+    host.settle();
+    assert_eq!(host.done.pop().unwrap().1.unwrap().output_text, "plain");
+}
+
+#[test]
+fn outputs_have_a_json_form_for_other_hosts() {
+    let http = Output::Effect(Effect::Http {
+        id: 3,
+        request: HttpRequest {
+            method: "POST".into(),
+            url: "u".into(),
+            headers: vec![("a".into(), "b".into())],
+            body: None,
+        },
+    });
+    assert_eq!(
+        http.to_json(),
+        json!({"type":"http","id":3,"request":{"method":"POST","url":"u","headers":[["a","b"]]}})
+    );
+    assert_eq!(Output::Effect(Effect::Timer { id: 4, at_ms: 9 }).to_json(), json!({"type":"timer","id":4,"atMs":9}));
+    assert_eq!(Output::Effect(Effect::Cancel { id: 4 }).to_json(), json!({"type":"cancel","id":4}));
+    let failed = Output::Done { run: 1, result: Err(Error::mcp("hr", "down")) };
+    assert_eq!(failed.to_json(), json!({"type":"done","run":1,"error":{"code":"mcp","server":"hr","message":"down"}}));
+    let event = Output::Event { run: None, event: Event::ToolsListed { count: 2 } };
+    assert_eq!(event.to_json(), json!({"type":"event","run":null,"event":{"type":"toolsListed","count":2}}));
+    assert_eq!(Output::Wait.to_json(), json!({"type":"wait"}));
+}
+
+#[test]
+fn reads_configuration_from_json_and_names_mistakes() {
+    let config = AgentConfig::from_json(&json!({
+        "model": "m", "maxTurns": 3, "modelSettings": {"temperature": 0},
+        "portkey": {"apiKey": "pk", "headers": {"x-portkey-cache-namespace": "n"}},
+        "servers": [{"name": "a", "url": "http://x/mcp", "headers": {"authorization": "t"}, "timeoutMs": 10}]
+    }))
+    .unwrap();
+    assert_eq!(config.max_turns, 3);
+    assert_eq!(config.portkey.base_url, "https://api.portkey.ai/v1");
+    assert_eq!(config.servers[0].headers, vec![("authorization".to_owned(), "t".to_owned())]);
+    assert_eq!(config.servers[0].timeout_ms, 10);
+    let message = |v: Value| AgentConfig::from_json(&v).unwrap_err().to_string();
+    assert!(message(json!({"model": "m", "maxTurn": 3})).contains("unknown option maxTurn"));
+    assert!(message(json!({"model": "m", "servers": [{"name": "a"}]})).contains("servers[0].url is required"));
+    assert!(message(json!({"model": "m", "portkey": {"apiKey": 1}})).contains("portkey.apiKey must be a string"));
+    assert!(
+        message(json!({"model": "m", "servers": [{"name": "a", "url": "u", "headers": [1]}]}))
+            .contains("servers[0].headers")
+    );
+}

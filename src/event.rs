@@ -1,0 +1,149 @@
+//! What a run reports while it goes, and what it ends with. Shared by the tool loop, the driver and every host.
+
+use crate::responses::Usage;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A step of a run, for logs, progress displays and tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[non_exhaustive]
+pub enum Event {
+    /// A model request is about to go out.
+    TurnStarted {
+        /// 1-based turn number.
+        turn: u32,
+    },
+    /// The model answered.
+    TurnCompleted {
+        /// Turn number.
+        turn: u32,
+        /// The response id.
+        response_id: String,
+        /// How many tool calls it asked for.
+        tool_calls: usize,
+        /// Its text, if any.
+        text: String,
+    },
+    /// A tool call is going out (or was answered locally, see [`Event::ToolCallFinished`]).
+    ToolCallStarted {
+        /// The model's call id.
+        call_id: String,
+        /// The function name the model used.
+        name: String,
+        /// The server it routes to (absent for an unknown name).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        /// The original MCP tool name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tool: Option<String>,
+        /// The arguments as parsed (or the raw string when they do not parse).
+        arguments: Value,
+    },
+    /// A tool call has its output.
+    ToolCallFinished {
+        /// The model's call id.
+        call_id: String,
+        /// The function name.
+        name: String,
+        /// The output the model gets.
+        output: String,
+        /// Whether it is an error.
+        is_error: bool,
+    },
+    /// An MCP server finished its handshake.
+    ServerConnected {
+        /// The configured name.
+        server: String,
+        /// The negotiated protocol version.
+        protocol_version: String,
+        /// The server's own name and version, as it reports them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server_info: Option<String>,
+    },
+    /// The tools of every server were listed and converted.
+    ToolsListed {
+        /// How many function tools the model gets.
+        count: usize,
+    },
+    /// A notification from an MCP server (progress, log message, list change).
+    Notification {
+        /// The configured server name.
+        server: String,
+        /// The notification method.
+        method: String,
+        /// Its params, verbatim.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        params: Option<Value>,
+    },
+    /// Something the application should know that does not stop the run.
+    Warning {
+        /// The server concerned, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// The model answered without calling a tool.
+    Completed,
+    /// The model still wanted tools after `maxTurns` turns; those calls were not executed.
+    MaxTurns,
+    /// The provider stopped the response early (`incompleteReason` says why).
+    Incomplete,
+}
+
+/// One executed (or refused) tool call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolCallRecord {
+    /// Turn in which the model asked for it.
+    pub turn: u32,
+    /// The model's call id.
+    pub call_id: String,
+    /// The function name.
+    pub name: String,
+    /// The server (absent for an unknown name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The original MCP tool name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// The arguments (the raw string when they do not parse).
+    pub arguments: Value,
+    /// What the model got back.
+    pub output: String,
+    /// Whether that was an error.
+    pub is_error: bool,
+}
+
+/// The result of a finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunResult {
+    /// How it ended.
+    pub status: RunStatus,
+    /// The final answer's text.
+    pub output_text: String,
+    /// The final response's output items, verbatim.
+    pub output: Vec<Value>,
+    /// Model turns taken.
+    pub turns: u32,
+    /// Every tool call, in the order the model made them.
+    pub tool_calls: Vec<ToolCallRecord>,
+    /// Tokens, summed over the turns.
+    pub usage: Usage,
+    /// The last response id.
+    pub response_id: String,
+    /// Why the response was incomplete, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<String>,
+    /// The Portkey trace id of the run (set by the driver).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+}

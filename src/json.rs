@@ -1,0 +1,103 @@
+//! Reading configuration objects from JSON by hand. Typed serde deserialisation would be shorter to write
+//! but costs tens of kilobytes of WebAssembly (a visitor per type plus serde's error formatting); these few
+//! non-generic helpers cost almost nothing and give messages that name the exact field.
+
+use serde_json::{Map, Value};
+
+/// An object being read, with its path for messages (`servers[1]`).
+pub(crate) struct Fields<'a> {
+    path: String,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Fields<'a> {
+    /// `value` must be an object.
+    pub(crate) fn new(value: &'a Value, path: &str) -> Result<Fields<'a>, String> {
+        match value {
+            Value::Object(map) => Ok(Fields { path: path.to_owned(), map }),
+            _ => Err(format!("{path} must be an object")),
+        }
+    }
+
+    fn name(&self, key: &str) -> String {
+        if self.path.is_empty() { key.to_owned() } else { format!("{}.{key}", self.path) }
+    }
+
+    /// Refuses keys outside `known`, so a misspelt option is an error rather than silently ignored.
+    pub(crate) fn only(&self, known: &[&str]) -> Result<(), String> {
+        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(key) => Err(format!("unknown option {} (known: {})", self.name(key), known.join(", "))),
+            None => Ok(()),
+        }
+    }
+
+    /// The raw value; `null` counts as absent.
+    pub(crate) fn value(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    pub(crate) fn string(&self, key: &str) -> Result<Option<String>, String> {
+        match self.value(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("{} must be a string", self.name(key))),
+        }
+    }
+
+    pub(crate) fn number(&self, key: &str) -> Result<Option<u64>, String> {
+        match self.value(key) {
+            None => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| format!("{} must be a non-negative integer", self.name(key))),
+        }
+    }
+
+    pub(crate) fn array(&self, key: &str) -> Result<&'a [Value], String> {
+        match self.value(key) {
+            None => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(format!("{} must be an array", self.name(key))),
+        }
+    }
+
+    /// Headers as an object `{name: value}` or as pairs `[[name, value], …]`.
+    pub(crate) fn headers(&self, key: &str) -> Result<Vec<(String, String)>, String> {
+        let bad = || format!("{} must be an object of strings or an array of [name, value] pairs", self.name(key));
+        match self.value(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Object(map)) => {
+                map.iter().map(|(k, v)| Ok((k.clone(), v.as_str().ok_or_else(bad)?.to_owned()))).collect()
+            }
+            Some(Value::Array(pairs)) => pairs
+                .iter()
+                .map(|pair| match pair.as_array().map(Vec::as_slice) {
+                    Some([Value::String(k), Value::String(v)]) => Ok((k.clone(), v.clone())),
+                    _ => Err(bad()),
+                })
+                .collect(),
+            Some(_) => Err(bad()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_fields_and_names_the_bad_ones() {
+        let v = json!({"a": "x", "n": 3, "o": {"deep": true}, "h": {"k": "v"}, "p": [["k", "v"]], "z": null});
+        let f = Fields::new(&v, "cfg").unwrap();
+        assert_eq!(f.string("a").unwrap().as_deref(), Some("x"));
+        assert_eq!(f.string("z").unwrap(), None);
+        assert_eq!(f.number("n").unwrap(), Some(3));
+        assert_eq!(f.string("n").unwrap_err(), "cfg.n must be a string");
+        assert_eq!(f.number("a").unwrap_err(), "cfg.a must be a non-negative integer");
+        assert_eq!(f.headers("h").unwrap(), f.headers("p").unwrap());
+        assert!(f.headers("o").is_err());
+        assert_eq!(f.array("a").unwrap_err(), "cfg.a must be an array");
+        assert!(f.only(&["a", "n", "o", "h", "p", "z"]).is_ok());
+        assert!(f.only(&["a"]).unwrap_err().starts_with("unknown option cfg.n"));
+        assert_eq!(Fields::new(&json!(1), "servers[0]").err().unwrap(), "servers[0] must be an object");
+    }
+}

@@ -1,0 +1,78 @@
+//! # mcp-loop
+//!
+//! Client-side MCP for the OpenAI Responses API, through Portkey. A model provider cannot reach an MCP
+//! server on `localhost`, an intranet or behind a VPN; with mcp-loop the application connects to those
+//! servers itself, offers their tools to the model as function tools, runs the model's tool calls locally
+//! and loops until the answer is ready. Server URLs, headers and session ids never leave the application.
+//!
+//! The core is sans-IO: it does no I/O, reads no clock, spawns nothing and never panics on bad input. It
+//! describes work as plain-data effects and is told their outcomes. Hosts perform the effects:
+//! `js/` with `fetch` (Node and browsers, through WebAssembly), and [`native`] with tokio and reqwest.
+//!
+//! ## Layers
+//! - [`driver::Driver`]: one agent; transport effects ([`driver::Effect::Http`], `Timer`, `Cancel`).
+//! - [`tool_loop::ToolLoop`]: one run at the semantic level (`CallModel`, `CallTool`), for hosts that
+//!   already own an MCP client or a Portkey/OpenAI client.
+//! - [`mcp::McpClient`]: one MCP server over Streamable HTTP.
+//! - Pure parts: [`schema`] (tools → function tools), [`content`] (tool results → outputs), [`sse`].
+//!
+//! ## Driving the driver
+//! After every input, drain `poll_output` until `Wait` or `Idle`; perform effects concurrently and feed
+//! each outcome back with its id and the current time:
+//!
+//! ```
+//! use mcp_loop::driver::{AgentConfig, Driver, Effect, Output};
+//! use serde_json::json;
+//!
+//! let config = AgentConfig::from_json(&json!({
+//!     "model": "gpt-4.1",
+//!     "portkey": { "apiKey": "pk-…", "provider": "openai" },
+//!     "servers": [{ "name": "intranet", "url": "http://127.0.0.1:8000/mcp" }]
+//! })).unwrap();
+//! let mut driver = Driver::new(config).unwrap();
+//! let run = driver.start_run(json!("What is on my calendar today?"), "trace-1", 0).unwrap();
+//! loop {
+//!     match driver.poll_output() {
+//!         Output::Effect(Effect::Http { id, request }) => {
+//!             // Send `request`; then, as the response arrives:
+//!             // driver.handle_http_head(id, status, &headers, now)?;
+//!             // driver.handle_http_chunk(id, &bytes, now)?;   (for every chunk)
+//!             // driver.handle_http_end(id, now)?;              (or handle_http_error)
+//!             assert_eq!(request.method, "POST");
+//!             let _ = id;
+//!         }
+//!         Output::Effect(Effect::Timer { id, at_ms }) => { /* call driver.handle_timer(id, now) at at_ms */ let _ = (id, at_ms); }
+//!         Output::Effect(Effect::Cancel { id }) => { /* abort request or timer `id` */ let _ = id; }
+//!         Output::Event { event, .. } => println!("{event:?}"),
+//!         Output::Done { run: done, result } => { assert_eq!(done, run); println!("{result:?}"); break; }
+//!         Output::Wait | Output::Idle => break, // wait for an outcome, then feed it and drain again
+//!     }
+//! }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod content;
+pub mod driver;
+pub mod error;
+pub mod event;
+pub mod http;
+mod json;
+pub mod mcp;
+pub mod responses;
+pub mod schema;
+pub mod sse;
+pub mod tool_loop;
+mod vec_map;
+
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+pub mod native;
+
+#[cfg(all(target_arch = "wasm32", feature = "wasm"))]
+mod wasm;
+
+pub use driver::{AgentConfig, Driver};
+pub use error::{Error, Result};
+pub use event::{Event, RunResult, RunStatus, ToolCallRecord};
+pub use tool_loop::ToolLoop;

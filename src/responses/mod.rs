@@ -1,0 +1,178 @@
+//! The OpenAI Responses API as the tool loop needs it: reading a `Response`, and the Portkey endpoint that
+//! carries requests to it ([`portkey`]). Output items are kept as verbatim JSON so that item types this
+//! crate does not know pass through untouched.
+
+pub mod portkey;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A `function_call` output item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionCall {
+    /// The id the output must answer.
+    pub call_id: String,
+    /// The function name the model chose.
+    pub name: String,
+    /// The arguments: a JSON string, unparsed.
+    pub arguments: String,
+}
+
+/// Token usage, summed over the turns of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Total tokens.
+    pub total_tokens: u64,
+    /// Input tokens served from the provider's cache.
+    pub cached_tokens: u64,
+    /// Output tokens spent on reasoning.
+    pub reasoning_tokens: u64,
+}
+
+impl Usage {
+    /// Adds a Responses `usage` object (absent fields count as zero).
+    pub fn add(&mut self, usage: Option<&Value>) {
+        let Some(u) = usage else { return };
+        let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
+        self.input_tokens += n(u.get("input_tokens"));
+        self.output_tokens += n(u.get("output_tokens"));
+        self.total_tokens += n(u.get("total_tokens"));
+        self.cached_tokens += n(u.pointer("/input_tokens_details/cached_tokens"));
+        self.reasoning_tokens += n(u.pointer("/output_tokens_details/reasoning_tokens"));
+    }
+}
+
+/// A Responses API `Response`, the parts the loop reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelResponse {
+    /// `resp_…`.
+    pub id: String,
+    /// `completed`, `incomplete`, `failed`, …; absent counts as `completed`.
+    pub status: String,
+    /// The output items, verbatim.
+    pub output: Vec<Value>,
+    /// `usage`, verbatim.
+    pub usage: Option<Value>,
+    /// `error.message` when failed.
+    pub error: Option<String>,
+    /// `incomplete_details.reason` when incomplete.
+    pub incomplete_reason: Option<String>,
+}
+
+impl ModelResponse {
+    /// Reads a response body; `Err` says what is missing.
+    pub fn from_value(value: Value) -> Result<ModelResponse, String> {
+        let Value::Object(mut obj) = value else { return Err("the response is not a JSON object".into()) };
+        let id =
+            obj.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or("the response has no id")?.to_owned();
+        let status = obj.get("status").and_then(Value::as_str).unwrap_or("completed").to_owned();
+        let output = match obj.remove("output") {
+            Some(Value::Array(items)) => items,
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => return Err("the response's output is not an array".into()),
+        };
+        let error = obj.get("error").filter(|e| !e.is_null()).map(|e| match e.get("message").and_then(Value::as_str) {
+            Some(m) => m.to_owned(),
+            None => e.to_string(),
+        });
+        let incomplete_reason =
+            obj.get("incomplete_details").and_then(|d| d.get("reason")).and_then(Value::as_str).map(str::to_owned);
+        Ok(ModelResponse { id, status, output, usage: obj.remove("usage"), error, incomplete_reason })
+    }
+
+    /// The `function_call` items, in output order. An item without a `call_id` cannot be answered and is
+    /// reported in the second list.
+    pub fn function_calls(&self) -> (Vec<FunctionCall>, Vec<String>) {
+        let mut calls = Vec::new();
+        let mut unanswerable = Vec::new();
+        for item in &self.output {
+            if item.get("type").and_then(Value::as_str) != Some("function_call") {
+                continue;
+            }
+            let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
+            match (text("call_id").filter(|c| !c.is_empty()), text("name")) {
+                (Some(call_id), name) => calls.push(FunctionCall {
+                    call_id,
+                    name: name.unwrap_or_default(),
+                    arguments: text("arguments").unwrap_or_default(),
+                }),
+                (None, name) => unanswerable.push(name.unwrap_or_default()),
+            }
+        }
+        (calls, unanswerable)
+    }
+
+    /// The text of every `output_text` part of every `message` item, joined (the SDKs' `output_text`).
+    pub fn output_text(&self) -> String {
+        let mut text = String::new();
+        for item in self.output.iter().filter(|i| i.get("type").and_then(Value::as_str) == Some("message")) {
+            for part in item.get("content").and_then(Value::as_array).into_iter().flatten() {
+                if part.get("type").and_then(Value::as_str) == Some("output_text") {
+                    text.push_str(part.get("text").and_then(Value::as_str).unwrap_or(""));
+                }
+            }
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_calls_text_and_usage() {
+        let r = ModelResponse::from_value(json!({
+            "id":"resp_1","object":"response","status":"completed",
+            "output":[
+                {"type":"reasoning","id":"rs_1","summary":[]},
+                {"type":"function_call","id":"fc_1","call_id":"call_1","name":"echo","arguments":"{\"message\":\"hi\"}","status":"completed"},
+                {"type":"function_call","id":"fc_2","name":"lost","arguments":"{}"},
+                {"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"Hello"},{"type":"refusal","refusal":"no"},{"type":"output_text","text":" world"}]}
+            ],
+            "usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15,"input_tokens_details":{"cached_tokens":2},"output_tokens_details":{"reasoning_tokens":1}}
+        }))
+        .unwrap();
+        let (calls, lost) = r.function_calls();
+        assert_eq!(
+            calls,
+            vec![FunctionCall {
+                call_id: "call_1".into(),
+                name: "echo".into(),
+                arguments: "{\"message\":\"hi\"}".into()
+            }]
+        );
+        assert_eq!(lost, vec!["lost".to_owned()]);
+        assert_eq!(r.output_text(), "Hello world");
+        let mut usage = Usage::default();
+        usage.add(r.usage.as_ref());
+        usage.add(r.usage.as_ref());
+        assert_eq!(
+            usage,
+            Usage { input_tokens: 20, output_tokens: 10, total_tokens: 30, cached_tokens: 4, reasoning_tokens: 2 }
+        );
+    }
+
+    #[test]
+    fn reads_failures_and_refuses_garbage() {
+        let failed = ModelResponse::from_value(
+            json!({"id":"r","status":"failed","error":{"code":"server_error","message":"boom"}}),
+        )
+        .unwrap();
+        assert_eq!(failed.error.as_deref(), Some("boom"));
+        let inc = ModelResponse::from_value(
+            json!({"id":"r","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"}}),
+        )
+        .unwrap();
+        assert_eq!(inc.incomplete_reason.as_deref(), Some("max_output_tokens"));
+        assert!(ModelResponse::from_value(json!([])).is_err());
+        assert!(ModelResponse::from_value(json!({"status":"completed"})).is_err());
+        assert!(ModelResponse::from_value(json!({"id":"r","output":{}})).is_err());
+    }
+}

@@ -1,0 +1,239 @@
+use super::*;
+use crate::mcp::Tool;
+
+fn catalog() -> Catalog {
+    let tools = ["echo", "get-sum"].iter().map(|n| Tool::from_value(&json!({"name": n})).unwrap()).collect();
+    Catalog::build(&[("everything".to_owned(), tools)], &Default::default())
+}
+
+fn config() -> LoopConfig {
+    LoopConfig { model: "gpt-test".into(), instructions: Some("be brief".into()), ..LoopConfig::default() }
+}
+
+fn drain(l: &mut ToolLoop) -> Vec<LoopOutput> {
+    let mut out = Vec::new();
+    loop {
+        match l.poll_output() {
+            LoopOutput::Wait => return out,
+            other => out.push(other),
+        }
+    }
+}
+
+fn effects(outputs: &[LoopOutput]) -> Vec<LoopEffect> {
+    outputs.iter().filter_map(|o| if let LoopOutput::Effect(e) = o { Some(e.clone()) } else { None }).collect()
+}
+
+fn response(id: &str, output: Value) -> ModelResponse {
+    ModelResponse::from_value(json!({"id": id, "status": "completed", "output": output, "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}})).unwrap()
+}
+
+fn call(call_id: &str, name: &str, arguments: &str) -> Value {
+    json!({"type":"function_call","id":format!("fc_{call_id}"),"call_id":call_id,"name":name,"arguments":arguments,"status":"completed"})
+}
+
+fn message(text: &str) -> Value {
+    json!({"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[{"type":"output_text","text":text,"annotations":[]}]})
+}
+
+fn model_id(outputs: &[LoopOutput]) -> (u64, Value) {
+    match effects(outputs).as_slice() {
+        [LoopEffect::CallModel { id, request }] => (*id, request.clone()),
+        other => panic!("expected one model call, got {other:?}"),
+    }
+}
+
+fn done(outputs: &[LoopOutput]) -> Result<RunResult> {
+    match outputs.last() {
+        Some(LoopOutput::Done(r)) => r.clone(),
+        other => panic!("expected Done, got {other:?}"),
+    }
+}
+
+#[test]
+fn two_parallel_calls_then_an_answer() {
+    let mut l = ToolLoop::new(config(), catalog(), json!("add 2 and 3, echo hi")).unwrap();
+    let (first, request) = model_id(&drain(&mut l));
+    assert_eq!(request["model"], "gpt-test");
+    assert_eq!(request["instructions"], "be brief");
+    assert_eq!(request["input"], "add 2 and 3, echo hi");
+    assert_eq!(
+        request["tools"][1],
+        json!({"type":"function","name":"get-sum","description":"","parameters":{"type":"object","properties":{}},"strict":false})
+    );
+    assert!(request.get("previous_response_id").is_none());
+
+    l.handle_model_response(
+        first,
+        Ok(response(
+            "resp_1",
+            json!([call("c1", "get-sum", r#"{"a":2,"b":3}"#), call("c2", "echo", r#"{"message":"hi"}"#)]),
+        )),
+    )
+    .unwrap();
+    let outs = drain(&mut l);
+    let tools = effects(&outs);
+    assert_eq!(tools.len(), 2, "both calls of the turn come out before Wait");
+    let (LoopEffect::CallTool { id: a, server, tool, arguments, .. }, LoopEffect::CallTool { id: b, .. }) =
+        (&tools[0], &tools[1])
+    else {
+        panic!()
+    };
+    assert_eq!((server.as_str(), tool.as_str()), ("everything", "get-sum"));
+    assert_eq!(arguments, &json!({"a":2,"b":3}));
+
+    // Results arrive out of order; outputs still follow the model's order.
+    l.handle_tool_result(*b, ToolResult::Result(json!({"content":[{"type":"text","text":"Echo: hi"}]}))).unwrap();
+    assert!(effects(&drain(&mut l)).is_empty(), "the turn waits for every call");
+    l.handle_tool_result(*a, ToolResult::Result(json!({"content":[{"type":"text","text":"5"}]}))).unwrap();
+    let (second, request) = model_id(&drain(&mut l));
+    assert_eq!(request["previous_response_id"], "resp_1");
+    assert_eq!(request["instructions"], "be brief", "instructions are not carried over by the API, so they are resent");
+    assert_eq!(
+        request["input"],
+        json!([{"type":"function_call_output","call_id":"c1","output":"5"},{"type":"function_call_output","call_id":"c2","output":"Echo: hi"}])
+    );
+
+    l.handle_model_response(second, Ok(response("resp_2", json!([message("5 and hi")])))).unwrap();
+    let result = done(&drain(&mut l)).unwrap();
+    assert_eq!(result.status, RunStatus::Completed);
+    assert_eq!(result.output_text, "5 and hi");
+    assert_eq!(result.turns, 2);
+    assert_eq!(result.usage.total_tokens, 10);
+    assert_eq!(result.tool_calls.iter().map(|c| c.output.as_str()).collect::<Vec<_>>(), ["5", "Echo: hi"]);
+    assert!(l.is_done());
+}
+
+#[test]
+fn bad_calls_become_error_outputs_without_touching_a_server() {
+    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let (first, _) = model_id(&drain(&mut l));
+    l.handle_model_response(
+        first,
+        Ok(response(
+            "resp_1",
+            json!([
+                call("c1", "nope", "{}"),
+                call("c2", "echo", "{\"message\": "),
+                call("c3", "echo", "[1]"),
+                call("c4", "echo", ""),
+                call("c4", "echo", "{}"),
+                {"type":"function_call","name":"echo","arguments":"{}"}
+            ]),
+        )),
+    )
+    .unwrap();
+    let outs = drain(&mut l);
+    let tools = effects(&outs);
+    assert_eq!(tools.len(), 1, "only the empty-argument call reaches a server");
+    let LoopEffect::CallTool { id, call_id, arguments, .. } = &tools[0] else { panic!() };
+    assert_eq!((call_id.as_str(), arguments), ("c4", &json!({})));
+    let warnings = outs.iter().filter(|o| matches!(o, LoopOutput::Event(Event::Warning { .. }))).count();
+    assert_eq!(warnings, 2, "a repeated call_id and a call without call_id are reported");
+    l.handle_tool_result(*id, ToolResult::Failed("MCP server 'everything': request failed: timed out".into())).unwrap();
+    let (_, request) = model_id(&drain(&mut l));
+    let outputs: Vec<(String, String)> = request["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["call_id"].as_str().unwrap().to_owned(), o["output"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(outputs.len(), 4, "exactly one output per call_id");
+    assert_eq!(outputs[0].1, "Error: there is no tool named 'nope'. Available tools: echo, get-sum");
+    assert!(outputs[1].1.starts_with("Error: the arguments for 'echo' are not valid JSON"), "{}", outputs[1].1);
+    assert_eq!(outputs[2].1, "Error: the arguments for 'echo' must be a JSON object, not an array");
+    assert_eq!(outputs[3], ("c4".into(), "Error: MCP server 'everything': request failed: timed out".into()));
+}
+
+#[test]
+fn stops_at_max_turns_without_running_the_last_calls() {
+    let mut l = ToolLoop::new(LoopConfig { max_turns: 2, ..config() }, catalog(), json!("loop")).unwrap();
+    for turn in 1..=2 {
+        let (id, _) = model_id(&drain(&mut l));
+        l.handle_model_response(
+            id,
+            Ok(response(&format!("resp_{turn}"), json!([call(&format!("c{turn}"), "echo", "{}")]))),
+        )
+        .unwrap();
+        if turn == 1 {
+            let outs = drain(&mut l);
+            let LoopEffect::CallTool { id, .. } = effects(&outs)[0].clone() else { panic!() };
+            l.handle_tool_result(id, ToolResult::Result(json!({"content":[]}))).unwrap();
+        }
+    }
+    let outs = drain(&mut l);
+    assert!(effects(&outs).is_empty());
+    let result = done(&outs).unwrap();
+    assert_eq!(result.status, RunStatus::MaxTurns);
+    assert_eq!(result.turns, 2);
+    assert_eq!(result.tool_calls.len(), 1);
+}
+
+#[test]
+fn failed_incomplete_and_provider_errors_end_the_run() {
+    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let (id, _) = model_id(&drain(&mut l));
+    let failed =
+        ModelResponse::from_value(json!({"id":"r","status":"failed","error":{"message":"overloaded"}})).unwrap();
+    l.handle_model_response(id, Ok(failed)).unwrap();
+    assert_eq!(done(&drain(&mut l)), Err(Error::model(None, "overloaded")));
+
+    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let (id, _) = model_id(&drain(&mut l));
+    let incomplete = ModelResponse::from_value(json!({"id":"r","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[call("c1","echo","{\"mess")]})).unwrap();
+    l.handle_model_response(id, Ok(incomplete)).unwrap();
+    let outs = drain(&mut l);
+    assert!(effects(&outs).is_empty(), "calls of an incomplete response never run");
+    let result = done(&outs).unwrap();
+    assert_eq!(
+        (result.status, result.incomplete_reason.as_deref()),
+        (RunStatus::Incomplete, Some("max_output_tokens"))
+    );
+
+    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let (id, _) = model_id(&drain(&mut l));
+    l.handle_model_response(id, Err(Error::model(Some(401), "invalid api key"))).unwrap();
+    assert_eq!(done(&drain(&mut l)), Err(Error::model(Some(401), "invalid api key")));
+}
+
+#[test]
+fn refuses_inputs_for_effects_that_are_not_pending() {
+    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let (id, _) = model_id(&drain(&mut l));
+    assert_eq!(l.handle_tool_result(id, ToolResult::Failed("x".into())).unwrap_err().code(), "host");
+    assert_eq!(l.handle_model_response(id + 7, Ok(response("r", json!([])))).unwrap_err().code(), "host");
+    l.handle_model_response(id, Ok(response("r", json!([message("hi")])))).unwrap();
+    assert!(l.handle_model_response(id, Ok(response("r", json!([])))).is_err(), "a response is taken once");
+}
+
+#[test]
+fn repeated_polling_does_not_repeat_effects() {
+    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    assert_eq!(effects(&drain(&mut l)).len(), 1);
+    for _ in 0..3 {
+        assert_eq!(l.poll_output(), LoopOutput::Wait);
+    }
+}
+
+#[test]
+fn validates_configuration_and_input() {
+    assert!(ToolLoop::new(LoopConfig { model: " ".into(), ..config() }, catalog(), json!("x")).is_err());
+    assert!(ToolLoop::new(LoopConfig { max_turns: 0, ..config() }, catalog(), json!("x")).is_err());
+    let mut settings = Map::new();
+    settings.insert("previous_response_id".into(), json!("r"));
+    let err = ToolLoop::new(LoopConfig { model_settings: settings, ..config() }, catalog(), json!("x")).unwrap_err();
+    assert!(err.to_string().contains("previous_response_id"), "{err}");
+    assert!(ToolLoop::new(config(), catalog(), json!("")).is_err());
+    assert!(ToolLoop::new(config(), catalog(), json!({"a": 1})).is_err());
+    let mut settings = Map::new();
+    settings.insert("temperature".into(), json!(0.2));
+    let mut l = ToolLoop::new(
+        LoopConfig { model_settings: settings, ..config() },
+        Catalog::default(),
+        json!([{"role":"user","content":"hi"}]),
+    )
+    .unwrap();
+    let (_, request) = model_id(&drain(&mut l));
+    assert_eq!(request["temperature"], 0.2);
+    assert!(request.get("tools").is_none(), "no tools, no tools field");
+}
