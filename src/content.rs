@@ -99,6 +99,8 @@ pub fn shorten(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn joins_text_and_describes_the_rest() {

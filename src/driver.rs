@@ -190,13 +190,15 @@ pub enum Output {
 
 impl Output {
     /// The JSON form hosts outside Rust receive: `{"type": "http" | "timer" | "cancel" | "event" | "done" |
-    /// "wait" | "idle", …}`; a finished run carries `result` or `error` (with its `code`).
+    /// "wait" | "idle", …}`; a finished run carries `result`, or `error` (with its `code`) and its `text`.
     pub fn to_json(&self) -> Value {
         match self {
             Output::Effect(effect) => serde_json::to_value(effect).unwrap_or(Value::Null),
             Output::Event { run, event } => json!({"type": "event", "run": run, "event": event}),
             Output::Done { run, result: Ok(result) } => json!({"type": "done", "run": run, "result": result}),
-            Output::Done { run, result: Err(error) } => json!({"type": "done", "run": run, "error": error}),
+            Output::Done { run, result: Err(error) } => {
+                json!({"type": "done", "run": run, "error": error, "text": error.to_string()})
+            }
             Output::Wait => json!({"type": "wait"}),
             Output::Idle => json!({"type": "idle"}),
         }

@@ -83,6 +83,8 @@ impl BodyBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn headers_are_case_insensitive() {

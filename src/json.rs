@@ -83,6 +83,8 @@ impl<'a> Fields<'a> {
 mod tests {
     use super::*;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn reads_fields_and_names_the_bad_ones() {

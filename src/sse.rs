@@ -169,6 +169,8 @@ impl SseParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn parse_in_chunks(input: &[u8], size: usize) -> Vec<SseEvent> {
         let mut parser = SseParser::new(1 << 20);

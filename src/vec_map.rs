@@ -73,6 +73,8 @@ impl<K: PartialEq, V> VecMap<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn behaves_like_a_map_in_insertion_order() {

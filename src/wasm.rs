@@ -114,3 +114,72 @@ pub fn to_function_tools(tools: &str, options: &str) -> Result<String, JsValue> 
     let (catalog, notes) = Catalog::from_json(server, &tools, &convert);
     Ok(json!({"tools": catalog.tools, "routes": catalog.routes, "notes": notes}).to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn code(error: &JsValue) -> String {
+        js_sys::Reflect::get(error, &JsValue::from_str("code")).unwrap().as_string().unwrap()
+    }
+
+    fn poll(driver: &mut WasmDriver) -> Value {
+        serde_json::from_str(&driver.poll_output()).unwrap()
+    }
+
+    const CONFIG: &str = r#"{"model":"m","portkey":{"baseURL":"http://127.0.0.1:9/v1","provider":"openai"},
+        "servers":[{"name":"s","url":"http://127.0.0.1:8/mcp","headers":[["authorization","Bearer t"]]}]}"#;
+
+    #[wasm_bindgen_test]
+    fn a_run_crosses_the_boundary_as_json_and_bytes() {
+        let mut driver = WasmDriver::new(CONFIG).unwrap();
+        assert_eq!(poll(&mut driver)["type"], "idle");
+        let run = driver.start_run(r#""hello""#, "trace", 1000.0).unwrap();
+        assert_eq!(run, 1.0);
+        let http = poll(&mut driver);
+        assert_eq!(http["type"], "http");
+        assert_eq!(http["request"]["url"], "http://127.0.0.1:8/mcp");
+        let id = http["id"].as_f64().unwrap();
+        let timer = poll(&mut driver);
+        assert_eq!((timer["type"].as_str(), timer["atMs"].as_f64()), (Some("timer"), Some(61_000.0)));
+        assert_eq!(poll(&mut driver)["type"], "wait");
+
+        driver.handle_http_head(id, 503, r#"{"content-type":"text/plain"}"#, 1001.0).unwrap();
+        driver.handle_http_chunk(id, b"overloaded", 1002.0).unwrap();
+        driver.handle_http_end(id, 1003.0).unwrap();
+        let cancel = poll(&mut driver);
+        assert_eq!(cancel["type"], "cancel", "the request's timer is cleared");
+        let done = poll(&mut driver);
+        assert_eq!(done["type"], "done");
+        assert_eq!(done["error"]["code"], "mcp");
+        assert_eq!(done["text"], "MCP server 's': listing tools failed: could not connect: HTTP 503: overloaded");
+        assert_eq!(poll(&mut driver)["type"], "idle");
+    }
+
+    #[wasm_bindgen_test]
+    fn errors_are_error_objects_with_a_code() {
+        let bad = WasmDriver::new(r#"{"model":"m","maxTurn":3}"#).err().unwrap();
+        assert!(bad.is_instance_of::<js_sys::Error>());
+        assert_eq!(code(&bad), "config");
+        assert_eq!(code(&WasmDriver::new("{not json").err().unwrap()), "config");
+        let mut driver = WasmDriver::new(CONFIG).unwrap();
+        assert_eq!(code(&driver.start_run("42", "t", 0.0).unwrap_err()), "config");
+        assert_eq!(code(&driver.handle_http_end(99.0, 0.0).unwrap_err()), "host");
+        assert_eq!(code(&driver.handle_http_head(1.0, 200, "[[1]]", 0.0).unwrap_err()), "host");
+    }
+
+    #[wasm_bindgen_test]
+    fn converts_tools_for_js() {
+        let out: Value = serde_json::from_str(
+            &to_function_tools(r#"{"tools":[{"name":"a.b"},{"nope":1}]}"#, r#"{"server":"crm","prefix":"always"}"#)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(out["tools"][0]["name"], "crm__a_b");
+        assert_eq!(out["tools"][0]["strict"], false);
+        assert_eq!(out["routes"]["crm__a_b"], json!({"server":"crm","tool":"a.b"}));
+        assert_eq!(out["notes"].as_array().unwrap().len(), 1);
+        assert_eq!(code(&to_function_tools("[]", r#"{"prefix":"sometimes"}"#).unwrap_err()), "config");
+    }
+}

@@ -3,6 +3,8 @@ use crate::event::RunStatus;
 use crate::http::header;
 use serde_json::json;
 use std::collections::BTreeMap;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const SECRET_URL: &str = "http://10.9.8.7:3001/mcp";
 const SECRET_TOKEN: &str = "Bearer intranet-secret-123";
@@ -415,7 +417,10 @@ fn outputs_have_a_json_form_for_other_hosts() {
     assert_eq!(Output::Effect(Effect::Timer { id: 4, at_ms: 9 }).to_json(), json!({"type":"timer","id":4,"atMs":9}));
     assert_eq!(Output::Effect(Effect::Cancel { id: 4 }).to_json(), json!({"type":"cancel","id":4}));
     let failed = Output::Done { run: 1, result: Err(Error::mcp("hr", "down")) };
-    assert_eq!(failed.to_json(), json!({"type":"done","run":1,"error":{"code":"mcp","server":"hr","message":"down"}}));
+    assert_eq!(
+        failed.to_json(),
+        json!({"type":"done","run":1,"error":{"code":"mcp","server":"hr","message":"down"},"text":"MCP server 'hr': down"})
+    );
     let event = Output::Event { run: None, event: Event::ToolsListed { count: 2 } };
     assert_eq!(event.to_json(), json!({"type":"event","run":null,"event":{"type":"toolsListed","count":2}}));
     assert_eq!(Output::Wait.to_json(), json!({"type":"wait"}));

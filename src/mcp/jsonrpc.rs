@@ -178,6 +178,8 @@ pub fn response(id: &RequestId, outcome: Result<Value, JsonRpcError>) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn classifies_every_kind() {

@@ -160,6 +160,8 @@ pub fn parse_response(status: u16, body: &BodyBuffer) -> Result<ModelResponse, E
 mod tests {
     use super::*;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn body(text: &str) -> BodyBuffer {
         let mut b = BodyBuffer::new(MAX_RESPONSE_BYTES);

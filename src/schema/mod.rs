@@ -176,6 +176,8 @@ pub fn cap_chars(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn tool(v: Value) -> Tool {
         Tool::from_value(&v).unwrap()

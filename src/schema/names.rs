@@ -68,6 +68,8 @@ pub fn is_valid(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn sanitizes_dots_spaces_and_unicode() {

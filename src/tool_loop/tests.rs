@@ -1,5 +1,7 @@
 use super::*;
 use crate::mcp::Tool;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn catalog() -> Catalog {
     let tools = ["echo", "get-sum"].iter().map(|n| Tool::from_value(&json!({"name": n})).unwrap()).collect();

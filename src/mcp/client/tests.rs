@@ -1,4 +1,6 @@
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const URL: &str = "http://10.1.2.3:8080/mcp?tenant=acme";
 const TOKEN: &str = "Bearer s3cret-token";

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs what the demo and the tests need, then builds pkg/. Idempotent: every step checks before it
+# installs, so a second run only rebuilds what changed.
+#   scripts/setup.sh            Rust wasm target, wasm-bindgen CLI, npm packages, pkg/
+#   scripts/setup.sh --test     also Chromium (headless browser tests)
+set -eu
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130
+say() { printf '[setup] %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes, once)"
+  # No --locked: its lockfile wants crate versions the registry here does not have.
+  cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# npm ci when the lockfile changed since the last install, nothing otherwise.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
+  say "installing Chromium for the browser tests"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
+say "building pkg/"
+sh scripts/build.sh

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Every test: formatting and lints, Rust unit and integration tests (native and wasm), then the Node tests
+# (unit, end to end against real servers and the Portkey gateway, headless Chromium). Installs what it needs.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh --test
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "cargo clippy (native, all features that apply)"
+cargo clippy --quiet --all-targets --features native -- -D warnings
+step "cargo clippy (wasm32)"
+cargo clippy --quiet --all-targets --target wasm32-unknown-unknown --features wasm -- -D warnings
+
+step "cargo test --features native (unit, integration, end to end)"
+cargo test --quiet --features native
+
+step "cargo test --target wasm32-unknown-unknown --features wasm (bindings under Node)"
+cargo test --target wasm32-unknown-unknown --features wasm
+
+step "node --test tests/js"
+node --test --test-concurrency=2 tests/js/

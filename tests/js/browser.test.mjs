@@ -1,0 +1,110 @@
+// In a plain web page in headless Chromium: the browser entry of the package, the wasm core, fetch with CORS
+// against server-everything on another origin, and the model through a same-origin path the page's server
+// proxies to the Portkey gateway.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, normalize } from 'node:path';
+import { chromium } from 'playwright-core';
+import { root, startEverything, startGateway } from '../support/procs.mjs';
+import { startModelStandIn } from '../support/model-standin.mjs';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+
+let everything, gateway, model, site, browserServer;
+
+/** Serves the repository's js/, pkg/ and tests/browser/, and proxies /portkey/v1/* to the gateway. */
+function startSite(gatewayUrl) {
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname.startsWith('/portkey/v1/')) {
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      const headers = { ...req.headers };
+      delete headers.host;
+      delete headers.origin;
+      const upstream = await fetch(gatewayUrl + url.pathname.slice('/portkey/v1'.length), {
+        method: req.method,
+        headers,
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
+      res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+      return;
+    }
+    const path = url.pathname === '/' ? '/tests/browser/index.html' : url.pathname;
+    const file = normalize(join(root, path));
+    const allowed = ['js/', 'pkg/', 'tests/browser/'].some((dir) => file.startsWith(join(root, dir)));
+    if (!allowed || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' });
+    res.end(await readFile(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) })));
+}
+
+before(async () => {
+  assert.ok(CHROMIUM, 'Chromium is installed (scripts/setup.sh --test installs it)');
+  [everything, gateway, model] = await Promise.all([startEverything('streamableHttp'), startGateway(), startModelStandIn()]);
+  site = await startSite(gateway.url);
+  // Playwright gives every launch a fresh, empty profile directory of its own.
+  browserServer = await chromium.launchServer({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  const pid = browserServer?.process()?.pid;
+  await browserServer?.close();
+  if (pid) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  await Promise.all([everything?.stop(), gateway?.stop(), model?.close(), site?.close()]);
+});
+
+test('a web page runs the loop: get-sum and echo in one turn, both in the answer', async () => {
+  const browser = await chromium.connect(browserServer.wsEndpoint());
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const query = new URLSearchParams({ mcp: everything.url, model: model.url, q: 'What is 2 + 3? Also echo "hello from the browser".' });
+    await page.goto(`${site.url}/?${query}`);
+    await page.waitForFunction(() => window.__result, null, { timeout: 30_000 });
+    const outcome = await page.evaluate(() => window.__result);
+    assert.deepEqual(errors, []);
+    assert.ok(outcome.ok, JSON.stringify(outcome.error));
+    const { result } = outcome;
+    assert.equal(result.turns, 2);
+    assert.deepEqual(
+      result.toolCalls.map((c) => [c.tool, c.turn]),
+      [
+        ['get-sum', 1],
+        ['echo', 1],
+      ],
+    );
+    assert.match(result.outputText, /The sum of 2 and 3 is 5\./);
+    assert.match(result.outputText, /Echo: hello from the browser/);
+    const origins = model.requests.map((r) => JSON.stringify(r));
+    assert.ok(origins.every((r) => !r.includes(new URL(everything.url).host)), 'the MCP server stays out of model requests');
+  } finally {
+    await browser.close();
+  }
+});
