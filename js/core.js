@@ -195,7 +195,7 @@ class Agent {
   }
 
   /** Feeds one outcome to the driver; inputs for effects it no longer wants are dropped. */
-  #feed(id, apply) {
+  #feed(apply) {
     try {
       apply();
     } catch (error) {
@@ -216,7 +216,7 @@ class Agent {
         signal: abort.signal,
       });
       if (!live()) return;
-      this.#feed(id, () => this.#driver.handleHttpHead(id, response.status, JSON.stringify([...response.headers]), Date.now()));
+      this.#feed(() => this.#driver.handleHttpHead(id, response.status, JSON.stringify([...response.headers]), Date.now()));
       if (response.body) {
         const reader = response.body.getReader();
         for (;;) {
@@ -226,22 +226,22 @@ class Agent {
             return;
           }
           if (done) break;
-          this.#feed(id, () => this.#driver.handleHttpChunk(id, value, Date.now()));
+          this.#feed(() => this.#driver.handleHttpChunk(id, value, Date.now()));
         }
       }
       if (!live()) return;
       this.#requests.delete(id);
-      this.#feed(id, () => this.#driver.handleHttpEnd(id, Date.now()));
+      this.#feed(() => this.#driver.handleHttpEnd(id, Date.now()));
     } catch (error) {
       if (!live()) return;
       this.#requests.delete(id);
-      this.#feed(id, () => this.#driver.handleHttpError(id, describeFailure(error), Date.now()));
+      this.#feed(() => this.#driver.handleHttpError(id, describeFailure(error), Date.now()));
     }
   }
 
   #fire(id) {
     this.#timers.delete(id);
-    this.#feed(id, () => this.#driver.handleTimer(id, Date.now()));
+    this.#feed(() => this.#driver.handleTimer(id, Date.now()));
   }
 
   #cancel(id) {

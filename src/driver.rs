@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::VecDeque;
 
+/// The longest timeout accepted (about 24 days: the most a JavaScript timer can wait).
+pub const MAX_TIMEOUT_MS: u64 = (1 << 31) - 1;
+
 /// Identifies a run of the agent.
 pub type RunId = u64;
 
@@ -122,8 +125,8 @@ impl AgentConfig {
     pub fn validate(&self) -> Result<()> {
         self.loop_config().validate().map_err(Error::config)?;
         self.portkey.validate().map_err(Error::config)?;
-        if self.model_timeout_ms == 0 {
-            return Err(Error::config("modelTimeoutMs must be positive"));
+        if !(1..=MAX_TIMEOUT_MS).contains(&self.model_timeout_ms) {
+            return Err(Error::config(format!("modelTimeoutMs must be between 1 and {MAX_TIMEOUT_MS}")));
         }
         for (i, server) in self.servers.iter().enumerate() {
             server.validate().map_err(Error::config)?;
@@ -205,20 +208,20 @@ impl Output {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 enum Pending {
     Mcp { server: usize, key: u64, timer: u64 },
     Model { run: RunId, effect: u64, status: u16, body: BodyBuffer, timer: u64 },
     Timer { http: u64, after_ms: u64 },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 enum RunState {
     AwaitingCatalog(Value),
     Looping(Box<ToolLoop>),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct Run {
     trace_id: String,
     state: RunState,
@@ -321,7 +324,11 @@ impl Driver {
                 self.drop_if_abandoned(id, server, key);
             }
             Some(Pending::Model { body, .. }) => {
-                body.push(chunk);
+                if !body.push(chunk) {
+                    // Past the limit: stop downloading; the end reports the overflow.
+                    self.out.push_back(Output::Effect(Effect::Cancel { id }));
+                    return self.handle_http_end(id, now_ms);
+                }
             }
             _ => return Err(unknown(id)),
         }

@@ -35,7 +35,7 @@ pub fn media_type(content_type: Option<&str>) -> String {
 }
 
 /// A response body collected up to a limit; beyond it the body is refused rather than held.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct BodyBuffer {
     bytes: Vec<u8>,
     limit: usize,

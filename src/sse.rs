@@ -2,10 +2,8 @@
 //! responses alike. It is fed body chunks exactly as they arrive: a line, a UTF-8 character or a `\r\n` pair
 //! may be split across chunks. Sizes are bounded, because the stream comes from an untrusted peer.
 
-use serde::{Deserialize, Serialize};
-
 /// One dispatched event.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SseEvent {
     /// The `event:` field; `None` means the default type `message`.
     pub event: Option<String>,
@@ -31,7 +29,7 @@ pub struct SseTooLarge {
 
 /// Incremental SSE parser. Call [`SseParser::feed`] for every chunk; events come out as soon as their blank
 /// line arrives. An event left unfinished when the stream ends is discarded, as the standard says.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct SseParser {
     line: Vec<u8>,
     skip_lf: bool,

@@ -2,11 +2,8 @@
 //! active runs), where a linear scan beats a tree, and every `BTreeMap` instantiation would cost kilobytes
 //! of WebAssembly.
 
-use serde::{Deserialize, Serialize};
-
 /// Insertion-ordered map with linear lookup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct VecMap<K, V>(Vec<(K, V)>);
 
 impl<K, V> Default for VecMap<K, V> {

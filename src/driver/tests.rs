@@ -447,3 +447,37 @@ fn reads_configuration_from_json_and_names_mistakes() {
             .contains("servers[0].headers")
     );
 }
+
+#[test]
+fn an_oversized_model_response_is_cut_off_and_fails_the_run() {
+    let mut driver = Driver::new(config(&[])).unwrap();
+    driver.start_run(json!("hi"), "t", 0).unwrap();
+    let id = loop {
+        if let Output::Effect(Effect::Http { id, .. }) = driver.poll_output() {
+            break id;
+        }
+    };
+    driver.handle_http_head(id, 200, &[], 1).unwrap();
+    let chunk = vec![b' '; 1 << 20];
+    let mut cancelled = false;
+    for _ in 0..=(MAX_RESPONSE_BYTES >> 20) {
+        if driver.handle_http_chunk(id, &chunk, 1).is_err() {
+            break;
+        }
+    }
+    let mut result = None;
+    loop {
+        match driver.poll_output() {
+            Output::Effect(Effect::Cancel { id: c }) if c == id => cancelled = true,
+            Output::Done { result: r, .. } => result = Some(r),
+            Output::Idle => break,
+            _ => {}
+        }
+    }
+    assert!(cancelled, "the download is aborted");
+    let error = result.unwrap().unwrap_err();
+    assert!(error.to_string().contains("exceeded"), "{error}");
+    let mut config = config(&[]);
+    config.model_timeout_ms = 1 << 40;
+    assert!(Driver::new(config).unwrap_err().to_string().contains("modelTimeoutMs"));
+}

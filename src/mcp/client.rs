@@ -15,7 +15,6 @@ use crate::http::{BodyBuffer, HttpRequest, header, media_type};
 use crate::json::Fields;
 use crate::sse::SseParser;
 use crate::vec_map::VecMap;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 
@@ -32,7 +31,7 @@ pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
 const MAX_ERROR_BODY: usize = 64 << 10;
 
 /// How to reach one MCP server. Header values are secrets: they never appear in messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The name the application gives the server; used in tool names and messages.
     pub name: String,
@@ -76,8 +75,12 @@ impl ServerConfig {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
             return Err(format!("server '{}': the url must start with http:// or https://", self.name));
         }
-        if self.timeout_ms == 0 {
-            return Err(format!("server '{}': timeoutMs must be positive", self.name));
+        if !(1..=crate::driver::MAX_TIMEOUT_MS).contains(&self.timeout_ms) {
+            return Err(format!(
+                "server '{}': timeoutMs must be between 1 and {}",
+                self.name,
+                crate::driver::MAX_TIMEOUT_MS
+            ));
         }
         for (name, _) in &self.headers {
             if PROTOCOL_HEADERS.iter().any(|p| p.eq_ignore_ascii_case(name)) {
@@ -139,7 +142,7 @@ pub enum McpEvent {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 enum Phase {
     Idle,
     Initializing,
@@ -148,19 +151,19 @@ enum Phase {
     Closed,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 enum Op {
     ListTools { tools: Vec<Tool>, cursors: Vec<String>, pages: u32 },
     CallTool { name: String, arguments: Value },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Rpc {
     Initialize,
     Op(OpId),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Purpose {
     /// Carries JSON-RPC request `id`; its response may come as JSON or on an SSE stream.
     Request(i64),
@@ -169,7 +172,7 @@ enum Purpose {
     Delete,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 enum Reader {
     Head,
     Json(BodyBuffer),
@@ -178,14 +181,14 @@ enum Reader {
     Ignore,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct Exchange {
     purpose: Purpose,
     reader: Reader,
 }
 
 /// The client machine for one server.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct McpClient {
     config: ServerConfig,
     phase: Phase,
@@ -198,9 +201,7 @@ pub struct McpClient {
     waiting: VecDeque<OpId>,
     rpcs: VecMap<i64, Rpc>,
     exchanges: VecMap<u64, Exchange>,
-    #[serde(skip)]
     transmits: VecDeque<Transmit>,
-    #[serde(skip)]
     events: VecDeque<McpEvent>,
 }
 

@@ -1,12 +1,11 @@
 //! JSON-RPC 2.0 messages as MCP uses them. Incoming messages are classified from raw JSON so that a malformed
 //! message from a server becomes an error value, never a panic.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// A request id: a string or an integer, never null.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RequestId {
     /// Integer id (the ids this client sends).
     Number(i64),
@@ -32,14 +31,14 @@ impl RequestId {
 }
 
 /// The `error` member of a response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JsonRpcError {
     /// Error code (-32601 method not found, -32602 invalid params, …).
     pub code: i64,
     /// Human-readable message.
     pub message: String,
     /// Optional details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
 }
 

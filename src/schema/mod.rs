@@ -40,8 +40,7 @@ pub struct Route {
 }
 
 /// When tool names carry their server's name.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PrefixPolicy {
     /// Only when more than one server is configured.
     #[default]
@@ -87,7 +86,7 @@ impl ConvertOptions {
 }
 
 /// The tools offered to the model, with their routes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
     /// Function tools in catalog order (servers in configuration order, tools in server order).
     pub tools: Vec<FunctionTool>,

@@ -24,8 +24,7 @@ use std::collections::VecDeque;
 const RESERVED_FIELDS: &[&str] = &["model", "input", "instructions", "tools", "previous_response_id", "stream"];
 
 /// How a run behaves.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoopConfig {
     /// The model name (or Portkey `@provider/model`).
     pub model: String,
@@ -120,7 +119,7 @@ pub enum ToolResult {
     Failed(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct Call {
     call_id: String,
     name: String,
@@ -132,7 +131,7 @@ struct Call {
     is_error: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 enum Phase {
     Model { effect: u64 },
     Tools { response_id: String, calls: Vec<Call> },
@@ -140,7 +139,7 @@ enum Phase {
 }
 
 /// One run of the tool loop.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ToolLoop {
     config: LoopConfig,
     tools: Vec<Value>,
@@ -150,7 +149,6 @@ pub struct ToolLoop {
     next_effect: u64,
     usage: Usage,
     records: Vec<ToolCallRecord>,
-    #[serde(skip)]
     out: VecDeque<LoopOutput>,
 }
 
