@@ -109,7 +109,10 @@ function mcpServer() {
   return server;
 }
 
-/** Starts the server on 127.0.0.1 (`port` 0 picks a free one). Resolves to `{ url, token, close }`. */
+/**
+ * Starts the server on 127.0.0.1 (`port` 0 picks a free one). Resolves to `{ url, token, forgetSessions,
+ * close }`; `forgetSessions()` makes it answer 404 to every session it knew, like a restarted server.
+ */
 export function startIntranetServer({ port = 0, token = DEMO_TOKEN } = {}) {
   const sessions = new Map();
   const http = createServer(async (req, res) => {
@@ -146,6 +149,11 @@ export function startIntranetServer({ port = 0, token = DEMO_TOKEN } = {}) {
       resolve({
         url: `http://127.0.0.1:${http.address().port}/mcp`,
         token,
+        forgetSessions: () => {
+          const old = [...sessions.values()];
+          sessions.clear();
+          for (const transport of old) transport.close().catch(() => {});
+        },
         close: async () => {
           for (const transport of sessions.values()) await transport.close();
           http.closeAllConnections();

@@ -98,6 +98,7 @@ class Agent {
   #timers = new Map();
   #idle = [];
   #pumping = false;
+  #broken = null;
 
   constructor(options) {
     const config = coreConfig(options);
@@ -114,6 +115,7 @@ class Agent {
 
   /** Runs one conversation to its end. */
   run(input, { traceId, onEvent } = {}) {
+    if (this.#broken) return Promise.reject(this.#broken);
     let run;
     try {
       run = this.#driver.startRun(JSON.stringify(input), traceId ?? newTraceId(), Date.now());
@@ -128,19 +130,25 @@ class Agent {
 
   /** Ends every run, closes the MCP sessions (DELETE) and resolves once nothing is left in flight. */
   close() {
+    if (this.#broken) return Promise.resolve();
     const idle = new Promise((resolve) => this.#idle.push(resolve));
-    this.#driver.close(Date.now());
-    this.#pump();
+    this.#feed(() => this.#driver.close(Date.now()));
     return idle;
   }
 
   /** Drains the driver: starts effects, delivers events and results, until it waits for an outcome. */
   #pump() {
-    if (this.#pumping) return;
+    if (this.#pumping || this.#broken) return;
     this.#pumping = true;
     try {
       for (;;) {
-        const out = JSON.parse(this.#driver.pollOutput());
+        let out;
+        try {
+          out = JSON.parse(this.#driver.pollOutput());
+        } catch (error) {
+          this.#fail(error);
+          return;
+        }
         switch (out.type) {
           case 'http':
             this.#http(out.id, out.request);
@@ -196,12 +204,24 @@ class Agent {
 
   /** Feeds one outcome to the driver; inputs for effects it no longer wants are dropped. */
   #feed(apply) {
+    if (this.#broken) return;
     try {
       apply();
     } catch (error) {
-      if (error?.code !== 'host') throw error;
+      // `host`: an outcome for an effect the driver already gave up (cancelled meanwhile). Anything else
+      // means the core itself failed.
+      if (error?.code !== 'host') return this.#fail(error);
     }
     this.#pump();
+  }
+
+  /** The core failed (it cannot recover from a trap): stop everything and fail every run, never hang. */
+  #fail(error) {
+    this.#broken = new McpLoopError(`the mcp-loop core failed: ${error?.message ?? error}`, { code: 'host' });
+    for (const id of [...this.#requests.keys(), ...this.#timers.keys()]) this.#cancel(id);
+    for (const { reject } of this.#runs.values()) reject(this.#broken);
+    this.#runs.clear();
+    for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   async #http(id, request) {
@@ -215,7 +235,10 @@ class Agent {
         body: request.body,
         signal: abort.signal,
       });
-      if (!live()) return;
+      if (!live()) {
+        response.body?.cancel().catch(() => {});
+        return;
+      }
       this.#feed(() => this.#driver.handleHttpHead(id, response.status, JSON.stringify([...response.headers]), Date.now()));
       if (response.body) {
         const reader = response.body.getReader();

@@ -185,6 +185,8 @@ enum Reader {
 struct Exchange {
     purpose: Purpose,
     reader: Reader,
+    /// The session id the request carried: a 404 to it means that session is gone.
+    session: Option<String>,
 }
 
 /// The client machine for one server.
@@ -198,6 +200,8 @@ pub struct McpClient {
     next_key: u64,
     next_op: OpId,
     ops: VecMap<OpId, Op>,
+    /// Operations already sent again on a new session (each is retried at most once).
+    retried: Vec<OpId>,
     waiting: VecDeque<OpId>,
     rpcs: VecMap<i64, Rpc>,
     exchanges: VecMap<u64, Exchange>,
@@ -217,6 +221,7 @@ impl McpClient {
             next_key: 1,
             next_op: 1,
             ops: VecMap::default(),
+            retried: Vec::new(),
             waiting: VecDeque::new(),
             rpcs: VecMap::default(),
             exchanges: VecMap::default(),
@@ -347,6 +352,14 @@ impl McpClient {
                 self.receive(&event.data, None);
             }
         }
+        // A request's stream has nothing more to say once the request is answered; stop holding the connection.
+        if let Some(Exchange { purpose: Purpose::Request(rpc), reader: Reader::Sse(_), .. }) = self.exchanges.get(&key)
+        {
+            if !self.rpcs.contains_key(rpc) {
+                self.exchanges.remove(&key);
+                return true;
+            }
+        }
         if overflow {
             let purpose = exchange_purpose(&self.exchanges, key);
             self.exchanges.remove(&key);
@@ -363,8 +376,11 @@ impl McpClient {
                 let text = String::from_utf8_lossy(body.bytes()).into_owned();
                 self.receive(&text, Some(exchange.purpose));
             }
+            Reader::Status(404, _) if exchange.session.is_some() && self.retry_on_new_session(&exchange) => {
+                return true;
+            }
             Reader::Status(status, body) => {
-                let message = error_text(status, &body, self.session_id.is_some());
+                let message = error_text(status, &body, exchange.session.is_some());
                 self.fail_purpose(exchange.purpose, message);
                 return true;
             }
@@ -457,7 +473,8 @@ impl McpClient {
     fn send(&mut self, request: HttpRequest, purpose: Purpose) {
         let key = self.next_key;
         self.next_key += 1;
-        self.exchanges.insert(key, Exchange { purpose, reader: Reader::Head });
+        let session = self.session_id.clone();
+        self.exchanges.insert(key, Exchange { purpose, reader: Reader::Head, session });
         self.transmits.push_back(Transmit { key, request, timeout_ms: self.config.timeout_ms });
     }
 
@@ -539,6 +556,7 @@ impl McpClient {
             Ok(result) => result,
             Err(e) => return self.fail_op(op, format!("MCP error {}: {}", e.code, e.message)),
         };
+        self.retried.retain(|r| *r != op);
         match self.ops.remove(&op) {
             Some(Op::CallTool { .. }) if result.is_object() => {
                 self.events.push_back(McpEvent::ToolResult { op, result })
@@ -585,6 +603,34 @@ impl McpClient {
         self.events.push_back(McpEvent::Tools { op, tools });
     }
 
+    /// The server answered 404 to a request that carried a session id: that session is gone, so the request was
+    /// not run. Start a new session (once per operation) and send the request again on it.
+    fn retry_on_new_session(&mut self, exchange: &Exchange) -> bool {
+        let Purpose::Request(rpc) = exchange.purpose else { return false };
+        let Some(Rpc::Op(op)) = self.rpcs.get(&rpc).copied() else { return false };
+        if self.retried.contains(&op) || !self.ops.contains_key(&op) {
+            return false;
+        }
+        self.retried.push(op);
+        self.rpcs.remove(&rpc);
+        if let Some(Op::ListTools { tools, cursors, pages }) = self.ops.get_mut(&op) {
+            // Cursors belong to the session that issued them: list again from the start.
+            tools.clear();
+            cursors.clear();
+            *pages = 0;
+        }
+        if exchange.session == self.session_id && self.phase != Phase::Closed {
+            self.warn("the server ended the session (HTTP 404); starting a new session".into());
+            self.waiting.push_back(op);
+            self.send_initialize();
+        } else if self.phase == Phase::Ready {
+            self.send_op(op);
+        } else {
+            self.waiting.push_back(op);
+        }
+        true
+    }
+
     fn fail_purpose(&mut self, purpose: Purpose, message: String) {
         match purpose {
             Purpose::Request(rpc) => match self.rpcs.remove(&rpc) {
@@ -604,16 +650,18 @@ impl McpClient {
         if self.phase == Phase::Closed {
             return;
         }
+        // Redact while the session id is still known: the server may have repeated it in its error.
+        let message = self.redact(&format!("could not connect: {message}"));
         self.phase = Phase::Idle;
         self.session_id = None;
         self.server = None;
-        let message = format!("could not connect: {message}");
         while let Some(op) = self.waiting.pop_front() {
             self.fail_op(op, message.clone());
         }
     }
 
     fn fail_op(&mut self, op: OpId, message: String) {
+        self.retried.retain(|r| *r != op);
         if self.ops.remove(&op).is_some() {
             let error = self.redact(&message);
             self.events.push_back(McpEvent::Failed { op, error });
@@ -636,18 +684,39 @@ impl McpClient {
         if host.len() >= 4 && host != "localhost" {
             secrets.push(host);
         }
-        secrets.extend(self.config.headers.iter().map(|(_, v)| v.as_str()).filter(|v| v.len() >= 4));
+        for (_, value) in &self.config.headers {
+            secrets.push(value);
+            // The credential alone too (`Bearer abc` → `abc`), in case a server echoes just the token.
+            if let Some((_, credential)) = value.split_once(' ') {
+                secrets.push(credential.trim());
+            }
+        }
         secrets.extend(self.session_id.as_deref());
+        secrets.retain(|s| s.len() >= 4);
         let mut out = text.to_owned();
         // Longest first, so the whole URL goes before its origin does. (A handful of entries: no sort needed.)
         while let Some(i) = (0..secrets.len()).max_by_key(|&i| secrets[i].len()) {
-            let secret = secrets.swap_remove(i);
-            if !secret.is_empty() && out.contains(secret) {
-                out = out.replace(secret, "[redacted]");
-            }
+            out = replace_ignoring_ascii_case(&out, secrets.swap_remove(i), "[redacted]");
         }
         out
     }
+}
+
+/// Replaces every occurrence of `needle`, comparing ASCII letters without case (host names are case-blind).
+/// ASCII lowercasing keeps byte offsets, so positions found in the lowercase copy hold in the original.
+fn replace_ignoring_ascii_case(text: &str, needle: &str, with: &str) -> String {
+    let (hay, needle) = (text.to_ascii_lowercase(), needle.to_ascii_lowercase());
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, _) in hay.match_indices(&needle) {
+        if start >= last {
+            out.push_str(&text[last..start]);
+            out.push_str(with);
+            last = start + needle.len();
+        }
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 fn exchange_purpose(exchanges: &VecMap<u64, Exchange>, key: u64) -> Purpose {

@@ -39,11 +39,13 @@ impl Usage {
     pub fn add(&mut self, usage: Option<&Value>) {
         let Some(u) = usage else { return };
         let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
-        self.input_tokens += n(u.get("input_tokens"));
-        self.output_tokens += n(u.get("output_tokens"));
-        self.total_tokens += n(u.get("total_tokens"));
-        self.cached_tokens += n(u.pointer("/input_tokens_details/cached_tokens"));
-        self.reasoning_tokens += n(u.pointer("/output_tokens_details/reasoning_tokens"));
+        // Saturating: the numbers come from the provider and must not be able to overflow.
+        self.input_tokens = self.input_tokens.saturating_add(n(u.get("input_tokens")));
+        self.output_tokens = self.output_tokens.saturating_add(n(u.get("output_tokens")));
+        self.total_tokens = self.total_tokens.saturating_add(n(u.get("total_tokens")));
+        self.cached_tokens = self.cached_tokens.saturating_add(n(u.pointer("/input_tokens_details/cached_tokens")));
+        self.reasoning_tokens =
+            self.reasoning_tokens.saturating_add(n(u.pointer("/output_tokens_details/reasoning_tokens")));
     }
 }
 

@@ -149,10 +149,11 @@ impl Catalog {
     }
 }
 
-/// The schema the model gets: the tool's own, with an object root.
+/// The schema the model gets: the tool's own, with an object root. A root that is not an object schema (which
+/// the API would refuse, failing every request) becomes an empty object schema.
 fn parameters(schema: Option<&Value>) -> Value {
     match schema {
-        Some(Value::Object(map)) => {
+        Some(Value::Object(map)) if map.get("type").is_none_or(|t| t == "object") => {
             let mut map = map.clone();
             map.entry("type").or_insert_with(|| json!("object"));
             if map.get("type") == Some(&json!("object")) {
@@ -219,6 +220,8 @@ mod tests {
     fn schemas_get_an_object_root_and_descriptions_a_cap() {
         assert_eq!(parameters(None), json!({"type":"object","properties":{}}));
         assert_eq!(parameters(Some(&json!(true))), json!({"type":"object","properties":{}}));
+        assert_eq!(parameters(Some(&json!({"type":"string"}))), json!({"type":"object","properties":{}}));
+        assert_eq!(parameters(Some(&json!({"type":["object","null"]}))), json!({"type":"object","properties":{}}));
         assert_eq!(parameters(Some(&json!({"properties":{"x":{}}}))), json!({"properties":{"x":{}},"type":"object"}));
         let long = "é".repeat(2000);
         let catalog = Catalog::build(

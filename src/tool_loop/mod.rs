@@ -20,8 +20,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::VecDeque;
 
-/// Request fields the loop owns; `modelSettings` cannot set them.
-const RESERVED_FIELDS: &[&str] = &["model", "input", "instructions", "tools", "previous_response_id", "stream"];
+/// Request fields the loop owns; `modelSettings` cannot set them. (`store: false` and `conversation` would
+/// break continuing with `previous_response_id`.)
+const RESERVED_FIELDS: &[&str] =
+    &["model", "input", "instructions", "tools", "previous_response_id", "stream", "store", "conversation"];
 
 /// How a run behaves.
 #[derive(Debug, Clone, PartialEq)]

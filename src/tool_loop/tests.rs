@@ -225,6 +225,9 @@ fn validates_configuration_and_input() {
     settings.insert("previous_response_id".into(), json!("r"));
     let err = ToolLoop::new(LoopConfig { model_settings: settings, ..config() }, catalog(), json!("x")).unwrap_err();
     assert!(err.to_string().contains("previous_response_id"), "{err}");
+    let mut settings = Map::new();
+    settings.insert("store".into(), json!(false));
+    assert!(ToolLoop::new(LoopConfig { model_settings: settings, ..config() }, catalog(), json!("x")).is_err());
     assert!(ToolLoop::new(config(), catalog(), json!("")).is_err());
     assert!(ToolLoop::new(config(), catalog(), json!({"a": 1})).is_err());
     let mut settings = Map::new();

@@ -126,7 +126,7 @@ test('a tool call that hangs times out, is aborted, and the model is told', asyn
         : response('resp_1', [call('c1', 'slow', {}), call('c2', 'echo', {})]),
   });
   const watched = (url, init) => {
-    init.signal?.addEventListener('abort', () => aborted.push(url));
+    init.signal?.addEventListener('abort', () => aborted.push(JSON.parse(init.body).params?.name));
     return fetch(url, init);
   };
   const agent = createAgent({
@@ -137,7 +137,7 @@ test('a tool call that hangs times out, is aborted, and the model is told', asyn
   });
   const result = await agent.run('go');
   assert.match(result.outputText, /^Error: MCP server 'intranet': request failed: timed out after 150 ms \| echo: \{\}$/);
-  assert.deepEqual(aborted, [MCP_URL]);
+  assert.ok(aborted.includes('slow'), `the timed-out request was aborted (${aborted})`);
   await agent.close();
 });
 

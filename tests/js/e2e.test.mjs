@@ -116,6 +116,38 @@ test('the intranet demo server: three turns, a call that depends on an earlier r
   }
 });
 
+test('a server that forgets the session mid-run: a new session, the call retried, only an event to show', async () => {
+  const intranet = await startIntranetServer();
+  try {
+    const agent = createAgent({
+      model: 'gpt-standin',
+      portkey: portkey(),
+      servers: { intranet: { url: intranet.url, headers: { authorization: `Bearer ${intranet.token}` } } },
+    });
+    const events = [];
+    const result = await agent.run('Who is Ada Lovelace and what is on her calendar today?', {
+      onEvent(event) {
+        events.push(event);
+        // Between the turns, before the calendar call goes out, the server loses every session.
+        if (event.type === 'turnCompleted' && event.turn === 2) intranet.forgetSessions();
+      },
+    });
+    assert.equal(result.status, 'completed');
+    assert.deepEqual(result.toolCalls.map((c) => [c.tool, c.isError]), [
+      ['directory_lookup', false],
+      ['calendar_events', false],
+    ]);
+    assert.match(result.outputText, /Difference Engine v2/);
+    const warnings = events.filter((e) => e.type === 'warning');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0].message, /ended the session \(HTTP 404\); starting a new session/);
+    assert.equal(events.filter((e) => e.type === 'serverConnected').length, 2);
+    await agent.close();
+  } finally {
+    await intranet.close();
+  }
+});
+
 test('the demo command prints a complete offline conversation', async () => {
   const env = { ...process.env };
   delete env.PORTKEY_API_KEY;

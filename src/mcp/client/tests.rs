@@ -44,10 +44,13 @@ fn reply_sse(c: &mut McpClient, key: u64, extra: &[(&str, &str)], events: &[Valu
     for e in events {
         stream.push_str(&format!("event: message\ndata: {e}\n\n"));
     }
+    // Once the request is answered the client lets go of the stream (the host then aborts it).
     for chunk in stream.as_bytes().chunks(7) {
-        assert!(c.handle_chunk(key, chunk));
+        if !c.handle_chunk(key, chunk) {
+            return;
+        }
     }
-    assert!(c.handle_end(key));
+    c.handle_end(key);
 }
 
 fn accept(c: &mut McpClient, key: u64) {
@@ -327,4 +330,92 @@ fn validates_configuration() {
 fn origin_of_urls() {
     assert_eq!(origin("http://a:1/b?c"), "http://a:1");
     assert_eq!(origin("https://a"), "https://a");
+}
+
+#[test]
+fn a_404_on_a_session_starts_a_new_session_and_retries_once() {
+    let mut c = client();
+    let op = c.call_tool("x", json!({"k": 1}));
+    let call = connect(&mut c, "2025-11-25");
+    assert!(c.handle_head(call[0].key, 404, &h(&[("content-type", "application/json")])));
+    assert!(c.handle_end(call[0].key));
+    let evs = events(&mut c);
+    assert!(
+        matches!(evs.as_slice(), [McpEvent::Connected(_), McpEvent::Warning(w)] if w.contains("new session")),
+        "{evs:?}"
+    );
+    // A fresh initialize without the dead session id, then the same call on the new session.
+    let init = sent(&mut c);
+    assert_eq!(body(&init[0])["method"], "initialize");
+    assert_eq!(init[0].request.header("mcp-session-id"), None);
+    let id = body(&init[0])["id"].clone();
+    reply_sse(
+        &mut c,
+        init[0].key,
+        &[("mcp-session-id", "sess-43")],
+        &[json!({"jsonrpc":"2.0","id":id,"result":init_result("2025-11-25")})],
+    );
+    let notice = sent(&mut c);
+    accept(&mut c, notice[0].key);
+    let again = sent(&mut c);
+    assert_eq!(body(&again[0])["params"], json!({"name":"x","arguments":{"k":1}}));
+    assert_eq!(again[0].request.header("mcp-session-id"), Some("sess-43"));
+    // A second 404 for the same call is not retried again.
+    assert!(c.handle_head(again[0].key, 404, &[]));
+    assert!(c.handle_end(again[0].key));
+    let evs = events(&mut c);
+    assert!(
+        evs.iter().any(|e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains("HTTP 404"))),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn a_404_on_a_listing_lists_again_from_the_first_page() {
+    let mut c = client();
+    let op = c.list_tools();
+    let list = connect(&mut c, "2025-11-25");
+    let id = body(&list[0])["id"].clone();
+    reply_json(
+        &mut c,
+        list[0].key,
+        json!({"jsonrpc":"2.0","id":id,"result":{"tools":[{"name":"a"}],"nextCursor":"p2"}}),
+    );
+    let page2 = sent(&mut c);
+    assert!(c.handle_head(page2[0].key, 404, &[]));
+    assert!(c.handle_end(page2[0].key));
+    let init = sent(&mut c);
+    let id = body(&init[0])["id"].clone();
+    reply_json(&mut c, init[0].key, json!({"jsonrpc":"2.0","id":id,"result":init_result("2025-11-25")}));
+    let notice = sent(&mut c);
+    accept(&mut c, notice[0].key);
+    let first = sent(&mut c);
+    assert!(body(&first[0]).get("params").is_none(), "the old cursor is not reused");
+    let id = body(&first[0])["id"].clone();
+    reply_json(&mut c, first[0].key, json!({"jsonrpc":"2.0","id":id,"result":{"tools":[{"name":"a"},{"name":"b"}]}}));
+    let evs = events(&mut c);
+    assert!(
+        evs.iter().any(|e| matches!(e, McpEvent::Tools { op: o, tools } if *o == op && tools.len() == 2)),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn a_request_stream_is_released_once_answered() {
+    let mut c = client();
+    c.call_tool("x", json!({}));
+    let call = connect(&mut c, "2025-11-25");
+    let id = body(&call[0])["id"].clone();
+    assert!(c.handle_head(call[0].key, 200, &h(&[("content-type", "text/event-stream")])));
+    let answer = format!("data: {}\n\n", json!({"jsonrpc":"2.0","id":id,"result":{"content":[]}}));
+    assert!(c.handle_chunk(call[0].key, answer.as_bytes()));
+    assert!(!c.has_exchange(call[0].key), "the server kept the stream open; the client lets go");
+}
+
+#[test]
+fn redaction_catches_bare_tokens_and_any_case() {
+    let c = client();
+    let text = "token s3cret-token from HTTP://10.1.2.3:8080/MCP?tenant=acme";
+    let out = c.redact(text);
+    assert!(!out.contains("s3cret") && !out.contains("10.1.2.3"), "{out}");
 }
