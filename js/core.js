@@ -1,7 +1,9 @@
-// The platform-neutral host: drives the wasm core (a sans-IO driver) with `fetch` and timers.
-// Entry points (node.js, browser.js) initialise the wasm module, then re-export this file.
+// The platform-neutral host: drives the wasm core (sans-IO machines) with fetch, child processes (where the
+// platform has them) and timers. Entry points (node.js, browser.js) initialise the wasm module and the
+// platform, then re-export this file.
 
-import { Driver, toFunctionTools as convertTools } from '../pkg/mcp_loop.js';
+import { Driver, McpConnection as WasmConnection, toFunctionTools as convertTools } from '../pkg/mcp_loop.js';
+import { platform } from './platform.js';
 
 /** An error from mcp-loop: `code` is 'config' | 'mcp' | 'model' | 'cancelled' | 'host'. */
 export class McpLoopError extends Error {
@@ -23,6 +25,8 @@ function wrap(error) {
   return error;
 }
 
+const config = (message) => new McpLoopError(message, { code: 'config' });
+
 /**
  * Converts MCP tools (the `tools` of a `tools/list` result, or the whole result) to Responses API function
  * tools. `resolve(name)` routes a function name the model uses back to `{ server, tool }`.
@@ -38,42 +42,42 @@ export function toFunctionTools(tools, options = {}) {
   return { tools: out.tools, notes: out.notes, resolve: (name) => routes.get(name) ?? null };
 }
 
-/** Creates an agent: a model behind Portkey plus private MCP servers, sessions kept across runs. */
-export function createAgent(options) {
-  return new Agent(options);
-}
+// ---- options ----
 
-const AGENT_KEYS = ['model', 'instructions', 'maxTurns', 'modelSettings', 'maxOutputChars', 'modelTimeoutMs'];
+const HANDLER_KINDS = { elicitation: 'elicitation/create', sampling: 'sampling/createMessage', roots: 'roots/list' };
+const SERVER_KEYS = ['url', 'command', 'args', 'env', 'cwd', 'headers', 'timeoutMs', 'protocol', 'transport'];
 
 function headerPairs(headers, where) {
   if (headers === undefined || headers === null) return undefined;
   if (typeof Headers !== 'undefined' && headers instanceof Headers) return [...headers];
   if (Array.isArray(headers)) return headers;
   if (typeof headers === 'object') return Object.entries(headers);
-  throw new McpLoopError(`${where} must be an object, an array of pairs or a Headers`, { code: 'config' });
+  throw config(`${where} must be an object, an array of pairs, a Headers or a function`);
 }
 
-function coreConfig(options) {
-  if (!options || typeof options !== 'object') {
-    throw new McpLoopError('createAgent needs an options object', { code: 'config' });
+function checkHandlers(handlers = {}) {
+  for (const [kind, handler] of Object.entries(handlers)) {
+    if (!(kind in HANDLER_KINDS)) throw config(`unknown handler ${kind} (known: ${Object.keys(HANDLER_KINDS).join(', ')})`);
+    if (typeof handler !== 'function') throw config(`handlers.${kind} must be a function`);
   }
-  const { servers = {}, portkey = {}, fetch: _fetch, ...rest } = options;
-  const config = {};
-  for (const [key, value] of Object.entries(rest)) {
-    if (!AGENT_KEYS.includes(key)) {
-      throw new McpLoopError(`unknown option ${key} (known: ${[...AGENT_KEYS, 'portkey', 'servers', 'fetch'].join(', ')})`, { code: 'config' });
-    }
-    config[key] = value;
+  return handlers;
+}
+
+/** One server's options as the core reads them; a `headers` function is kept on the JS side. */
+function serverConfig(name, server, handlers, hooks) {
+  if (typeof server === 'string') server = { url: server };
+  if (!server || typeof server !== 'object') throw config(`server '${name}' must be a URL or an options object`);
+  for (const key of Object.keys(server)) {
+    if (!SERVER_KEYS.includes(key)) throw config(`unknown option servers.${name}.${key} (known: ${SERVER_KEYS.join(', ')})`);
   }
-  config.portkey = { ...portkey, headers: headerPairs(portkey.headers, 'portkey.headers') };
-  if (typeof servers !== 'object' || Array.isArray(servers)) {
-    throw new McpLoopError('servers must be an object: { name: { url, headers, timeoutMs } }', { code: 'config' });
-  }
-  config.servers = Object.entries(servers).map(([name, server]) => {
-    const { headers, ...fields } = typeof server === 'string' ? { url: server } : server ?? {};
-    return { name, ...fields, headers: headerPairs(headers, `servers.${name}.headers`) };
-  });
-  return config;
+  const { headers, ...rest } = server;
+  const out = { name, ...rest };
+  if (typeof headers === 'function') hooks.set(name, headers);
+  else out.headers = headerPairs(headers, `servers.${name}.headers`);
+  const capabilities = {};
+  for (const kind of Object.keys(handlers)) capabilities[kind] = true;
+  out.capabilities = capabilities;
+  return out;
 }
 
 /** A trace id for Portkey; `crypto.getRandomValues` works in insecure (plain http intranet) pages too. */
@@ -90,68 +94,76 @@ function describeFailure(error) {
   return code ? `${text} (${code})` : text;
 }
 
-class Agent {
-  #driver;
+function pickFetch(options) {
+  const fetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
+  if (typeof fetch !== 'function') throw config('no fetch available: pass options.fetch');
+  return fetch;
+}
+
+// ---- the host ----
+
+/**
+ * Performs a machine's effects and feeds back their outcomes: HTTP with `fetch` (adding a server's
+ * `headers()` hook), server processes where the platform can start them, timers, aborts. Outputs that are not
+ * effects go to `onOutput`. If the core ever fails (a trap), every waiter is failed: nothing hangs.
+ */
+class Host {
+  #machine;
   #fetch;
-  #runs = new Map();
+  #hooks;
+  #onOutput;
+  #onBroken;
   #requests = new Map();
   #timers = new Map();
+  #processes = new Map();
   #idle = [];
   #pumping = false;
-  #broken = null;
+  broken = null;
 
-  constructor(options) {
-    const config = coreConfig(options);
-    this.#fetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
-    if (typeof this.#fetch !== 'function') {
-      throw new McpLoopError('no fetch available: pass options.fetch', { code: 'config' });
-    }
-    try {
-      this.#driver = new Driver(JSON.stringify(config));
-    } catch (error) {
-      throw wrap(error);
-    }
+  constructor(machine, { fetch, hooks, onOutput, onBroken }) {
+    this.#machine = machine;
+    this.#fetch = fetch;
+    this.#hooks = hooks;
+    this.#onOutput = onOutput;
+    this.#onBroken = onBroken;
   }
 
-  /** Runs one conversation to its end. */
-  run(input, { traceId, onEvent } = {}) {
-    if (this.#broken) return Promise.reject(this.#broken);
-    let run;
+  /** Calls the machine; `host` errors (an outcome for an effect it already gave up) are dropped. */
+  feed(apply) {
+    if (this.broken) return;
     try {
-      run = this.#driver.startRun(JSON.stringify(input), traceId ?? newTraceId(), Date.now());
+      apply(this.#machine);
     } catch (error) {
-      return Promise.reject(wrap(error));
+      if (error?.code !== 'host') return this.#fail(error);
     }
-    return new Promise((resolve, reject) => {
-      this.#runs.set(run, { resolve, reject, onEvent });
-      this.#pump();
-    });
+    this.pump();
   }
 
-  /** Ends every run, closes the MCP sessions (DELETE) and resolves once nothing is left in flight. */
+  /** Closes the machine and resolves once nothing is left in flight. */
   close() {
-    if (this.#broken) return Promise.resolve();
+    if (this.broken) return Promise.resolve();
     const idle = new Promise((resolve) => this.#idle.push(resolve));
-    this.#feed(() => this.#driver.close(Date.now()));
+    this.feed((m) => m.close(Date.now()));
     return idle;
   }
 
-  /** Drains the driver: starts effects, delivers events and results, until it waits for an outcome. */
-  #pump() {
-    if (this.#pumping || this.#broken) return;
+  pump() {
+    if (this.#pumping || this.broken) return;
     this.#pumping = true;
     try {
       for (;;) {
         let out;
         try {
-          out = JSON.parse(this.#driver.pollOutput());
+          out = JSON.parse(this.#machine.pollOutput());
         } catch (error) {
-          this.#fail(error);
-          return;
+          return this.#fail(error);
         }
         switch (out.type) {
           case 'http':
-            this.#http(out.id, out.request);
+            this.#http(out.id, out.request, out.server);
+            break;
+          case 'stdio':
+            this.#stdio(out.id, out);
             break;
           case 'timer':
             this.#timers.set(out.id, setTimeout(() => this.#fire(out.id), Math.max(0, out.atMs - Date.now())));
@@ -159,17 +171,13 @@ class Agent {
           case 'cancel':
             this.#cancel(out.id);
             break;
-          case 'event':
-            this.#event(out.run, out.event);
-            break;
-          case 'done':
-            this.#done(out);
-            break;
           case 'idle':
             for (const resolve of this.#idle.splice(0)) resolve();
             return;
-          default: // 'wait'
+          case 'wait':
             return;
+          default:
+            this.#onOutput(out);
         }
       }
     } finally {
@@ -177,69 +185,37 @@ class Agent {
     }
   }
 
-  #event(run, event) {
-    const targets = run === null ? [...this.#runs.values()] : [this.#runs.get(run)].filter(Boolean);
-    for (const { onEvent } of targets) {
-      if (!onEvent) continue;
-      try {
-        onEvent(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  }
-
-  #done({ run, result, error, text }) {
-    const slot = this.#runs.get(run);
-    if (!slot) return;
-    this.#runs.delete(run);
-    if (error) {
-      slot.reject(new McpLoopError(text, error));
-    } else {
-      slot.resolve(result);
-    }
-  }
-
-  /** Feeds one outcome to the driver; inputs for effects it no longer wants are dropped. */
-  #feed(apply) {
-    if (this.#broken) return;
-    try {
-      apply();
-    } catch (error) {
-      // `host`: an outcome for an effect the driver already gave up (cancelled meanwhile). Anything else
-      // means the core itself failed.
-      if (error?.code !== 'host') return this.#fail(error);
-    }
-    this.#pump();
-  }
-
-  /** The core failed (it cannot recover from a trap): stop everything and fail every run, never hang. */
   #fail(error) {
-    this.#broken = new McpLoopError(`the mcp-loop core failed: ${error?.message ?? error}`, { code: 'host' });
+    this.broken = new McpLoopError(`the mcp-loop core failed: ${error?.message ?? error}`, { code: 'host' });
     for (const id of [...this.#requests.keys(), ...this.#timers.keys()]) this.#cancel(id);
-    for (const { reject } of this.#runs.values()) reject(this.#broken);
-    this.#runs.clear();
+    for (const process of this.#processes.values()) process.close();
+    this.#onBroken(this.broken);
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 
-  async #http(id, request) {
+  async #http(id, request, server) {
     const abort = new AbortController();
     this.#requests.set(id, abort);
     const live = () => this.#requests.get(id) === abort;
     try {
-      const response = await this.#fetch(request.url, {
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        signal: abort.signal,
-      });
+      let headers = request.headers;
+      const hook = server !== undefined && this.#hooks.get(server);
+      if (hook) {
+        let extra;
+        try {
+          extra = headerPairs(await hook(), `servers.${server}.headers()`);
+        } catch (error) {
+          throw new Error(`the headers() hook failed: ${error?.message ?? error}`);
+        }
+        headers = [...headers, ...(extra ?? [])];
+      }
+      if (!live()) return;
+      const response = await this.#fetch(request.url, { method: request.method, headers, body: request.body, signal: abort.signal });
       if (!live()) {
         response.body?.cancel().catch(() => {});
         return;
       }
-      this.#feed(() => this.#driver.handleHttpHead(id, response.status, JSON.stringify([...response.headers]), Date.now()));
+      this.feed((m) => m.handleHttpHead(id, response.status, JSON.stringify([...response.headers]), Date.now()));
       if (response.body) {
         const reader = response.body.getReader();
         for (;;) {
@@ -249,22 +225,50 @@ class Agent {
             return;
           }
           if (done) break;
-          this.#feed(() => this.#driver.handleHttpChunk(id, value, Date.now()));
+          this.feed((m) => m.handleHttpChunk(id, value, Date.now()));
         }
       }
       if (!live()) return;
       this.#requests.delete(id);
-      this.#feed(() => this.#driver.handleHttpEnd(id, Date.now()));
+      this.feed((m) => m.handleHttpEnd(id, Date.now()));
     } catch (error) {
       if (!live()) return;
       this.#requests.delete(id);
-      this.#feed(() => this.#driver.handleHttpError(id, describeFailure(error), Date.now()));
+      this.feed((m) => m.handleHttpError(id, describeFailure(error), Date.now()));
+    }
+  }
+
+  #stdio(id, op) {
+    const exit = (reason) => {
+      this.#processes.delete(id);
+      this.feed((m) => m.handleStdioExit(id, reason, Date.now()));
+    };
+    switch (op.op) {
+      case 'spawn':
+        if (!platform.spawn) {
+          queueMicrotask(() => exit('could not start: this environment cannot start processes (stdio servers need Node or the native host)'));
+          return;
+        }
+        this.#processes.set(
+          id,
+          platform.spawn(op, {
+            stdout: (bytes) => this.feed((m) => m.handleStdioStdout(id, bytes, Date.now())),
+            stderr: (bytes) => this.feed((m) => m.handleStdioStderr(id, bytes, Date.now())),
+            exit,
+          }),
+        );
+        return;
+      case 'write':
+        this.#processes.get(id)?.write(op.line);
+        return;
+      case 'close':
+        this.#processes.get(id)?.close();
     }
   }
 
   #fire(id) {
     this.#timers.delete(id);
-    this.#feed(() => this.#driver.handleTimer(id, Date.now()));
+    this.feed((m) => m.handleTimer(id, Date.now()));
   }
 
   #cancel(id) {
@@ -279,4 +283,195 @@ class Agent {
       request.abort();
     }
   }
+}
+
+/** Answers a server's question with the application's handler (or refuses it). */
+function answerWith(host, handlers, { id, server, run, method, params }) {
+  const kind = Object.keys(HANDLER_KINDS).find((k) => HANDLER_KINDS[k] === method);
+  const handler = kind && handlers[kind];
+  const answer = handler
+    ? Promise.resolve().then(() => handler(params, { server, run }))
+    : Promise.reject(new Error(`no handler for ${method}`));
+  answer.then(
+    (result) => host.feed((m) => m.answerInput(id, JSON.stringify(result ?? {}), '', Date.now())),
+    (error) => host.feed((m) => m.answerInput(id, undefined, String(error?.message ?? error), Date.now())),
+  );
+}
+
+function deliver(onEvent, event) {
+  if (!onEvent) return;
+  try {
+    onEvent(event);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
+// ---- the agent ----
+
+const AGENT_KEYS = ['model', 'instructions', 'maxTurns', 'modelSettings', 'maxOutputChars', 'modelTimeoutMs'];
+
+/** Creates an agent: a model behind Portkey plus private MCP servers, sessions kept across runs. */
+export function createAgent(options) {
+  return new Agent(options);
+}
+
+class Agent {
+  #host;
+  #handlers;
+  #runs = new Map();
+
+  constructor(options) {
+    if (!options || typeof options !== 'object') throw config('createAgent needs an options object');
+    const { servers = {}, portkey = {}, handlers, fetch: _fetch, ...rest } = options;
+    this.#handlers = checkHandlers(handlers);
+    const core = {};
+    for (const [key, value] of Object.entries(rest)) {
+      if (!AGENT_KEYS.includes(key)) {
+        throw config(`unknown option ${key} (known: ${[...AGENT_KEYS, 'portkey', 'servers', 'handlers', 'fetch'].join(', ')})`);
+      }
+      core[key] = value;
+    }
+    core.portkey = { ...portkey, headers: headerPairs(portkey.headers, 'portkey.headers') };
+    if (typeof servers !== 'object' || Array.isArray(servers)) {
+      throw config('servers must be an object: { name: { url | command, … } }');
+    }
+    const hooks = new Map();
+    core.servers = Object.entries(servers).map(([name, server]) => serverConfig(name, server, this.#handlers, hooks));
+    let driver;
+    try {
+      driver = new Driver(JSON.stringify(core));
+    } catch (error) {
+      throw wrap(error);
+    }
+    this.#host = new Host(driver, {
+      fetch: pickFetch(options),
+      hooks,
+      onOutput: (out) => this.#output(out),
+      onBroken: (error) => {
+        for (const { reject } of this.#runs.values()) reject(error);
+        this.#runs.clear();
+      },
+    });
+  }
+
+  /** Runs one conversation to its end. */
+  run(input, { traceId, onEvent } = {}) {
+    if (this.#host.broken) return Promise.reject(this.#host.broken);
+    return new Promise((resolve, reject) => {
+      this.#host.feed((driver) => {
+        let run;
+        try {
+          run = driver.startRun(JSON.stringify(input), traceId ?? newTraceId(), Date.now());
+        } catch (error) {
+          return reject(wrap(error));
+        }
+        this.#runs.set(run, { resolve, reject, onEvent });
+      });
+    });
+  }
+
+  /** Ends every run, closes the MCP sessions and processes, and resolves once nothing is left in flight. */
+  close() {
+    return this.#host.close();
+  }
+
+  #output(out) {
+    switch (out.type) {
+      case 'event': {
+        const targets = out.run === null ? [...this.#runs.values()] : [this.#runs.get(out.run)].filter(Boolean);
+        for (const { onEvent } of targets) deliver(onEvent, out.event);
+        return;
+      }
+      case 'inputRequest':
+        return answerWith(this.#host, this.#handlers, out);
+      case 'done': {
+        const slot = this.#runs.get(out.run);
+        if (!slot) return;
+        this.#runs.delete(out.run);
+        if (out.error) slot.reject(new McpLoopError(out.text, out.error));
+        else slot.resolve(out.result);
+      }
+    }
+  }
+}
+
+// ---- MCP alone ----
+
+/**
+ * Connects to one MCP server (Streamable HTTP, legacy HTTP+SSE, or stdio in Node) and resolves once it
+ * answered: `{ serverInfo, protocolVersion, listTools(), callTool(name, args, { signal, onProgress }), close() }`.
+ */
+export async function connectMcp(options) {
+  if (!options || typeof options !== 'object') throw config('connectMcp needs an options object');
+  const { handlers, fetch: _fetch, name = 'server', onEvent, ...server } = options;
+  const checked = checkHandlers(handlers);
+  const hooks = new Map();
+  const core = serverConfig(name, server, checked, hooks);
+  let machine;
+  try {
+    machine = new WasmConnection(JSON.stringify(core));
+  } catch (error) {
+    throw wrap(error);
+  }
+  const ops = new Map();
+  let connected = null;
+  const host = new Host(machine, {
+    fetch: pickFetch(options),
+    hooks,
+    onOutput(out) {
+      switch (out.type) {
+        case 'event':
+          if (out.event.type === 'serverConnected') connected = out.event;
+          return deliver(onEvent, out.event);
+        case 'inputRequest':
+          return answerWith(host, checked, out);
+        case 'opProgress':
+          return deliver(ops.get(out.op)?.onProgress, { progress: out.progress, total: out.total ?? undefined, message: out.message ?? undefined });
+        case 'opDone': {
+          const slot = ops.get(out.op);
+          if (!slot) return;
+          ops.delete(out.op);
+          if (out.error) slot.reject(new McpLoopError(out.text, out.error));
+          else slot.resolve(out.result);
+        }
+      }
+    },
+    onBroken(error) {
+      for (const { reject } of ops.values()) reject(error);
+      ops.clear();
+    },
+  });
+  const start = (begin, { signal, onProgress } = {}) => {
+    if (host.broken) return Promise.reject(host.broken);
+    if (signal?.aborted) return Promise.reject(new McpLoopError('cancelled before it started', { code: 'cancelled' }));
+    return new Promise((resolve, reject) => {
+      host.feed((m) => {
+        let op;
+        try {
+          op = begin(m);
+        } catch (error) {
+          return reject(wrap(error));
+        }
+        ops.set(op, { resolve, reject, onProgress });
+        signal?.addEventListener('abort', () => host.feed((m2) => m2.cancel(op, String(signal.reason ?? 'aborted'), Date.now())), { once: true });
+      });
+    });
+  };
+  const listTools = () => start((m) => m.listTools(Date.now()));
+  try {
+    await listTools();
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
+  return {
+    serverInfo: connected?.serverInfo ?? null,
+    protocolVersion: connected?.protocolVersion ?? null,
+    listTools,
+    callTool: (name, args = {}, options = {}) => start((m) => m.callTool(name, JSON.stringify(args), Date.now()), options),
+    close: () => host.close(),
+  };
 }

@@ -3,14 +3,55 @@
 /** Header values as an object, `[name, value]` pairs, or a `Headers`. Values are secrets: never sent to the model. */
 export type HeadersLike = Record<string, string> | Array<[string, string]> | Headers;
 
-/** One private MCP server, reached over Streamable HTTP. */
-export interface ServerOptions {
-  /** The MCP endpoint, e.g. `http://127.0.0.1:8000/mcp`. */
-  url: string;
-  /** Sent with every request to this server (e.g. `{ authorization: 'Bearer …' }`). */
-  headers?: HeadersLike;
-  /** Per-request timeout in milliseconds. Default 60 000. */
+/** The protocol era: `auto` (default) probes for the stateless 2026-07-28 revision and falls back to the
+ * handshake; a version fixes it (a handshake-era version is the one offered in `initialize`). */
+export type ProtocolOption = 'auto' | '2026-07-28' | '2025-11-25' | '2025-06-18' | '2025-03-26' | '2024-11-05';
+
+interface CommonServerOptions {
+  /** Per-request timeout in milliseconds (progress restarts it, up to ten times in all). Default 60 000. */
   timeoutMs?: number;
+  /** The protocol era. Default `auto`. */
+  protocol?: ProtocolOption;
+}
+
+/** A private MCP server over HTTP: Streamable HTTP, or the legacy HTTP+SSE transport. */
+export interface HttpServerOptions extends CommonServerOptions {
+  /** The MCP endpoint, e.g. `http://127.0.0.1:8000/mcp` (or the `/sse` URL of a legacy server). */
+  url: string;
+  /** Sent with every request to this server (e.g. `{ authorization: 'Bearer …' }`); a function is called before
+   * every request (rotating tokens). Never sent to the model side. */
+  headers?: HeadersLike | (() => HeadersLike | Promise<HeadersLike>);
+  /** `auto` (default): Streamable HTTP, falling back to HTTP+SSE when the server refuses it. */
+  transport?: 'auto' | 'streamable-http' | 'sse';
+}
+
+/** A local MCP server the host starts (Node and native only), talking over stdin/stdout. */
+export interface StdioServerOptions extends CommonServerOptions {
+  command: string;
+  args?: string[];
+  /** Added to the few variables it inherits (HOME, PATH, USER, …); nothing else of the host's environment is passed. */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export type ServerOptions = HttpServerOptions | StdioServerOptions;
+
+/** Answers to what servers ask. Only the kinds given here are declared to servers. */
+export interface Handlers {
+  /** `elicitation/create`: return `{ action: 'accept' | 'decline' | 'cancel', content? }`. Defaults in the requested
+   * schema fill fields the answer leaves out. */
+  elicitation?: (params: any, context: HandlerContext) => unknown | Promise<unknown>;
+  /** `sampling/createMessage`: return a `CreateMessageResult`. */
+  sampling?: (params: any, context: HandlerContext) => unknown | Promise<unknown>;
+  /** `roots/list`: return `{ roots: [{ uri, name? }] }`. */
+  roots?: (params: any, context: HandlerContext) => unknown | Promise<unknown>;
+}
+
+export interface HandlerContext {
+  /** The server asking. */
+  server: string;
+  /** The run whose tool call it belongs to, when known. */
+  run?: number | null;
 }
 
 /** How the model is reached. Every field maps to one Portkey header. */
@@ -52,6 +93,8 @@ export interface AgentOptions {
   portkey?: PortkeyOptions;
   /** The MCP servers by name. The name prefixes tool names when there is more than one server. */
   servers?: Record<string, ServerOptions | string>;
+  /** Answers to what servers ask (elicitation, sampling, roots). */
+  handlers?: Handlers;
   /** The `fetch` used for every request. Default `globalThis.fetch`. */
   fetch?: typeof fetch;
 }
@@ -113,12 +156,15 @@ export interface RunResult {
 }
 
 export type AgentEvent =
-  | { type: 'serverConnected'; server: string; protocolVersion: string; serverInfo?: string }
+  | { type: 'serverConnected'; server: string; protocolVersion: string; serverInfo?: { name: string; version?: string } }
   | { type: 'toolsListed'; count: number }
   | { type: 'turnStarted'; turn: number }
   | { type: 'turnCompleted'; turn: number; responseId: string; toolCalls: number; text: string }
   | { type: 'toolCallStarted'; callId: string; name: string; server?: string; tool?: string; arguments: unknown }
   | { type: 'toolCallFinished'; callId: string; name: string; output: string; isError: boolean }
+  | { type: 'toolProgress'; callId: string; server: string; progress: number; total?: number; message?: string }
+  | { type: 'serverLog'; server: string; level: string; logger?: string; data: unknown }
+  | { type: 'toolsChanged'; server: string }
   | { type: 'notification'; server: string; method: string; params?: unknown }
   | { type: 'warning'; server?: string; message: string };
 
@@ -149,6 +195,36 @@ export interface FunctionTools {
 }
 
 export declare function createAgent(options: AgentOptions): Agent;
+
+export type ConnectOptions = ServerOptions & {
+  /** The name used in messages and events. Default `server`. */
+  name?: string;
+  handlers?: Handlers;
+  /** Called with the connection's events (`serverConnected`, `serverLog`, `toolsChanged`, `warning`, …). */
+  onEvent?: (event: AgentEvent) => void;
+  fetch?: typeof fetch;
+};
+
+/** An MCP tool as the server describes it (verbatim). */
+export type McpTool = { name: string; title?: string; description?: string; inputSchema?: Record<string, unknown>; [key: string]: unknown };
+
+export interface McpConnection {
+  serverInfo: { name: string; version?: string } | null;
+  protocolVersion: string | null;
+  /** Every tool (all pages). */
+  listTools(): Promise<McpTool[]>;
+  /** Calls a tool; resolves to its `CallToolResult`. Aborting `signal` cancels it on the server. */
+  callTool(
+    name: string,
+    args?: Record<string, unknown>,
+    options?: { signal?: AbortSignal; onProgress?: (progress: { progress: number; total?: number; message?: string }) => void },
+  ): Promise<{ content: Array<Record<string, unknown>>; structuredContent?: unknown; isError?: boolean; [key: string]: unknown }>;
+  /** Ends the session (DELETE, or the process) and resolves when that is done. */
+  close(): Promise<void>;
+}
+
+/** MCP alone: connects to one server and resolves once it answered (its tools were listed once). */
+export declare function connectMcp(options: ConnectOptions): Promise<McpConnection>;
 
 /** Converts the `tools` of a `tools/list` result (or the whole result) to function tools. */
 export declare function toFunctionTools(tools: unknown, options?: ToFunctionToolsOptions): FunctionTools;

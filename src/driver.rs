@@ -15,12 +15,12 @@ use crate::error::{Error, Result};
 use crate::event::{Event, RunResult};
 use crate::http::{BodyBuffer, HttpRequest};
 use crate::json::Fields;
-use crate::mcp::{McpClient, McpEvent, OpId, ServerConfig, Tool};
+use crate::mcp::{McpClient, McpEffect, McpEvent, OpId, ServerConfig, StdioOp, Tool};
 use crate::responses::portkey::{self, MAX_RESPONSE_BYTES, PortkeyConfig};
 use crate::schema::{Catalog, ConvertOptions};
 use crate::tool_loop::{self, LoopConfig, LoopEffect, LoopOutput, ToolLoop, ToolResult};
 use crate::vec_map::VecMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::VecDeque;
 
@@ -106,7 +106,7 @@ impl AgentConfig {
             model_timeout_ms: f.number("modelTimeoutMs")?.unwrap_or(defaults.model_timeout_ms),
             portkey: f.value("portkey").map(PortkeyConfig::read).transpose()?.unwrap_or_default(),
             servers: servers
-                .map(|(i, v)| ServerConfig::read(v, &format!("servers[{i}]")))
+                .map(|(i, v)| ServerConfig::from_json(v, &format!("servers[{i}]")))
                 .collect::<std::result::Result<_, _>>()?,
         })
     }
@@ -139,9 +139,10 @@ impl AgentConfig {
 }
 
 /// Work for the host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[must_use]
+#[non_exhaustive]
 pub enum Effect {
     /// Perform this request; report with `handle_http_head`, `handle_http_chunk`, `handle_http_end` or
     /// `handle_http_error`.
@@ -150,6 +151,18 @@ pub enum Effect {
         id: u64,
         /// The request.
         request: HttpRequest,
+        /// The MCP server it goes to (`None` for the model), for hosts that add headers per server.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+    },
+    /// Act on an MCP server's child process; report with `handle_stdio_stdout`, `handle_stdio_stderr` and
+    /// (always, also after `close`) `handle_stdio_exit`.
+    Stdio {
+        /// Effect id of the process (the same for every op on it).
+        id: u64,
+        /// What to do.
+        #[serde(flatten)]
+        op: StdioOp,
     },
     /// Call `handle_timer(id, now)` at (or after) `at_ms`.
     Timer {
@@ -165,18 +178,34 @@ pub enum Effect {
     },
 }
 
-/// What [`Driver::poll_output`] returns.
+/// What [`Driver::poll_output`] (and [`Connection::poll_output`](crate::connection::Connection::poll_output))
+/// returns: the host protocol.
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
+#[non_exhaustive]
 pub enum Output {
     /// Perform this.
     Effect(Effect),
-    /// Tell the application. `run` is `None` for agent-level events (connections, catalog).
+    /// Tell the application. `run` is `None` for agent-level events (connections, catalog, logs).
     Event {
         /// The run concerned.
         run: Option<RunId>,
         /// What happened.
         event: Event,
+    },
+    /// An MCP server asks the application something (`elicitation/create`, `sampling/createMessage`,
+    /// `roots/list`); answer with [`Driver::answer_input`].
+    InputRequest {
+        /// The id to answer with.
+        id: u64,
+        /// The server asking.
+        server: String,
+        /// The run whose tool call it belongs to, when known.
+        run: Option<RunId>,
+        /// The request method.
+        method: String,
+        /// Its params, verbatim.
+        params: Value,
     },
     /// A run is over.
     Done {
@@ -185,6 +214,24 @@ pub enum Output {
         /// Its result.
         result: Result<RunResult>,
     },
+    /// A direct MCP operation of a [`Connection`](crate::connection::Connection) is over.
+    OpDone {
+        /// The operation.
+        op: u64,
+        /// The `tools` array of a listing, or the `CallToolResult` of a call.
+        result: Result<Value>,
+    },
+    /// Progress of a direct MCP operation.
+    OpProgress {
+        /// The operation.
+        op: u64,
+        /// Progress so far.
+        progress: f64,
+        /// Total, if known.
+        total: Option<f64>,
+        /// The server's message.
+        message: Option<String>,
+    },
     /// Effects are out; nothing more until one of them reports.
     Wait,
     /// No run is active and no effect is out.
@@ -192,15 +239,26 @@ pub enum Output {
 }
 
 impl Output {
-    /// The JSON form hosts outside Rust receive: `{"type": "http" | "timer" | "cancel" | "event" | "done" |
-    /// "wait" | "idle", …}`; a finished run carries `result`, or `error` (with its `code`) and its `text`.
+    /// The JSON form hosts outside Rust receive: `{"type": "http" | "stdio" | "timer" | "cancel" | "event" |
+    /// "inputRequest" | "done" | "opDone" | "opProgress" | "wait" | "idle", …}`; a finished run or operation
+    /// carries `result`, or `error` (with its `code`) and its `text`.
     pub fn to_json(&self) -> Value {
         match self {
             Output::Effect(effect) => serde_json::to_value(effect).unwrap_or(Value::Null),
             Output::Event { run, event } => json!({"type": "event", "run": run, "event": event}),
+            Output::InputRequest { id, server, run, method, params } => {
+                json!({"type": "inputRequest", "id": id, "server": server, "run": run, "method": method, "params": params})
+            }
             Output::Done { run, result: Ok(result) } => json!({"type": "done", "run": run, "result": result}),
             Output::Done { run, result: Err(error) } => {
                 json!({"type": "done", "run": run, "error": error, "text": error.to_string()})
+            }
+            Output::OpDone { op, result: Ok(result) } => json!({"type": "opDone", "op": op, "result": result}),
+            Output::OpDone { op, result: Err(error) } => {
+                json!({"type": "opDone", "op": op, "error": error, "text": error.to_string()})
+            }
+            Output::OpProgress { op, progress, total, message } => {
+                json!({"type": "opProgress", "op": op, "progress": progress, "total": total, "message": message})
             }
             Output::Wait => json!({"type": "wait"}),
             Output::Idle => json!({"type": "idle"}),
@@ -210,9 +268,22 @@ impl Output {
 
 #[derive(Debug, Clone)]
 enum Pending {
-    Mcp { server: usize, key: u64, timer: u64 },
-    Model { run: RunId, effect: u64, status: u16, body: BodyBuffer, timer: u64 },
-    Timer { http: u64, after_ms: u64 },
+    /// Any effect of an MCP client (request, process, timer), by its key there.
+    Mcp {
+        server: usize,
+        key: u64,
+    },
+    Model {
+        run: RunId,
+        effect: u64,
+        status: u16,
+        body: BodyBuffer,
+        timer: u64,
+    },
+    ModelTimer {
+        http: u64,
+        after_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -227,15 +298,30 @@ struct Run {
     state: RunState,
 }
 
-/// The composed machine of one agent.
+/// A tool call in flight: the run and loop effect it answers, and the model's call id.
 #[derive(Debug, Clone)]
+struct ToolOp {
+    run: RunId,
+    effect: u64,
+    call_id: String,
+}
+
+/// The composed machine of one agent.
+#[derive(Debug)]
 pub struct Driver {
     config: AgentConfig,
     servers: Vec<McpClient>,
     catalog: Option<Catalog>,
+    /// The catalog must be listed again before the next model turn (a server said its tools changed, or the
+    /// listing's `ttlMs` ran out at `expires_ms`).
+    stale: bool,
+    expires_ms: Option<u64>,
     listing: Option<Vec<ListingSlot>>,
+    /// Model calls held back until the catalog is fresh: (run, loop effect, request).
+    parked: Vec<(RunId, u64, Value)>,
     runs: VecMap<RunId, Run>,
-    tool_ops: VecMap<(usize, OpId), (RunId, u64)>,
+    tool_ops: VecMap<(usize, OpId), ToolOp>,
+    inputs: VecMap<u64, (usize, u64)>,
     pending: VecMap<u64, Pending>,
     next_run: RunId,
     next_effect: u64,
@@ -247,7 +333,7 @@ pub struct Driver {
 #[derive(Debug, Clone)]
 enum ListingSlot {
     Waiting(OpId),
-    Listed(Vec<Tool>),
+    Listed(Vec<Tool>, Option<u64>),
 }
 
 impl Driver {
@@ -259,9 +345,13 @@ impl Driver {
             config,
             servers,
             catalog: None,
+            stale: false,
+            expires_ms: None,
             listing: None,
+            parked: Vec::new(),
             runs: VecMap::default(),
             tool_ops: VecMap::default(),
+            inputs: VecMap::default(),
             pending: VecMap::default(),
             next_run: 1,
             next_effect: 1,
@@ -287,12 +377,10 @@ impl Driver {
         let run = self.next_run;
         self.next_run += 1;
         self.runs.insert(run, Run { trace_id: trace_id.to_owned(), state: RunState::AwaitingCatalog(input) });
-        if self.catalog.is_some() {
+        if self.catalog.is_some() && !self.catalog_outdated() {
             self.start_waiting_runs();
-        } else if self.listing.is_none() {
-            let slots = self.servers.iter_mut().map(|s| ListingSlot::Waiting(s.list_tools())).collect();
-            self.listing = Some(slots);
-            self.finish_listing_if_complete();
+        } else {
+            self.list_all();
         }
         self.pump();
         Ok(run)
@@ -302,10 +390,9 @@ impl Driver {
     pub fn handle_http_head(&mut self, id: u64, status: u16, headers: &[(String, String)], now_ms: u64) -> Result<()> {
         self.now_ms = now_ms;
         match self.pending.get_mut(&id) {
-            Some(Pending::Mcp { server, key, .. }) => {
+            Some(Pending::Mcp { server, key }) => {
                 let (server, key) = (*server, *key);
-                self.servers[server].handle_head(key, status, headers);
-                self.drop_if_abandoned(id, server, key);
+                self.servers[server].handle_http_head(key, status, headers, now_ms);
             }
             Some(Pending::Model { status: s, .. }) => *s = status,
             _ => return Err(unknown(id)),
@@ -318,10 +405,9 @@ impl Driver {
     pub fn handle_http_chunk(&mut self, id: u64, chunk: &[u8], now_ms: u64) -> Result<()> {
         self.now_ms = now_ms;
         match self.pending.get_mut(&id) {
-            Some(Pending::Mcp { server, key, .. }) => {
+            Some(Pending::Mcp { server, key }) => {
                 let (server, key) = (*server, *key);
-                self.servers[server].handle_chunk(key, chunk);
-                self.drop_if_abandoned(id, server, key);
+                self.servers[server].handle_http_chunk(key, chunk, now_ms);
             }
             Some(Pending::Model { body, .. }) => {
                 if !body.push(chunk) {
@@ -339,9 +425,9 @@ impl Driver {
     /// The end of HTTP effect `id`'s body.
     pub fn handle_http_end(&mut self, id: u64, now_ms: u64) -> Result<()> {
         self.now_ms = now_ms;
-        match self.release(id) {
-            Some(Pending::Mcp { server, key, .. }) => {
-                self.servers[server].handle_end(key);
+        match self.take(id) {
+            Some(Pending::Mcp { server, key }) => {
+                self.servers[server].handle_http_end(key, now_ms);
             }
             Some(Pending::Model { run, effect, status, body, .. }) => {
                 let response = portkey::parse_response(status, &body);
@@ -357,10 +443,34 @@ impl Driver {
     /// servers anyway).
     pub fn handle_http_error(&mut self, id: u64, message: &str, now_ms: u64) -> Result<()> {
         self.now_ms = now_ms;
-        match self.release(id) {
-            Some(pending) => self.fail_http(pending, message),
-            None => return Err(unknown(id)),
+        match self.take(id) {
+            Some(Pending::Mcp { server, key }) => {
+                self.servers[server].handle_http_error(key, message, now_ms);
+            }
+            Some(Pending::Model { run, effect, .. }) => {
+                self.model_response(run, effect, Err(Error::model(None, message)))
+            }
+            _ => return Err(unknown(id)),
         }
+        self.pump();
+        Ok(())
+    }
+
+    /// Bytes a server process (stdio effect `id`) wrote to stdout.
+    pub fn handle_stdio_stdout(&mut self, id: u64, chunk: &[u8], now_ms: u64) -> Result<()> {
+        self.with_process(id, now_ms, |client, key, now| client.handle_stdio_stdout(key, chunk, now))
+    }
+
+    /// Bytes a server process wrote to stderr.
+    pub fn handle_stdio_stderr(&mut self, id: u64, chunk: &[u8], now_ms: u64) -> Result<()> {
+        self.with_process(id, now_ms, |client, key, now| client.handle_stdio_stderr(key, chunk, now))
+    }
+
+    /// The server process ended or could not start; `reason` says how (`exited with code 1`, `could not
+    /// start: …`). Report it also after a `close` op: that is how the driver knows the process is reaped.
+    pub fn handle_stdio_exit(&mut self, id: u64, reason: &str, now_ms: u64) -> Result<()> {
+        self.with_process(id, now_ms, |client, key, now| client.handle_stdio_exit(key, reason, now))?;
+        self.pending.remove(&id);
         self.pump();
         Ok(())
     }
@@ -368,11 +478,28 @@ impl Driver {
     /// Timer effect `id` fired.
     pub fn handle_timer(&mut self, id: u64, now_ms: u64) -> Result<()> {
         self.now_ms = now_ms;
-        let Some(Pending::Timer { http, after_ms }) = self.pending.remove(&id) else { return Err(unknown(id)) };
-        if let Some(pending) = self.pending.remove(&http) {
-            self.out.push_back(Output::Effect(Effect::Cancel { id: http }));
-            self.fail_http(pending, &format!("timed out after {after_ms} ms"));
+        match self.pending.remove(&id) {
+            Some(Pending::Mcp { server, key }) => {
+                self.servers[server].handle_timer(key, now_ms);
+            }
+            Some(Pending::ModelTimer { http, after_ms }) => {
+                if let Some(Pending::Model { run, effect, .. }) = self.pending.remove(&http) {
+                    self.out.push_back(Output::Effect(Effect::Cancel { id: http }));
+                    let error = Error::model(None, format!("timed out after {after_ms} ms"));
+                    self.model_response(run, effect, Err(error));
+                }
+            }
+            _ => return Err(unknown(id)),
         }
+        self.pump();
+        Ok(())
+    }
+
+    /// The application's answer to [`Output::InputRequest`] `id`: the result, or a refusal with a message.
+    pub fn answer_input(&mut self, id: u64, outcome: std::result::Result<Value, String>, now_ms: u64) -> Result<()> {
+        self.now_ms = now_ms;
+        let Some((server, input)) = self.inputs.remove(&id) else { return Err(unknown(id)) };
+        self.servers[server].answer_input(input, outcome, now_ms);
         self.pump();
         Ok(())
     }
@@ -385,22 +512,22 @@ impl Driver {
             return;
         }
         self.closed = true;
-        let ids: Vec<u64> = self.pending.keys().copied().collect();
-        for id in ids {
-            if let Some(Pending::Model { .. } | Pending::Timer { .. }) = self.pending.get(&id) {
-                self.pending.remove(&id);
-                self.out.push_back(Output::Effect(Effect::Cancel { id }));
-            }
+        let model: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Model { .. } | Pending::ModelTimer { .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in model {
+            self.pending.remove(&id);
+            self.out.push_back(Output::Effect(Effect::Cancel { id }));
         }
-        for server in 0..self.servers.len() {
-            for key in self.servers[server].close() {
-                if let Some(id) = self.effect_of(server, key) {
-                    self.pending.remove(&id);
-                    self.out.push_back(Output::Effect(Effect::Cancel { id }));
-                }
-            }
+        for server in &mut self.servers {
+            server.close(now_ms);
         }
         self.tool_ops.clear();
+        self.inputs.clear();
+        self.parked.clear();
         for (run, _) in self.runs.take() {
             let result = Err(Error::cancelled("the agent was closed"));
             self.out.push_back(Output::Done { run, result });
@@ -422,10 +549,9 @@ impl Driver {
         loop {
             let mut progress = false;
             for server in 0..self.servers.len() {
-                while let Some(transmit) = self.servers[server].poll_transmit() {
+                while let Some(effect) = self.servers[server].poll_effect() {
                     progress = true;
-                    let key = transmit.key;
-                    self.http(transmit.request, transmit.timeout_ms, |timer| Pending::Mcp { server, key, timer });
+                    self.mcp_effect(server, effect);
                 }
                 while let Some(event) = self.servers[server].poll_event() {
                     progress = true;
@@ -449,63 +575,90 @@ impl Driver {
         }
     }
 
+    fn mcp_effect(&mut self, server: usize, effect: McpEffect) {
+        let output = match effect {
+            McpEffect::Http { key, request } => {
+                let id = self.track(server, key);
+                Effect::Http { id, request, server: Some(self.servers[server].name().to_owned()) }
+            }
+            McpEffect::Stdio { key, op } => {
+                let id = match self.effect_of(server, key) {
+                    Some(id) => id,
+                    None => self.track(server, key),
+                };
+                Effect::Stdio { id, op }
+            }
+            McpEffect::Timer { key, at_ms } => Effect::Timer { id: self.track(server, key), at_ms },
+            McpEffect::Cancel { key } => match self.effect_of(server, key) {
+                Some(id) => {
+                    self.pending.remove(&id);
+                    Effect::Cancel { id }
+                }
+                None => return,
+            },
+        };
+        self.out.push_back(Output::Effect(output));
+    }
+
     fn mcp_event(&mut self, server: usize, event: McpEvent) {
         let name = self.servers[server].name().to_owned();
-        match event {
+        let event = match event {
             McpEvent::Connected(info) => {
-                let server_info = info.name.map(|n| match info.version {
-                    Some(v) => format!("{n} {v}"),
-                    None => n,
-                });
-                let event =
-                    Event::ServerConnected { server: name, protocol_version: info.protocol_version, server_info };
-                self.out.push_back(Output::Event { run: None, event });
+                let server_info = info.identity();
+                Event::ServerConnected { server: name, protocol_version: info.protocol_version, server_info }
             }
-            McpEvent::Tools { op, tools } => {
+            McpEvent::Tools { op, tools, ttl_ms } => {
                 if let Some(slot) = self.listing_slot(server, op) {
-                    *slot = ListingSlot::Listed(tools);
+                    *slot = ListingSlot::Listed(tools, ttl_ms);
                     self.finish_listing_if_complete();
                 }
+                return;
             }
-            McpEvent::ToolResult { op, result } => self.tool_result(server, op, ToolResult::Result(result)),
+            McpEvent::ToolResult { op, result } => return self.tool_result(server, op, ToolResult::Result(result)),
             McpEvent::Failed { op, error } => {
                 if self.listing_slot(server, op).is_some() {
-                    self.listing = None;
-                    let error = Error::mcp(&name, format!("listing tools failed: {error}"));
-                    self.fail_waiting_runs(error);
-                } else {
-                    self.tool_result(server, op, ToolResult::Failed(format!("MCP server '{name}': {error}")));
+                    return self.listing_failed(Error::mcp(&name, format!("listing tools failed: {error}")));
                 }
+                return self.tool_result(server, op, ToolResult::Failed(format!("MCP server '{name}': {error}")));
             }
-            McpEvent::Warning(message) => {
-                self.out.push_back(Output::Event { run: None, event: Event::Warning { server: Some(name), message } })
+            McpEvent::Progress { op, progress, total, message } => {
+                let Some(ToolOp { run, call_id, .. }) = self.tool_ops.get(&(server, op)).cloned() else { return };
+                let event = Event::ToolProgress { call_id, server: name, progress, total, message };
+                return self.out.push_back(Output::Event { run: Some(run), event });
             }
-            McpEvent::Notification { method, params } => {
-                let event = Event::Notification { server: name, method, params };
-                self.out.push_back(Output::Event { run: None, event });
+            McpEvent::Log { level, logger, data } => Event::ServerLog { server: name, level, logger, data },
+            McpEvent::ToolsChanged => {
+                self.stale = true;
+                Event::ToolsChanged { server: name }
             }
-        }
+            McpEvent::InputRequest { id: input, op, method, params } => {
+                let id = self.effect_id();
+                self.inputs.insert(id, (server, input));
+                let run = op.and_then(|op| self.tool_ops.get(&(server, op))).map(|t| t.run);
+                return self.out.push_back(Output::InputRequest { id, server: name, run, method, params });
+            }
+            McpEvent::Warning(message) => Event::Warning { server: Some(name), message },
+            McpEvent::Notification { method, params } => Event::Notification { server: name, method, params },
+        };
+        self.out.push_back(Output::Event { run: None, event });
     }
 
     fn loop_output(&mut self, run: RunId, output: LoopOutput) {
         match output {
             LoopOutput::Effect(LoopEffect::CallModel { id, request }) => {
-                let trace_id = self.runs.get(&run).map(|r| r.trace_id.clone()).unwrap_or_default();
-                let request = self.config.portkey.request(&request, &trace_id);
-                let body = BodyBuffer::new(MAX_RESPONSE_BYTES);
-                self.http(request, self.config.model_timeout_ms, |timer| Pending::Model {
-                    run,
-                    effect: id,
-                    status: 0,
-                    body,
-                    timer,
-                });
+                if self.catalog_outdated() {
+                    // Tools changed (or their listing expired): list again before the model sees them.
+                    self.parked.push((run, id, request));
+                    self.list_all();
+                } else {
+                    self.call_model(run, id, request);
+                }
             }
-            LoopOutput::Effect(LoopEffect::CallTool { id, server, tool, arguments, .. }) => {
+            LoopOutput::Effect(LoopEffect::CallTool { id, call_id, server, tool, arguments }) => {
                 match self.servers.iter().position(|s| s.name() == server) {
                     Some(index) => {
-                        let op = self.servers[index].call_tool(&tool, arguments);
-                        self.tool_ops.insert((index, op), (run, id));
+                        let op = self.servers[index].call_tool(&tool, arguments, true, self.now_ms);
+                        self.tool_ops.insert((index, op), ToolOp { run, effect: id, call_id });
                     }
                     None => self.feed_tool(run, id, ToolResult::Failed(format!("no server named '{server}'"))),
                 }
@@ -523,8 +676,22 @@ impl Driver {
         }
     }
 
+    fn call_model(&mut self, run: RunId, effect: u64, request: Value) {
+        let trace_id = self.runs.get(&run).map(|r| r.trace_id.clone()).unwrap_or_default();
+        let request = self.config.portkey.request(&request, &trace_id);
+        let id = self.effect_id();
+        let timer = self.effect_id();
+        let timeout = self.config.model_timeout_ms;
+        let body = BodyBuffer::new(MAX_RESPONSE_BYTES);
+        self.pending.insert(id, Pending::Model { run, effect, status: 0, body, timer });
+        self.pending.insert(timer, Pending::ModelTimer { http: id, after_ms: timeout });
+        self.out.push_back(Output::Effect(Effect::Http { id, request, server: None }));
+        let at_ms = self.now_ms.saturating_add(timeout);
+        self.out.push_back(Output::Effect(Effect::Timer { id: timer, at_ms }));
+    }
+
     fn tool_result(&mut self, server: usize, op: OpId, result: ToolResult) {
-        if let Some((run, effect)) = self.tool_ops.remove(&(server, op)) {
+        if let Some(ToolOp { run, effect, .. }) = self.tool_ops.remove(&(server, op)) {
             self.feed_tool(run, effect, result);
         }
     }
@@ -542,61 +709,60 @@ impl Driver {
         }
     }
 
-    fn fail_http(&mut self, pending: Pending, message: &str) {
-        match pending {
-            Pending::Mcp { server, key, timer } => {
-                self.cancel_timer(timer);
-                self.servers[server].handle_error(key, message);
+    /// Removes a finished HTTP effect (and the model request's timer).
+    fn take(&mut self, id: u64) -> Option<Pending> {
+        let pending = self.pending.remove(&id)?;
+        if let Pending::Model { timer, .. } = &pending {
+            if self.pending.remove(timer).is_some() {
+                self.out.push_back(Output::Effect(Effect::Cancel { id: *timer }));
             }
-            Pending::Model { run, effect, timer, .. } => {
-                self.cancel_timer(timer);
-                self.model_response(run, effect, Err(Error::model(None, message)));
-            }
-            Pending::Timer { .. } => {}
-        }
-    }
-
-    /// The client gave up on exchange `key` while it was still streaming (oversized message, bad session
-    /// id): abort the request.
-    fn drop_if_abandoned(&mut self, id: u64, server: usize, key: u64) {
-        if !self.servers[server].has_exchange(key) && self.release(id).is_some() {
-            self.out.push_back(Output::Effect(Effect::Cancel { id }));
-        }
-    }
-
-    /// Removes HTTP effect `id` and stops its timer.
-    fn release(&mut self, id: u64) -> Option<Pending> {
-        let pending = match self.pending.get(&id) {
-            Some(Pending::Mcp { .. } | Pending::Model { .. }) => self.pending.remove(&id)?,
-            _ => return None,
-        };
-        if let Pending::Mcp { timer, .. } | Pending::Model { timer, .. } = &pending {
-            self.cancel_timer(*timer);
         }
         Some(pending)
     }
 
-    fn cancel_timer(&mut self, timer: u64) {
-        if self.pending.remove(&timer).is_some() {
-            self.out.push_back(Output::Effect(Effect::Cancel { id: timer }));
-        }
+    fn with_process(
+        &mut self,
+        id: u64,
+        now_ms: u64,
+        input: impl FnOnce(&mut McpClient, u64, u64) -> bool,
+    ) -> Result<()> {
+        self.now_ms = now_ms;
+        let Some(Pending::Mcp { server, key }) = self.pending.get(&id) else { return Err(unknown(id)) };
+        let (server, key) = (*server, *key);
+        input(&mut self.servers[server], key, now_ms);
+        self.pump();
+        Ok(())
     }
 
-    fn http(&mut self, request: HttpRequest, timeout_ms: u64, pending: impl FnOnce(u64) -> Pending) {
+    fn track(&mut self, server: usize, key: u64) -> u64 {
         let id = self.effect_id();
-        let timer = self.effect_id();
-        self.pending.insert(id, pending(timer));
-        self.pending.insert(timer, Pending::Timer { http: id, after_ms: timeout_ms });
-        self.out.push_back(Output::Effect(Effect::Http { id, request }));
-        let at_ms = self.now_ms.saturating_add(timeout_ms);
-        self.out.push_back(Output::Effect(Effect::Timer { id: timer, at_ms }));
+        self.pending.insert(id, Pending::Mcp { server, key });
+        id
     }
 
     fn effect_of(&self, server: usize, key: u64) -> Option<u64> {
         self.pending.iter().find_map(|(id, p)| match p {
-            Pending::Mcp { server: s, key: k, .. } if *s == server && *k == key => Some(*id),
+            Pending::Mcp { server: s, key: k } if *s == server && *k == key => Some(*id),
             _ => None,
         })
+    }
+
+    // ---- the catalog ----
+
+    fn catalog_outdated(&self) -> bool {
+        self.stale || self.expires_ms.is_some_and(|at| self.now_ms > at)
+    }
+
+    /// Lists every server's tools, unless a listing is already under way.
+    fn list_all(&mut self) {
+        if self.listing.is_some() {
+            return;
+        }
+        let now = self.now_ms;
+        self.stale = false;
+        let slots = self.servers.iter_mut().map(|s| ListingSlot::Waiting(s.list_tools(now))).collect();
+        self.listing = Some(slots);
+        self.finish_listing_if_complete();
     }
 
     fn listing_slot(&mut self, server: usize, op: OpId) -> Option<&mut ListingSlot> {
@@ -610,18 +776,72 @@ impl Driver {
             return;
         }
         let Some(slots) = self.listing.take() else { return };
+        let mut ttl: Option<u64> = None;
         let servers: Vec<(String, Vec<Tool>)> = slots
             .into_iter()
             .zip(&self.servers)
             .map(|(slot, server)| match slot {
-                ListingSlot::Listed(tools) => (server.name().to_owned(), tools),
+                ListingSlot::Listed(tools, server_ttl) => {
+                    ttl = match (ttl, server_ttl) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    (server.name().to_owned(), tools)
+                }
                 ListingSlot::Waiting(_) => (server.name().to_owned(), Vec::new()),
             })
             .collect();
         let catalog = Catalog::build(&servers, &ConvertOptions::default());
+        self.expires_ms = ttl.map(|ttl| self.now_ms.saturating_add(ttl));
         self.out.push_back(Output::Event { run: None, event: Event::ToolsListed { count: catalog.tools.len() } });
+        self.set_catalog(catalog);
+    }
+
+    /// A fresh catalog: waiting runs start, running runs see it from their next turn on.
+    fn set_catalog(&mut self, catalog: Catalog) {
+        for (_, run) in self.runs.iter_mut() {
+            if let RunState::Looping(tool_loop) = &mut run.state {
+                tool_loop.set_catalog(catalog.clone());
+            }
+        }
         self.catalog = Some(catalog);
         self.start_waiting_runs();
+        self.release_parked();
+    }
+
+    fn listing_failed(&mut self, error: Error) {
+        self.listing = None;
+        if self.catalog.is_some() {
+            // Keep using the tools we have; say so.
+            let message = format!("could not list the tools again: {error}");
+            self.out.push_back(Output::Event { run: None, event: Event::Warning { server: None, message } });
+            self.release_parked();
+        }
+        let waiting: Vec<RunId> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| matches!(r.state, RunState::AwaitingCatalog(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for run in waiting {
+            self.runs.remove(&run);
+            self.out.push_back(Output::Done { run, result: Err(error.clone()) });
+        }
+    }
+
+    fn release_parked(&mut self) {
+        let tools = self.catalog.as_ref().map(|c| serde_json::to_value(&c.tools).unwrap_or(Value::Null));
+        for (run, effect, mut request) in std::mem::take(&mut self.parked) {
+            match &tools {
+                Some(Value::Array(list)) if !list.is_empty() => request["tools"] = Value::Array(list.clone()),
+                _ => {
+                    if let Some(map) = request.as_object_mut() {
+                        map.remove("tools");
+                    }
+                }
+            }
+            self.call_model(run, effect, request);
+        }
     }
 
     fn start_waiting_runs(&mut self) {
@@ -639,19 +859,6 @@ impl Driver {
         for (run, error) in failed {
             self.runs.remove(&run);
             self.out.push_back(Output::Done { run, result: Err(error) });
-        }
-    }
-
-    fn fail_waiting_runs(&mut self, error: Error) {
-        let waiting: Vec<RunId> = self
-            .runs
-            .iter()
-            .filter(|(_, r)| matches!(r.state, RunState::AwaitingCatalog(_)))
-            .map(|(id, _)| *id)
-            .collect();
-        for run in waiting {
-            self.runs.remove(&run);
-            self.out.push_back(Output::Done { run, result: Err(error.clone()) });
         }
     }
 

@@ -57,16 +57,49 @@ pub enum Event {
         server: String,
         /// The negotiated protocol version.
         protocol_version: String,
-        /// The server's own name and version, as it reports them.
+        /// The server's own `{name, version}`, as it reports them.
         #[serde(skip_serializing_if = "Option::is_none")]
-        server_info: Option<String>,
+        server_info: Option<Value>,
     },
     /// The tools of every server were listed and converted.
     ToolsListed {
         /// How many function tools the model gets.
         count: usize,
     },
-    /// A notification from an MCP server (progress, log message, list change).
+    /// Progress of a tool call, as its server reports it (each report also restarts the call's timeout).
+    ToolProgress {
+        /// The model's call id.
+        call_id: String,
+        /// The server.
+        server: String,
+        /// Progress so far.
+        progress: f64,
+        /// Total, if known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<f64>,
+        /// The server's message, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// A log message from an MCP server (`notifications/message`), or a line a stdio server wrote to stderr
+    /// (`level` is `stderr`).
+    ServerLog {
+        /// The server.
+        server: String,
+        /// RFC 5424 level (`debug` … `emergency`), or `stderr`.
+        level: String,
+        /// The logger's name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        logger: Option<String>,
+        /// The data.
+        data: Value,
+    },
+    /// A server said its tools changed; they are listed again before the next model turn.
+    ToolsChanged {
+        /// The server.
+        server: String,
+    },
+    /// Any other notification from an MCP server.
     Notification {
         /// The configured server name.
         server: String,

@@ -10,10 +10,10 @@
 //! `js/` with `fetch` (Node and browsers, through WebAssembly), and [`native`] with tokio and reqwest.
 //!
 //! ## Layers
-//! - [`driver::Driver`]: one agent; transport effects ([`driver::Effect::Http`], `Timer`, `Cancel`).
+//! - [`driver::Driver`]: one agent; transport effects ([`driver::Effect::Http`], `Stdio`, `Timer`, `Cancel`).
 //! - [`tool_loop::ToolLoop`]: one run at the semantic level (`CallModel`, `CallTool`), for hosts that
 //!   already own an MCP client or a Portkey/OpenAI client.
-//! - [`mcp::McpClient`]: one MCP server over Streamable HTTP.
+//! - [`mcp::McpClient`]: one MCP server (both protocol eras; Streamable HTTP, HTTP+SSE or stdio).
 //! - Pure parts: [`schema`] (tools → function tools), [`content`] (tool results → outputs), [`sse`].
 //!
 //! ## Driving the driver
@@ -33,7 +33,7 @@
 //! let run = driver.start_run(json!("What is on my calendar today?"), "trace-1", 0).unwrap();
 //! loop {
 //!     match driver.poll_output() {
-//!         Output::Effect(Effect::Http { id, request }) => {
+//!         Output::Effect(Effect::Http { id, request, .. }) => {
 //!             // Send `request`; then, as the response arrives:
 //!             // driver.handle_http_head(id, status, &headers, now)?;
 //!             // driver.handle_http_chunk(id, &bytes, now)?;   (for every chunk)
@@ -41,11 +41,15 @@
 //!             assert_eq!(request.method, "POST");
 //!             let _ = id;
 //!         }
+//!         Output::Effect(Effect::Stdio { id, op }) => { /* spawn, write to, or close a server process */ let _ = (id, op); }
 //!         Output::Effect(Effect::Timer { id, at_ms }) => { /* call driver.handle_timer(id, now) at at_ms */ let _ = (id, at_ms); }
 //!         Output::Effect(Effect::Cancel { id }) => { /* abort request or timer `id` */ let _ = id; }
+//!         Output::Effect(_) => {}
+//!         Output::InputRequest { id, .. } => { /* ask the user; then driver.answer_input(id, answer, now) */ let _ = id; }
 //!         Output::Event { event, .. } => println!("{event:?}"),
 //!         Output::Done { run: done, result } => { assert_eq!(done, run); println!("{result:?}"); break; }
 //!         Output::Wait | Output::Idle => break, // wait for an outcome, then feed it and drain again
+//!         _ => {} // outputs of direct MCP connections, never from a driver
 //!     }
 //! }
 //! ```
@@ -53,6 +57,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod connection;
 pub mod content;
 pub mod driver;
 pub mod error;

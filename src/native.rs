@@ -1,4 +1,5 @@
-//! The native host (feature `native`): tokio performs the driver's effects with reqwest, timers and aborts.
+//! The native host (feature `native`): tokio performs the core's effects with reqwest, child processes,
+//! timers and aborts.
 //!
 //! An [`Agent`] owns one driver in a background task, so several runs may share it concurrently:
 //!
@@ -18,19 +19,49 @@
 //! agent.close().await;
 //! # Ok(()) }
 //! ```
+//!
+//! [`McpConnection`] is MCP alone: one server, its tools listed and called directly.
 
-use crate::driver::{AgentConfig, Driver, Effect, Output, RunId};
+use crate::connection::Connection;
+use crate::driver::{AgentConfig, Driver, Effect, Output};
 use crate::error::{Error, Result};
 use crate::event::{Event, RunResult};
 use crate::http::HttpRequest;
+use crate::mcp::{ServerConfig, StdioOp};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
 /// Called with every event of a run (and with agent-level events while the run is active).
 pub type EventHandler = Box<dyn FnMut(&Event) + Send>;
+
+/// Called with the progress of a direct tool call: progress, total, message.
+pub type ProgressHandler = Box<dyn FnMut(f64, Option<f64>, Option<&str>) + Send>;
+
+/// What an MCP server asks the application (`elicitation/create`, `sampling/createMessage`, `roots/list`).
+#[derive(Debug, Clone)]
+pub struct InputRequest {
+    /// The server asking.
+    pub server: String,
+    /// The method.
+    pub method: String,
+    /// Its params, verbatim.
+    pub params: Value,
+}
+
+/// Answers [`InputRequest`]s: the result object, or a refusal with a message.
+pub type InputHandler =
+    Arc<dyn Fn(InputRequest) -> Pin<Box<dyn Future<Output = std::result::Result<Value, String>> + Send>> + Send + Sync>;
+
+/// How long a stdio server gets to exit after its stdin closes, before it is killed.
+const STDIO_GRACE: Duration = Duration::from_secs(2);
 
 /// Options for one run.
 #[derive(Default)]
@@ -41,36 +72,21 @@ pub struct RunOptions {
     pub on_event: Option<EventHandler>,
 }
 
-enum Command {
-    Run { input: Value, options: RunOptions, reply: oneshot::Sender<Result<RunResult>> },
-    Close { reply: oneshot::Sender<()> },
-}
-
-enum Input {
-    Head(u64, u16, Vec<(String, String)>),
-    Chunk(u64, Vec<u8>),
-    End(u64),
-    Failed(u64, String),
-    Timer(u64),
-}
-
 /// An agent: the model, its Portkey route and its MCP servers, with sessions kept across runs.
 pub struct Agent {
-    commands: mpsc::UnboundedSender<Command>,
+    handle: Handle,
 }
 
 impl Agent {
     /// Validates `config` and starts the agent's task. Must be called inside a tokio runtime.
     pub fn new(config: AgentConfig) -> Result<Agent> {
-        let driver = Driver::new(config)?;
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::config("mcp_loop::native::Agent::new must be called inside a tokio runtime"))?;
-        let http = reqwest::Client::builder()
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
-        let (commands, receiver) = mpsc::unbounded_channel();
-        runtime.spawn(Host::new(driver, http).serve(receiver));
-        Ok(Agent { commands })
+        Agent::with_input_handler(config, None)
+    }
+
+    /// Like [`Agent::new`], with a handler for what servers ask the application. Only the capabilities marked
+    /// in each server's `capabilities` are declared to it.
+    pub fn with_input_handler(config: AgentConfig, handler: Option<InputHandler>) -> Result<Agent> {
+        Ok(Agent { handle: Handle::start(Driver::new(config)?, handler)? })
     }
 
     /// Runs one conversation to its end.
@@ -80,41 +96,267 @@ impl Agent {
 
     /// Runs one conversation with options (trace id, event handler).
     pub async fn run_with(&self, input: impl Into<Value>, options: RunOptions) -> Result<RunResult> {
-        let (reply, result) = oneshot::channel();
-        self.commands
-            .send(Command::Run { input: input.into(), options, reply })
-            .map_err(|_| Error::cancelled("the agent is closed"))?;
-        result.await.unwrap_or_else(|_| Err(Error::cancelled("the agent stopped")))
+        let trace_id = options.trace_id.unwrap_or_else(new_trace_id);
+        let work = Work::Run { input: input.into(), trace_id };
+        match self.handle.submit(work, options.on_event, None).await? {
+            Finished::Run(result) => Ok(*result),
+            Finished::Op(_) => Err(Error::host("a run ended as an operation")),
+        }
     }
 
-    /// Ends every run, closes the MCP sessions, and waits until that is done.
+    /// Ends every run, closes the MCP sessions and processes, and waits until that is done.
     pub async fn close(&self) {
+        self.handle.close().await;
+    }
+}
+
+/// MCP alone: one server, its tools listed and called directly (both protocol eras, every transport).
+pub struct McpConnection {
+    handle: Handle,
+}
+
+impl McpConnection {
+    /// Validates `config` and starts the connection's task; nothing is sent until the first call. Must be called
+    /// inside a tokio runtime.
+    pub fn new(config: ServerConfig, handler: Option<InputHandler>) -> Result<McpConnection> {
+        Ok(McpConnection { handle: Handle::start(Connection::new(config)?, handler)? })
+    }
+
+    /// Every tool of the server (all pages), verbatim.
+    pub async fn list_tools(&self) -> Result<Vec<Value>> {
+        match self.handle.submit(Work::ListTools, None, None).await? {
+            Finished::Op(Value::Array(tools)) => Ok(tools),
+            _ => Err(Error::host("a listing ended without tools")),
+        }
+    }
+
+    /// Calls a tool; its `CallToolResult`, verbatim. Dropping the future cancels the call on the server.
+    pub async fn call_tool(&self, name: &str, arguments: Value, on_progress: Option<ProgressHandler>) -> Result<Value> {
+        let work = Work::CallTool { name: name.to_owned(), arguments };
+        match self.handle.submit(work, None, on_progress).await? {
+            Finished::Op(result) => Ok(result),
+            Finished::Run(_) => Err(Error::host("a call ended as a run")),
+        }
+    }
+
+    /// Ends the session (DELETE, or the process), and waits until that is done.
+    pub async fn close(&self) {
+        self.handle.close().await;
+    }
+}
+
+// ---- the host task ----
+
+/// What the host task can start on a machine.
+enum Work {
+    Run { input: Value, trace_id: String },
+    ListTools,
+    CallTool { name: String, arguments: Value },
+}
+
+enum Finished {
+    Run(Box<RunResult>),
+    Op(Value),
+}
+
+/// The two machines a host drives ([`Driver`] and [`Connection`]) speak the same protocol.
+trait Machine: Send + 'static {
+    fn start(&mut self, work: Work, now: u64) -> Result<u64>;
+    fn cancel(&mut self, id: u64, now: u64);
+    fn close(&mut self, now: u64);
+    fn poll_output(&mut self) -> Output;
+    fn http_head(&mut self, id: u64, status: u16, headers: &[(String, String)], now: u64) -> Result<()>;
+    fn http_chunk(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()>;
+    fn http_end(&mut self, id: u64, now: u64) -> Result<()>;
+    fn http_error(&mut self, id: u64, message: &str, now: u64) -> Result<()>;
+    fn stdio_stdout(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()>;
+    fn stdio_stderr(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()>;
+    fn stdio_exit(&mut self, id: u64, reason: &str, now: u64) -> Result<()>;
+    fn timer(&mut self, id: u64, now: u64) -> Result<()>;
+    fn answer(&mut self, id: u64, outcome: std::result::Result<Value, String>, now: u64) -> Result<()>;
+}
+
+macro_rules! delegate_inputs {
+    () => {
+        fn close(&mut self, now: u64) {
+            Self::close(self, now)
+        }
+        fn poll_output(&mut self) -> Output {
+            Self::poll_output(self)
+        }
+        fn http_head(&mut self, id: u64, status: u16, headers: &[(String, String)], now: u64) -> Result<()> {
+            self.handle_http_head(id, status, headers, now)
+        }
+        fn http_chunk(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()> {
+            self.handle_http_chunk(id, chunk, now)
+        }
+        fn http_end(&mut self, id: u64, now: u64) -> Result<()> {
+            self.handle_http_end(id, now)
+        }
+        fn http_error(&mut self, id: u64, message: &str, now: u64) -> Result<()> {
+            self.handle_http_error(id, message, now)
+        }
+        fn stdio_stdout(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()> {
+            self.handle_stdio_stdout(id, chunk, now)
+        }
+        fn stdio_stderr(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()> {
+            self.handle_stdio_stderr(id, chunk, now)
+        }
+        fn stdio_exit(&mut self, id: u64, reason: &str, now: u64) -> Result<()> {
+            self.handle_stdio_exit(id, reason, now)
+        }
+        fn timer(&mut self, id: u64, now: u64) -> Result<()> {
+            self.handle_timer(id, now)
+        }
+        fn answer(&mut self, id: u64, outcome: std::result::Result<Value, String>, now: u64) -> Result<()> {
+            self.answer_input(id, outcome, now)
+        }
+    };
+}
+
+impl Machine for Driver {
+    fn start(&mut self, work: Work, now: u64) -> Result<u64> {
+        match work {
+            Work::Run { input, trace_id } => self.start_run(input, &trace_id, now),
+            _ => Err(Error::host("an agent runs conversations")),
+        }
+    }
+    /// Runs cannot be cancelled one by one yet: a dropped run goes on to its end, unobserved.
+    fn cancel(&mut self, _id: u64, _now: u64) {}
+    delegate_inputs!();
+}
+
+impl Machine for Connection {
+    fn start(&mut self, work: Work, now: u64) -> Result<u64> {
+        match work {
+            Work::ListTools => Ok(self.list_tools(now)),
+            Work::CallTool { name, arguments } => Ok(self.call_tool(&name, arguments, now)),
+            Work::Run { .. } => Err(Error::host("a connection has no model to run")),
+        }
+    }
+    fn cancel(&mut self, id: u64, now: u64) {
+        Connection::cancel(self, id, "the caller gave up", now)
+    }
+    delegate_inputs!();
+}
+
+enum Command {
+    Start {
+        token: u64,
+        work: Work,
+        on_event: Option<EventHandler>,
+        on_progress: Option<ProgressHandler>,
+        reply: oneshot::Sender<Result<Finished>>,
+    },
+    Cancel(u64),
+    Close(oneshot::Sender<()>),
+}
+
+/// The caller's side of a host task.
+struct Handle {
+    commands: mpsc::UnboundedSender<Command>,
+    tokens: AtomicU64,
+}
+
+/// Cancels the work when the caller drops its future before the work is done.
+struct CancelOnDrop<'a> {
+    handle: &'a Handle,
+    token: u64,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.handle.commands.send(Command::Cancel(self.token));
+        }
+    }
+}
+
+impl Handle {
+    fn start(machine: impl Machine, handler: Option<InputHandler>) -> Result<Handle> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::config("mcp-loop's native host must be started inside a tokio runtime"))?;
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        let (commands, receiver) = mpsc::unbounded_channel();
+        runtime.spawn(Host::new(machine, http, handler).serve(receiver));
+        Ok(Handle { commands, tokens: AtomicU64::new(1) })
+    }
+
+    async fn submit(
+        &self,
+        work: Work,
+        on_event: Option<EventHandler>,
+        on_progress: Option<ProgressHandler>,
+    ) -> Result<Finished> {
+        let token = self.tokens.fetch_add(1, Ordering::Relaxed);
+        let (reply, result) = oneshot::channel();
+        self.commands
+            .send(Command::Start { token, work, on_event, on_progress, reply })
+            .map_err(|_| Error::cancelled("closed"))?;
+        let mut guard = CancelOnDrop { handle: self, token, armed: true };
+        let result = result.await.unwrap_or_else(|_| Err(Error::cancelled("the host stopped")));
+        guard.armed = false;
+        result
+    }
+
+    async fn close(&self) {
         let (reply, done) = oneshot::channel();
-        if self.commands.send(Command::Close { reply }).is_ok() {
+        if self.commands.send(Command::Close(reply)).is_ok() {
             let _ = done.await;
         }
     }
 }
 
-struct RunSlot {
-    reply: oneshot::Sender<Result<RunResult>>,
-    on_event: Option<EventHandler>,
+enum Input {
+    Head(u64, u16, Vec<(String, String)>),
+    Chunk(u64, Vec<u8>),
+    End(u64),
+    Failed(u64, String),
+    Timer(u64),
+    Stdout(u64, Vec<u8>),
+    Stderr(u64, Vec<u8>),
+    Exit(u64, String),
+    Answer(u64, std::result::Result<Value, String>),
 }
 
-struct Host {
-    driver: Driver,
+struct Slot {
+    token: u64,
+    reply: oneshot::Sender<Result<Finished>>,
+    on_event: Option<EventHandler>,
+    on_progress: Option<ProgressHandler>,
+}
+
+struct Host<M> {
+    machine: M,
     http: reqwest::Client,
+    handler: Option<InputHandler>,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs: mpsc::UnboundedReceiver<Input>,
     tasks: HashMap<u64, AbortHandle>,
-    runs: HashMap<RunId, RunSlot>,
+    /// stdin of each server process; dropping it closes the pipe.
+    processes: HashMap<u64, mpsc::UnboundedSender<String>>,
+    /// Work in progress, by the machine's run or operation id.
+    slots: HashMap<u64, Slot>,
     closing: Vec<oneshot::Sender<()>>,
 }
 
-impl Host {
-    fn new(driver: Driver, http: reqwest::Client) -> Host {
+impl<M: Machine> Host<M> {
+    fn new(machine: M, http: reqwest::Client, handler: Option<InputHandler>) -> Host<M> {
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
-        Host { driver, http, inputs_tx, inputs, tasks: HashMap::new(), runs: HashMap::new(), closing: Vec::new() }
+        Host {
+            machine,
+            http,
+            handler,
+            inputs_tx,
+            inputs,
+            tasks: HashMap::new(),
+            processes: HashMap::new(),
+            slots: HashMap::new(),
+            closing: Vec::new(),
+        }
     }
 
     async fn serve(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
@@ -130,14 +372,28 @@ impl Host {
             }
             tokio::select! {
                 command = commands.recv(), if accepting => match command {
-                    Some(Command::Run { input, options, reply }) => self.start(input, options, reply),
-                    Some(Command::Close { reply }) => {
+                    Some(Command::Start { token, work, on_event, on_progress, reply }) => {
+                        match self.machine.start(work, now_ms()) {
+                            Ok(id) => {
+                                self.slots.insert(id, Slot { token, reply, on_event, on_progress });
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(e));
+                            }
+                        }
+                    }
+                    Some(Command::Cancel(token)) => {
+                        if let Some(id) = self.slots.iter().find(|(_, s)| s.token == token).map(|(id, _)| *id) {
+                            self.machine.cancel(id, now_ms());
+                        }
+                    }
+                    Some(Command::Close(reply)) => {
                         self.closing.push(reply);
-                        self.driver.close(now_ms());
+                        self.machine.close(now_ms());
                     }
                     None => {
                         accepting = false;
-                        self.driver.close(now_ms());
+                        self.machine.close(now_ms());
                     }
                 },
                 Some(input) = self.inputs.recv() => self.feed(input),
@@ -145,53 +401,27 @@ impl Host {
         }
     }
 
-    fn start(&mut self, input: Value, options: RunOptions, reply: oneshot::Sender<Result<RunResult>>) {
-        let trace_id = options.trace_id.unwrap_or_else(new_trace_id);
-        match self.driver.start_run(input, &trace_id, now_ms()) {
-            Ok(run) => {
-                self.runs.insert(run, RunSlot { reply, on_event: options.on_event });
-            }
-            Err(e) => {
-                let _ = reply.send(Err(e));
-            }
-        }
-    }
-
-    /// Drains the driver; returns true when it is idle.
+    /// Drains the machine; returns true when it is idle.
     fn drain(&mut self) -> bool {
         loop {
-            match self.driver.poll_output() {
-                Output::Effect(Effect::Http { id, request }) => {
-                    let task = tokio::spawn(perform(self.http.clone(), id, request, self.inputs_tx.clone()));
-                    self.tasks.insert(id, task.abort_handle());
-                }
-                Output::Effect(Effect::Timer { id, at_ms }) => {
-                    let inputs = self.inputs_tx.clone();
-                    let delay = Duration::from_millis(at_ms.saturating_sub(now_ms()));
-                    let task = tokio::spawn(async move {
-                        tokio::time::sleep(delay).await;
-                        let _ = inputs.send(Input::Timer(id));
-                    });
-                    self.tasks.insert(id, task.abort_handle());
-                }
-                Output::Effect(Effect::Cancel { id }) => {
-                    if let Some(task) = self.tasks.remove(&id) {
-                        task.abort();
-                    }
-                }
+            match self.machine.poll_output() {
+                Output::Effect(effect) => self.perform(effect),
                 Output::Event { run: Some(run), event } => {
-                    if let Some(handler) = self.runs.get_mut(&run).and_then(|slot| slot.on_event.as_mut()) {
+                    if let Some(handler) = self.slots.get_mut(&run).and_then(|slot| slot.on_event.as_mut()) {
                         handler(&event);
                     }
                 }
                 Output::Event { run: None, event } => {
-                    for handler in self.runs.values_mut().filter_map(|slot| slot.on_event.as_mut()) {
+                    for handler in self.slots.values_mut().filter_map(|slot| slot.on_event.as_mut()) {
                         handler(&event);
                     }
                 }
-                Output::Done { run, result } => {
-                    if let Some(slot) = self.runs.remove(&run) {
-                        let _ = slot.reply.send(result);
+                Output::InputRequest { id, server, method, params, .. } => self.ask(id, server, method, params),
+                Output::Done { run, result } => self.finish(run, result.map(|r| Finished::Run(Box::new(r)))),
+                Output::OpDone { op, result } => self.finish(op, result.map(Finished::Op)),
+                Output::OpProgress { op, progress, total, message } => {
+                    if let Some(handler) = self.slots.get_mut(&op).and_then(|slot| slot.on_progress.as_mut()) {
+                        handler(progress, total, message.as_deref());
                     }
                 }
                 Output::Wait => return false,
@@ -200,25 +430,178 @@ impl Host {
         }
     }
 
+    fn finish(&mut self, id: u64, result: Result<Finished>) {
+        if let Some(slot) = self.slots.remove(&id) {
+            let _ = slot.reply.send(result);
+        }
+    }
+
+    fn ask(&mut self, id: u64, server: String, method: String, params: Value) {
+        let inputs = self.inputs_tx.clone();
+        match &self.handler {
+            Some(handler) => {
+                let answer = handler(InputRequest { server, method, params });
+                tokio::spawn(async move {
+                    let _ = inputs.send(Input::Answer(id, answer.await));
+                });
+            }
+            None => {
+                let _ = inputs.send(Input::Answer(id, Err(format!("no handler for {method}"))));
+            }
+        }
+    }
+
+    fn perform(&mut self, effect: Effect) {
+        match effect {
+            Effect::Http { id, request, .. } => {
+                let task = tokio::spawn(perform(self.http.clone(), id, request, self.inputs_tx.clone()));
+                self.tasks.insert(id, task.abort_handle());
+            }
+            Effect::Timer { id, at_ms } => {
+                let inputs = self.inputs_tx.clone();
+                let delay = Duration::from_millis(at_ms.saturating_sub(now_ms()));
+                let task = tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = inputs.send(Input::Timer(id));
+                });
+                self.tasks.insert(id, task.abort_handle());
+            }
+            Effect::Cancel { id } => {
+                if let Some(task) = self.tasks.remove(&id) {
+                    task.abort();
+                }
+            }
+            Effect::Stdio { id, op } => self.stdio(id, op),
+        }
+    }
+
     fn feed(&mut self, input: Input) {
         let now = now_ms();
-        // An input for an effect that was cancelled meanwhile is refused by the driver; that race is harmless.
+        // An input for an effect that was cancelled meanwhile is refused by the machine; that race is harmless.
         let _ = match input {
-            Input::Head(id, status, headers) => self.driver.handle_http_head(id, status, &headers, now),
-            Input::Chunk(id, bytes) => self.driver.handle_http_chunk(id, &bytes, now),
+            Input::Head(id, status, headers) => self.machine.http_head(id, status, &headers, now),
+            Input::Chunk(id, bytes) => self.machine.http_chunk(id, &bytes, now),
             Input::End(id) => {
                 self.tasks.remove(&id);
-                self.driver.handle_http_end(id, now)
+                self.machine.http_end(id, now)
             }
             Input::Failed(id, message) => {
                 self.tasks.remove(&id);
-                self.driver.handle_http_error(id, &message, now)
+                self.machine.http_error(id, &message, now)
             }
             Input::Timer(id) => {
                 self.tasks.remove(&id);
-                self.driver.handle_timer(id, now)
+                self.machine.timer(id, now)
             }
+            Input::Stdout(id, bytes) => self.machine.stdio_stdout(id, &bytes, now),
+            Input::Stderr(id, bytes) => self.machine.stdio_stderr(id, &bytes, now),
+            Input::Exit(id, reason) => {
+                self.processes.remove(&id);
+                self.machine.stdio_exit(id, &reason, now)
+            }
+            Input::Answer(id, outcome) => self.machine.answer(id, outcome, now),
         };
+    }
+
+    fn stdio(&mut self, id: u64, op: StdioOp) {
+        match op {
+            StdioOp::Spawn { command, args, inherit, env, cwd } => {
+                let inputs = self.inputs_tx.clone();
+                match spawn_process(id, &command, &args, &inherit, &env, cwd.as_deref(), inputs.clone()) {
+                    Ok(stdin) => {
+                        self.processes.insert(id, stdin);
+                    }
+                    Err(e) => {
+                        let _ = inputs.send(Input::Exit(id, format!("could not start: {e}")));
+                    }
+                }
+            }
+            StdioOp::Write { line } => {
+                if let Some(stdin) = self.processes.get(&id) {
+                    let _ = stdin.send(line);
+                }
+            }
+            // Dropping the sender closes stdin; the process task then waits, kills if needed, and reaps.
+            StdioOp::Close => {
+                self.processes.remove(&id);
+            }
+        }
+    }
+}
+
+/// Starts a server process with piped stdio. Its output and its end come back as inputs; lines sent on the
+/// returned channel go to its stdin, and dropping the channel closes stdin, after which the process gets
+/// [`STDIO_GRACE`] to exit before it is killed. It is always reaped.
+fn spawn_process(
+    id: u64,
+    command: &str,
+    args: &[String],
+    inherit: &[String],
+    env: &[(String, String)],
+    cwd: Option<&str>,
+    inputs: mpsc::UnboundedSender<Input>,
+) -> std::io::Result<mpsc::UnboundedSender<String>> {
+    let mut cmd = tokio::process::Command::new(command);
+    cmd.args(args)
+        .env_clear()
+        .envs(std::env::vars().filter(|(k, _)| inherit.contains(k)))
+        .envs(env.iter().cloned())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    let mut child = cmd.spawn()?;
+    let (Some(mut stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(std::io::Error::other("the process has no pipes"));
+    };
+    let (lines, mut to_write) = mpsc::unbounded_channel::<String>();
+    let (closed, mut closing) = oneshot::channel::<()>();
+    tokio::spawn(pump(stdout, inputs.clone(), move |bytes| Input::Stdout(id, bytes)));
+    tokio::spawn(pump(stderr, inputs.clone(), move |bytes| Input::Stderr(id, bytes)));
+    // Writes lines until the host drops the channel (close), then closes stdin.
+    tokio::spawn(async move {
+        while let Some(line) = to_write.recv().await {
+            if stdin.write_all(line.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        drop(stdin);
+        let _ = closed.send(());
+    });
+    // Reports the exit as soon as it happens; after a close, waits the grace period, then kills. Always reaps.
+    tokio::spawn(async move {
+        let status = tokio::select! {
+            status = child.wait() => status,
+            _ = &mut closing => match tokio::time::timeout(STDIO_GRACE, child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            },
+        };
+        let reason = match status {
+            Ok(status) => match status.code() {
+                Some(code) => format!("exited with code {code}"),
+                None => "was killed by a signal".to_owned(),
+            },
+            Err(e) => format!("could not be waited for: {e}"),
+        };
+        let _ = inputs.send(Input::Exit(id, reason));
+    });
+    Ok(lines)
+}
+
+async fn pump(mut from: impl AsyncRead + Unpin, inputs: mpsc::UnboundedSender<Input>, wrap: impl Fn(Vec<u8>) -> Input) {
+    let mut buffer = vec![0u8; 64 << 10];
+    while let Ok(n) = from.read(&mut buffer).await {
+        if n == 0 || inputs.send(wrap(buffer[..n].to_vec())).is_err() {
+            break;
+        }
     }
 }
 

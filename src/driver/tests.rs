@@ -66,7 +66,7 @@ impl Host {
             let mut work = Vec::new();
             loop {
                 match self.driver.poll_output() {
-                    Output::Effect(Effect::Http { id, request }) => work.push((id, request)),
+                    Output::Effect(Effect::Http { id, request, .. }) => work.push((id, request)),
                     Output::Effect(Effect::Timer { id, at_ms }) => {
                         self.timers.insert(id, at_ms);
                     }
@@ -77,6 +77,9 @@ impl Host {
                     }
                     Output::Event { run, event } => self.events.push((run, event)),
                     Output::Done { run, result } => self.done.push((run, result)),
+                    Output::InputRequest { .. } => panic!("no server here asks anything"),
+                    Output::Effect(Effect::Stdio { .. }) => panic!("no stdio server here"),
+                    Output::OpDone { .. } | Output::OpProgress { .. } => panic!("runs only"),
                     Output::Wait | Output::Idle => break,
                 }
             }
@@ -126,7 +129,12 @@ impl Host {
                 ];
                 return Some((200, headers, sse));
             }
-            "notifications/initialized" => return Some((202, vec![], String::new())),
+            // Like the TypeScript SDK's servers: no session, no stateless revision.
+            "server/discover" => {
+                let refusal = json!({"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: No valid session ID provided"}});
+                return Some((400, json_headers, refusal.to_string()));
+            }
+            "notifications/initialized" | "notifications/cancelled" => return Some((202, vec![], String::new())),
             "tools/list" if self.listing_fails => return Some((500, json_headers, "internal error".into())),
             "tools/list" => {
                 json!({"tools":[{"name":"echo","inputSchema":{"type":"object","properties":{"message":{"type":"string"}}}},{"name":"slow"}]})
@@ -409,10 +417,11 @@ fn outputs_have_a_json_form_for_other_hosts() {
             headers: vec![("a".into(), "b".into())],
             body: None,
         },
+        server: Some("hr".into()),
     });
     assert_eq!(
         http.to_json(),
-        json!({"type":"http","id":3,"request":{"method":"POST","url":"u","headers":[["a","b"]]}})
+        json!({"type":"http","id":3,"request":{"method":"POST","url":"u","headers":[["a","b"]]},"server":"hr"})
     );
     assert_eq!(Output::Effect(Effect::Timer { id: 4, at_ms: 9 }).to_json(), json!({"type":"timer","id":4,"atMs":9}));
     assert_eq!(Output::Effect(Effect::Cancel { id: 4 }).to_json(), json!({"type":"cancel","id":4}));
@@ -440,7 +449,10 @@ fn reads_configuration_from_json_and_names_mistakes() {
     assert_eq!(config.servers[0].timeout_ms, 10);
     let message = |v: Value| AgentConfig::from_json(&v).unwrap_err().to_string();
     assert!(message(json!({"model": "m", "maxTurn": 3})).contains("unknown option maxTurn"));
-    assert!(message(json!({"model": "m", "servers": [{"name": "a"}]})).contains("servers[0].url is required"));
+    assert!(
+        message(json!({"model": "m", "servers": [{"name": "a"}]}))
+            .contains("servers[0] needs a url (HTTP) or a command (stdio)")
+    );
     assert!(message(json!({"model": "m", "portkey": {"apiKey": 1}})).contains("portkey.apiKey must be a string"));
     assert!(
         message(json!({"model": "m", "servers": [{"name": "a", "url": "u", "headers": [1]}]}))

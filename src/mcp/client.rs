@@ -1,21 +1,32 @@
-//! The MCP client machine for one server over Streamable HTTP, handshake era (`2024-11-05` … `2025-11-25`).
+//! The MCP client machine for one server: the protocol, over any transport.
 //!
-//! Sans-IO: the caller asks for semantic operations ([`McpClient::list_tools`], [`McpClient::call_tool`]),
-//! drains HTTP requests with [`McpClient::poll_transmit`], feeds each response back by key
-//! (`handle_head`, `handle_chunk`, `handle_end`, `handle_error`) and drains results with
-//! [`McpClient::poll_event`]. The handshake (`initialize`, `notifications/initialized`) happens on the first
-//! operation; operations asked for meanwhile wait for it.
+//! Sans-IO: ask for semantic operations ([`McpClient::list_tools`], [`McpClient::call_tool`],
+//! [`McpClient::cancel`]), drain [`McpClient::poll_effect`] (HTTP requests, child-process actions, timers,
+//! aborts), feed the outcomes back by key with the current time, and drain [`McpClient::poll_event`].
 //!
-//! Every text this machine emits has the server's URL, header values and session id redacted, so it can be
-//! shown to a model or written to a log.
+//! - **Eras.** `protocol: auto` probes with `server/discover` (the stateless 2026-07-28 revision) and falls
+//!   back to the `initialize` handshake (2024-11-05 … 2025-11-25) when the server does not speak it; over HTTP
+//!   a server that refuses the handshake POST is tried once more as the legacy HTTP+SSE transport. A fixed
+//!   `protocol` skips the probe.
+//! - **Requests** carry a timeout (reset by progress, capped at ten times the timeout); a request that times
+//!   out or is cancelled is abandoned and the server is told (`notifications/cancelled`, or a closed stream in
+//!   the stateless revision over HTTP).
+//! - **Server requests** (`elicitation/create`, `sampling/createMessage`, `roots/list`, and the stateless
+//!   revision's `input_required` results) go to the application as [`McpEvent::InputRequest`] when it
+//!   declared the capability, and are refused otherwise.
+//! - A 404 to a request that carried a session id starts a new session and sends the request again, once.
+//!
+//! Every text this machine emits has the server's URL, header values and session id redacted.
 
 use super::jsonrpc::{self, JsonRpcError, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, RequestId};
-use super::types::{LATEST_HANDSHAKE_VERSION, ServerInfo, Tool};
-use crate::http::{BodyBuffer, HttpRequest, header, media_type};
+use super::legacy_sse::LegacySse;
+use super::stdio::Stdio;
+use super::streamable_http::StreamableHttp;
+use super::transport::{Incoming, Io, McpEffect, Outgoing, Transport};
+use super::types::{LATEST_HANDSHAKE_VERSION, STATELESS_VERSION, ServerInfo, Tool, param_headers};
 use crate::json::Fields;
-use crate::sse::SseParser;
 use crate::vec_map::VecMap;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::collections::VecDeque;
 
 /// Identifies one semantic operation (a full tool listing or one tool call).
@@ -25,68 +36,237 @@ pub type OpId = u64;
 pub const MAX_PAGES: u32 = 100;
 /// At most this many tools are kept from one server.
 pub const MAX_TOOLS: usize = 10_000;
-/// The largest JSON-RPC message (or SSE event) accepted from a server.
-pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
-/// How much of an error body is kept for the message.
-const MAX_ERROR_BODY: usize = 64 << 10;
+/// The default per-request timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+/// Progress resets a request's timeout, but never past this many timeouts in all.
+const MAX_TIMEOUTS_WITH_PROGRESS: u64 = 10;
+/// At most this many "unsupported protocol version" answers are met by sending again, per connection.
+const MAX_VERSION_RETRIES: u32 = 3;
+/// At most this many `input_required` rounds for one call.
+const MAX_INPUT_ROUNDS: u32 = 16;
+/// The wait before reopening a `subscriptions/listen` stream.
+const LISTEN_REOPEN_MS: u64 = 5_000;
+/// Environment variables a stdio server inherits from the host (everything else must be given in `env`, so
+/// that the host's secrets do not leak into every server process).
+pub const INHERITED_ENV: &[&str] =
+    &["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "TMPDIR", "SYSTEMROOT"];
+
+/// Where the server is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// An HTTP endpoint: Streamable HTTP, or the legacy HTTP+SSE transport.
+    Http {
+        /// The URL.
+        url: String,
+        /// Which HTTP transport.
+        transport: HttpTransport,
+    },
+    /// A program the host starts, talking over stdin and stdout.
+    Stdio {
+        /// Program.
+        command: String,
+        /// Arguments.
+        args: Vec<String>,
+        /// Variables added to the inherited ones ([`INHERITED_ENV`]).
+        env: Vec<(String, String)>,
+        /// Working directory.
+        cwd: Option<String>,
+    },
+}
+
+/// Which HTTP transport to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpTransport {
+    /// Streamable HTTP, falling back to HTTP+SSE when the server refuses the handshake POST.
+    Auto,
+    /// Streamable HTTP only.
+    Streamable,
+    /// The legacy HTTP+SSE transport (2024-11-05).
+    Sse,
+}
+
+/// Which protocol era to speak.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protocol {
+    /// Probe with `server/discover`; fall back to the handshake.
+    Auto,
+    /// The handshake era, offering this version in `initialize`.
+    Handshake(String),
+    /// The stateless 2026-07-28 revision only.
+    Stateless,
+}
+
+/// Client capabilities the application backs with handlers. Only these are declared to servers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `sampling/createMessage`.
+    pub sampling: bool,
+    /// `elicitation/create`.
+    pub elicitation: bool,
+    /// `roots/list`.
+    pub roots: bool,
+}
+
+impl Capabilities {
+    fn to_json(self) -> Value {
+        let mut caps = Map::new();
+        if self.sampling {
+            caps.insert("sampling".into(), json!({}));
+        }
+        if self.elicitation {
+            caps.insert("elicitation".into(), json!({"form": {}}));
+        }
+        if self.roots {
+            caps.insert("roots".into(), json!({}));
+        }
+        Value::Object(caps)
+    }
+
+    fn allows(self, method: &str) -> bool {
+        match method {
+            "sampling/createMessage" => self.sampling,
+            "elicitation/create" => self.elicitation,
+            "roots/list" => self.roots,
+            _ => false,
+        }
+    }
+}
 
 /// How to reach one MCP server. Header values are secrets: they never appear in messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The name the application gives the server; used in tool names and messages.
     pub name: String,
-    /// The Streamable HTTP endpoint.
-    pub url: String,
-    /// Extra headers sent with every request (for example `Authorization`).
+    /// Where it is.
+    pub endpoint: Endpoint,
+    /// Extra HTTP headers sent with every request (for example `Authorization`).
     pub headers: Vec<(String, String)>,
     /// Per-request timeout in milliseconds.
     pub timeout_ms: u64,
+    /// The protocol era.
+    pub protocol: Protocol,
+    /// What the application answers for the server.
+    pub capabilities: Capabilities,
 }
 
-/// The default per-request timeout.
-pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
-
 const PROTOCOL_HEADERS: &[&str] =
-    &["content-type", "accept", "mcp-session-id", "mcp-protocol-version", "last-event-id"];
+    &["content-type", "accept", "mcp-session-id", "mcp-protocol-version", "last-event-id", "mcp-method", "mcp-name"];
 
 impl ServerConfig {
-    /// A server with no extra headers and the default timeout.
+    /// A Streamable HTTP server with no extra headers and the defaults.
     pub fn new(name: &str, url: &str) -> ServerConfig {
-        ServerConfig { name: name.to_owned(), url: url.to_owned(), headers: Vec::new(), timeout_ms: DEFAULT_TIMEOUT_MS }
+        ServerConfig {
+            name: name.to_owned(),
+            endpoint: Endpoint::Http { url: url.to_owned(), transport: HttpTransport::Auto },
+            headers: Vec::new(),
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            protocol: Protocol::Auto,
+            capabilities: Capabilities::default(),
+        }
     }
 
-    /// Reads `{name, url, headers, timeoutMs}`; `path` names it in messages.
-    pub(crate) fn read(value: &Value, path: &str) -> Result<ServerConfig, String> {
+    /// Reads `{name, url | command, args, env, cwd, headers, timeoutMs, protocol, transport, capabilities}`;
+    /// `path` names it in messages.
+    pub fn from_json(value: &Value, path: &str) -> Result<ServerConfig, String> {
         let f = Fields::new(value, path)?;
-        f.only(&["name", "url", "headers", "timeoutMs"])?;
+        f.only(&[
+            "name",
+            "url",
+            "command",
+            "args",
+            "env",
+            "cwd",
+            "headers",
+            "timeoutMs",
+            "protocol",
+            "transport",
+            "capabilities",
+        ])?;
+        let endpoint = match (f.string("url")?, f.string("command")?) {
+            (Some(url), None) => {
+                let transport = match f.string("transport")?.as_deref() {
+                    None | Some("auto") => HttpTransport::Auto,
+                    Some("streamable-http") => HttpTransport::Streamable,
+                    Some("sse") => HttpTransport::Sse,
+                    Some(other) => {
+                        return Err(format!("{path}.transport must be auto, streamable-http or sse, not '{other}'"));
+                    }
+                };
+                Endpoint::Http { url, transport }
+            }
+            (None, Some(command)) => {
+                let args = f.array("args")?.iter().map(|a| a.as_str().map(str::to_owned));
+                Endpoint::Stdio {
+                    command,
+                    args: args.collect::<Option<_>>().ok_or(format!("{path}.args must be strings"))?,
+                    env: f.headers("env")?,
+                    cwd: f.string("cwd")?,
+                }
+            }
+            (Some(_), Some(_)) => return Err(format!("{path} needs a url or a command, not both")),
+            (None, None) => return Err(format!("{path} needs a url (HTTP) or a command (stdio)")),
+        };
+        let protocol = match f.string("protocol")?.as_deref() {
+            None | Some("auto") => Protocol::Auto,
+            Some(STATELESS_VERSION) => Protocol::Stateless,
+            Some(v) if super::types::HANDSHAKE_VERSIONS.contains(&v) => Protocol::Handshake(v.to_owned()),
+            Some(other) => {
+                return Err(format!("{path}.protocol '{other}' is not a protocol version this client speaks"));
+            }
+        };
+        let mut capabilities = Capabilities::default();
+        if let Some(caps) = f.value("capabilities") {
+            let caps = Fields::new(caps, &format!("{path}.capabilities"))?;
+            caps.only(&["sampling", "elicitation", "roots"])?;
+            let flag = |key: &str| caps.value(key).is_some_and(|v| v == &Value::Bool(true));
+            capabilities =
+                Capabilities { sampling: flag("sampling"), elicitation: flag("elicitation"), roots: flag("roots") };
+        }
         Ok(ServerConfig {
             name: f.string("name")?.unwrap_or_default(),
-            url: f.string("url")?.ok_or_else(|| format!("{path}.url is required"))?,
+            endpoint,
             headers: f.headers("headers")?,
             timeout_ms: f.number("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
+            protocol,
+            capabilities,
         })
     }
 
     /// Checks the configuration before any request is made.
     pub fn validate(&self) -> Result<(), String> {
-        if self.name.is_empty() {
+        let name = &self.name;
+        if name.is_empty() {
             return Err("a server needs a non-empty name".into());
         }
-        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(format!("server '{}': the url must start with http:// or https://", self.name));
+        match &self.endpoint {
+            Endpoint::Http { url, transport } => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(format!("server '{name}': the url must start with http:// or https://"));
+                }
+                if *transport == HttpTransport::Sse && self.protocol == Protocol::Stateless {
+                    return Err(format!("server '{name}': the legacy SSE transport has no stateless revision"));
+                }
+            }
+            Endpoint::Stdio { command, .. } => {
+                if command.is_empty() {
+                    return Err(format!("server '{name}': the command is empty"));
+                }
+                if !self.headers.is_empty() {
+                    return Err(format!(
+                        "server '{name}': headers apply to HTTP servers; give a stdio server env instead"
+                    ));
+                }
+            }
         }
         if !(1..=crate::driver::MAX_TIMEOUT_MS).contains(&self.timeout_ms) {
-            return Err(format!(
-                "server '{}': timeoutMs must be between 1 and {}",
-                self.name,
-                crate::driver::MAX_TIMEOUT_MS
-            ));
+            return Err(format!("server '{name}': timeoutMs must be between 1 and {}", crate::driver::MAX_TIMEOUT_MS));
         }
-        for (name, _) in &self.headers {
-            if PROTOCOL_HEADERS.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+        for (header, _) in &self.headers {
+            if PROTOCOL_HEADERS.iter().any(|p| p.eq_ignore_ascii_case(header))
+                || header.to_ascii_lowercase().starts_with("mcp-param-")
+            {
                 return Err(format!(
-                    "server '{}': header '{name}' is set by the protocol and cannot be configured",
-                    self.name
+                    "server '{name}': header '{header}' is set by the protocol and cannot be configured"
                 ));
             }
         }
@@ -94,28 +274,19 @@ impl ServerConfig {
     }
 }
 
-/// An HTTP request the host must perform, with the key its response is fed back under.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Key for `handle_*`.
-    pub key: u64,
-    /// The request.
-    pub request: HttpRequest,
-    /// How long the host (through the driver's timers) lets it run.
-    pub timeout_ms: u64,
-}
-
 /// What the client reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum McpEvent {
-    /// The handshake finished.
+    /// The handshake (or discovery) finished.
     Connected(ServerInfo),
-    /// A listing finished: every page, in server order.
+    /// A listing finished: every page, in server order. `ttl_ms` is how long the server lets it be cached.
     Tools {
         /// The operation.
         op: OpId,
         /// The tools.
         tools: Vec<Tool>,
+        /// The server's `ttlMs` (stateless revision).
+        ttl_ms: Option<u64>,
     },
     /// A `tools/call` returned a result (which may itself say `isError`).
     ToolResult {
@@ -131,9 +302,43 @@ pub enum McpEvent {
         /// What went wrong.
         error: String,
     },
-    /// Something went wrong that does not fail an operation (a skipped tool, a repeated cursor, …).
+    /// Progress of an operation.
+    Progress {
+        /// The operation.
+        op: OpId,
+        /// Progress so far.
+        progress: f64,
+        /// Total, if known.
+        total: Option<f64>,
+        /// A message, if any.
+        message: Option<String>,
+    },
+    /// A log message (`notifications/message`), or a line the server process wrote to stderr (`level` is
+    /// `stderr`).
+    Log {
+        /// RFC 5424 level, or `stderr`.
+        level: String,
+        /// The logger's name.
+        logger: Option<String>,
+        /// The data.
+        data: Value,
+    },
+    /// The server's tool list changed.
+    ToolsChanged,
+    /// The server asks the application something; answer with [`McpClient::answer_input`].
+    InputRequest {
+        /// The id to answer with.
+        id: u64,
+        /// The operation it belongs to, when known.
+        op: Option<OpId>,
+        /// `elicitation/create`, `sampling/createMessage` or `roots/list`.
+        method: String,
+        /// Its params, verbatim.
+        params: Value,
+    },
+    /// Something went wrong that does not fail an operation.
     Warning(String),
-    /// A notification from the server (progress, log message, list changed).
+    /// Any other notification from the server.
     Notification {
         /// Method.
         method: String,
@@ -142,90 +347,114 @@ pub enum McpEvent {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
     Idle,
+    Discovering,
     Initializing,
-    SendingInitialized,
+    /// `notifications/initialized` is out; requests wait until it is accepted.
+    Announcing,
     Ready,
     Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rpc {
+    Discover,
+    Initialize,
+    Op(OpId),
+    Listen,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    kind: Rpc,
+    timer: Option<u64>,
+    started_ms: u64,
 }
 
 #[derive(Debug, Clone)]
 enum Op {
     ListTools { tools: Vec<Tool>, cursors: Vec<String>, pages: u32 },
-    CallTool { name: String, arguments: Value },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Rpc {
-    Initialize,
-    Op(OpId),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Purpose {
-    /// Carries JSON-RPC request `id`; its response may come as JSON or on an SSE stream.
-    Request(i64),
-    Initialized,
-    Reply,
-    Delete,
+    CallTool(Box<Call>),
 }
 
 #[derive(Debug, Clone)]
-enum Reader {
-    Head,
-    Json(BodyBuffer),
-    Sse(SseParser),
-    Status(u16, BodyBuffer),
-    Ignore,
+struct Call {
+    name: String,
+    arguments: Value,
+    progress: bool,
+    /// Stateless revision, `input_required`: how many rounds there were (a call with rounds carries
+    /// `inputResponses`), the opaque state to echo (only when the server sent one), the answers so far, and
+    /// the keys still awaited.
+    rounds: u32,
+    request_state: Option<Value>,
+    responses: Map<String, Value>,
+    awaiting: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
-struct Exchange {
-    purpose: Purpose,
-    reader: Reader,
-    /// The session id the request carried: a 404 to it means that session is gone.
-    session: Option<String>,
+enum Asker {
+    /// A server request (handshake era): answer with a JSON-RPC response.
+    Rpc(RequestId),
+    /// An `input_required` result (stateless revision): answer by calling again.
+    Retry { op: OpId, key: String },
+}
+
+#[derive(Debug, Clone)]
+struct Input {
+    asker: Asker,
+    method: String,
+    params: Value,
 }
 
 /// The client machine for one server.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct McpClient {
     config: ServerConfig,
+    transport: Transport,
+    io: Io,
     phase: Phase,
-    session_id: Option<String>,
+    stateless: bool,
     server: Option<ServerInfo>,
     next_rpc: i64,
-    next_key: u64,
     next_op: OpId,
+    next_input: u64,
     ops: VecMap<OpId, Op>,
+    waiting: VecDeque<OpId>,
+    pending: VecMap<i64, Pending>,
+    inputs: VecMap<u64, Input>,
     /// Operations already sent again on a new session (each is retried at most once).
     retried: Vec<OpId>,
-    waiting: VecDeque<OpId>,
-    rpcs: VecMap<i64, Rpc>,
-    exchanges: VecMap<u64, Exchange>,
-    transmits: VecDeque<Transmit>,
+    /// Stateless revision: each tool's `x-mcp-header` parameters.
+    header_params: VecMap<String, Vec<(Vec<String>, String)>>,
+    listen_timer: Option<u64>,
+    version_retries: u32,
     events: VecDeque<McpEvent>,
 }
 
 impl McpClient {
     /// A client that has not connected yet.
     pub fn new(config: ServerConfig) -> Self {
+        let transport = new_transport(&config, false);
         McpClient {
             config,
+            transport,
+            io: Io::default(),
             phase: Phase::Idle,
-            session_id: None,
+            stateless: false,
             server: None,
             next_rpc: 1,
-            next_key: 1,
             next_op: 1,
+            next_input: 1,
             ops: VecMap::default(),
-            retried: Vec::new(),
             waiting: VecDeque::new(),
-            rpcs: VecMap::default(),
-            exchanges: VecMap::default(),
-            transmits: VecDeque::new(),
+            pending: VecMap::default(),
+            inputs: VecMap::default(),
+            retried: Vec::new(),
+            header_params: VecMap::default(),
+            listen_timer: None,
+            version_retries: 0,
             events: VecDeque::new(),
         }
     }
@@ -235,47 +464,101 @@ impl McpClient {
         &self.config.name
     }
 
-    /// What the server said in its `initialize` result, once connected.
+    /// What the server said about itself, once connected.
     pub fn server_info(&self) -> Option<&ServerInfo> {
         self.server.as_ref()
     }
 
     /// Lists every tool (following `nextCursor`). Completes with [`McpEvent::Tools`] or [`McpEvent::Failed`].
-    pub fn list_tools(&mut self) -> OpId {
-        self.start(Op::ListTools { tools: Vec::new(), cursors: Vec::new(), pages: 0 })
+    pub fn list_tools(&mut self, now_ms: u64) -> OpId {
+        self.start(Op::ListTools { tools: Vec::new(), cursors: Vec::new(), pages: 0 }, now_ms)
     }
 
-    /// Calls a tool. Completes with [`McpEvent::ToolResult`] or [`McpEvent::Failed`].
-    pub fn call_tool(&mut self, name: &str, arguments: Value) -> OpId {
-        self.start(Op::CallTool { name: name.to_owned(), arguments })
+    /// Calls a tool; with `progress`, the server is asked for progress notifications. Completes with
+    /// [`McpEvent::ToolResult`] or [`McpEvent::Failed`].
+    pub fn call_tool(&mut self, name: &str, arguments: Value, progress: bool, now_ms: u64) -> OpId {
+        let call = Call {
+            name: name.to_owned(),
+            arguments,
+            progress,
+            rounds: 0,
+            request_state: None,
+            responses: Map::new(),
+            awaiting: Vec::new(),
+        };
+        self.start(Op::CallTool(Box::new(call)), now_ms)
     }
 
-    /// Ends the session: pending operations fail, and a session the server assigned is deleted. Returns the
-    /// keys of the requests still out, which the host should abort.
-    pub fn close(&mut self) -> Vec<u64> {
+    /// Cancels an operation: the server is told, and the operation fails with `reason`.
+    pub fn cancel(&mut self, op: OpId, reason: &str, now_ms: u64) {
+        self.io.now_ms = now_ms;
+        let rpc = self.pending.iter().find(|(_, p)| p.kind == Rpc::Op(op)).map(|(rpc, _)| *rpc);
+        if let Some(rpc) = rpc {
+            self.abandon(rpc, reason);
+        }
+        self.waiting.retain(|w| *w != op);
+        self.fail_op(op, format!("cancelled: {reason}"));
+        self.process();
+    }
+
+    /// The application's answer to [`McpEvent::InputRequest`] `id`: a result, or a refusal with a message.
+    pub fn answer_input(&mut self, id: u64, outcome: Result<Value, String>, now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let Some(input) = self.inputs.remove(&id) else { return false };
+        let outcome = outcome.map(|result| match input.method.as_str() {
+            "elicitation/create" => with_elicitation_defaults(&input.params, result),
+            _ => result,
+        });
+        match input.asker {
+            Asker::Rpc(request) => {
+                let outcome = outcome.map_err(|message| JsonRpcError { code: -32603, message, data: None });
+                self.send_message(jsonrpc::response(&request, outcome));
+            }
+            Asker::Retry { op, key } => match (outcome, self.ops.get_mut(&op)) {
+                (Ok(result), Some(Op::CallTool(call))) => {
+                    call.awaiting.retain(|k| *k != key);
+                    call.responses.insert(key, result);
+                    if call.awaiting.is_empty() {
+                        self.send_op(op);
+                    }
+                }
+                (Err(message), _) => self.fail_op(op, format!("the application did not answer the server: {message}")),
+                _ => {}
+            },
+        }
+        self.process();
+        true
+    }
+
+    /// Ends the session: pending operations fail, and the transport closes (DELETE, process end).
+    pub fn close(&mut self, now_ms: u64) {
+        self.io.now_ms = now_ms;
         if self.phase == Phase::Closed {
-            return Vec::new();
-        }
-        let abandoned: Vec<u64> = self.exchanges.keys().copied().collect();
-        self.exchanges.clear();
-        let pending: Vec<OpId> = self.ops.keys().copied().collect();
-        for op in pending {
-            self.fail_op(op, "the client was closed".into());
-        }
-        self.rpcs.clear();
-        self.waiting.clear();
-        if self.session_id.is_some() {
-            let request = self.request("DELETE", None);
-            self.send(request, Purpose::Delete);
+            return;
         }
         self.phase = Phase::Closed;
-        abandoned
+        for (_, pending) in self.pending.take() {
+            if let Some(timer) = pending.timer {
+                self.io.cancel(timer);
+            }
+        }
+        if let Some(timer) = self.listen_timer.take() {
+            self.io.cancel(timer);
+        }
+        let ops: Vec<OpId> = self.ops.keys().copied().collect();
+        for op in ops {
+            self.fail_op(op, "the client was closed".into());
+        }
+        self.waiting.clear();
+        self.inputs.clear();
+        self.transport.close(&mut self.io);
+        self.io.incoming.clear();
     }
 
-    /// The next HTTP request to perform.
+    /// The next thing for the host to do.
     #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+    pub fn poll_effect(&mut self) -> Option<McpEffect> {
+        self.io.effects.pop_front()
     }
 
     /// The next thing to report.
@@ -284,130 +567,84 @@ impl McpClient {
         self.events.pop_front()
     }
 
-    /// True while a request is out.
-    pub fn has_exchanges(&self) -> bool {
-        !self.exchanges.is_empty()
+    /// The response head of HTTP effect `key`. Returns false if the key is not one of ours.
+    pub fn handle_http_head(&mut self, key: u64, status: u16, headers: &[(String, String)], now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_http_head(key, status, headers, &mut self.io);
+        self.process();
+        ours
     }
 
-    /// True while exchange `key` is still wanted.
-    pub fn has_exchange(&self, key: u64) -> bool {
-        self.exchanges.contains_key(&key)
+    /// A body chunk of HTTP effect `key`.
+    pub fn handle_http_chunk(&mut self, key: u64, chunk: &[u8], now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_http_chunk(key, chunk, &mut self.io);
+        self.process();
+        ours
     }
 
-    /// The response head of exchange `key`. Returns false if the key is not one of ours.
-    pub fn handle_head(&mut self, key: u64, status: u16, headers: &[(String, String)]) -> bool {
-        let Some(exchange) = self.exchanges.get_mut(&key) else { return false };
-        let purpose = exchange.purpose;
-        exchange.reader = if !(200..300).contains(&status) {
-            Reader::Status(status, BodyBuffer::new(MAX_ERROR_BODY))
+    /// The end of HTTP effect `key`'s body.
+    pub fn handle_http_end(&mut self, key: u64, now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_http_end(key, &mut self.io);
+        self.process();
+        ours
+    }
+
+    /// HTTP effect `key` failed in transport. `message` must not carry secrets; it is redacted anyway.
+    pub fn handle_http_error(&mut self, key: u64, message: &str, now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_http_error(key, message, &mut self.io);
+        self.process();
+        ours
+    }
+
+    /// Bytes the server process wrote to stdout.
+    pub fn handle_stdio_stdout(&mut self, key: u64, chunk: &[u8], now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.stdio().is_some_and(|t| t.handle_stdout(key, chunk, &mut self.io));
+        self.process();
+        ours
+    }
+
+    /// Bytes the server process wrote to stderr.
+    pub fn handle_stdio_stderr(&mut self, key: u64, chunk: &[u8], now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.stdio().is_some_and(|t| t.handle_stderr(key, chunk, &mut self.io));
+        self.process();
+        ours
+    }
+
+    /// The server process ended or could not start; `reason` says how (`exited with code 1`, …).
+    pub fn handle_stdio_exit(&mut self, key: u64, reason: &str, now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.stdio().is_some_and(|t| t.handle_exit(key, reason, &mut self.io));
+        self.process();
+        ours
+    }
+
+    /// Timer `key` fired.
+    pub fn handle_timer(&mut self, key: u64, now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let timed_out = self.pending.iter().find(|(_, p)| p.timer == Some(key)).map(|(rpc, _)| *rpc);
+        let ours = if let Some(rpc) = timed_out {
+            self.timed_out(rpc);
+            true
+        } else if self.listen_timer == Some(key) {
+            self.listen_timer = None;
+            self.listen();
+            true
         } else {
-            match media_type(header(headers, "content-type")).as_str() {
-                "text/event-stream" => Reader::Sse(SseParser::new(MAX_MESSAGE_BYTES)),
-                "application/json" => Reader::Json(BodyBuffer::new(MAX_MESSAGE_BYTES)),
-                _ => Reader::Ignore,
-            }
+            self.transport.handle_timer(key, &mut self.io)
         };
-        if !(200..300).contains(&status) {
-            return true;
-        }
-        match purpose {
-            Purpose::Request(rpc) if self.rpcs.get(&rpc) == Some(&Rpc::Initialize) => {
-                if let Some(id) = header(headers, "mcp-session-id") {
-                    if id.is_empty() || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-                        self.rpcs.remove(&rpc);
-                        self.fail_connection("the server sent an invalid Mcp-Session-Id".into());
-                        self.exchanges.remove(&key);
-                        return true;
-                    }
-                    self.session_id = Some(id.to_owned());
-                }
-            }
-            Purpose::Initialized if self.phase == Phase::SendingInitialized => {
-                self.phase = Phase::Ready;
-                while let Some(op) = self.waiting.pop_front() {
-                    self.send_op(op);
-                }
-            }
-            _ => {}
-        }
-        true
+        self.process();
+        ours
     }
 
-    /// A body chunk of exchange `key`.
-    pub fn handle_chunk(&mut self, key: u64, chunk: &[u8]) -> bool {
-        let Some(exchange) = self.exchanges.get_mut(&key) else { return false };
-        let mut events = Vec::new();
-        let overflow = match &mut exchange.reader {
-            Reader::Json(body) => !body.push(chunk),
-            Reader::Sse(parser) => parser.feed(chunk, &mut events).is_err(),
-            // An error body is only read for its message; past the limit the message is just shorter.
-            Reader::Status(_, body) => {
-                body.push(chunk);
-                false
-            }
-            Reader::Head | Reader::Ignore => false,
-        };
-        for event in events {
-            if event.is_message() && !event.data.trim().is_empty() {
-                self.receive(&event.data, None);
-            }
-        }
-        // A request's stream has nothing more to say once the request is answered; stop holding the connection.
-        if let Some(Exchange { purpose: Purpose::Request(rpc), reader: Reader::Sse(_), .. }) = self.exchanges.get(&key)
-        {
-            if !self.rpcs.contains_key(rpc) {
-                self.exchanges.remove(&key);
-                return true;
-            }
-        }
-        if overflow {
-            let purpose = exchange_purpose(&self.exchanges, key);
-            self.exchanges.remove(&key);
-            self.fail_purpose(purpose, format!("a message from the server exceeded {MAX_MESSAGE_BYTES} bytes"));
-        }
-        true
-    }
+    // ---- connecting ----
 
-    /// The end of exchange `key`'s body.
-    pub fn handle_end(&mut self, key: u64) -> bool {
-        let Some(exchange) = self.exchanges.remove(&key) else { return false };
-        match exchange.reader {
-            Reader::Json(body) => {
-                let text = String::from_utf8_lossy(body.bytes()).into_owned();
-                self.receive(&text, Some(exchange.purpose));
-            }
-            Reader::Status(404, _) if exchange.session.is_some() && self.retry_on_new_session(&exchange) => {
-                return true;
-            }
-            Reader::Status(status, body) => {
-                let message = error_text(status, &body, exchange.session.is_some());
-                self.fail_purpose(exchange.purpose, message);
-                return true;
-            }
-            Reader::Sse(_) | Reader::Ignore | Reader::Head => {}
-        }
-        if let Purpose::Request(rpc) = exchange.purpose {
-            if self.rpcs.contains_key(&rpc) {
-                self.fail_purpose(
-                    exchange.purpose,
-                    "the server ended the response without answering the request".into(),
-                );
-            }
-        }
-        true
-    }
-
-    /// Exchange `key` failed in transport (connection refused, reset, timed out). `message` must not carry
-    /// secrets; it is redacted anyway.
-    pub fn handle_error(&mut self, key: u64, message: &str) -> bool {
-        let Some(exchange) = self.exchanges.remove(&key) else { return false };
-        self.fail_purpose(exchange.purpose, format!("request failed: {message}"));
-        true
-    }
-
-    // ---- internals ----
-
-    fn start(&mut self, op: Op) -> OpId {
+    fn start(&mut self, op: Op, now_ms: u64) -> OpId {
+        self.io.now_ms = now_ms;
         let id = self.next_op;
         self.next_op += 1;
         self.ops.insert(id, op);
@@ -416,121 +653,64 @@ impl McpClient {
             Phase::Ready => self.send_op(id),
             Phase::Idle => {
                 self.waiting.push_back(id);
-                self.send_initialize();
+                self.connect();
             }
-            Phase::Initializing | Phase::SendingInitialized => self.waiting.push_back(id),
+            Phase::Discovering | Phase::Initializing | Phase::Announcing => self.waiting.push_back(id),
         }
+        self.process();
         id
     }
 
+    fn connect(&mut self) {
+        let legacy_sse = matches!(self.transport, Transport::Sse(_));
+        match &self.config.protocol {
+            Protocol::Handshake(_) => self.send_initialize(),
+            _ if legacy_sse => self.send_initialize(),
+            Protocol::Auto | Protocol::Stateless => {
+                self.set_stateless(true);
+                self.phase = Phase::Discovering;
+                self.send_request(Rpc::Discover, "server/discover", json!({}), None, Vec::new(), false);
+            }
+        }
+    }
+
+    fn set_stateless(&mut self, stateless: bool) {
+        self.stateless = stateless;
+        if let Transport::Http(t) = &mut self.transport {
+            t.stateless = stateless;
+            t.protocol_version = stateless.then(|| STATELESS_VERSION.to_owned());
+        }
+    }
+
     fn send_initialize(&mut self) {
+        self.set_stateless(false);
         self.phase = Phase::Initializing;
-        self.session_id = None;
         self.server = None;
-        let params = json!({
-            "protocolVersion": LATEST_HANDSHAKE_VERSION,
-            "capabilities": {},
-            "clientInfo": {"name": "mcp-loop", "version": env!("CARGO_PKG_VERSION")},
-        });
-        self.send_rpc(Rpc::Initialize, "initialize", Some(params));
-    }
-
-    fn send_op(&mut self, op: OpId) {
-        let (method, params) = match self.ops.get(&op) {
-            Some(Op::ListTools { cursors, .. }) => ("tools/list", cursors.last().map(|c| json!({"cursor": c}))),
-            Some(Op::CallTool { name, arguments }) => {
-                ("tools/call", Some(json!({"name": name, "arguments": arguments})))
-            }
-            None => return,
+        let version = match &self.config.protocol {
+            Protocol::Handshake(v) => v.as_str(),
+            _ => LATEST_HANDSHAKE_VERSION,
         };
-        self.send_rpc(Rpc::Op(op), method, params);
+        let params = json!({
+            "protocolVersion": version,
+            "capabilities": self.config.capabilities.to_json(),
+            "clientInfo": client_info(),
+        });
+        self.send_request(Rpc::Initialize, "initialize", params, None, Vec::new(), false);
     }
 
-    fn send_rpc(&mut self, rpc: Rpc, method: &str, params: Option<Value>) {
-        let id = self.next_rpc;
-        self.next_rpc += 1;
-        self.rpcs.insert(id, rpc);
-        let request = self.request("POST", Some(jsonrpc::request(id, method, params)));
-        self.send(request, Purpose::Request(id));
-    }
-
-    fn request(&self, method: &str, body: Option<String>) -> HttpRequest {
-        let mut headers = Vec::with_capacity(self.config.headers.len() + 4);
-        if body.is_some() {
-            headers.push(("content-type".to_owned(), "application/json".to_owned()));
-            headers.push(("accept".to_owned(), "application/json, text/event-stream".to_owned()));
-        }
-        if let Some(server) = &self.server {
-            headers.push(("mcp-protocol-version".to_owned(), server.protocol_version.clone()));
-        }
-        if let Some(session) = &self.session_id {
-            headers.push(("mcp-session-id".to_owned(), session.clone()));
-        }
-        headers.extend(self.config.headers.iter().cloned());
-        HttpRequest { method: method.to_owned(), url: self.config.url.clone(), headers, body }
-    }
-
-    fn send(&mut self, request: HttpRequest, purpose: Purpose) {
-        let key = self.next_key;
-        self.next_key += 1;
-        let session = self.session_id.clone();
-        self.exchanges.insert(key, Exchange { purpose, reader: Reader::Head, session });
-        self.transmits.push_back(Transmit { key, request, timeout_ms: self.config.timeout_ms });
-    }
-
-    /// Handles one body or SSE payload. `body_of` is set for a plain JSON body, whose parse errors fail
-    /// the exchange's request; on a stream a malformed event is only a warning.
-    fn receive(&mut self, text: &str, body_of: Option<Purpose>) {
-        match JsonRpcMessage::parse_all(text) {
-            Ok(messages) => {
-                for message in messages {
-                    self.dispatch(message);
-                }
-            }
-            Err(e) => match body_of {
-                Some(purpose) => self.fail_purpose(purpose, format!("malformed JSON-RPC message: {e}")),
-                None => self.warn(format!("ignored a malformed message: {e}")),
-            },
+    fn on_discover(&mut self, outcome: Result<Value, JsonRpcError>) {
+        match outcome.ok().as_ref().and_then(ServerInfo::from_discover_result) {
+            Some(info) => self.connected(info),
+            None => self.discovery_failed("the server does not offer protocol 2026-07-28".into()),
         }
     }
 
-    fn dispatch(&mut self, message: JsonRpcMessage) {
-        match message {
-            JsonRpcMessage::Response(JsonRpcResponse { id: Some(RequestId::Number(id)), outcome }) => {
-                match self.rpcs.remove(&id) {
-                    Some(Rpc::Initialize) => self.on_initialize(outcome),
-                    Some(Rpc::Op(op)) => self.on_op_response(op, outcome),
-                    None => self.warn(format!("ignored a response to unknown request {id}")),
-                }
-            }
-            JsonRpcMessage::Response(JsonRpcResponse { id, outcome }) => {
-                let what = match outcome {
-                    Err(e) => format!("error {}: {}", e.code, e.message),
-                    Ok(_) => "result".into(),
-                };
-                let id = match id {
-                    Some(RequestId::String(s)) => format!("'{s}'"),
-                    Some(RequestId::Number(n)) => n.to_string(),
-                    None => "null".to_owned(),
-                };
-                self.warn(format!("ignored a response with unknown id {id} ({what})"));
-            }
-            JsonRpcMessage::Request(JsonRpcRequest { id, method, .. }) => {
-                let outcome = if method == "ping" {
-                    Ok(json!({}))
-                } else {
-                    Err(JsonRpcError {
-                        code: jsonrpc::METHOD_NOT_FOUND,
-                        message: format!("Method not found: {method}"),
-                        data: None,
-                    })
-                };
-                let request = self.request("POST", Some(jsonrpc::response(&id, outcome)));
-                self.send(request, Purpose::Reply);
-            }
-            JsonRpcMessage::Notification(n) => {
-                self.events.push_back(McpEvent::Notification { method: n.method, params: n.params })
-            }
+    /// The probe found no stateless revision: speak the handshake, unless the configuration insists.
+    fn discovery_failed(&mut self, why: String) {
+        if self.config.protocol == Protocol::Stateless {
+            self.fail_connection(why);
+        } else {
+            self.send_initialize();
         }
     }
 
@@ -541,13 +721,269 @@ impl McpClient {
         };
         match info {
             Ok(info) => {
+                match &mut self.transport {
+                    Transport::Http(t) => t.protocol_version = Some(info.protocol_version.clone()),
+                    Transport::Sse(t) => t.protocol_version = Some(info.protocol_version.clone()),
+                    Transport::Stdio(_) => {}
+                }
                 self.server = Some(info.clone());
                 self.events.push_back(McpEvent::Connected(info));
-                self.phase = Phase::SendingInitialized;
-                let request = self.request("POST", Some(jsonrpc::notification("notifications/initialized", None)));
-                self.send(request, Purpose::Initialized);
+                self.phase = Phase::Announcing;
+                // Nothing else goes out until this is delivered: over HTTP two POSTs may overtake each other.
+                self.notify("notifications/initialized", None, true);
             }
             Err(message) => self.fail_connection(message),
+        }
+    }
+
+    fn connected(&mut self, info: ServerInfo) {
+        let list_changed = info.tools_list_changed();
+        if self.phase == Phase::Discovering {
+            self.server = Some(info.clone());
+            self.events.push_back(McpEvent::Connected(info));
+        }
+        self.phase = Phase::Ready;
+        while let Some(op) = self.waiting.pop_front() {
+            self.send_op(op);
+        }
+        if list_changed {
+            match &mut self.transport {
+                Transport::Http(t) if !self.stateless => t.open_get_stream(&mut self.io),
+                _ if self.stateless => self.listen(),
+                _ => {}
+            }
+        }
+    }
+
+    /// Stateless revision: the long-lived `subscriptions/listen` request that carries list changes.
+    fn listen(&mut self) {
+        if self.phase == Phase::Ready && self.stateless {
+            let params = json!({"notifications": {"toolsListChanged": true}});
+            self.send_request(Rpc::Listen, "subscriptions/listen", params, None, Vec::new(), false);
+        }
+    }
+
+    // ---- sending ----
+
+    fn send_op(&mut self, op: OpId) {
+        let (method, params, name, headers) = match self.ops.get(&op) {
+            Some(Op::ListTools { cursors, .. }) => {
+                let params = cursors.last().map_or_else(|| json!({}), |c| json!({ "cursor": c }));
+                ("tools/list", params, None, Vec::new())
+            }
+            Some(Op::CallTool(call)) => {
+                let mut params = json!({"name": call.name, "arguments": call.arguments});
+                if call.rounds > 0 {
+                    params["inputResponses"] = Value::Object(call.responses.clone());
+                    if let Some(state) = &call.request_state {
+                        params["requestState"] = state.clone();
+                    }
+                }
+                let headers = match self.header_params.get(&call.name) {
+                    Some(p) if self.stateless => param_headers(p, &call.arguments),
+                    _ => Vec::new(),
+                };
+                let progress = call.progress;
+                let name = Some(call.name.clone());
+                self.send_request(Rpc::Op(op), "tools/call", params, name, headers, progress);
+                return;
+            }
+            None => return,
+        };
+        self.send_request(Rpc::Op(op), method, params, name, headers, false);
+    }
+
+    /// Sends a request with a timeout. With `progress`, its id is its progress token. The stateless revision's
+    /// envelope goes into `_meta` of every request.
+    fn send_request(
+        &mut self,
+        kind: Rpc,
+        method: &str,
+        mut params: Value,
+        name: Option<String>,
+        headers: Vec<(String, String)>,
+        progress: bool,
+    ) -> i64 {
+        let rpc = self.next_rpc;
+        self.next_rpc += 1;
+        let mut meta = self.envelope();
+        if progress {
+            meta.insert("progressToken".into(), json!(rpc));
+        }
+        if !meta.is_empty() {
+            params["_meta"] = Value::Object(meta);
+        }
+        let timer = (kind != Rpc::Listen).then(|| self.io.timer(self.config.timeout_ms));
+        self.pending.insert(rpc, Pending { kind, timer, started_ms: self.io.now_ms });
+        let body = jsonrpc::request(rpc, method, Some(params));
+        let message =
+            Outgoing { rpc: Some(rpc), method: method.to_owned(), name, param_headers: headers, body, confirm: false };
+        self.transport.send(message, &mut self.io);
+        rpc
+    }
+
+    /// The stateless revision's `_meta` envelope (empty in the handshake era).
+    fn envelope(&self) -> Map<String, Value> {
+        let mut meta = Map::new();
+        if self.stateless {
+            meta.insert("io.modelcontextprotocol/protocolVersion".into(), json!(STATELESS_VERSION));
+            meta.insert("io.modelcontextprotocol/clientInfo".into(), client_info());
+            meta.insert("io.modelcontextprotocol/clientCapabilities".into(), self.config.capabilities.to_json());
+        }
+        meta
+    }
+
+    /// Sends a notification (with the envelope in the stateless revision). `confirm`: report when delivered.
+    fn notify(&mut self, method: &str, params: Option<Value>, confirm: bool) {
+        let mut params = params.unwrap_or_else(|| json!({}));
+        let meta = self.envelope();
+        if !meta.is_empty() {
+            params["_meta"] = Value::Object(meta);
+        }
+        let params = (params != json!({})).then_some(params);
+        let body = jsonrpc::notification(method, params);
+        let message =
+            Outgoing { rpc: None, method: method.to_owned(), name: None, param_headers: Vec::new(), body, confirm };
+        self.transport.send(message, &mut self.io);
+    }
+
+    /// Sends a response to a server request.
+    fn send_message(&mut self, body: String) {
+        let message =
+            Outgoing { rpc: None, method: String::new(), name: None, param_headers: Vec::new(), body, confirm: false };
+        self.transport.send(message, &mut self.io);
+    }
+
+    // ---- receiving ----
+
+    /// Works through what the transport reported (which may report more while this runs).
+    fn process(&mut self) {
+        while let Some(incoming) = self.io.incoming.pop_front() {
+            match incoming {
+                Incoming::Message(text) => self.receive(&text),
+                Incoming::Refused { rpc, status, error, text } => self.refused(rpc, status, error, text),
+                Incoming::Lost { rpc, error } => self.fail_rpc(rpc, error),
+                Incoming::SessionGone { rpc, session } => self.session_gone(rpc, &session),
+                Incoming::Down { error } => self.down(error),
+                Incoming::Accepted(Ok(())) if self.phase == Phase::Announcing => {
+                    let info = self.server.clone();
+                    if let Some(info) = info {
+                        self.connected(info);
+                    }
+                }
+                Incoming::Accepted(Err(error)) if self.phase == Phase::Announcing => {
+                    self.fail_connection(format!("notifications/initialized was refused: {error}"))
+                }
+                Incoming::Accepted(_) => {}
+                Incoming::Warning(message) => self.warn(message),
+                Incoming::Stderr(line) => {
+                    let line = self.redact(&line);
+                    self.events.push_back(McpEvent::Log {
+                        level: "stderr".into(),
+                        logger: None,
+                        data: Value::String(line),
+                    })
+                }
+            }
+        }
+    }
+
+    fn receive(&mut self, text: &str) {
+        match JsonRpcMessage::parse_all(text) {
+            Ok(messages) => {
+                for message in messages {
+                    self.dispatch(message);
+                }
+            }
+            Err(e) => self.warn(format!("ignored a malformed message: {e}")),
+        }
+    }
+
+    fn dispatch(&mut self, message: JsonRpcMessage) {
+        match message {
+            JsonRpcMessage::Response(JsonRpcResponse { id: Some(RequestId::Number(rpc)), outcome })
+                if self.pending.contains_key(&rpc) =>
+            {
+                let pending = self.settle(rpc);
+                match pending.kind {
+                    Rpc::Discover => self.on_discover(outcome),
+                    Rpc::Initialize => self.on_initialize(outcome),
+                    Rpc::Op(op) => self.on_op_response(op, outcome),
+                    Rpc::Listen => self.listen_later(),
+                }
+            }
+            JsonRpcMessage::Response(JsonRpcResponse { id, outcome }) => {
+                let id = match id {
+                    Some(RequestId::String(s)) => format!("'{s}'"),
+                    Some(RequestId::Number(n)) => n.to_string(),
+                    None => "null".to_owned(),
+                };
+                let what = match outcome {
+                    Err(e) => format!("error {}: {}", e.code, e.message),
+                    Ok(_) => "result".into(),
+                };
+                self.warn(format!("ignored a response with unknown id {id} ({what})"));
+            }
+            JsonRpcMessage::Request(request) => self.server_request(request),
+            JsonRpcMessage::Notification(n) => self.notification(n.method, n.params),
+        }
+    }
+
+    /// The request is answered: stop its timer and let go of its stream.
+    fn settle(&mut self, rpc: i64) -> Pending {
+        let pending = self.pending.remove(&rpc).unwrap_or(Pending { kind: Rpc::Listen, timer: None, started_ms: 0 });
+        if let Some(timer) = pending.timer {
+            self.io.cancel(timer);
+        }
+        self.transport.answered(rpc, &mut self.io);
+        pending
+    }
+
+    fn server_request(&mut self, request: JsonRpcRequest) {
+        let JsonRpcRequest { id, method, params } = request;
+        if method == "ping" {
+            return self.send_message(jsonrpc::response(&id, Ok(json!({}))));
+        }
+        if !self.config.capabilities.allows(&method) {
+            let error = JsonRpcError {
+                code: jsonrpc::METHOD_NOT_FOUND,
+                message: format!("Method not found: {method}"),
+                data: None,
+            };
+            return self.send_message(jsonrpc::response(&id, Err(error)));
+        }
+        self.ask(Asker::Rpc(id), None, method, params.unwrap_or(Value::Null));
+    }
+
+    fn ask(&mut self, asker: Asker, op: Option<OpId>, method: String, params: Value) {
+        let id = self.next_input;
+        self.next_input += 1;
+        self.inputs.insert(id, Input { asker, method: method.clone(), params: params.clone() });
+        self.events.push_back(McpEvent::InputRequest { id, op, method, params });
+    }
+
+    fn notification(&mut self, method: String, params: Option<Value>) {
+        let p = params.as_ref();
+        let number = |key: &str| p.and_then(|p| p.get(key)).and_then(Value::as_f64);
+        match method.as_str() {
+            "notifications/progress" => {
+                let token = p.and_then(|p| p.get("progressToken")).and_then(Value::as_i64);
+                let pending = token.and_then(|t| self.pending.get(&t).map(|pending| (t, pending.kind)));
+                if let (Some((rpc, Rpc::Op(op))), Some(progress)) = (pending, number("progress")) {
+                    self.rearm(rpc);
+                    let message = p.and_then(|p| p.get("message")).and_then(Value::as_str).map(str::to_owned);
+                    self.events.push_back(McpEvent::Progress { op, progress, total: number("total"), message });
+                }
+            }
+            "notifications/message" => {
+                let text = |key: &str| p.and_then(|p| p.get(key)).and_then(Value::as_str).map(str::to_owned);
+                let data = p.and_then(|p| p.get("data")).cloned().unwrap_or(Value::Null);
+                let level = text("level").unwrap_or_else(|| "info".into());
+                self.events.push_back(McpEvent::Log { level, logger: text("logger"), data });
+            }
+            "notifications/tools/list_changed" => self.events.push_back(McpEvent::ToolsChanged),
+            "notifications/subscriptions/acknowledged" | "notifications/cancelled" => {}
+            _ => self.events.push_back(McpEvent::Notification { method, params }),
         }
     }
 
@@ -556,34 +992,73 @@ impl McpClient {
             Ok(result) => result,
             Err(e) => return self.fail_op(op, format!("MCP error {}: {}", e.code, e.message)),
         };
-        self.retried.retain(|r| *r != op);
-        match self.ops.remove(&op) {
-            Some(Op::CallTool { .. }) if result.is_object() => {
-                self.events.push_back(McpEvent::ToolResult { op, result })
+        if result.get("resultType").and_then(Value::as_str) == Some("input_required") {
+            return self.input_required(op, &result);
+        }
+        match self.ops.get(&op) {
+            Some(Op::CallTool(_)) if result.is_object() => {
+                self.ops.remove(&op);
+                self.retried.retain(|r| *r != op);
+                self.events.push_back(McpEvent::ToolResult { op, result });
             }
-            Some(Op::CallTool { .. }) => self
-                .events
-                .push_back(McpEvent::Failed { op, error: "malformed tools/call result: not an object".into() }),
-            Some(Op::ListTools { tools, cursors, pages }) => self.on_tools_page(op, tools, cursors, pages + 1, &result),
+            Some(Op::CallTool(_)) => self.fail_op(op, "malformed tools/call result: not an object".into()),
+            Some(Op::ListTools { .. }) => self.on_tools_page(op, &result),
             None => {}
         }
     }
 
-    fn on_tools_page(&mut self, op: OpId, mut tools: Vec<Tool>, mut cursors: Vec<String>, pages: u32, result: &Value) {
-        let Some(page) = result.get("tools").and_then(Value::as_array) else {
-            let error = "malformed tools/list result: \"tools\" must be an array".to_owned();
-            return self.events.push_back(McpEvent::Failed { op, error });
+    /// Stateless revision: the server needs answers before it can complete the call. Ask the application for
+    /// each, then call again with them and the server's `requestState` echoed exactly.
+    fn input_required(&mut self, op: OpId, result: &Value) {
+        let requests = result.get("inputRequests").and_then(Value::as_object).cloned().unwrap_or_default();
+        let Some(Op::CallTool(call)) = self.ops.get_mut(&op) else {
+            return self.fail_op(op, "the server asked for input on a request that cannot take it".into());
         };
+        call.rounds += 1;
+        if call.rounds > MAX_INPUT_ROUNDS {
+            return self.fail_op(op, format!("the server asked for input more than {MAX_INPUT_ROUNDS} times"));
+        }
+        call.request_state = result.get("requestState").cloned();
+        call.responses.clear();
+        call.awaiting = requests.keys().cloned().collect();
+        if call.awaiting.is_empty() {
+            return self.send_op(op);
+        }
+        for (key, request) in requests {
+            let method = request.get("method").and_then(Value::as_str).unwrap_or("").to_owned();
+            if !self.config.capabilities.allows(&method) {
+                return self.fail_op(op, format!("the server asked for '{method}', which this client does not offer"));
+            }
+            let params = request.get("params").cloned().unwrap_or(Value::Null);
+            self.ask(Asker::Retry { op, key }, Some(op), method, params);
+        }
+    }
+
+    fn on_tools_page(&mut self, op: OpId, result: &Value) {
+        let Some(page) = result.get("tools").and_then(Value::as_array) else {
+            return self.fail_op(op, "malformed tools/list result: \"tools\" must be an array".into());
+        };
+        let Some(Op::ListTools { mut tools, mut cursors, pages }) = self.ops.remove(&op) else { return };
+        let pages = pages + 1;
         for raw in page {
+            if tools.len() >= MAX_TOOLS {
+                self.warn(format!("kept only the first {MAX_TOOLS} tools"));
+                break;
+            }
             match Tool::from_value(raw) {
-                _ if tools.len() >= MAX_TOOLS => {
-                    self.warn(format!("kept only the first {MAX_TOOLS} tools"));
-                    break;
-                }
                 Ok(tool) if tools.iter().any(|t| t.name == tool.name) => {
                     self.warn(format!("skipped a second tool named '{}'", tool.name))
                 }
-                Ok(tool) => tools.push(tool),
+                Ok(tool) if tool.task_support.as_deref() == Some("required") => self
+                    .warn(format!("skipped '{}': it can only run as a task, which this client does not do", tool.name)),
+                Ok(tool) => match (self.stateless, tool.header_params()) {
+                    (true, Err(why)) => self.warn(format!("skipped '{}': {why}", tool.name)),
+                    (true, Ok(params)) => {
+                        self.header_params.insert(tool.name.clone(), params);
+                        tools.push(tool)
+                    }
+                    (false, _) => tools.push(tool),
+                },
                 Err(e) => self.warn(format!("skipped a malformed tool: {e}")),
             }
         }
@@ -600,52 +1075,145 @@ impl McpClient {
             }
             _ => {}
         }
-        self.events.push_back(McpEvent::Tools { op, tools });
+        self.retried.retain(|r| *r != op);
+        let ttl_ms = result.get("ttlMs").and_then(Value::as_u64);
+        self.events.push_back(McpEvent::Tools { op, tools, ttl_ms });
     }
 
-    /// The server answered 404 to a request that carried a session id: that session is gone, so the request was
-    /// not run. Start a new session (once per operation) and send the request again on it.
-    fn retry_on_new_session(&mut self, exchange: &Exchange) -> bool {
-        let Purpose::Request(rpc) = exchange.purpose else { return false };
-        let Some(Rpc::Op(op)) = self.rpcs.get(&rpc).copied() else { return false };
-        if self.retried.contains(&op) || !self.ops.contains_key(&op) {
-            return false;
-        }
-        self.retried.push(op);
-        self.rpcs.remove(&rpc);
-        if let Some(Op::ListTools { tools, cursors, pages }) = self.ops.get_mut(&op) {
-            // Cursors belong to the session that issued them: list again from the start.
-            tools.clear();
-            cursors.clear();
-            *pages = 0;
-        }
-        if exchange.session == self.session_id && self.phase != Phase::Closed {
-            self.warn("the server ended the session (HTTP 404); starting a new session".into());
-            self.waiting.push_back(op);
-            self.send_initialize();
-        } else if self.phase == Phase::Ready {
-            self.send_op(op);
-        } else {
-            self.waiting.push_back(op);
-        }
-        true
-    }
+    // ---- failures, timeouts, sessions ----
 
-    fn fail_purpose(&mut self, purpose: Purpose, message: String) {
-        match purpose {
-            Purpose::Request(rpc) => match self.rpcs.remove(&rpc) {
-                Some(Rpc::Initialize) => self.fail_connection(message),
-                Some(Rpc::Op(op)) => self.fail_op(op, message),
-                None => {}
-            },
-            Purpose::Initialized if self.phase == Phase::SendingInitialized => {
-                self.fail_connection(format!("notifications/initialized was refused: {message}"))
+    fn refused(&mut self, rpc: i64, status: u16, error: Option<JsonRpcError>, text: String) {
+        let Some(kind) = self.pending.get(&rpc).map(|p| p.kind) else { return };
+        match kind {
+            // The stateless revision's "unsupported protocol version" naming ours as supported: send again.
+            _ if self.stateless && offers_stateless(error.as_ref()) && self.version_retries < MAX_VERSION_RETRIES => {
+                self.version_retries += 1;
+                self.settle(rpc);
+                match kind {
+                    Rpc::Discover => self.connect(),
+                    Rpc::Op(op) => self.send_op(op),
+                    Rpc::Listen => self.listen(),
+                    Rpc::Initialize => {}
+                }
             }
-            Purpose::Initialized | Purpose::Reply | Purpose::Delete => self.warn(message),
+            // No stateless revision at this endpoint: the handshake, then.
+            Rpc::Discover => {
+                self.settle(rpc);
+                self.discovery_failed(text);
+            }
+            // An endpoint that refuses the handshake POST may be a legacy HTTP+SSE server.
+            Rpc::Initialize if matches!(status, 400 | 404 | 405) && self.may_fall_back_to_sse() => {
+                self.settle(rpc);
+                self.warn(format!("the server refused Streamable HTTP ({text}); trying the legacy HTTP+SSE transport"));
+                self.transport = new_transport(&self.config, true);
+                self.send_initialize();
+            }
+            _ => self.fail_rpc(rpc, text),
         }
     }
 
-    /// The handshake failed: every waiting operation fails, and the next operation starts a fresh handshake.
+    fn may_fall_back_to_sse(&self) -> bool {
+        matches!(self.config.endpoint, Endpoint::Http { transport: HttpTransport::Auto, .. })
+            && matches!(self.transport, Transport::Http(_))
+    }
+
+    /// Request `rpc` ended without an answer.
+    fn fail_rpc(&mut self, rpc: i64, error: String) {
+        if !self.pending.contains_key(&rpc) {
+            return;
+        }
+        let pending = self.settle(rpc);
+        match pending.kind {
+            Rpc::Discover => self.discovery_failed(error),
+            Rpc::Initialize => self.fail_connection(error),
+            Rpc::Op(op) => self.fail_op(op, error),
+            Rpc::Listen => self.listen_later(),
+        }
+    }
+
+    fn timed_out(&mut self, rpc: i64) {
+        let after = self.config.timeout_ms;
+        self.abandon(rpc, "timed out");
+        self.fail_rpc(rpc, format!("request failed: timed out after {after} ms"));
+    }
+
+    /// Stops waiting for `rpc` and tells the server: `notifications/cancelled`, or (stateless revision over
+    /// HTTP) the closed stream itself.
+    fn abandon(&mut self, rpc: i64, reason: &str) {
+        self.transport.abandon(rpc, &mut self.io);
+        let http_stateless = self.stateless && !matches!(self.transport, Transport::Stdio(_));
+        let initialize = self.pending.get(&rpc).is_some_and(|p| p.kind == Rpc::Initialize);
+        if !http_stateless && !initialize {
+            self.notify("notifications/cancelled", Some(json!({"requestId": rpc, "reason": reason})), false);
+        }
+    }
+
+    /// Progress: the request's timeout starts again, within the overall cap.
+    fn rearm(&mut self, rpc: i64) {
+        let timeout = self.config.timeout_ms;
+        let now = self.io.now_ms;
+        let Some(pending) = self.pending.get(&rpc) else { return };
+        let cap = pending.started_ms.saturating_add(timeout.saturating_mul(MAX_TIMEOUTS_WITH_PROGRESS));
+        let old = pending.timer;
+        let after = timeout.min(cap.saturating_sub(now));
+        let timer = self.io.timer(after);
+        if let Some(old) = old {
+            self.io.cancel(old);
+        }
+        if let Some(pending) = self.pending.get_mut(&rpc) {
+            pending.timer = Some(timer);
+        }
+    }
+
+    fn session_gone(&mut self, rpc: Option<i64>, session: &str) {
+        let current = match &self.transport {
+            Transport::Http(t) => t.session_id.as_deref() == Some(session),
+            _ => false,
+        };
+        let op = rpc.and_then(|rpc| self.pending.get(&rpc)).and_then(|p| match p.kind {
+            Rpc::Op(op) if !self.retried.contains(&op) => Some(op),
+            _ => None,
+        });
+        if let (Some(rpc), None) = (rpc, op) {
+            return self.fail_rpc(rpc, "the server no longer knows this session (HTTP 404)".into());
+        }
+        if let Some(rpc) = rpc {
+            self.settle(rpc);
+        }
+        if let Some(op) = op {
+            self.retried.push(op);
+            if let Some(Op::ListTools { tools, cursors, pages }) = self.ops.get_mut(&op) {
+                // Cursors belong to the session that issued them: list again from the start.
+                tools.clear();
+                cursors.clear();
+                *pages = 0;
+            }
+        }
+        if current && self.phase != Phase::Closed {
+            self.warn("the server ended the session (HTTP 404); starting a new session".into());
+            if let Transport::Http(t) = &mut self.transport {
+                t.session_id = None;
+            }
+            self.waiting.extend(op);
+            self.send_initialize();
+        } else if let Some(op) = op {
+            if self.phase == Phase::Ready { self.send_op(op) } else { self.waiting.push_back(op) }
+        }
+    }
+
+    /// The connection as a whole is gone: everything in flight fails; the next operation reconnects.
+    fn down(&mut self, error: String) {
+        let rpcs: Vec<i64> = self.pending.keys().copied().collect();
+        for rpc in rpcs {
+            self.fail_rpc(rpc, error.clone());
+        }
+        self.inputs.clear();
+        if !matches!(self.phase, Phase::Closed | Phase::Idle) {
+            self.fail_connection(error);
+        }
+    }
+
+    /// The handshake failed: every waiting operation fails, and the next operation starts again.
     fn fail_connection(&mut self, message: String) {
         if self.phase == Phase::Closed {
             return;
@@ -653,10 +1221,16 @@ impl McpClient {
         // Redact while the session id is still known: the server may have repeated it in its error.
         let message = self.redact(&format!("could not connect: {message}"));
         self.phase = Phase::Idle;
-        self.session_id = None;
         self.server = None;
+        self.transport = new_transport(&self.config, matches!(self.transport, Transport::Sse(_)));
         while let Some(op) = self.waiting.pop_front() {
             self.fail_op(op, message.clone());
+        }
+    }
+
+    fn listen_later(&mut self) {
+        if self.phase == Phase::Ready && self.listen_timer.is_none() {
+            self.listen_timer = Some(self.io.timer(LISTEN_REOPEN_MS));
         }
     }
 
@@ -673,16 +1247,22 @@ impl McpClient {
         self.events.push_back(McpEvent::Warning(message));
     }
 
-    /// Removes everything secret about this server from `text`: its URL, origin, host, header values and
-    /// session id.
+    /// Removes everything secret about this server from `text`: its URL, origin, host, header values,
+    /// credentials, environment values and session id.
     pub fn redact(&self, text: &str) -> String {
-        let origin = origin(&self.config.url);
-        let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
-        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-        let mut secrets: Vec<&str> = vec![self.config.url.as_str(), origin, authority];
-        // The bare host name too, unless it is too short or too common to mean anything.
-        if host.len() >= 4 && host != "localhost" {
-            secrets.push(host);
+        let mut secrets: Vec<&str> = Vec::new();
+        match &self.config.endpoint {
+            Endpoint::Http { url, .. } => {
+                let origin = origin(url);
+                let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
+                let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+                secrets.extend([url.as_str(), origin, authority]);
+                // The bare host name too, unless it is too common to mean anything.
+                if host != "localhost" {
+                    secrets.push(host);
+                }
+            }
+            Endpoint::Stdio { env, .. } => secrets.extend(env.iter().map(|(_, v)| v.as_str())),
         }
         for (_, value) in &self.config.headers {
             secrets.push(value);
@@ -691,7 +1271,9 @@ impl McpClient {
                 secrets.push(credential.trim());
             }
         }
-        secrets.extend(self.session_id.as_deref());
+        if let Transport::Http(t) = &self.transport {
+            secrets.extend(t.session_id.as_deref());
+        }
         secrets.retain(|s| s.len() >= 4);
         let mut out = text.to_owned();
         // Longest first, so the whole URL goes before its origin does. (A handful of entries: no sort needed.)
@@ -699,6 +1281,65 @@ impl McpClient {
             out = replace_ignoring_ascii_case(&out, secrets.swap_remove(i), "[redacted]");
         }
         out
+    }
+}
+
+fn new_transport(config: &ServerConfig, legacy_sse: bool) -> Transport {
+    match &config.endpoint {
+        Endpoint::Http { url, transport } if legacy_sse || *transport == HttpTransport::Sse => {
+            Transport::Sse(LegacySse::new(url.clone(), config.headers.clone()))
+        }
+        Endpoint::Http { url, .. } => Transport::Http(StreamableHttp::new(url.clone(), config.headers.clone())),
+        Endpoint::Stdio { command, args, env, cwd } => {
+            Transport::Stdio(Stdio::new(command.clone(), args.clone(), env.clone(), cwd.clone()))
+        }
+    }
+}
+
+/// True for the stateless revision's -32022 (unsupported protocol version) when it lists 2026-07-28.
+fn offers_stateless(error: Option<&JsonRpcError>) -> bool {
+    error.is_some_and(|e| {
+        e.code == -32022
+            && e.data
+                .as_ref()
+                .and_then(|d| d.get("supported"))
+                .and_then(Value::as_array)
+                .is_some_and(|v| v.iter().any(|v| v == STATELESS_VERSION))
+    })
+}
+
+fn client_info() -> Value {
+    json!({"name": "mcp-loop", "version": env!("CARGO_PKG_VERSION")})
+}
+
+/// An accepted elicitation with the schema's defaults filled in for fields the application left out
+/// (SEP-1034): the server asked with defaults, so it gets them.
+fn with_elicitation_defaults(params: &Value, mut result: Value) -> Value {
+    let Some(properties) = params.pointer("/requestedSchema/properties").and_then(Value::as_object) else {
+        return result;
+    };
+    if result.get("action").and_then(Value::as_str) != Some("accept") {
+        return result;
+    }
+    if !result.get("content").is_some_and(Value::is_object) {
+        result["content"] = json!({});
+    }
+    if let Some(content) = result.get_mut("content").and_then(Value::as_object_mut) {
+        for (key, schema) in properties {
+            if let (false, Some(default)) = (content.contains_key(key), schema.get("default")) {
+                content.insert(key.clone(), default.clone());
+            }
+        }
+    }
+    result
+}
+
+/// `scheme://host[:port]` of a URL.
+pub(crate) fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find(['/', '?', '#']) {
+        Some(end) => &url[..after_scheme + end],
+        None => url,
     }
 }
 
@@ -717,33 +1358,6 @@ fn replace_ignoring_ascii_case(text: &str, needle: &str, with: &str) -> String {
     }
     out.push_str(&text[last..]);
     out
-}
-
-fn exchange_purpose(exchanges: &VecMap<u64, Exchange>, key: u64) -> Purpose {
-    exchanges.get(&key).map(|e| e.purpose).unwrap_or(Purpose::Reply)
-}
-
-/// `scheme://host[:port]` of a URL.
-fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
-    match url[after_scheme..].find(['/', '?', '#']) {
-        Some(end) => &url[..after_scheme + end],
-        None => url,
-    }
-}
-
-fn error_text(status: u16, body: &BodyBuffer, had_session: bool) -> String {
-    let detail = serde_json::from_slice::<Value>(body.bytes())
-        .ok()
-        .and_then(|v| v.get("error").and_then(|e| e.get("message")).and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| body.text_snippet(200));
-    let what = match status {
-        401 => "the server requires authorization (HTTP 401)".to_owned(),
-        403 => "the server refused access (HTTP 403)".to_owned(),
-        404 if had_session => "the server no longer knows this session (HTTP 404)".to_owned(),
-        _ => format!("HTTP {status}"),
-    };
-    if detail.is_empty() { what } else { format!("{what}: {detail}") }
 }
 
 #[cfg(test)]

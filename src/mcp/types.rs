@@ -1,4 +1,4 @@
-//! MCP wire types the client reads: tools, the initialize result, and the version list.
+//! MCP wire types the client reads: tools, the initialize and discover results, and the version lists.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -8,6 +8,9 @@ pub const LATEST_HANDSHAKE_VERSION: &str = "2025-11-25";
 
 /// Every handshake-era version this client accepts from a server, newest first.
 pub const HANDSHAKE_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"];
+
+/// The stateless revision: no handshake, `_meta` on every request.
+pub const STATELESS_VERSION: &str = "2026-07-28";
 
 /// A tool as `tools/list` describes it. Unknown fields are kept in `extra` only where the client needs them
 /// (annotations, execution); the schema is kept verbatim.
@@ -28,6 +31,9 @@ pub struct Tool {
     /// Tool annotations (hints only, untrusted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Value>,
+    /// `execution.taskSupport` (2025-11-25): `forbidden` (default), `optional` or `required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_support: Option<String>,
 }
 
 impl Tool {
@@ -45,9 +51,84 @@ impl Tool {
             description: text("description"),
             input_schema: obj.get("inputSchema").cloned(),
             annotations: obj.get("annotations").filter(|a| a.is_object()).cloned(),
+            task_support: obj
+                .get("execution")
+                .and_then(|e| e.get("taskSupport"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         })
     }
 
+    /// The arguments the stateless revision mirrors into `Mcp-Param-{header}` headers (`x-mcp-header`), as
+    /// (path of property names, header name). `Err` says why the annotation is invalid, and a client must then
+    /// not offer the tool: the name must be a non-empty RFC 9110 token, unique without regard to case, on a
+    /// string, integer or boolean property reached from the root through `properties` only.
+    pub fn header_params(&self) -> Result<Vec<(Vec<String>, String)>, String> {
+        let mut found = Vec::new();
+        if let Some(schema) = &self.input_schema {
+            collect_header_params(schema, &mut Vec::new(), &mut found, 0)?;
+        }
+        for (i, (_, name)) in found.iter().enumerate() {
+            if found[..i].iter().any(|(_, other)| other.eq_ignore_ascii_case(name)) {
+                return Err(format!("x-mcp-header '{name}' is used twice"));
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn collect_header_params(
+    schema: &Value,
+    path: &mut Vec<String>,
+    found: &mut Vec<(Vec<String>, String)>,
+    depth: usize,
+) -> Result<(), String> {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return Ok(()) };
+    if depth > 32 {
+        return Ok(());
+    }
+    for (key, property) in properties {
+        path.push(key.clone());
+        if let Some(name) = property.get("x-mcp-header") {
+            let name = name.as_str().ok_or("x-mcp-header must be a string")?;
+            let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            if name.is_empty() || !name.bytes().all(token) {
+                return Err(format!("x-mcp-header '{name}' is not a valid header name"));
+            }
+            match property.get("type").and_then(Value::as_str) {
+                Some("string" | "integer" | "boolean") => found.push((path.clone(), name.to_owned())),
+                other => {
+                    return Err(format!(
+                        "x-mcp-header '{name}' is on a property of type {}",
+                        other.unwrap_or("(none)")
+                    ));
+                }
+            }
+        }
+        collect_header_params(property, path, found, depth + 1)?;
+        path.pop();
+    }
+    Ok(())
+}
+
+/// The `Mcp-Param-*` headers for a call: each annotated argument that is present and not null, strings as is
+/// (base64-wrapped when unsafe), integers in decimal, booleans as `true` / `false`.
+pub fn param_headers(params: &[(Vec<String>, String)], arguments: &Value) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    for (path, name) in params {
+        let value = path.iter().try_fold(arguments, |v, key| v.get(key));
+        let text = match value {
+            Some(Value::String(s)) => super::streamable_http::header_value(s),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => b.to_string(),
+            _ => continue,
+        };
+        headers.push((format!("mcp-param-{name}"), text));
+    }
+    headers
+}
+
+impl Tool {
     /// The text for the model: description, else title, else the annotations' title.
     pub fn best_description(&self) -> &str {
         let annotation_title = self.annotations.as_ref().and_then(|a| a.get("title")).and_then(Value::as_str);
@@ -78,6 +159,35 @@ pub struct ServerInfo {
 }
 
 impl ServerInfo {
+    /// Reads a `server/discover` result (stateless revision); `None` when the server does not offer
+    /// [`STATELESS_VERSION`].
+    pub fn from_discover_result(result: &Value) -> Option<ServerInfo> {
+        let versions = result.get("supportedVersions")?.as_array()?;
+        if !versions.iter().any(|v| v == STATELESS_VERSION) {
+            return None;
+        }
+        let info = result.pointer("/_meta/io.modelcontextprotocol~1serverInfo").or(result.get("serverInfo"));
+        let text = |key: &str| info.and_then(|i| i.get(key)).and_then(Value::as_str).map(str::to_owned);
+        Some(ServerInfo {
+            protocol_version: STATELESS_VERSION.to_owned(),
+            name: text("name"),
+            version: text("version"),
+            capabilities: result.get("capabilities").cloned().unwrap_or(Value::Object(Default::default())),
+            instructions: result.get("instructions").and_then(Value::as_str).map(str::to_owned),
+        })
+    }
+
+    /// `{name, version}` as the server reports them, when it gives a name.
+    pub fn identity(&self) -> Option<Value> {
+        let name = self.name.as_ref()?;
+        Some(serde_json::json!({"name": name, "version": self.version}))
+    }
+
+    /// True when the server said it announces tool list changes.
+    pub fn tools_list_changed(&self) -> bool {
+        self.capabilities.pointer("/tools/listChanged") == Some(&Value::Bool(true))
+    }
+
     /// Reads an `initialize` result; refuses versions this client does not speak.
     pub fn from_initialize_result(result: &Value) -> Result<ServerInfo, String> {
         let version = result
@@ -119,6 +229,48 @@ mod tests {
         assert!(Tool::from_value(&json!("x")).is_err());
         let titled = Tool::from_value(&json!({"name":"x","annotations":{"title":"From annotations"}})).unwrap();
         assert_eq!(titled.best_description(), "From annotations");
+    }
+
+    #[test]
+    fn finds_and_checks_header_parameters() {
+        let tool = |schema: Value| Tool::from_value(&json!({"name": "t", "inputSchema": schema})).unwrap();
+        let ok = tool(json!({"type":"object","properties":{
+            "region": {"type":"string","x-mcp-header":"Region"},
+            "opts": {"type":"object","properties":{"verbose":{"type":"boolean","x-mcp-header":"Verbose"}}},
+            "n": {"type":"integer","x-mcp-header":"N"}, "plain": {"type":"string"}}}));
+        let params = ok.header_params().unwrap();
+        assert_eq!(params.len(), 3);
+        let headers = param_headers(&params, &json!({"region":"eu-west","opts":{"verbose":false},"n":7,"plain":"x"}));
+        assert_eq!(
+            headers,
+            [
+                ("mcp-param-Region".into(), "eu-west".into()),
+                ("mcp-param-Verbose".into(), "false".into()),
+                ("mcp-param-N".into(), "7".into())
+            ]
+        );
+        let encoded = param_headers(&params, &json!({"region":" Zürich"}));
+        assert_eq!(encoded, [("mcp-param-Region".to_owned(), "=?base64?IFrDvHJpY2g=?=".to_owned())]);
+        assert!(param_headers(&params, &json!({"region": null})).is_empty(), "null is omitted");
+        for bad in [
+            json!({"properties":{"a":{"type":"string","x-mcp-header":""}}}),
+            json!({"properties":{"a":{"type":"number","x-mcp-header":"A"}}}),
+            json!({"properties":{"a":{"type":"object","x-mcp-header":"A"}}}),
+            json!({"properties":{"a":{"type":"string","x-mcp-header":"My A"}}}),
+            json!({"properties":{"a":{"type":"string","x-mcp-header":"Région"}}}),
+            json!({"properties":{"a":{"type":"string","x-mcp-header":"A"},"b":{"type":"string","x-mcp-header":"a"}}}),
+        ] {
+            assert!(tool(bad.clone()).header_params().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reads_a_discover_result() {
+        let info = ServerInfo::from_discover_result(&json!({"resultType":"complete","supportedVersions":["2026-07-28"],
+            "capabilities":{"tools":{"listChanged":true}},"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"py","version":"2"}}})).unwrap();
+        assert_eq!((info.name.as_deref(), info.protocol_version.as_str()), (Some("py"), "2026-07-28"));
+        assert!(info.tools_list_changed());
+        assert!(ServerInfo::from_discover_result(&json!({"supportedVersions":["2025-11-25"]})).is_none());
     }
 
     #[test]

@@ -175,6 +175,13 @@ impl ToolLoop {
         Ok(this)
     }
 
+    /// Replaces the tools offered from the next model request on (the driver lists them again when a server
+    /// says they changed). Calls already made keep their routes.
+    pub fn set_catalog(&mut self, catalog: Catalog) {
+        self.tools = catalog.tools.iter().map(|t| serde_json::to_value(t).unwrap_or(Value::Null)).collect();
+        self.catalog = catalog;
+    }
+
     /// Turns taken so far.
     pub fn turn(&self) -> u32 {
         self.turn
