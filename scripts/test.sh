@@ -21,5 +21,8 @@ cargo test --quiet --features native
 step "cargo test --target wasm32-unknown-unknown --features wasm (bindings under Node)"
 cargo test --target wasm32-unknown-unknown --features wasm
 
+step "cargo build --features native --example conformance_client (for the conformance runs)"
+cargo build --quiet --features native --example conformance_client
+
 step "node --test tests/js"
 node --test --test-concurrency=2 tests/js/

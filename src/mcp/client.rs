@@ -726,6 +726,14 @@ impl McpClient {
                     Transport::Sse(t) => t.protocol_version = Some(info.protocol_version.clone()),
                     Transport::Stdio(_) => {}
                 }
+                // The standalone GET stream carries what the server sends outside any request: list changes,
+                // and (from SDK servers) elicitation, sampling and roots requests. Opened now, before anything
+                // else, so that it is in place when the first request runs. 405 means the server has none.
+                let caps = self.config.capabilities;
+                let wanted = info.tools_list_changed() || caps.sampling || caps.elicitation || caps.roots;
+                if let (Transport::Http(t), true) = (&mut self.transport, wanted) {
+                    t.open_get_stream(&mut self.io);
+                }
                 self.server = Some(info.clone());
                 self.events.push_back(McpEvent::Connected(info));
                 self.phase = Phase::Announcing;
@@ -746,12 +754,8 @@ impl McpClient {
         while let Some(op) = self.waiting.pop_front() {
             self.send_op(op);
         }
-        if list_changed {
-            match &mut self.transport {
-                Transport::Http(t) if !self.stateless => t.open_get_stream(&mut self.io),
-                _ if self.stateless => self.listen(),
-                _ => {}
-            }
+        if self.stateless && list_changed {
+            self.listen();
         }
     }
 

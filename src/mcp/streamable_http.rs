@@ -161,9 +161,9 @@ impl StreamableHttp {
         self.start(Kind::Post { rpc: message.rpc, initialize, confirm }, request, None, io);
     }
 
-    /// Opens the standalone GET stream the server may use for its own messages (handshake era, with a session).
+    /// Opens the standalone GET stream the server may use for its own messages (handshake era).
     pub(crate) fn open_get_stream(&mut self, io: &mut Io) {
-        if matches!(self.get, GetStream::Off | GetStream::Reopen(_)) && !self.stateless && self.session_id.is_some() {
+        if matches!(self.get, GetStream::Off | GetStream::Reopen(_)) && !self.stateless {
             let key = self.start(Kind::Stream, self.request("GET", "text/event-stream", None), None, io);
             self.get = GetStream::Open(key);
         }

@@ -98,19 +98,22 @@ fn init_result(version: &str, caps: Value) -> Value {
     json!({"protocolVersion": version, "capabilities": caps, "serverInfo": {"name": "demo", "version": "1"}})
 }
 
-/// Runs the handshake; returns what was waiting behind it.
+/// Runs the handshake; returns what was waiting behind it (and the GET stream, if one was opened).
 fn connect(c: &mut McpClient, version: &str, caps: Value) -> Effects {
     let init = drain(c);
     assert_eq!(init.body(0)["method"], "initialize");
     assert_eq!(init.header(0, "mcp-session-id"), None);
     let id = init.body(0)["id"].clone();
     reply_sse(c, init.key(0), &[("mcp-session-id", "sess-42")], &[result(&id, init_result(version, caps))]);
-    let notice = drain(c);
+    let mut notice = drain(c);
+    let get = notice.http.iter().position(|(_, r)| r.method == "GET").map(|i| notice.http.remove(i));
     assert_eq!(notice.http.len(), 1, "only the initialized notification goes out before it is accepted");
     assert_eq!(notice.body(0)["method"], "notifications/initialized");
     assert_eq!(notice.header(0, "mcp-session-id"), Some("sess-42"));
     accept(c, notice.key(0));
-    drain(c)
+    let mut after = drain(c);
+    after.http.extend(get);
+    after
 }
 
 #[test]
@@ -247,7 +250,8 @@ fn elicitation_goes_to_the_application_and_defaults_fill_the_answer() {
     let id = init.body(0)["id"].clone();
     reply_json(&mut c, init.key(0), 200, &result(&id, init_result("2025-11-25", json!({}))));
     let notice = drain(&mut c);
-    accept(&mut c, notice.key(0));
+    assert_eq!(notice.http[0].1.method, "GET", "a client that answers requests listens on the GET stream first");
+    accept(&mut c, notice.key(1));
     let call = drain(&mut c);
     let schema = json!({"type":"object","properties":{"name":{"type":"string","default":"John Doe"},"age":{"type":"integer","default":30}}});
     let ask = json!({"jsonrpc":"2.0","id":"e1","method":"elicitation/create","params":{"message":"ok?","requestedSchema":schema}});

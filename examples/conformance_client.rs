@@ -1,0 +1,104 @@
+//! The conformance client for `@modelcontextprotocol/conformance`, on the native host:
+//! `cargo run --features native --example conformance_client -- <url>`. The runner names the scenario in
+//! `MCP_CONFORMANCE_SCENARIO` (and its context in `MCP_CONFORMANCE_CONTEXT`). The protocol era is detected, as
+//! an application would; `MCP_LOOP_PROTOCOL` can fix it.
+
+use mcp_loop::mcp::ServerConfig;
+use mcp_loop::native::{InputHandler, InputRequest, McpConnection};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::args().last().ok_or("usage: conformance_client <url>")?;
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    let context: Value =
+        serde_json::from_str(&std::env::var("MCP_CONFORMANCE_CONTEXT").unwrap_or_else(|_| "{}".into()))?;
+    let protocol = std::env::var("MCP_LOOP_PROTOCOL").unwrap_or_else(|_| "auto".into());
+    let config = ServerConfig::from_json(
+        &json!({
+            "name": "server", "url": url, "protocol": protocol, "timeoutMs": 20000,
+            "capabilities": {"elicitation": true, "sampling": true, "roots": true}
+        }),
+        "server",
+    )?;
+    let connection = McpConnection::new(config, Some(answers()))?;
+    let tools = connection.list_tools().await?;
+    let names: Vec<String> = tools.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect();
+    let call = |name: String, arguments: Value| {
+        let connection = &connection;
+        async move {
+            let result = connection.call_tool(&name, arguments, None).await?;
+            println!("{name} {result}");
+            Ok::<(), mcp_loop::Error>(())
+        }
+    };
+    match scenario.as_str() {
+        "tools_call" => call("add_numbers".into(), json!({"a": 2, "b": 3})).await?,
+        "elicitation-sep1034-client-defaults" => call("test_client_elicitation_defaults".into(), json!({})).await?,
+        "sse-retry" => call("test_reconnection".into(), json!({})).await?,
+        "json-schema-2020-12-preservation" => {
+            let tool = tools.iter().find(|t| t["name"] == "json_schema_2020_12_tool").ok_or("no focal tool")?;
+            call("json_schema_echo".into(), json!({"schema": tool["inputSchema"]})).await?
+        }
+        "sep-2322-client-request-state" => {
+            for name in
+                ["test_mrtr_echo_state", "test_mrtr_unrelated", "test_mrtr_no_state", "test_mrtr_no_result_type"]
+            {
+                call(name.into(), json!({})).await?;
+            }
+        }
+        "http-standard-headers" => {
+            for name in names {
+                call(name, json!({})).await?;
+            }
+        }
+        "http-custom-headers" => {
+            for tool_call in context["toolCalls"].as_array().into_iter().flatten() {
+                let name = tool_call["name"].as_str().unwrap_or_default().to_owned();
+                call(name, tool_call["arguments"].clone()).await?;
+            }
+        }
+        // Only the tools the client kept can be called: every one with an invalid x-mcp-header was dropped.
+        "http-invalid-tool-headers" => {
+            for name in names {
+                call(name, json!({"region": "us-east1"})).await?;
+            }
+        }
+        // initialize, request-metadata, json-schema-ref-no-deref: connecting and listing is the scenario.
+        _ => {}
+    }
+    connection.close().await;
+    Ok(())
+}
+
+/// Elicitations are accepted with nothing filled in (the client applies the schema's defaults) except a
+/// boolean without a default, answered yes; sampling and roots get fixed answers.
+fn answers() -> InputHandler {
+    Arc::new(|request: InputRequest| {
+        Box::pin(async move {
+            match request.method.as_str() {
+                "elicitation/create" => {
+                    let mut content = Map::new();
+                    for (key, schema) in request
+                        .params
+                        .pointer("/requestedSchema/properties")
+                        .and_then(Value::as_object)
+                        .into_iter()
+                        .flatten()
+                    {
+                        if schema["type"] == "boolean" && schema.get("default").is_none() {
+                            content.insert(key.clone(), json!(true));
+                        }
+                    }
+                    Ok(json!({"action": "accept", "content": content}))
+                }
+                "sampling/createMessage" => Ok(
+                    json!({"role": "assistant", "content": {"type": "text", "text": "ok"}, "model": "conformance", "stopReason": "endTurn"}),
+                ),
+                "roots/list" => Ok(json!({"roots": []})),
+                other => Err(format!("no answer for {other}")),
+            }
+        })
+    })
+}

