@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::args().last().ok_or("usage: conformance_client <url>")?;
+    let url = std::env::args().next_back().ok_or("usage: conformance_client <url>")?;
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
     let context: Value =
         serde_json::from_str(&std::env::var("MCP_CONFORMANCE_CONTEXT").unwrap_or_else(|_| "{}".into()))?;
