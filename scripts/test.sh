@@ -25,4 +25,4 @@ step "cargo build --features native --example conformance_client (for the confor
 cargo build --quiet --features native --example conformance_client
 
 step "node --test tests/js"
-node --test --test-concurrency=2 tests/js/
+node --test --test-concurrency=2 tests/js/*.test.mjs

@@ -3,62 +3,15 @@
 //! by `tests/support/stack.mjs` and stopped by pid).
 #![cfg(all(feature = "native", not(target_arch = "wasm32")))]
 
+mod common;
+
+use common::Stack;
 use mcp_loop::native::{Agent, RunOptions};
 use mcp_loop::{AgentConfig, Event, RunStatus};
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const SECRET: &str = "Bearer native-secret-7f3a";
-
-struct Stack {
-    child: Child,
-    urls: Value,
-}
-
-impl Stack {
-    async fn start() -> Stack {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        if !root.join("node_modules/@portkey-ai/gateway").exists() {
-            let status = std::process::Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(root)
-                .status()
-                .expect("npm runs");
-            assert!(status.success(), "npm ci failed");
-        }
-        let mut child = Command::new("node")
-            .arg("tests/support/stack.mjs")
-            .current_dir(root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the servers start within a minute")
-            .unwrap()
-            .expect("the stack prints its URLs");
-        Stack { child, urls: serde_json::from_str(&line).unwrap() }
-    }
-
-    fn url(&self, name: &str) -> String {
-        self.urls[name].as_str().unwrap().to_owned()
-    }
-
-    async fn stop(mut self) {
-        let pid = self.child.id().expect("running") as i32;
-        // SIGTERM by pid: the stack stops each of its servers by pid, then exits.
-        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait()).await;
-    }
-}
 
 fn config(stack: &Stack) -> AgentConfig {
     AgentConfig::from_json(&json!({
@@ -78,7 +31,7 @@ fn config(stack: &Stack) -> AgentConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sum_and_echo_in_one_turn_through_the_gateway() {
-    let stack = Stack::start().await;
+    let stack = Stack::start(&["everything", "gateway", "model"]).await;
     let agent = Agent::new(config(&stack)).unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
@@ -124,7 +77,7 @@ async fn sum_and_echo_in_one_turn_through_the_gateway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_error_surfaces_with_status_and_message() {
-    let stack = Stack::start().await;
+    let stack = Stack::start(&["everything", "gateway", "model"]).await;
     let mut config = config(&stack);
     config.portkey.authorization = Some("Bearer invalid".into()); // refused, as OpenAI refuses a wrong key
     let agent = Agent::new(config).unwrap();

@@ -27,6 +27,8 @@ struct Host {
     /// Tool names whose calls the fake server never answers.
     hang: Vec<&'static str>,
     listing_fails: bool,
+    /// Set once the `mutate` tool ran: the server then offers one more tool.
+    mutated: bool,
 }
 
 fn config(servers: &[&str]) -> AgentConfig {
@@ -57,6 +59,7 @@ impl Host {
             model: Box::new(model),
             hang: Vec::new(),
             listing_fails: false,
+            mutated: false,
         }
     }
 
@@ -136,8 +139,19 @@ impl Host {
             }
             "notifications/initialized" | "notifications/cancelled" => return Some((202, vec![], String::new())),
             "tools/list" if self.listing_fails => return Some((500, json_headers, "internal error".into())),
+            "tools/list" if self.mutated => {
+                json!({"tools":[{"name":"echo"},{"name":"slow"},{"name":"mutate"},{"name":"newtool"}]})
+            }
             "tools/list" => {
-                json!({"tools":[{"name":"echo","inputSchema":{"type":"object","properties":{"message":{"type":"string"}}}},{"name":"slow"}]})
+                json!({"tools":[{"name":"echo","inputSchema":{"type":"object","properties":{"message":{"type":"string"}}}},{"name":"slow"},{"name":"mutate"}]})
+            }
+            "tools/call" if rpc["params"]["name"] == "mutate" => {
+                // The tool changes the server's tools and says so on the call's own stream, before answering.
+                self.mutated = true;
+                let changed = json!({"jsonrpc":"2.0","method":"notifications/tools/list_changed"});
+                let answer = json!({"jsonrpc":"2.0","id":id,"result":{"content":[{"type":"text","text":"mutated"}]}});
+                let sse = format!("data: {changed}\n\ndata: {answer}\n\n");
+                return Some((200, vec![("content-type".to_owned(), "text/event-stream".to_owned())], sse));
             }
             "tools/call" => {
                 let name = rpc["params"]["name"].as_str().unwrap().to_owned();
@@ -222,7 +236,7 @@ fn a_full_run_across_two_servers() {
     }
     let first: Value = serde_json::from_str(model_requests[0].body.as_deref().unwrap()).unwrap();
     let names: Vec<&str> = first["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["hr__echo", "hr__slow", "it__echo", "it__slow"]);
+    assert_eq!(names, ["hr__echo", "hr__slow", "hr__mutate", "it__echo", "it__slow", "it__mutate"]);
 
     let mcp_calls: Vec<&HttpRequest> =
         host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/call"))).collect();
@@ -492,4 +506,23 @@ fn an_oversized_model_response_is_cut_off_and_fails_the_run() {
     let mut config = config(&[]);
     config.model_timeout_ms = 1 << 40;
     assert!(Driver::new(config).unwrap_err().to_string().contains("modelTimeoutMs"));
+}
+
+#[test]
+fn a_list_change_is_listed_again_before_the_next_model_turn() {
+    let mut host = Host::new(config(&["hr"]), |request| match request.get("previous_response_id") {
+        None => (200, response("resp_1", json!([call("c1", "mutate", json!({}))]))),
+        Some(_) => {
+            let names: Vec<&str> =
+                request["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+            (200, response("resp_2", json!([answer(&names.join(","))])))
+        }
+    });
+    host.driver.start_run(json!("change your tools"), "t", host.now).unwrap();
+    host.settle();
+    let result = host.done.pop().unwrap().1.unwrap();
+    assert_eq!(result.output_text, "echo,slow,mutate,newtool", "the second turn offers the new tool");
+    let lists = host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/list"))).count();
+    assert_eq!(lists, 2);
+    assert!(host.events.iter().any(|(_, e)| matches!(e, Event::ToolsChanged { server } if server == "hr")));
 }

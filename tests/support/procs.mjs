@@ -106,7 +106,7 @@ export function startEverything(transport = 'streamableHttp') {
       `server-everything (${transport})`,
       process.execPath,
       ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', transport],
-      { env: { PORT: String(port) }, ready: (out) => /listening on port/i.test(out) || /already in use/.test(out) },
+      { env: { PORT: String(port) }, ready: (out) => /(listening|running) on port/i.test(out) || /already in use/.test(out) },
     );
     if (/already in use/.test(server.output())) {
       await server.stop();
@@ -115,3 +115,21 @@ export function startEverything(transport = 'streamableHttp') {
     return { ...server, url: `http://127.0.0.1:${port}${path}` };
   });
 }
+
+/** The Python SDK's server (PyPI `mcp` 2.3, in .venv): `stateless` and `json` pick its HTTP modes. */
+export async function startPython({ stateless = false, json = false } = {}) {
+  const args = ['tests/support/python_server.py', '--port', '0'];
+  if (stateless) args.push('--stateless');
+  if (json) args.push('--json');
+  const pattern = /Uvicorn running on (http:\/\/127\.0\.0\.1:\d+)/;
+  const server = await startProcess(`python mcp server (${stateless ? 'stateless' : 'stateful'}, ${json ? 'json' : 'sse'})`, '.venv/bin/python', args, {
+    ready: (out) => pattern.test(out),
+  });
+  return { ...server, url: `${server.output().match(pattern)[1]}/mcp` };
+}
+
+/** How to start the stdio servers (the host starts them itself). */
+export const STDIO = {
+  everything: { command: process.execPath, args: [`${root}node_modules/@modelcontextprotocol/server-everything/dist/index.js`, 'stdio'] },
+  python: { command: `${root}.venv/bin/python`, args: [`${root}tests/support/python_server.py`, '--stdio'] },
+};

@@ -1,20 +1,40 @@
-// Starts the servers an end-to-end test needs and prints one JSON line with their URLs:
-//   {"everything": "http://127.0.0.1:…/mcp", "gateway": "http://127.0.0.1:…/v1", "model": "http://127.0.0.1:…/v1"}
-// For hosts that are not Node (the native Rust tests). It stops every server by pid when it gets SIGTERM or
-// SIGINT, or when its stdin closes (so a test that dies does not leave servers behind).
+// Starts the servers a test needs and prints one JSON line with their URLs, for hosts that are not Node (the
+// native Rust tests):
+//   node tests/support/stack.mjs [everything] [everything-sse] [gateway] [model] [python] [python-json]
+//                                [python-stateless] [python-stateless-json]
+// (default: everything gateway model). It stops every server by pid on SIGTERM or SIGINT, or when its stdin
+// closes (so a test that dies does not leave servers behind).
 
-import { startEverything, startGateway } from './procs.mjs';
+import { startEverything, startGateway, startPython } from './procs.mjs';
 import { startModelStandIn } from './model-standin.mjs';
 
-const everything = await startEverything('streamableHttp');
-const gateway = await startGateway();
-const model = await startModelStandIn();
+const STARTERS = {
+  everything: () => startEverything('streamableHttp'),
+  'everything-sse': () => startEverything('sse'),
+  gateway: () => startGateway(),
+  model: async () => {
+    const model = await startModelStandIn();
+    return { url: model.url, stop: model.close };
+  },
+  python: () => startPython(),
+  'python-json': () => startPython({ json: true }),
+  'python-stateless': () => startPython({ stateless: true }),
+  'python-stateless-json': () => startPython({ stateless: true, json: true }),
+};
+
+const names = process.argv.slice(2).length ? process.argv.slice(2) : ['everything', 'gateway', 'model'];
+const unknown = names.filter((n) => !STARTERS[n]);
+if (unknown.length) {
+  console.error(`unknown server(s): ${unknown.join(', ')}; known: ${Object.keys(STARTERS).join(', ')}`);
+  process.exit(2);
+}
+const servers = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await STARTERS[n]()])));
 
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  await Promise.allSettled([everything.stop(), gateway.stop(), model.close()]);
+  await Promise.allSettled(Object.values(servers).map((s) => s.stop()));
   process.exit(0);
 }
 process.on('SIGTERM', stop);
@@ -23,4 +43,4 @@ process.stdin.on('end', stop);
 process.stdin.on('close', stop);
 process.stdin.resume();
 
-console.log(JSON.stringify({ everything: everything.url, gateway: gateway.url, model: model.url }));
+console.log(JSON.stringify(Object.fromEntries(Object.entries(servers).map(([n, s]) => [n, s.url]))));
