@@ -2,7 +2,7 @@
 // platform has them) and timers. Entry points (node.js, browser.js) initialise the wasm module and the
 // platform, then re-export this file.
 
-import { Driver, McpConnection as WasmConnection, toFunctionTools as convertTools } from '../pkg/mcp_loop.js';
+import { Driver, toFunctionTools as convertTools } from '../pkg/mcp_loop.js';
 import { platform } from './platform.js';
 
 /** An error from mcp-loop: `code` is 'config' | 'mcp' | 'model' | 'cancelled' | 'host'. */
@@ -325,6 +325,7 @@ class Agent {
 
   constructor(options) {
     if (!options || typeof options !== 'object') throw config('createAgent needs an options object');
+    if (typeof options.model !== 'string' || !options.model.trim()) throw config('model is required');
     const { servers = {}, portkey = {}, handlers, fetch: _fetch, ...rest } = options;
     this.#handlers = checkHandlers(handlers);
     const core = {};
@@ -412,7 +413,8 @@ export async function connectMcp(options) {
   const core = serverConfig(name, server, checked, hooks);
   let machine;
   try {
-    machine = new WasmConnection(JSON.stringify(core));
+    // The same driver as an agent's, with one server and no model.
+    machine = new Driver(JSON.stringify({ servers: [core] }));
   } catch (error) {
     throw wrap(error);
   }
@@ -456,11 +458,11 @@ export async function connectMcp(options) {
           return reject(wrap(error));
         }
         ops.set(op, { resolve, reject, onProgress });
-        signal?.addEventListener('abort', () => host.feed((m2) => m2.cancel(op, String(signal.reason ?? 'aborted'), Date.now())), { once: true });
+        signal?.addEventListener('abort', () => host.feed((m2) => m2.cancelOp(op, String(signal.reason ?? 'aborted'), Date.now())), { once: true });
       });
     });
   };
-  const listTools = () => start((m) => m.listTools(Date.now()));
+  const listTools = () => start((m) => m.listTools(name, Date.now()));
   try {
     await listTools();
   } catch (error) {
@@ -471,7 +473,7 @@ export async function connectMcp(options) {
     serverInfo: connected?.serverInfo ?? null,
     protocolVersion: connected?.protocolVersion ?? null,
     listTools,
-    callTool: (name, args = {}, options = {}) => start((m) => m.callTool(name, JSON.stringify(args), Date.now()), options),
+    callTool: (tool, args = {}, options = {}) => start((m) => m.callTool(name, tool, JSON.stringify(args), Date.now()), options),
     close: () => host.close(),
   };
 }

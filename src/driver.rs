@@ -123,7 +123,7 @@ impl AgentConfig {
 
     /// Checks everything before the first request.
     pub fn validate(&self) -> Result<()> {
-        self.loop_config().validate().map_err(Error::config)?;
+        self.loop_config().validate_settings().map_err(Error::config)?;
         self.portkey.validate().map_err(Error::config)?;
         if !(1..=MAX_TIMEOUT_MS).contains(&self.model_timeout_ms) {
             return Err(Error::config(format!("modelTimeoutMs must be between 1 and {MAX_TIMEOUT_MS}")));
@@ -178,8 +178,7 @@ pub enum Effect {
     },
 }
 
-/// What [`Driver::poll_output`] (and [`Connection::poll_output`](crate::connection::Connection::poll_output))
-/// returns: the host protocol.
+/// What [`Driver::poll_output`] returns: the host protocol.
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
 #[non_exhaustive]
@@ -214,7 +213,7 @@ pub enum Output {
         /// Its result.
         result: Result<RunResult>,
     },
-    /// A direct MCP operation of a [`Connection`](crate::connection::Connection) is over.
+    /// A direct MCP operation ([`Driver::list_tools`], [`Driver::call_tool`]) is over.
     OpDone {
         /// The operation.
         op: u64,
@@ -321,6 +320,8 @@ pub struct Driver {
     parked: Vec<(RunId, u64, Value)>,
     runs: VecMap<RunId, Run>,
     tool_ops: VecMap<(usize, OpId), ToolOp>,
+    /// Direct operations (MCP without a model): the client's operation → the id the host knows.
+    direct: VecMap<(usize, OpId), u64>,
     inputs: VecMap<u64, (usize, u64)>,
     pending: VecMap<u64, Pending>,
     next_run: RunId,
@@ -351,6 +352,7 @@ impl Driver {
             parked: Vec::new(),
             runs: VecMap::default(),
             tool_ops: VecMap::default(),
+            direct: VecMap::default(),
             inputs: VecMap::default(),
             pending: VecMap::default(),
             next_run: 1,
@@ -374,6 +376,9 @@ impl Driver {
             return Err(Error::cancelled("the agent is closed"));
         }
         tool_loop::validate_input(&input)?;
+        if self.config.model.trim().is_empty() {
+            return Err(Error::config("model is required to run a conversation"));
+        }
         let run = self.next_run;
         self.next_run += 1;
         self.runs.insert(run, Run { trace_id: trace_id.to_owned(), state: RunState::AwaitingCatalog(input) });
@@ -384,6 +389,46 @@ impl Driver {
         }
         self.pump();
         Ok(run)
+    }
+
+    /// Lists every tool of `server` directly, without a model; ends with [`Output::OpDone`] carrying the
+    /// server's `tools` array, verbatim. Returns the operation id.
+    pub fn list_tools(&mut self, server: &str, now_ms: u64) -> Result<u64> {
+        self.direct_op(server, now_ms, |client, now| client.list_tools(now))
+    }
+
+    /// Calls a tool of `server` directly (asking for progress, [`Output::OpProgress`]); ends with
+    /// [`Output::OpDone`] carrying the `CallToolResult`, verbatim. Returns the operation id.
+    pub fn call_tool(&mut self, server: &str, name: &str, arguments: Value, now_ms: u64) -> Result<u64> {
+        self.direct_op(server, now_ms, |client, now| client.call_tool(name, arguments, true, now))
+    }
+
+    /// Cancels direct operation `op`: the server is told, and it ends with an error saying `reason`.
+    pub fn cancel_op(&mut self, op: u64, reason: &str, now_ms: u64) -> Result<()> {
+        self.now_ms = now_ms;
+        let Some(&(server, client_op)) = self.direct.iter().find(|(_, id)| *id == op).map(|(key, _)| key) else {
+            return Err(unknown(op));
+        };
+        self.servers[server].cancel(client_op, reason, now_ms);
+        self.pump();
+        Ok(())
+    }
+
+    fn direct_op(&mut self, server: &str, now_ms: u64, start: impl FnOnce(&mut McpClient, u64) -> OpId) -> Result<u64> {
+        self.now_ms = now_ms;
+        if self.closed {
+            return Err(Error::cancelled("closed"));
+        }
+        let index = self
+            .servers
+            .iter()
+            .position(|s| s.name() == server)
+            .ok_or_else(|| Error::config(format!("no server named '{server}'")))?;
+        let id = self.effect_id();
+        let op = start(&mut self.servers[index], now_ms);
+        self.direct.insert((index, op), id);
+        self.pump();
+        Ok(id)
     }
 
     /// The response head of HTTP effect `id`. Header names may be in any case.
@@ -540,7 +585,11 @@ impl Driver {
         if let Some(output) = self.out.pop_front() {
             return output;
         }
-        if self.runs.is_empty() && self.pending.is_empty() { Output::Idle } else { Output::Wait }
+        if self.runs.is_empty() && self.pending.is_empty() && self.direct.is_empty() {
+            Output::Idle
+        } else {
+            Output::Wait
+        }
     }
 
     // ---- moving work between the machines ----
@@ -607,6 +656,9 @@ impl Driver {
                 let server_info = info.identity();
                 Event::ServerConnected { server: name, protocol_version: info.protocol_version, server_info }
             }
+            McpEvent::Tools { op, tools, .. } if self.direct.contains_key(&(server, op)) => {
+                return self.direct_done(server, op, Ok(json!(tools)));
+            }
             McpEvent::Tools { op, tools, ttl_ms } => {
                 if let Some(slot) = self.listing_slot(server, op) {
                     *slot = ListingSlot::Listed(tools, ttl_ms);
@@ -614,7 +666,13 @@ impl Driver {
                 }
                 return;
             }
+            McpEvent::ToolResult { op, result } if self.direct.contains_key(&(server, op)) => {
+                return self.direct_done(server, op, Ok(result));
+            }
             McpEvent::ToolResult { op, result } => return self.tool_result(server, op, ToolResult::Result(result)),
+            McpEvent::Failed { op, error } if self.direct.contains_key(&(server, op)) => {
+                return self.direct_done(server, op, Err(Error::mcp(&name, error)));
+            }
             McpEvent::Failed { op, error } => {
                 if self.listing_slot(server, op).is_some() {
                     return self.listing_failed(Error::mcp(&name, format!("listing tools failed: {error}")));
@@ -622,6 +680,9 @@ impl Driver {
                 return self.tool_result(server, op, ToolResult::Failed(format!("MCP server '{name}': {error}")));
             }
             McpEvent::Progress { op, progress, total, message } => {
+                if let Some(&id) = self.direct.get(&(server, op)) {
+                    return self.out.push_back(Output::OpProgress { op: id, progress, total, message });
+                }
                 let Some(ToolOp { run, call_id, .. }) = self.tool_ops.get(&(server, op)).cloned() else { return };
                 let event = Event::ToolProgress { call_id, server: name, progress, total, message };
                 return self.out.push_back(Output::Event { run: Some(run), event });
@@ -688,6 +749,12 @@ impl Driver {
         self.out.push_back(Output::Effect(Effect::Http { id, request, server: None }));
         let at_ms = self.now_ms.saturating_add(timeout);
         self.out.push_back(Output::Effect(Effect::Timer { id: timer, at_ms }));
+    }
+
+    fn direct_done(&mut self, server: usize, op: OpId, result: Result<Value>) {
+        if let Some(id) = self.direct.remove(&(server, op)) {
+            self.out.push_back(Output::OpDone { op: id, result });
+        }
     }
 
     fn tool_result(&mut self, server: usize, op: OpId, result: ToolResult) {

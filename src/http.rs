@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A request for the host to perform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A request for the host to perform. Its `{:?}` shows no URL and no header values (an MCP server's address and
+/// credentials must not reach logs).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpRequest {
     /// `GET`, `POST` or `DELETE`.
     pub method: String,
@@ -15,6 +16,17 @@ pub struct HttpRequest {
     /// UTF-8 body (JSON for every request the core makes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &"[hidden]")
+            .field("headers", &self.headers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>())
+            .field("body", &self.body.as_ref().map(String::len))
+            .finish()
+    }
 }
 
 impl HttpRequest {

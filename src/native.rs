@@ -20,9 +20,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`McpConnection`] is MCP alone: one server, its tools listed and called directly.
+//! [`McpConnection`] is MCP alone: one server, its tools listed and called directly (the same driver, with no
+//! model).
 
-use crate::connection::Connection;
 use crate::driver::{AgentConfig, Driver, Effect, Output};
 use crate::error::{Error, Result};
 use crate::event::{Event, RunResult};
@@ -86,6 +86,9 @@ impl Agent {
     /// Like [`Agent::new`], with a handler for what servers ask the application. Only the capabilities marked
     /// in each server's `capabilities` are declared to it.
     pub fn with_input_handler(config: AgentConfig, handler: Option<InputHandler>) -> Result<Agent> {
+        if config.model.trim().is_empty() {
+            return Err(Error::config("model is required"));
+        }
         Ok(Agent { handle: Handle::start(Driver::new(config)?, handler)? })
     }
 
@@ -113,18 +116,21 @@ impl Agent {
 /// MCP alone: one server, its tools listed and called directly (both protocol eras, every transport).
 pub struct McpConnection {
     handle: Handle,
+    server: String,
 }
 
 impl McpConnection {
     /// Validates `config` and starts the connection's task; nothing is sent until the first call. Must be called
     /// inside a tokio runtime.
     pub fn new(config: ServerConfig, handler: Option<InputHandler>) -> Result<McpConnection> {
-        Ok(McpConnection { handle: Handle::start(Connection::new(config)?, handler)? })
+        let server = config.name.clone();
+        let driver = Driver::new(AgentConfig { servers: vec![config], ..AgentConfig::default() })?;
+        Ok(McpConnection { handle: Handle::start(driver, handler)?, server })
     }
 
     /// Every tool of the server (all pages), verbatim.
     pub async fn list_tools(&self) -> Result<Vec<Value>> {
-        match self.handle.submit(Work::ListTools, None, None).await? {
+        match self.handle.submit(Work::ListTools { server: self.server.clone() }, None, None).await? {
             Finished::Op(Value::Array(tools)) => Ok(tools),
             _ => Err(Error::host("a listing ended without tools")),
         }
@@ -132,7 +138,7 @@ impl McpConnection {
 
     /// Calls a tool; its `CallToolResult`, verbatim. Dropping the future cancels the call on the server.
     pub async fn call_tool(&self, name: &str, arguments: Value, on_progress: Option<ProgressHandler>) -> Result<Value> {
-        let work = Work::CallTool { name: name.to_owned(), arguments };
+        let work = Work::CallTool { server: self.server.clone(), name: name.to_owned(), arguments };
         match self.handle.submit(work, None, on_progress).await? {
             Finished::Op(result) => Ok(result),
             Finished::Run(_) => Err(Error::host("a call ended as a run")),
@@ -147,97 +153,26 @@ impl McpConnection {
 
 // ---- the host task ----
 
-/// What the host task can start on a machine.
+/// What the host task can start on the driver.
 enum Work {
     Run { input: Value, trace_id: String },
-    ListTools,
-    CallTool { name: String, arguments: Value },
+    ListTools { server: String },
+    CallTool { server: String, name: String, arguments: Value },
+}
+
+impl Work {
+    fn start(self, driver: &mut Driver, now: u64) -> Result<u64> {
+        match self {
+            Work::Run { input, trace_id } => driver.start_run(input, &trace_id, now),
+            Work::ListTools { server } => driver.list_tools(&server, now),
+            Work::CallTool { server, name, arguments } => driver.call_tool(&server, &name, arguments, now),
+        }
+    }
 }
 
 enum Finished {
     Run(Box<RunResult>),
     Op(Value),
-}
-
-/// The two machines a host drives ([`Driver`] and [`Connection`]) speak the same protocol.
-trait Machine: Send + 'static {
-    fn start(&mut self, work: Work, now: u64) -> Result<u64>;
-    fn cancel(&mut self, id: u64, now: u64);
-    fn close(&mut self, now: u64);
-    fn poll_output(&mut self) -> Output;
-    fn http_head(&mut self, id: u64, status: u16, headers: &[(String, String)], now: u64) -> Result<()>;
-    fn http_chunk(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()>;
-    fn http_end(&mut self, id: u64, now: u64) -> Result<()>;
-    fn http_error(&mut self, id: u64, message: &str, now: u64) -> Result<()>;
-    fn stdio_stdout(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()>;
-    fn stdio_stderr(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()>;
-    fn stdio_exit(&mut self, id: u64, reason: &str, now: u64) -> Result<()>;
-    fn timer(&mut self, id: u64, now: u64) -> Result<()>;
-    fn answer(&mut self, id: u64, outcome: std::result::Result<Value, String>, now: u64) -> Result<()>;
-}
-
-macro_rules! delegate_inputs {
-    () => {
-        fn close(&mut self, now: u64) {
-            Self::close(self, now)
-        }
-        fn poll_output(&mut self) -> Output {
-            Self::poll_output(self)
-        }
-        fn http_head(&mut self, id: u64, status: u16, headers: &[(String, String)], now: u64) -> Result<()> {
-            self.handle_http_head(id, status, headers, now)
-        }
-        fn http_chunk(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()> {
-            self.handle_http_chunk(id, chunk, now)
-        }
-        fn http_end(&mut self, id: u64, now: u64) -> Result<()> {
-            self.handle_http_end(id, now)
-        }
-        fn http_error(&mut self, id: u64, message: &str, now: u64) -> Result<()> {
-            self.handle_http_error(id, message, now)
-        }
-        fn stdio_stdout(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()> {
-            self.handle_stdio_stdout(id, chunk, now)
-        }
-        fn stdio_stderr(&mut self, id: u64, chunk: &[u8], now: u64) -> Result<()> {
-            self.handle_stdio_stderr(id, chunk, now)
-        }
-        fn stdio_exit(&mut self, id: u64, reason: &str, now: u64) -> Result<()> {
-            self.handle_stdio_exit(id, reason, now)
-        }
-        fn timer(&mut self, id: u64, now: u64) -> Result<()> {
-            self.handle_timer(id, now)
-        }
-        fn answer(&mut self, id: u64, outcome: std::result::Result<Value, String>, now: u64) -> Result<()> {
-            self.answer_input(id, outcome, now)
-        }
-    };
-}
-
-impl Machine for Driver {
-    fn start(&mut self, work: Work, now: u64) -> Result<u64> {
-        match work {
-            Work::Run { input, trace_id } => self.start_run(input, &trace_id, now),
-            _ => Err(Error::host("an agent runs conversations")),
-        }
-    }
-    /// Runs cannot be cancelled one by one yet: a dropped run goes on to its end, unobserved.
-    fn cancel(&mut self, _id: u64, _now: u64) {}
-    delegate_inputs!();
-}
-
-impl Machine for Connection {
-    fn start(&mut self, work: Work, now: u64) -> Result<u64> {
-        match work {
-            Work::ListTools => Ok(self.list_tools(now)),
-            Work::CallTool { name, arguments } => Ok(self.call_tool(&name, arguments, now)),
-            Work::Run { .. } => Err(Error::host("a connection has no model to run")),
-        }
-    }
-    fn cancel(&mut self, id: u64, now: u64) {
-        Connection::cancel(self, id, "the caller gave up", now)
-    }
-    delegate_inputs!();
 }
 
 enum Command {
@@ -274,14 +209,14 @@ impl Drop for CancelOnDrop<'_> {
 }
 
 impl Handle {
-    fn start(machine: impl Machine, handler: Option<InputHandler>) -> Result<Handle> {
+    fn start(driver: Driver, handler: Option<InputHandler>) -> Result<Handle> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::config("mcp-loop's native host must be started inside a tokio runtime"))?;
         let http = reqwest::Client::builder()
             .build()
             .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         let (commands, receiver) = mpsc::unbounded_channel();
-        runtime.spawn(Host::new(machine, http, handler).serve(receiver));
+        runtime.spawn(Host::new(driver, http, handler).serve(receiver));
         Ok(Handle { commands, tokens: AtomicU64::new(1) })
     }
 
@@ -329,8 +264,8 @@ struct Slot {
     on_progress: Option<ProgressHandler>,
 }
 
-struct Host<M> {
-    machine: M,
+struct Host {
+    driver: Driver,
     http: reqwest::Client,
     handler: Option<InputHandler>,
     inputs_tx: mpsc::UnboundedSender<Input>,
@@ -343,11 +278,11 @@ struct Host<M> {
     closing: Vec<oneshot::Sender<()>>,
 }
 
-impl<M: Machine> Host<M> {
-    fn new(machine: M, http: reqwest::Client, handler: Option<InputHandler>) -> Host<M> {
+impl Host {
+    fn new(driver: Driver, http: reqwest::Client, handler: Option<InputHandler>) -> Host {
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
         Host {
-            machine,
+            driver,
             http,
             handler,
             inputs_tx,
@@ -373,7 +308,7 @@ impl<M: Machine> Host<M> {
             tokio::select! {
                 command = commands.recv(), if accepting => match command {
                     Some(Command::Start { token, work, on_event, on_progress, reply }) => {
-                        match self.machine.start(work, now_ms()) {
+                        match work.start(&mut self.driver, now_ms()) {
                             Ok(id) => {
                                 self.slots.insert(id, Slot { token, reply, on_event, on_progress });
                             }
@@ -384,16 +319,18 @@ impl<M: Machine> Host<M> {
                     }
                     Some(Command::Cancel(token)) => {
                         if let Some(id) = self.slots.iter().find(|(_, s)| s.token == token).map(|(id, _)| *id) {
-                            self.machine.cancel(id, now_ms());
+                            // Direct operations are cancelled on the server; runs cannot be stopped one by one
+                            // yet, so a dropped run goes on to its end, unobserved.
+                            let _ = self.driver.cancel_op(id, "the caller gave up", now_ms());
                         }
                     }
                     Some(Command::Close(reply)) => {
                         self.closing.push(reply);
-                        self.machine.close(now_ms());
+                        self.driver.close(now_ms());
                     }
                     None => {
                         accepting = false;
-                        self.machine.close(now_ms());
+                        self.driver.close(now_ms());
                     }
                 },
                 Some(input) = self.inputs.recv() => self.feed(input),
@@ -404,7 +341,7 @@ impl<M: Machine> Host<M> {
     /// Drains the machine; returns true when it is idle.
     fn drain(&mut self) -> bool {
         loop {
-            match self.machine.poll_output() {
+            match self.driver.poll_output() {
                 Output::Effect(effect) => self.perform(effect),
                 Output::Event { run: Some(run), event } => {
                     if let Some(handler) = self.slots.get_mut(&run).and_then(|slot| slot.on_event.as_mut()) {
@@ -477,29 +414,30 @@ impl<M: Machine> Host<M> {
 
     fn feed(&mut self, input: Input) {
         let now = now_ms();
-        // An input for an effect that was cancelled meanwhile is refused by the machine; that race is harmless.
+        // An input for an effect that was cancelled meanwhile is refused by the driver; that race is harmless.
+        let driver = &mut self.driver;
         let _ = match input {
-            Input::Head(id, status, headers) => self.machine.http_head(id, status, &headers, now),
-            Input::Chunk(id, bytes) => self.machine.http_chunk(id, &bytes, now),
+            Input::Head(id, status, headers) => driver.handle_http_head(id, status, &headers, now),
+            Input::Chunk(id, bytes) => driver.handle_http_chunk(id, &bytes, now),
             Input::End(id) => {
                 self.tasks.remove(&id);
-                self.machine.http_end(id, now)
+                driver.handle_http_end(id, now)
             }
             Input::Failed(id, message) => {
                 self.tasks.remove(&id);
-                self.machine.http_error(id, &message, now)
+                driver.handle_http_error(id, &message, now)
             }
             Input::Timer(id) => {
                 self.tasks.remove(&id);
-                self.machine.timer(id, now)
+                driver.handle_timer(id, now)
             }
-            Input::Stdout(id, bytes) => self.machine.stdio_stdout(id, &bytes, now),
-            Input::Stderr(id, bytes) => self.machine.stdio_stderr(id, &bytes, now),
+            Input::Stdout(id, bytes) => driver.handle_stdio_stdout(id, &bytes, now),
+            Input::Stderr(id, bytes) => driver.handle_stdio_stderr(id, &bytes, now),
             Input::Exit(id, reason) => {
                 self.processes.remove(&id);
-                self.machine.stdio_exit(id, &reason, now)
+                driver.handle_stdio_exit(id, &reason, now)
             }
-            Input::Answer(id, outcome) => self.machine.answer(id, outcome, now),
+            Input::Answer(id, outcome) => driver.answer_input(id, outcome, now),
         };
     }
 

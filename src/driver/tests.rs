@@ -403,7 +403,8 @@ fn refuses_bad_configuration_and_input() {
     assert!(Driver::new(dup.clone()).unwrap_err().to_string().contains("two servers"));
     dup.servers.pop();
     dup.model = String::new();
-    assert_eq!(Driver::new(dup).unwrap_err().code(), "config");
+    let mut modelless = Driver::new(dup).expect("direct MCP use needs no model");
+    assert!(modelless.start_run(json!("hi"), "t", 0).unwrap_err().to_string().contains("model is required"));
     let mut driver = Driver::new(config(&["hr"])).unwrap();
     assert_eq!(driver.start_run(json!(42), "t", 0).unwrap_err().code(), "config");
     assert_eq!(driver.handle_timer(77, 0).unwrap_err().code(), "host");
@@ -525,4 +526,13 @@ fn a_list_change_is_listed_again_before_the_next_model_turn() {
     let lists = host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/list"))).count();
     assert_eq!(lists, 2);
     assert!(host.events.iter().any(|(_, e)| matches!(e, Event::ToolsChanged { server } if server == "hr")));
+}
+
+#[test]
+fn debug_output_keeps_secrets_out() {
+    let driver = Driver::new(config(&["hr"])).unwrap();
+    let text = format!("{driver:?}");
+    for secret in ["10.9.8.7", "intranet-secret-123", "model-key"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
 }

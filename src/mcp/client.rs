@@ -132,8 +132,8 @@ impl Capabilities {
     }
 }
 
-/// How to reach one MCP server. Header values are secrets: they never appear in messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to reach one MCP server. Header values are secrets: they never appear in messages, nor in `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The name the application gives the server; used in tool names and messages.
     pub name: String,
@@ -147,6 +147,24 @@ pub struct ServerConfig {
     pub protocol: Protocol,
     /// What the application answers for the server.
     pub capabilities: Capabilities,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        let endpoint = match &self.endpoint {
+            Endpoint::Http { transport, .. } => format!("http ({transport:?})"),
+            Endpoint::Stdio { command, .. } => format!("stdio ({command})"),
+        };
+        f.debug_struct("ServerConfig")
+            .field("name", &self.name)
+            .field("endpoint", &endpoint)
+            .field("headers", &headers)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("protocol", &self.protocol)
+            .field("capabilities", &self.capabilities)
+            .finish()
+    }
 }
 
 const PROTOCOL_HEADERS: &[&str] =
@@ -409,7 +427,6 @@ struct Input {
 }
 
 /// The client machine for one server.
-#[derive(Debug)]
 pub struct McpClient {
     config: ServerConfig,
     transport: Transport,
@@ -1285,6 +1302,19 @@ impl McpClient {
             out = replace_ignoring_ascii_case(&out, secrets.swap_remove(i), "[redacted]");
         }
         out
+    }
+}
+
+/// Only what is safe to log: the transport holds the URL, headers and session id.
+impl std::fmt::Debug for McpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpClient")
+            .field("config", &self.config)
+            .field("phase", &self.phase)
+            .field("stateless", &self.stateless)
+            .field("ops", &self.ops.keys().collect::<Vec<_>>())
+            .field("requests", &self.pending.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 

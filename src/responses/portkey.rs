@@ -12,8 +12,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.portkey.ai/v1";
 /// The largest model response accepted.
 pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
 
-/// How to reach the model through Portkey. Every field maps to one documented Portkey header.
-#[derive(Debug, Clone, PartialEq)]
+/// How to reach the model through Portkey. Every field maps to one documented Portkey header. Keys are kept out
+/// of `{:?}`.
+#[derive(Clone, PartialEq)]
 pub struct PortkeyConfig {
     /// Base URL; `/responses` is appended.
     pub base_url: String,
@@ -48,6 +49,22 @@ impl Default for PortkeyConfig {
             authorization: None,
             headers: Vec::new(),
         }
+    }
+}
+
+impl std::fmt::Debug for PortkeyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| v.as_ref().map(|_| "[set]");
+        f.debug_struct("PortkeyConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &set(&self.api_key))
+            .field("provider", &self.provider)
+            .field("virtual_key", &set(&self.virtual_key))
+            .field("config", &self.config.as_ref().map(|_| "[set]"))
+            .field("custom_host", &self.custom_host)
+            .field("authorization", &set(&self.authorization))
+            .field("headers", &self.headers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>())
+            .finish()
     }
 }
 

@@ -58,6 +58,11 @@ impl LoopConfig {
         if self.model.trim().is_empty() {
             return Err("model is required".into());
         }
+        self.validate_settings()
+    }
+
+    /// Checks everything but the model (an agent used only for direct MCP calls needs none).
+    pub fn validate_settings(&self) -> std::result::Result<(), String> {
         if self.max_turns == 0 {
             return Err("maxTurns must be at least 1".into());
         }
