@@ -4,7 +4,7 @@
 //! an application would; `MCP_LOOP_PROTOCOL` can fix it.
 
 use mcp_loop::mcp::ServerConfig;
-use mcp_loop::native::{InputHandler, InputRequest, McpConnection};
+use mcp_loop::native::{Hooks, InputHandler, InputRequest, McpConnection};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
         "server",
     )?;
-    let connection = McpConnection::new(config, Some(answers()))?;
+    let connection = McpConnection::new(config, Hooks { on_input: Some(answers()), ..Hooks::default() })?;
     let tools = connection.list_tools().await?;
     let names: Vec<String> = tools.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect();
     let call = |name: String, arguments: Value| {

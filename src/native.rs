@@ -60,6 +60,23 @@ pub struct InputRequest {
 pub type InputHandler =
     Arc<dyn Fn(InputRequest) -> Pin<Box<dyn Future<Output = std::result::Result<Value, String>> + Send>> + Send + Sync>;
 
+/// Gives extra headers for a server (by name) before every request to it: rotating tokens. An error fails
+/// that request, with the message.
+pub type HeadersHook = Arc<
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = std::result::Result<Vec<(String, String)>, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// What the application plugs into a host.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Answers what servers ask. Only the capabilities marked in each server's `capabilities` are declared.
+    pub on_input: Option<InputHandler>,
+    /// Headers asked for before every request to an HTTP server.
+    pub headers: Option<HeadersHook>,
+}
+
 /// How long a stdio server gets to exit after its stdin closes, before it is killed.
 const STDIO_GRACE: Duration = Duration::from_secs(2);
 
@@ -80,16 +97,15 @@ pub struct Agent {
 impl Agent {
     /// Validates `config` and starts the agent's task. Must be called inside a tokio runtime.
     pub fn new(config: AgentConfig) -> Result<Agent> {
-        Agent::with_input_handler(config, None)
+        Agent::with_hooks(config, Hooks::default())
     }
 
-    /// Like [`Agent::new`], with a handler for what servers ask the application. Only the capabilities marked
-    /// in each server's `capabilities` are declared to it.
-    pub fn with_input_handler(config: AgentConfig, handler: Option<InputHandler>) -> Result<Agent> {
+    /// Like [`Agent::new`], with hooks (answers to what servers ask, headers per request).
+    pub fn with_hooks(config: AgentConfig, hooks: Hooks) -> Result<Agent> {
         if config.model.trim().is_empty() {
             return Err(Error::config("model is required"));
         }
-        Ok(Agent { handle: Handle::start(Driver::new(config)?, handler)? })
+        Ok(Agent { handle: Handle::start(Driver::new(config)?, hooks)? })
     }
 
     /// Runs one conversation to its end.
@@ -122,10 +138,10 @@ pub struct McpConnection {
 impl McpConnection {
     /// Validates `config` and starts the connection's task; nothing is sent until the first call. Must be called
     /// inside a tokio runtime.
-    pub fn new(config: ServerConfig, handler: Option<InputHandler>) -> Result<McpConnection> {
+    pub fn new(config: ServerConfig, hooks: Hooks) -> Result<McpConnection> {
         let server = config.name.clone();
         let driver = Driver::new(AgentConfig { servers: vec![config], ..AgentConfig::default() })?;
-        Ok(McpConnection { handle: Handle::start(driver, handler)?, server })
+        Ok(McpConnection { handle: Handle::start(driver, hooks)?, server })
     }
 
     /// Every tool of the server (all pages), verbatim.
@@ -209,14 +225,14 @@ impl Drop for CancelOnDrop<'_> {
 }
 
 impl Handle {
-    fn start(driver: Driver, handler: Option<InputHandler>) -> Result<Handle> {
+    fn start(driver: Driver, hooks: Hooks) -> Result<Handle> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::config("mcp-loop's native host must be started inside a tokio runtime"))?;
         let http = reqwest::Client::builder()
             .build()
             .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         let (commands, receiver) = mpsc::unbounded_channel();
-        runtime.spawn(Host::new(driver, http, handler).serve(receiver));
+        runtime.spawn(Host::new(driver, http, hooks).serve(receiver));
         Ok(Handle { commands, tokens: AtomicU64::new(1) })
     }
 
@@ -267,7 +283,7 @@ struct Slot {
 struct Host {
     driver: Driver,
     http: reqwest::Client,
-    handler: Option<InputHandler>,
+    hooks: Hooks,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs: mpsc::UnboundedReceiver<Input>,
     tasks: HashMap<u64, AbortHandle>,
@@ -279,12 +295,12 @@ struct Host {
 }
 
 impl Host {
-    fn new(driver: Driver, http: reqwest::Client, handler: Option<InputHandler>) -> Host {
+    fn new(driver: Driver, http: reqwest::Client, hooks: Hooks) -> Host {
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
         Host {
             driver,
             http,
-            handler,
+            hooks,
             inputs_tx,
             inputs,
             tasks: HashMap::new(),
@@ -375,7 +391,7 @@ impl Host {
 
     fn ask(&mut self, id: u64, server: String, method: String, params: Value) {
         let inputs = self.inputs_tx.clone();
-        match &self.handler {
+        match &self.hooks.on_input {
             Some(handler) => {
                 let answer = handler(InputRequest { server, method, params });
                 tokio::spawn(async move {
@@ -390,8 +406,21 @@ impl Host {
 
     fn perform(&mut self, effect: Effect) {
         match effect {
-            Effect::Http { id, request, .. } => {
-                let task = tokio::spawn(perform(self.http.clone(), id, request, self.inputs_tx.clone()));
+            Effect::Http { id, mut request, server } => {
+                let (http, inputs) = (self.http.clone(), self.inputs_tx.clone());
+                let hook = server.and_then(|server| self.hooks.headers.clone().map(|hook| (hook, server)));
+                let task = tokio::spawn(async move {
+                    if let Some((hook, server)) = hook {
+                        match hook(server).await {
+                            Ok(extra) => request.headers.extend(extra),
+                            Err(e) => {
+                                let _ = inputs.send(Input::Failed(id, format!("the headers hook failed: {e}")));
+                                return;
+                            }
+                        }
+                    }
+                    perform(http, id, request, inputs).await
+                });
                 self.tasks.insert(id, task.abort_handle());
             }
             Effect::Timer { id, at_ms } => {

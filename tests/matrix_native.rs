@@ -8,7 +8,7 @@ mod common;
 
 use common::{Stack, root};
 use mcp_loop::mcp::ServerConfig;
-use mcp_loop::native::McpConnection;
+use mcp_loop::native::{HeadersHook, Hooks, McpConnection};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
@@ -39,7 +39,13 @@ fn python() -> Kind {
 
 async fn check(name: &str, server: Value, kind: Kind, progress_expected: bool) {
     let config = ServerConfig::from_json(&server, "server").unwrap();
-    let mcp = McpConnection::new(config, None).unwrap();
+    // A rotating credential through the headers hook (the servers here accept any).
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let headers: HeadersHook = Arc::new(move |_server: String| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Box::pin(async move { Ok(vec![("authorization".to_owned(), format!("Bearer rotating-{n}"))]) })
+    });
+    let mcp = McpConnection::new(config, Hooks { headers: Some(headers), ..Hooks::default() }).unwrap();
     let names: Vec<String> =
         mcp.list_tools().await.unwrap().iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect();
     for tool in kind.tools {

@@ -66,3 +66,20 @@ for (const c of CASES) {
     }
   });
 }
+
+test('python mcp, stateless revision: subscriptions/listen carries a tool list change', async () => {
+  const server = await startPython({ stateless: true });
+  const events = [];
+  try {
+    const mcp = await connectMcp({ url: server.url, onEvent: (e) => events.push(e) });
+    assert.equal(mcp.protocolVersion, '2026-07-28');
+    assert.ok(!(await mcp.listTools()).some((t) => t.name === 'grown'));
+    await mcp.callTool('grow');
+    for (let i = 0; i < 100 && !events.some((e) => e.type === 'toolsChanged'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(events.some((e) => e.type === 'toolsChanged'), 'the change arrived on the listen stream');
+    assert.ok((await mcp.listTools()).some((t) => t.name === 'grown'));
+    await mcp.close();
+  } finally {
+    await server.stop();
+  }
+});

@@ -6,7 +6,7 @@
 //   huge         a response over the client's 32 MiB message cap
 //   wrong-id     an answer to a request nobody made
 //   log          a log message (notifications/message) on the stream, then the answer
-// It records every request's headers and body in `requests`.
+// It records every request's headers and body in `requests` (also served at GET /__requests).
 import { createServer } from 'node:http';
 
 export function startFaultyServer() {
@@ -15,6 +15,10 @@ export function startFaultyServer() {
   const server = createServer(async (req, res) => {
     open.add(res);
     res.on('close', () => open.delete(res));
+    if (req.method === 'GET' && req.url === '/__requests') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify(requests));
+    }
     if (req.method !== 'POST') {
       res.writeHead(405).end();
       return;

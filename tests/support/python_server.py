@@ -47,6 +47,19 @@ def fail(message: str = "boom") -> str:
     raise ToolError(message)
 
 
+@mcp.tool()
+async def grow(ctx: Context = None) -> str:
+    """Adds a tool named `grown` and announces that the tool list changed."""
+
+    def grown() -> str:
+        return "I am new"
+
+    if "grown" not in [t.name for t in mcp._tool_manager.list_tools()]:
+        mcp.add_tool(grown, name="grown")
+    await ctx.notify_tools_changed()
+    return "grew"
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)

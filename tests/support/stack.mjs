@@ -1,12 +1,13 @@
 // Starts the servers a test needs and prints one JSON line with their URLs, for hosts that are not Node (the
 // native Rust tests):
 //   node tests/support/stack.mjs [everything] [everything-sse] [gateway] [model] [python] [python-json]
-//                                [python-stateless] [python-stateless-json]
+//                                [python-stateless] [python-stateless-json] [faulty]
 // (default: everything gateway model). It stops every server by pid on SIGTERM or SIGINT, or when its stdin
 // closes (so a test that dies does not leave servers behind).
 
 import { startEverything, startGateway, startPython } from './procs.mjs';
 import { startModelStandIn } from './model-standin.mjs';
+import { startFaultyServer } from './faulty-server.mjs';
 
 const STARTERS = {
   everything: () => startEverything('streamableHttp'),
@@ -15,6 +16,10 @@ const STARTERS = {
   model: async () => {
     const model = await startModelStandIn();
     return { url: model.url, stop: model.close };
+  },
+  faulty: async () => {
+    const faulty = await startFaultyServer();
+    return { url: faulty.url, stop: faulty.close };
   },
   python: () => startPython(),
   'python-json': () => startPython({ json: true }),
