@@ -511,7 +511,11 @@ fn spawn_process(
     let mut cmd = tokio::process::Command::new(command);
     cmd.args(args)
         .env_clear()
-        .envs(std::env::vars().filter(|(k, _)| inherit.contains(k)))
+        // Variable names are case-blind on Windows (`Path`, `SystemRoot`).
+        .envs(
+            std::env::vars()
+                .filter(|(k, _)| inherit.iter().any(|i| i == k || (cfg!(windows) && i.eq_ignore_ascii_case(k)))),
+        )
         .envs(env.iter().cloned())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -527,8 +531,8 @@ fn spawn_process(
     };
     let (lines, mut to_write) = mpsc::unbounded_channel::<String>();
     let (closed, mut closing) = oneshot::channel::<()>();
-    tokio::spawn(pump(stdout, inputs.clone(), move |bytes| Input::Stdout(id, bytes)));
-    tokio::spawn(pump(stderr, inputs.clone(), move |bytes| Input::Stderr(id, bytes)));
+    let stdout = tokio::spawn(pump(stdout, inputs.clone(), move |bytes| Input::Stdout(id, bytes)));
+    let stderr = tokio::spawn(pump(stderr, inputs.clone(), move |bytes| Input::Stderr(id, bytes)));
     // Writes lines until the host drops the channel (close), then closes stdin.
     tokio::spawn(async move {
         while let Some(line) = to_write.recv().await {
@@ -551,6 +555,13 @@ fn spawn_process(
                 }
             },
         };
+        // The last output comes before the exit (a final answer must not be lost), unless a grandchild keeps
+        // the pipes open: then not for long.
+        let _ = tokio::time::timeout(STDIO_GRACE, async {
+            let _ = stdout.await;
+            let _ = stderr.await;
+        })
+        .await;
         let reason = match status {
             Ok(status) => match status.code() {
                 Some(code) => format!("exited with code {code}"),

@@ -446,6 +446,8 @@ pub struct McpClient {
     /// Stateless revision: each tool's `x-mcp-header` parameters.
     header_params: VecMap<String, Vec<(Vec<String>, String)>>,
     listen_timer: Option<u64>,
+    /// Bounds the wait for `notifications/initialized` to be accepted.
+    announce_timer: Option<u64>,
     version_retries: u32,
     events: VecDeque<McpEvent>,
 }
@@ -471,6 +473,7 @@ impl McpClient {
             retried: Vec::new(),
             header_params: VecMap::default(),
             listen_timer: None,
+            announce_timer: None,
             version_retries: 0,
             events: VecDeque::new(),
         }
@@ -512,6 +515,7 @@ impl McpClient {
         let rpc = self.pending.iter().find(|(_, p)| p.kind == Rpc::Op(op)).map(|(rpc, _)| *rpc);
         if let Some(rpc) = rpc {
             self.abandon(rpc, reason);
+            self.settle(rpc);
         }
         self.waiting.retain(|w| *w != op);
         self.fail_op(op, format!("cancelled: {reason}"));
@@ -651,6 +655,11 @@ impl McpClient {
             self.listen_timer = None;
             self.listen();
             true
+        } else if self.announce_timer == Some(key) {
+            self.announce_timer = None;
+            let after = self.config.timeout_ms;
+            self.fail_connection(format!("notifications/initialized was not accepted within {after} ms"));
+            true
         } else {
             self.transport.handle_timer(key, &mut self.io)
         };
@@ -755,6 +764,7 @@ impl McpClient {
                 self.events.push_back(McpEvent::Connected(info));
                 self.phase = Phase::Announcing;
                 // Nothing else goes out until this is delivered: over HTTP two POSTs may overtake each other.
+                self.announce_timer = Some(self.io.timer(self.config.timeout_ms));
                 self.notify("notifications/initialized", None, true);
             }
             Err(message) => self.fail_connection(message),
@@ -887,6 +897,9 @@ impl McpClient {
                 Incoming::SessionGone { rpc, session } => self.session_gone(rpc, &session),
                 Incoming::Down { error } => self.down(error),
                 Incoming::Accepted(Ok(())) if self.phase == Phase::Announcing => {
+                    if let Some(timer) = self.announce_timer.take() {
+                        self.io.cancel(timer);
+                    }
                     let info = self.server.clone();
                     if let Some(info) = info {
                         self.connected(info);
@@ -1117,7 +1130,16 @@ impl McpClient {
                     Rpc::Initialize => {}
                 }
             }
-            // No stateless revision at this endpoint: the handshake, then.
+            // The server does not serve change subscriptions (or refuses ours): stop asking.
+            Rpc::Listen => {
+                self.settle(rpc);
+            }
+            // No stateless revision at this endpoint: the handshake, then. Unless the refusal itself is in the
+            // stateless revision's words: then the server speaks it and the error is the answer.
+            Rpc::Discover if speaks_stateless(error.as_ref()) => {
+                self.settle(rpc);
+                self.fail_connection(text);
+            }
             Rpc::Discover => {
                 self.settle(rpc);
                 self.discovery_failed(text);
@@ -1228,6 +1250,17 @@ impl McpClient {
         for rpc in rpcs {
             self.fail_rpc(rpc, error.clone());
         }
+        // Calls waiting for the application's answers (`input_required`) have nothing in flight, but their
+        // connection is gone all the same.
+        let asking: Vec<OpId> = self
+            .ops
+            .iter()
+            .filter(|(_, op)| matches!(op, Op::CallTool(call) if !call.awaiting.is_empty()))
+            .map(|(id, _)| *id)
+            .collect();
+        for op in asking {
+            self.fail_op(op, error.clone());
+        }
         self.inputs.clear();
         if !matches!(self.phase, Phase::Closed | Phase::Idle) {
             self.fail_connection(error);
@@ -1243,6 +1276,25 @@ impl McpClient {
         let message = self.redact(&format!("could not connect: {message}"));
         self.phase = Phase::Idle;
         self.server = None;
+        for (rpc, pending) in self.pending.take() {
+            if let Some(timer) = pending.timer {
+                self.io.cancel(timer);
+            }
+            self.transport.abandon(rpc, &mut self.io);
+            if let Rpc::Op(op) = pending.kind {
+                self.fail_op(op, message.clone());
+            }
+        }
+        if let Some(timer) = self.listen_timer.take() {
+            self.io.cancel(timer);
+        }
+        if let Some(timer) = self.announce_timer.take() {
+            self.io.cancel(timer);
+        }
+        // The old connection ends properly (its process reaped, its streams closed, its session deleted), and
+        // the next operation starts a fresh one.
+        self.transport.close(&mut self.io);
+        self.io.incoming.clear();
         self.transport = new_transport(&self.config, matches!(self.transport, Transport::Sse(_)));
         while let Some(op) = self.waiting.pop_front() {
             self.fail_op(op, message.clone());
@@ -1323,11 +1375,19 @@ fn new_transport(config: &ServerConfig, legacy_sse: bool) -> Transport {
         Endpoint::Http { url, transport } if legacy_sse || *transport == HttpTransport::Sse => {
             Transport::Sse(LegacySse::new(url.clone(), config.headers.clone()))
         }
-        Endpoint::Http { url, .. } => Transport::Http(StreamableHttp::new(url.clone(), config.headers.clone())),
+        Endpoint::Http { url, .. } => {
+            Transport::Http(StreamableHttp::new(url.clone(), config.headers.clone(), config.timeout_ms))
+        }
         Endpoint::Stdio { command, args, env, cwd } => {
             Transport::Stdio(Stdio::new(command.clone(), args.clone(), env.clone(), cwd.clone()))
         }
     }
+}
+
+/// True for errors only a server of the stateless revision gives: header mismatch (-32020), a missing client
+/// capability (-32021), or invalid params about the `_meta` envelope.
+fn speaks_stateless(error: Option<&JsonRpcError>) -> bool {
+    error.is_some_and(|e| matches!(e.code, -32020 | -32021) || (e.code == -32602 && e.message.contains("_meta")))
 }
 
 /// True for the stateless revision's -32022 (unsupported protocol version) when it lists 2026-07-28.

@@ -169,8 +169,11 @@ impl LegacySse {
 
     pub(crate) fn handle_error(&mut self, key: u64, message: &str, io: &mut Io) -> bool {
         if let Some(post) = self.posts.remove(&key) {
-            if let Some(rpc) = post.rpc {
-                io.report(Incoming::Lost { rpc, error: format!("request failed: {message}") });
+            let error = format!("request failed: {message}");
+            match (post.rpc, post.confirm) {
+                (_, true) => io.report(Incoming::Accepted(Err(error))),
+                (Some(rpc), false) => io.report(Incoming::Lost { rpc, error }),
+                (None, false) => io.report(Incoming::Warning(error)),
             }
             return true;
         }

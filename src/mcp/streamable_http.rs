@@ -101,13 +101,18 @@ pub(crate) struct StreamableHttp {
     pub(crate) stateless: bool,
     exchanges: VecMap<u64, Exchange>,
     resumes: VecMap<u64, Resume>,
+    /// Timers bounding the exchanges that no request timeout covers (notifications, responses, DELETE):
+    /// timer → exchange.
+    deadlines: VecMap<u64, u64>,
+    /// How long those may take.
+    timeout_ms: u64,
     get: GetStream,
     /// Reopen attempts since the GET stream last delivered an event (for the backoff).
     get_attempts: u32,
 }
 
 impl StreamableHttp {
-    pub(crate) fn new(url: String, headers: Vec<(String, String)>) -> StreamableHttp {
+    pub(crate) fn new(url: String, headers: Vec<(String, String)>, timeout_ms: u64) -> StreamableHttp {
         StreamableHttp {
             url,
             headers,
@@ -116,6 +121,8 @@ impl StreamableHttp {
             stateless: false,
             exchanges: VecMap::default(),
             resumes: VecMap::default(),
+            deadlines: VecMap::default(),
+            timeout_ms,
             get: GetStream::Off,
             get_attempts: 0,
         }
@@ -142,7 +149,20 @@ impl StreamableHttp {
         let key = io.http(request);
         let session = if self.stateless { None } else { self.session_id.clone() };
         self.exchanges.insert(key, Exchange { kind, reader: Reader::Head, session, last_event_id });
+        if matches!(kind, Kind::Post { rpc: None, .. } | Kind::Delete) {
+            let timer = io.timer(self.timeout_ms);
+            self.deadlines.insert(timer, key);
+        }
         key
+    }
+
+    /// Exchange `key` is over: stop its deadline, if it has one.
+    fn finished(&mut self, key: u64, io: &mut Io) {
+        let timer = self.deadlines.iter().find(|(_, k)| *k == key).map(|(t, _)| *t);
+        if let Some(timer) = timer {
+            self.deadlines.remove(&timer);
+            io.cancel(timer);
+        }
     }
 
     pub(crate) fn send(&mut self, message: Outgoing, io: &mut Io) {
@@ -202,6 +222,9 @@ impl StreamableHttp {
         }
         for (key, _) in self.resumes.take() {
             io.cancel(key);
+        }
+        for (timer, _) in self.deadlines.take() {
+            io.cancel(timer);
         }
         if let GetStream::Reopen(timer) = self.get {
             io.cancel(timer);
@@ -272,6 +295,7 @@ impl StreamableHttp {
 
     pub(crate) fn handle_end(&mut self, key: u64, io: &mut Io) -> bool {
         let Some(exchange) = self.exchanges.remove(&key) else { return false };
+        self.finished(key, io);
         match (exchange.kind, exchange.reader) {
             (kind, Reader::Status(status, body)) => self.refused(kind, status, &body, exchange.session, io),
             (Kind::Post { rpc, .. }, Reader::Json(body)) => {
@@ -305,11 +329,20 @@ impl StreamableHttp {
 
     pub(crate) fn handle_error(&mut self, key: u64, message: &str, io: &mut Io) -> bool {
         let Some(exchange) = self.exchanges.remove(&key) else { return false };
+        self.finished(key, io);
         self.lost(exchange.kind, format!("request failed: {message}"), io);
         true
     }
 
     pub(crate) fn handle_timer(&mut self, key: u64, io: &mut Io) -> bool {
+        if let Some(exchange) = self.deadlines.remove(&key) {
+            if let Some(Exchange { kind, .. }) = self.exchanges.remove(&exchange) {
+                io.cancel(exchange);
+                let after = self.timeout_ms;
+                self.lost(kind, format!("request failed: timed out after {after} ms"), io);
+            }
+            return true;
+        }
         if let Some(resume) = self.resumes.remove(&key) {
             let mut request = self.request("GET", "text/event-stream", None);
             request.headers.push(("last-event-id".to_owned(), resume.last_event_id.clone()));
@@ -338,7 +371,7 @@ impl StreamableHttp {
     ) {
         match last_event_id {
             Some(id) if !self.stateless && attempts < MAX_RESUMES => {
-                let timer = io.timer(retry.unwrap_or(DEFAULT_RETRY_MS));
+                let timer = io.timer(retry.unwrap_or(DEFAULT_RETRY_MS).min(MAX_REOPEN_MS));
                 self.resumes.insert(timer, Resume { rpc, last_event_id: id, attempts: attempts + 1 });
             }
             _ => io.report(Incoming::Lost {
@@ -355,7 +388,7 @@ impl StreamableHttp {
         }
         let backoff = DEFAULT_RETRY_MS.saturating_mul(1 << self.get_attempts.min(5)).min(MAX_REOPEN_MS);
         self.get_attempts += 1;
-        let timer = io.timer(retry_ms.unwrap_or(backoff).max(backoff));
+        let timer = io.timer(retry_ms.unwrap_or(backoff).clamp(backoff, MAX_REOPEN_MS));
         self.get = GetStream::Reopen(timer);
     }
 
@@ -364,7 +397,9 @@ impl StreamableHttp {
         let text = error_text(status, error.as_ref(), body);
         match (kind, session) {
             (Kind::Delete, _) => {}
-            (_, Some(session)) if status == 404 && !self.stateless => {
+            // A resumption that finds the session gone has lost its request: the server already ran it, so it
+            // must not be sent again on a new session.
+            (Kind::Post { .. } | Kind::Stream, Some(session)) if status == 404 && !self.stateless => {
                 if kind == Kind::Stream {
                     self.get = GetStream::Off;
                 }
@@ -415,12 +450,13 @@ fn rpc_error(body: &BodyBuffer) -> Option<JsonRpcError> {
 
 /// What an HTTP error means, with the server's own words when it gave some.
 pub(crate) fn error_text(status: u16, error: Option<&JsonRpcError>, body: &BodyBuffer) -> String {
-    let detail = error.map(|e| e.message.clone()).unwrap_or_else(|| body.text_snippet(200));
     let what = match status {
-        401 => "the server requires authorization (HTTP 401)".to_owned(),
-        403 => "the server refused access (HTTP 403)".to_owned(),
+        // No body text: an authorization error may echo the credential (a hook's header the core never saw).
+        401 => return "the server requires authorization (HTTP 401)".to_owned(),
+        403 => return "the server refused access (HTTP 403)".to_owned(),
         _ => format!("HTTP {status}"),
     };
+    let detail = error.map(|e| e.message.clone()).unwrap_or_else(|| body.text_snippet(200));
     if detail.is_empty() { what } else { format!("{what}: {detail}") }
 }
 

@@ -41,8 +41,8 @@ pub enum McpEffect {
     },
 }
 
-/// What to do with a server process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What to do with a server process. Its `{:?}` leaves out the environment's values (they carry credentials).
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum StdioOp {
     /// Start it, with pipes for stdin, stdout and stderr. Its environment is the host's variables named in
@@ -67,6 +67,19 @@ pub enum StdioOp {
     },
     /// Close its stdin, give it a moment, then terminate it (TERM, then KILL), and reap it.
     Close,
+}
+
+impl std::fmt::Debug for StdioOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StdioOp::Spawn { command, args, env, .. } => {
+                let env: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
+                write!(f, "Spawn {{ command: {command:?}, args: {args:?}, env: {env:?} }}")
+            }
+            StdioOp::Write { line } => write!(f, "Write {{ {} bytes }}", line.len()),
+            StdioOp::Close => f.write_str("Close"),
+        }
+    }
 }
 
 /// One JSON-RPC message on its way out.
