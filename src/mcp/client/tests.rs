@@ -235,6 +235,47 @@ fn a_404_on_a_session_starts_a_new_session_and_retries_once() {
 }
 
 #[test]
+fn a_resumption_that_finds_the_session_gone_fails_the_call_without_sending_it_again() {
+    let mut c = handshake();
+    let op = c.call_tool("transfer", json!({}), false, 0);
+    let call = connect(&mut c, "2025-11-25", json!({}));
+    assert!(c.handle_http_head(call.key(0), 200, &h(&[("content-type", "text/event-stream")]), 0));
+    c.handle_http_chunk(call.key(0), b"id: e1\ndata: \n\n", 0);
+    c.handle_http_end(call.key(0), 0);
+    let wait = drain(&mut c);
+    assert!(c.handle_timer(wait.timers[0].0, 5000));
+    let get = drain(&mut c);
+    assert_eq!(get.header(0, "last-event-id"), Some("e1"));
+    reply_json(&mut c, get.key(0), 404, &json!({}));
+    // The server may already have run the call: it is reported lost, never sent again on a new session.
+    let evs = events(&mut c);
+    assert!(evs.iter().any(|e| matches!(e, McpEvent::Failed { op: o, .. } if *o == op)), "{evs:?}");
+    let after = drain(&mut c);
+    assert!(after.http.is_empty(), "no new session, no second send: {after:?}");
+}
+
+#[test]
+fn a_server_that_never_accepts_initialized_fails_the_connection_in_time() {
+    let mut c = handshake();
+    let op = c.list_tools(0);
+    let init = drain(&mut c);
+    let id = init.body(0)["id"].clone();
+    reply_json(&mut c, init.key(0), 200, &result(&id, init_result("2025-11-25", json!({}))));
+    let notice = drain(&mut c);
+    assert_eq!(notice.body(0)["method"], "notifications/initialized");
+    let (timer, at) = notice.timers[0];
+    assert_eq!(at, 1000, "bounded by the server's timeout");
+    assert!(c.handle_timer(timer, at));
+    let evs = events(&mut c);
+    assert!(
+        evs.iter().any(|e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains("initialized"))),
+        "{evs:?}"
+    );
+    let closing = drain(&mut c);
+    assert!(closing.cancels.contains(&notice.key(0)), "the hanging notification is aborted: {closing:?}");
+}
+
+#[test]
 fn elicitation_goes_to_the_application_and_defaults_fill_the_answer() {
     let mut c = McpClient::new(ServerConfig {
         capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
@@ -510,6 +551,30 @@ fn stdio_spawns_writes_lines_and_reports_a_dead_process() {
     // The next operation starts the process again.
     c.list_tools(0);
     assert!(matches!(drain(&mut c).stdio[0].1, StdioOp::Spawn { .. }));
+}
+
+#[test]
+fn a_failed_stdio_handshake_ends_the_process_before_starting_another() {
+    let mut c = McpClient::new(ServerConfig {
+        endpoint: Endpoint::Stdio { command: "node".into(), args: Vec::new(), env: Vec::new(), cwd: None },
+        headers: Vec::new(),
+        ..config(Protocol::Handshake("2025-11-25".into()))
+    });
+    let op = c.list_tools(0);
+    let start = drain(&mut c);
+    let key = start.stdio[0].0;
+    let StdioOp::Write { line } = &start.stdio[1].1 else { panic!() };
+    let init: Value = serde_json::from_str(line.trim()).unwrap();
+    let refusal = json!({"jsonrpc": "2.0", "id": init["id"], "error": {"code": -32603, "message": "broken"}});
+    c.handle_stdio_stdout(key, format!("{refusal}\n").as_bytes(), 0);
+    assert!(events(&mut c).iter().any(|e| matches!(e, McpEvent::Failed { op: o, .. } if *o == op)));
+    assert!(
+        drain(&mut c).stdio.iter().any(|(k, op)| *k == key && matches!(op, StdioOp::Close)),
+        "the old process is ended"
+    );
+    c.list_tools(0);
+    let again = drain(&mut c);
+    assert!(matches!(again.stdio[0], (k, StdioOp::Spawn { .. }) if k != key));
 }
 
 // ---- bad input, secrets, closing ----
