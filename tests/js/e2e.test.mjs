@@ -82,14 +82,16 @@ test('a provider error surfaces with its status and message', async () => {
   await agent.close();
 });
 
+/** An agent with the intranet demo server's token. */
+function intranetAgent(intranet) {
+  const headers = { authorization: `Bearer ${intranet.token}` };
+  return createAgent({ model: 'gpt-standin', portkey: portkey(), servers: { intranet: { url: intranet.url, headers } } });
+}
+
 test('the intranet demo server: three turns, a call that depends on an earlier result', async () => {
   const intranet = await startIntranetServer();
   try {
-    const agent = createAgent({
-      model: 'gpt-standin',
-      portkey: portkey(),
-      servers: { intranet: { url: intranet.url, headers: { authorization: `Bearer ${intranet.token}` } } },
-    });
+    const agent = intranetAgent(intranet);
     const result = await agent.run('Who is Grace Hopper and what is on her calendar today?');
     assert.equal(result.turns, 3);
     assert.deepEqual(
@@ -119,11 +121,7 @@ test('the intranet demo server: three turns, a call that depends on an earlier r
 test('a server that forgets the session mid-run: a new session, the call retried, only an event to show', async () => {
   const intranet = await startIntranetServer();
   try {
-    const agent = createAgent({
-      model: 'gpt-standin',
-      portkey: portkey(),
-      servers: { intranet: { url: intranet.url, headers: { authorization: `Bearer ${intranet.token}` } } },
-    });
+    const agent = intranetAgent(intranet);
     const events = [];
     const result = await agent.run('Who is Ada Lovelace and what is on her calendar today?', {
       onEvent(event) {
