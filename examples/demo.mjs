@@ -17,6 +17,9 @@ const question =
 const dim = (s) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
 const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const short = (s, n = 160) => (s.length > n ? `${s.slice(0, n)}…` : s);
+// A tool output is a string, or a list of parts when it carries images or files.
+const textOf = (output) =>
+  typeof output === 'string' ? output : output.map((p) => p.text ?? `[${p.type.replace('input_', '')}]`).join(' ');
 
 const intranet = await startIntranetServer();
 const cleanup = [() => intranet.close()];
@@ -68,7 +71,7 @@ try {
           console.log(dim(`[connected] ${event.server}: ${event.serverInfo ?? 'MCP server'}, protocol ${event.protocolVersion}`));
           break;
         case 'toolsListed':
-          console.log(dim(`[tools] ${event.count} tools offered to the model as function tools`));
+          console.log(dim(`[tools] ${event.count} tools offered to the model as function tools (${event.strict} strict)`));
           break;
         case 'turnStarted':
           console.log(`\n${bold(`── turn ${event.turn}`)} asking the model…`);
@@ -82,7 +85,7 @@ try {
           break;
         case 'toolCallFinished': {
           const ms = Date.now() - (started.get(event.callId) ?? Date.now());
-          console.log(`   ← ${event.name}${event.isError ? ' (error)' : ''} ${dim(`${ms} ms`)}: ${short(event.output.replace(/\s+/g, ' '))}`);
+          console.log(`   ← ${event.name}${event.isError ? ' (error)' : ''} ${dim(`${ms} ms`)}: ${short(textOf(event.output).replace(/\s+/g, ' '))}`);
           break;
         }
         case 'warning':

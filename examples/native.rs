@@ -53,7 +53,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Event::ToolCallStarted { name, arguments, .. } => println!("   → {name} {arguments}"),
         Event::ToolCallFinished { name, output, is_error, .. } => {
             let flag = if *is_error { " (error)" } else { "" };
-            println!("   ← {name}{flag}: {}", output.chars().take(160).collect::<String>())
+            // A string, or a list of parts when there are images or files.
+            let text = output.as_str().map_or_else(|| output.to_string(), str::to_owned);
+            println!("   ← {name}{flag}: {}", text.chars().take(160).collect::<String>())
         }
         _ => {}
     });

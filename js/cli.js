@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // The `mcp-loop` command.
-//   mcp-loop convert [--server NAME] [--prefix auto|always|never] [FILE]
+//   mcp-loop convert [--server NAME] [--strict auto|true|false] [--prefix auto|always|never] [--max-description-chars N] [FILE]
 //   mcp-loop run --server NAME=URL [--header NAME:KEY=VALUE]... [--model MODEL] [--verbose] QUESTION
 
 import { readFileSync } from 'node:fs';
 import { createAgent, toFunctionTools } from './node.js';
 
 const USAGE = `usage:
-  mcp-loop convert [--server NAME] [--prefix auto|always|never] [FILE]
+  mcp-loop convert [--server NAME] [--strict auto|true|false] [--prefix auto|always|never]
+                   [--max-description-chars N] [FILE]
       Reads a tools/list result or a JSON array of MCP tools (stdin when no FILE) and prints
-      { "tools": [...], "notes": [...] }: the function tools exactly as the model gets them.
+      { "tools": [...], "notes": [...] }: the function tools exactly as the model gets them, with a note
+      for every tool left out or not made strict, and why.
   mcp-loop run --server NAME=URL [--header NAME:HEADER=VALUE]... [--model MODEL] [--verbose] QUESTION
       Answers QUESTION with the tools of the given MCP servers. The model is reached through Portkey:
       PORTKEY_API_KEY, PORTKEY_PROVIDER | PORTKEY_VIRTUAL_KEY, PORTKEY_CONFIG, PORTKEY_BASE_URL,
@@ -55,7 +57,9 @@ async function convert(args) {
   }
   const options = {};
   if (flags.server) options.server = flags.server;
-  if (flags.prefix) options.prefix = flags.prefix;
+  if (flags.prefix) options.toolPrefix = flags.prefix;
+  if (flags.strict) options.strict = { true: true, false: false }[flags.strict] ?? flags.strict;
+  if (flags['max-description-chars']) options.maxDescriptionChars = Number(flags['max-description-chars']);
   const out = toFunctionTools(tools, options);
   console.log(JSON.stringify({ tools: out.tools, notes: out.notes }, null, 2));
 }

@@ -45,7 +45,20 @@ export function toFunctionTools(tools, options = {}) {
 // ---- options ----
 
 const HANDLER_KINDS = { elicitation: 'elicitation/create', sampling: 'sampling/createMessage', roots: 'roots/list' };
-const SERVER_KEYS = ['url', 'command', 'args', 'env', 'cwd', 'headers', 'timeoutMs', 'protocol', 'transport'];
+const SERVER_KEYS = [
+  'url',
+  'command',
+  'args',
+  'env',
+  'cwd',
+  'headers',
+  'timeoutMs',
+  'protocol',
+  'transport',
+  'allowTools',
+  'denyTools',
+  'label',
+];
 
 function headerPairs(headers, where) {
   if (headers === undefined || headers === null) return undefined;
@@ -311,7 +324,19 @@ function deliver(onEvent, event) {
 
 // ---- the agent ----
 
-const AGENT_KEYS = ['model', 'instructions', 'maxTurns', 'modelSettings', 'maxOutputChars', 'modelTimeoutMs'];
+const AGENT_KEYS = [
+  'model',
+  'instructions',
+  'maxTurns',
+  'modelSettings',
+  'maxOutputChars',
+  'modelTimeoutMs',
+  'strict',
+  'toolPrefix',
+  'maxDescriptionChars',
+  'validateArguments',
+  'toolChanges',
+];
 
 /** Creates an agent: a model behind Portkey plus private MCP servers, sessions kept across runs. */
 export function createAgent(options) {

@@ -12,6 +12,12 @@ interface CommonServerOptions {
   timeoutMs?: number;
   /** The protocol era. Default `auto`. */
   protocol?: ProtocolOption;
+  /** Agents only: offer only these tools to the model (names or `*` globs). Default: all. */
+  allowTools?: string[];
+  /** Agents only: never offer these tools (names or `*` globs); wins over `allowTools`. */
+  denyTools?: string[];
+  /** Agents only: put `[label]` in front of this server's tool descriptions, to tell the model where they come from. */
+  label?: string;
 }
 
 /** A private MCP server over HTTP: Streamable HTTP, or the legacy HTTP+SSE transport. */
@@ -89,6 +95,20 @@ export interface AgentOptions {
   maxOutputChars?: number;
   /** How long one model request may take, in milliseconds. Default 600 000. */
   modelTimeoutMs?: number;
+  /** Strict mode for the function tools: `auto` (default) makes a tool strict when that keeps what it accepts
+   * (optional arguments stay optional: nullable for the model, the nulls removed before the call); `true` also
+   * drops constraints strict mode lacks; `false` sends schemas as the servers wrote them. */
+  strict?: ConvertOptions['strict'];
+  /** Prefix tool names with the server's name: `auto` (default: only with more than one server), `always`, `never`. */
+  toolPrefix?: ConvertOptions['toolPrefix'];
+  /** The cap on tool descriptions in characters. Default 1024. */
+  maxDescriptionChars?: number;
+  /** Check the model's arguments against each tool's own input schema before calling it; a mismatch goes back to the
+   * model as an error output. Default true. */
+  validateArguments?: boolean;
+  /** When a server changes a tool's definition after it was first listed: `accept`, `warn` (default: use it, with a
+   * warning), or `block` (hide the tool while it differs). A `toolChanged` event is sent in every case. */
+  toolChanges?: 'accept' | 'warn' | 'block';
   /** The model endpoint. */
   portkey?: PortkeyOptions;
   /** The MCP servers by name. The name prefixes tool names when there is more than one server. */
@@ -133,12 +153,22 @@ export interface ToolCallRecord {
   server?: string;
   /** The original MCP tool name. */
   tool?: string;
-  /** The parsed arguments, or the raw string when they did not parse. */
+  /** The arguments as sent to the server (strict mode's nulls removed), or as the model sent them when they were
+   * refused (the raw string when they did not parse). */
   arguments: unknown;
   /** What the model got back. */
-  output: string;
+  output: ToolOutput;
   isError: boolean;
 }
+
+/** A tool output as the model gets it: a string when it is all text, else a list of parts. */
+export type ToolOutput =
+  | string
+  | Array<
+      | { type: 'input_text'; text: string }
+      | { type: 'input_image'; image_url: string }
+      | { type: 'input_file'; filename: string; file_data: string }
+    >;
 
 export interface RunResult {
   /** `completed`; `max_turns` when the model still wanted tools after `maxTurns`; `incomplete` when the provider cut the response. */
@@ -157,11 +187,12 @@ export interface RunResult {
 
 export type AgentEvent =
   | { type: 'serverConnected'; server: string; protocolVersion: string; serverInfo?: { name: string; version?: string } }
-  | { type: 'toolsListed'; count: number }
+  | { type: 'toolsListed'; count: number; strict: number; notes: string[] }
+  | { type: 'toolChanged'; server: string; tool: string; blocked: boolean }
   | { type: 'turnStarted'; turn: number }
   | { type: 'turnCompleted'; turn: number; responseId: string; toolCalls: number; text: string }
   | { type: 'toolCallStarted'; callId: string; name: string; server?: string; tool?: string; arguments: unknown }
-  | { type: 'toolCallFinished'; callId: string; name: string; output: string; isError: boolean }
+  | { type: 'toolCallFinished'; callId: string; name: string; output: ToolOutput; isError: boolean }
   | { type: 'toolProgress'; callId: string; server: string; progress: number; total?: number; message?: string }
   | { type: 'serverLog'; server: string; level: string; logger?: string; data: unknown }
   | { type: 'toolsChanged'; server: string }
@@ -177,18 +208,24 @@ export interface FunctionTool {
   strict: boolean;
 }
 
-export interface ToFunctionToolsOptions {
-  /** The server these tools come from (routes and prefixes). Default `default`. */
-  server?: string;
+/** How tools become function tools (the same options `createAgent` takes). */
+export interface ConvertOptions {
+  /** `auto` (default), `true` (strict wherever possible, dropping constraints strict mode lacks) or `false`. */
+  strict?: 'auto' | boolean;
   /** Prefix names with the server's name: `auto` (default; one server means no prefix), `always`, `never`. */
-  prefix?: 'auto' | 'always' | 'never';
+  toolPrefix?: 'auto' | 'always' | 'never';
   /** The cap on descriptions in characters. Default 1024. */
   maxDescriptionChars?: number;
 }
 
+export interface ToFunctionToolsOptions extends ConvertOptions {
+  /** The server these tools come from (routes and prefixes). Default `default`. */
+  server?: string;
+}
+
 export interface FunctionTools {
   tools: FunctionTool[];
-  /** Why an entry of the input was skipped. */
+  /** Every entry of the input that was skipped or hidden, and every tool not made strict, with the reason. */
   notes: string[];
   /** Where a function name the model used leads, or `null`. */
   resolve(name: string): { server: string; tool: string } | null;

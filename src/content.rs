@@ -1,19 +1,27 @@
 //! `CallToolResult` → the `output` of a `function_call_output`.
 //!
-//! Conversion v1: text blocks joined; every other block described in text; `structuredContent` as JSON
-//! when no text says it already; an `isError` result marked as an error; long text shortened head-and-tail
-//! with a marker saying how much was cut.
+//! Text becomes `input_text`, images `input_image` (a data URL), audio and binary resources `input_file`;
+//! embedded text resources and resource links become text naming their URI; `structuredContent` goes as its
+//! JSON, without the text block that merely repeats it; an `isError` result says it is an error. All text
+//! collapses to a plain string. Text over the cap keeps its head and tail with a marker saying how much was
+//! cut; media are never cut (media the API would refuse are described in text instead).
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-/// The default cap on one output, in characters.
+/// The default cap on one output's text, in characters.
 pub const DEFAULT_MAX_OUTPUT_CHARS: usize = 100_000;
+/// What the Responses API takes at most in one image URL and one file's data.
+const MAX_IMAGE_URL: usize = 20_971_520;
+const MAX_FILE_DATA: usize = 73_400_320;
+/// The image types the API takes.
+const IMAGE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
 
 /// What goes back to the model for one call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolOutput {
-    /// The `output` string.
-    pub text: String,
+    /// The `output`: a string when it is all text, else a list of `input_text` / `input_image` /
+    /// `input_file` parts.
+    pub output: Value,
     /// Whether the tool (or the way to it) failed.
     pub is_error: bool,
 }
@@ -21,65 +29,170 @@ pub struct ToolOutput {
 impl ToolOutput {
     /// An error the model should see: the call did not reach the tool, or the tool could not run.
     pub fn error(message: &str) -> ToolOutput {
-        ToolOutput { text: format!("Error: {message}"), is_error: true }
+        ToolOutput { output: Value::String(format!("Error: {message}")), is_error: true }
     }
+}
+
+enum Part {
+    Text(String),
+    Media(Value),
 }
 
 /// Converts a `CallToolResult` (verbatim JSON from the server).
 pub fn to_output(result: &Value, max_chars: usize) -> ToolOutput {
     let is_error = result.get("isError").and_then(Value::as_bool).unwrap_or(false);
     let blocks = result.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-    let mut parts: Vec<String> = blocks.iter().map(describe_block).collect();
-    let has_text = blocks.iter().any(|b| b.get("type").and_then(Value::as_str) == Some("text"));
-    if let Some(structured) = result.get("structuredContent").filter(|s| !s.is_null()) {
-        if !has_text {
-            parts.push(structured.to_string());
+    let structured = result.get("structuredContent").filter(|s| !s.is_null());
+    let repeats = |block: &Value| {
+        let text = block.get("text").and_then(Value::as_str).filter(|_| block.get("type") == Some(&json!("text")));
+        match (text, structured) {
+            (Some(text), Some(s)) => serde_json::from_slice::<Value>(text.as_bytes()).is_ok_and(|v| &v == s),
+            _ => false,
+        }
+    };
+    let mut parts: Vec<Part> = Vec::new();
+    let mut structured_at = None;
+    for block in blocks {
+        if repeats(block) {
+            structured_at.get_or_insert(parts.len());
+        } else {
+            parts.push(part(block));
         }
     }
-    let mut text = parts.join("\n");
-    if text.is_empty() {
-        text = if is_error {
-            "the tool reported an error without details".into()
-        } else {
-            "(the tool returned no content)".into()
-        };
+    if let Some(s) = structured {
+        parts.insert(structured_at.unwrap_or(parts.len()), Part::Text(s.to_string()));
     }
-    let text = shorten(&text, max_chars);
-    if is_error { ToolOutput { text: format!("Error: {text}"), is_error } } else { ToolOutput { text, is_error } }
+    if parts.is_empty() {
+        let empty =
+            if is_error { "the tool reported an error without details" } else { "(the tool returned no content)" };
+        parts.push(Part::Text(empty.into()));
+    }
+    if is_error {
+        match parts.first_mut() {
+            Some(Part::Text(text)) => *text = format!("Error: {text}"),
+            _ => parts.insert(0, Part::Text("Error:".into())),
+        }
+    }
+    ToolOutput { output: assemble(parts, max_chars), is_error }
 }
 
-fn describe_block(block: &Value) -> String {
+/// Joins neighbouring text, shortens text over the cap (each text part in proportion to its length), and
+/// gives a plain string when nothing but text is left.
+fn assemble(parts: Vec<Part>, max_chars: usize) -> Value {
+    let mut joined: Vec<Part> = Vec::new();
+    for p in parts {
+        match (joined.last_mut(), p) {
+            (Some(Part::Text(prev)), Part::Text(text)) => {
+                prev.push('\n');
+                prev.push_str(&text);
+            }
+            (_, p) => joined.push(p),
+        }
+    }
+    let total: usize = joined.iter().map(|p| if let Part::Text(t) = p { t.chars().count() } else { 0 }).sum();
+    let items: Vec<Value> = joined
+        .into_iter()
+        .map(|p| match p {
+            Part::Text(text) if total > max_chars => {
+                let share = (max_chars as u128 * text.chars().count() as u128 / total as u128) as usize;
+                json!({"type": "input_text", "text": shorten(&text, share.max(64))})
+            }
+            Part::Text(text) => json!({"type": "input_text", "text": text}),
+            Part::Media(media) => media,
+        })
+        .collect();
+    match items.as_slice() {
+        [only] if only["type"] == "input_text" => only["text"].clone(),
+        _ => Value::Array(items),
+    }
+}
+
+fn part(block: &Value) -> Part {
     let field = |key: &str| block.get(key).and_then(Value::as_str).unwrap_or("");
-    let size = |data: &str| data.len() / 4 * 3;
     match field("type") {
-        "text" => field("text").to_owned(),
-        "image" => format!("[image {}, {} bytes]", field("mimeType"), size(field("data"))),
-        "audio" => format!("[audio {}, {} bytes]", field("mimeType"), size(field("data"))),
+        "text" => Part::Text(field("text").to_owned()),
+        "image" => image(field("mimeType"), field("data"), "image"),
+        "audio" => file(field("mimeType"), field("data"), "audio"),
         "resource_link" => {
             let mut line = format!("[resource link] {} <{}>", field("name"), field("uri"));
-            if !field("description").is_empty() {
-                line.push_str(&format!(": {}", field("description")));
+            for (key, fmt) in [("description", ": "), ("mimeType", " ")] {
+                if !field(key).is_empty() {
+                    line.push_str(fmt);
+                    line.push_str(field(key));
+                }
             }
-            line
+            Part::Text(line)
         }
         "resource" => {
             let resource = block.get("resource").unwrap_or(&Value::Null);
             let inner = |key: &str| resource.get(key).and_then(Value::as_str);
             let uri = inner("uri").unwrap_or("");
+            let mime = inner("mimeType").unwrap_or("application/octet-stream");
             match (inner("text"), inner("blob")) {
-                (Some(text), _) => format!("[resource <{uri}>]\n{text}"),
-                (None, Some(blob)) => {
-                    format!("[resource <{uri}> {}, {} bytes]", inner("mimeType").unwrap_or(""), size(blob))
-                }
-                (None, None) => format!("[resource <{uri}>]"),
+                (Some(text), _) => Part::Text(format!("[resource <{uri}>]\n{text}")),
+                (None, Some(blob)) if mime.starts_with("image/") => image(mime, blob, uri),
+                (None, Some(blob)) => file(mime, blob, uri),
+                (None, None) => Part::Text(format!("[resource <{uri}>]")),
             }
         }
-        "" => "[content block without a type]".to_owned(),
-        other => format!("[{other} content]"),
+        "" => Part::Text("[content block without a type]".into()),
+        other => Part::Text(format!("[{other} content]")),
     }
 }
 
-/// Keeps the head and the tail of `text` within `max` characters, with a marker in between.
+fn image(mime: &str, data: &str, what: &str) -> Part {
+    let url = format!("data:{mime};base64,{data}");
+    match refusal(mime, data, url.len(), MAX_IMAGE_URL) {
+        None if IMAGE_TYPES.contains(&mime) => Part::Media(json!({"type": "input_image", "image_url": url})),
+        None => Part::Text(format!("[{what}: {mime}, {} bytes, a type the model cannot see]", bytes(data))),
+        Some(why) => Part::Text(format!("[{what}: {mime}, {} bytes, {why}]", bytes(data))),
+    }
+}
+
+fn file(mime: &str, data: &str, source: &str) -> Part {
+    let name = source.rsplit('/').next().filter(|n| !n.is_empty() && n.contains('.'));
+    let filename = match name {
+        Some(name) => name.to_owned(),
+        None => {
+            format!("{}.{}", source.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("file"), extension(mime))
+        }
+    };
+    let url = format!("data:{mime};base64,{data}");
+    match refusal(mime, data, url.len(), MAX_FILE_DATA) {
+        None => Part::Media(json!({"type": "input_file", "filename": filename, "file_data": url})),
+        Some(why) => Part::Text(format!("[{filename}: {mime}, {} bytes, {why}]", bytes(data))),
+    }
+}
+
+/// Why media cannot go to the model as they are, if they cannot.
+fn refusal(mime: &str, data: &str, len: usize, max: usize) -> Option<&'static str> {
+    let base64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=';
+    if data.is_empty() || !data.bytes().all(base64) {
+        Some("not valid base64 data")
+    } else if mime.is_empty() || mime.contains(|c: char| c == ';' || c == ',' || c.is_whitespace()) {
+        Some("without a usable media type")
+    } else if len > max {
+        Some("more than the API takes")
+    } else {
+        None
+    }
+}
+
+fn extension(mime: &str) -> &str {
+    let subtype = mime.split('/').nth(1).unwrap_or("bin");
+    match subtype {
+        "mpeg" => "mp3",
+        "x-wav" | "wave" => "wav",
+        "octet-stream" => "bin",
+        other => other.split(['+', '.']).next().unwrap_or("bin"),
+    }
+}
+
+fn bytes(data: &str) -> usize {
+    data.len() / 4 * 3
+}
+
+/// Keeps the head and the tail of `text` within about `max` characters, with a marker in between.
 pub fn shorten(text: &str, max: usize) -> String {
     let total = text.chars().count();
     if total <= max {
@@ -98,47 +211,99 @@ pub fn shorten(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    const PNG: &str = "iVBORw0KGgo=";
+
     #[test]
-    fn joins_text_and_describes_the_rest() {
+    fn every_content_type_has_its_part() {
         let out = to_output(
             &json!({"content":[
                 {"type":"text","text":"one"},
-                {"type":"image","data":"AAAA","mimeType":"image/png"},
-                {"type":"resource_link","uri":"file:///a","name":"a","description":"the a"},
+                {"type":"image","data":PNG,"mimeType":"image/png"},
+                {"type":"resource_link","uri":"file:///a.md","name":"a","description":"the a","mimeType":"text/markdown"},
                 {"type":"resource","resource":{"uri":"file:///b","text":"bee"}},
-                {"type":"resource","resource":{"uri":"file:///c","blob":"AAAAAAAA","mimeType":"application/pdf"}},
-                {"type":"audio","data":"","mimeType":"audio/wav"},
+                {"type":"resource","resource":{"uri":"file:///docs/c.pdf","blob":"AAAA","mimeType":"application/pdf"}},
+                {"type":"resource","resource":{"uri":"file:///d","blob":PNG,"mimeType":"image/png"}},
+                {"type":"audio","data":"AAAA","mimeType":"audio/wav"},
                 {"type":"hologram"}
             ]}),
             1000,
         );
         assert_eq!(
-            out.text,
-            "one\n[image image/png, 3 bytes]\n[resource link] a <file:///a>: the a\n[resource <file:///b>]\nbee\n[resource <file:///c> application/pdf, 6 bytes]\n[audio audio/wav, 0 bytes]\n[hologram content]"
+            out.output,
+            json!([
+                {"type":"input_text","text":"one"},
+                {"type":"input_image","image_url":format!("data:image/png;base64,{PNG}")},
+                {"type":"input_text","text":"[resource link] a <file:///a.md>: the a text/markdown\n[resource <file:///b>]\nbee"},
+                {"type":"input_file","filename":"c.pdf","file_data":"data:application/pdf;base64,AAAA"},
+                {"type":"input_image","image_url":format!("data:image/png;base64,{PNG}")},
+                {"type":"input_file","filename":"audio.wav","file_data":"data:audio/wav;base64,AAAA"},
+                {"type":"input_text","text":"[hologram content]"}
+            ])
         );
         assert!(!out.is_error);
     }
 
     #[test]
-    fn marks_errors() {
-        let out = to_output(&json!({"content":[{"type":"text","text":"bad date"}],"isError":true}), 1000);
-        assert_eq!(out, ToolOutput { text: "Error: bad date".into(), is_error: true });
-        assert_eq!(to_output(&json!({"isError":true}), 1000).text, "Error: the tool reported an error without details");
+    fn all_text_is_one_string() {
+        let out = to_output(&json!({"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}), 1000);
+        assert_eq!(out.output, json!("a\nb"));
+        assert_eq!(to_output(&json!({}), 1000).output, json!("(the tool returned no content)"));
     }
 
     #[test]
-    fn structured_content_only_when_no_text_repeats_it() {
-        assert_eq!(to_output(&json!({"content":[],"structuredContent":{"t":22}}), 1000).text, r#"{"t":22}"#);
-        assert_eq!(
-            to_output(&json!({"content":[{"type":"text","text":"{\"t\":22}"}],"structuredContent":{"t":22}}), 1000)
-                .text,
-            r#"{"t":22}"#
+    fn media_the_api_would_refuse_are_described() {
+        let out = to_output(
+            &json!({"content":[
+                {"type":"image","data":"PHN2Zz4=","mimeType":"image/svg+xml"},
+                {"type":"image","data":"not base64!","mimeType":"image/png"},
+                {"type":"audio","data":"AAAA","mimeType":""}
+            ]}),
+            1000,
         );
-        assert_eq!(to_output(&json!({}), 1000).text, "(the tool returned no content)");
+        assert_eq!(
+            out.output,
+            json!(
+                "[image: image/svg+xml, 6 bytes, a type the model cannot see]\n[image: image/png, 6 bytes, not valid base64 data]\n[audio.bin: , 3 bytes, without a usable media type]"
+            )
+        );
+    }
+
+    #[test]
+    fn marks_errors() {
+        let out = to_output(&json!({"content":[{"type":"text","text":"bad date"}],"isError":true}), 1000);
+        assert_eq!(out, ToolOutput { output: json!("Error: bad date"), is_error: true });
+        assert_eq!(
+            to_output(&json!({"isError":true}), 1000).output,
+            json!("Error: the tool reported an error without details")
+        );
+        let image_only =
+            to_output(&json!({"content":[{"type":"image","data":PNG,"mimeType":"image/png"}],"isError":true}), 1000);
+        assert_eq!(image_only.output[0], json!({"type":"input_text","text":"Error:"}));
+    }
+
+    #[test]
+    fn structured_content_replaces_the_text_that_repeats_it() {
+        let repeated = json!({"content":[{"type":"text","text":"{\"t\": 22, \"u\": \"C\"}"},{"type":"text","text":"Sunny."}],"structuredContent":{"u":"C","t":22}});
+        assert_eq!(to_output(&repeated, 1000).output, json!("{\"u\":\"C\",\"t\":22}\nSunny."));
+        let alone = json!({"content":[],"structuredContent":{"t":22}});
+        assert_eq!(to_output(&alone, 1000).output, json!("{\"t\":22}"));
+        let different = json!({"content":[{"type":"text","text":"22 degrees"}],"structuredContent":{"t":22}});
+        assert_eq!(to_output(&different, 1000).output, json!("22 degrees\n{\"t\":22}"));
+    }
+
+    #[test]
+    fn long_text_is_shortened_and_media_are_not() {
+        let long = "x".repeat(5000);
+        let out = to_output(
+            &json!({"content":[{"type":"text","text":long},{"type":"image","data":PNG,"mimeType":"image/png"}]}),
+            1000,
+        );
+        let text = out.output[0]["text"].as_str().unwrap();
+        assert!(text.chars().count() <= 1000 && text.contains("characters cut"), "{}", text.len());
+        assert_eq!(out.output[1]["image_url"], format!("data:image/png;base64,{PNG}"));
     }
 
     #[test]

@@ -17,7 +17,8 @@ use crate::http::{BodyBuffer, HttpRequest};
 use crate::json::Fields;
 use crate::mcp::{McpClient, McpEffect, McpEvent, OpId, ServerConfig, StdioOp, Tool};
 use crate::responses::portkey::{self, MAX_RESPONSE_BYTES, PortkeyConfig};
-use crate::schema::{Catalog, ConvertOptions};
+use crate::schema::control::{Baseline, ToolChanges};
+use crate::schema::{self, Catalog, ConvertOptions, ServerTools};
 use crate::tool_loop::{self, LoopConfig, LoopEffect, LoopOutput, ToolLoop, ToolResult};
 use crate::vec_map::VecMap;
 use serde::Serialize;
@@ -46,6 +47,12 @@ pub struct AgentConfig {
     pub max_output_chars: usize,
     /// How long one model request may take, in milliseconds (default 10 minutes).
     pub model_timeout_ms: u64,
+    /// How tools become function tools (names, descriptions, strict mode).
+    pub convert: ConvertOptions,
+    /// Check the model's arguments against each tool's own schema before calling it (default on).
+    pub validate_arguments: bool,
+    /// What happens when a server changes a tool's definition (default: warn).
+    pub tool_changes: ToolChanges,
     /// The model endpoint.
     pub portkey: PortkeyConfig,
     /// The MCP servers, in the order their tools are offered.
@@ -62,6 +69,9 @@ impl Default for AgentConfig {
             model_settings: Map::new(),
             max_output_chars: DEFAULT_MAX_OUTPUT_CHARS,
             model_timeout_ms: 600_000,
+            convert: ConvertOptions::default(),
+            validate_arguments: true,
+            tool_changes: ToolChanges::default(),
             portkey: PortkeyConfig::default(),
             servers: Vec::new(),
         }
@@ -77,16 +87,20 @@ impl AgentConfig {
 
     fn read(value: &Value) -> std::result::Result<AgentConfig, String> {
         let f = Fields::new(value, "")?;
-        f.only(&[
+        let mut known = vec![
             "model",
             "instructions",
             "maxTurns",
             "modelSettings",
             "maxOutputChars",
             "modelTimeoutMs",
+            "validateArguments",
+            "toolChanges",
             "portkey",
             "servers",
-        ])?;
+        ];
+        known.extend_from_slice(schema::OPTION_KEYS);
+        f.only(&known)?;
         let defaults = AgentConfig::default();
         let model_settings = match f.value("modelSettings") {
             None => Map::new(),
@@ -104,6 +118,18 @@ impl AgentConfig {
             model_settings,
             max_output_chars: f.number("maxOutputChars")?.map_or(defaults.max_output_chars, |n| n as usize),
             model_timeout_ms: f.number("modelTimeoutMs")?.unwrap_or(defaults.model_timeout_ms),
+            convert: ConvertOptions::read(&f)?,
+            validate_arguments: match f.value("validateArguments") {
+                None => true,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err("validateArguments must be true or false".into()),
+            },
+            tool_changes: match f.string("toolChanges")?.as_deref() {
+                None | Some("warn") => ToolChanges::Warn,
+                Some("accept") => ToolChanges::Accept,
+                Some("block") => ToolChanges::Block,
+                Some(other) => return Err(format!("toolChanges must be accept, warn or block, not '{other}'")),
+            },
             portkey: f.value("portkey").map(PortkeyConfig::read).transpose()?.unwrap_or_default(),
             servers: servers
                 .map(|(i, v)| ServerConfig::from_json(v, &format!("servers[{i}]")))
@@ -118,6 +144,7 @@ impl AgentConfig {
             max_turns: self.max_turns,
             model_settings: self.model_settings.clone(),
             max_output_chars: self.max_output_chars,
+            validate_arguments: self.validate_arguments,
         }
     }
 
@@ -311,6 +338,8 @@ pub struct Driver {
     config: AgentConfig,
     servers: Vec<McpClient>,
     catalog: Option<Catalog>,
+    /// The tool definitions first seen, against servers that change them.
+    baseline: Baseline,
     /// The catalog must be listed again before the next model turn (a server said its tools changed, or the
     /// listing's `ttlMs` ran out at `expires_ms`).
     stale: bool,
@@ -346,6 +375,7 @@ impl Driver {
             config,
             servers,
             catalog: None,
+            baseline: Baseline::default(),
             stale: false,
             expires_ms: None,
             listing: None,
@@ -844,23 +874,34 @@ impl Driver {
         }
         let Some(slots) = self.listing.take() else { return };
         let mut ttl: Option<u64> = None;
-        let servers: Vec<(String, Vec<Tool>)> = slots
+        let servers: Vec<ServerTools> = slots
             .into_iter()
-            .zip(&self.servers)
-            .map(|(slot, server)| match slot {
-                ListingSlot::Listed(tools, server_ttl) => {
-                    ttl = match (ttl, server_ttl) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                    (server.name().to_owned(), tools)
-                }
-                ListingSlot::Waiting(_) => (server.name().to_owned(), Vec::new()),
+            .zip(&self.config.servers)
+            .map(|(slot, config)| {
+                let tools = match slot {
+                    ListingSlot::Listed(tools, server_ttl) => {
+                        ttl = match (ttl, server_ttl) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
+                        tools.into_iter().filter(|t| config.tools.allows(&t.name)).collect()
+                    }
+                    ListingSlot::Waiting(_) => Vec::new(),
+                };
+                ServerTools { server: config.name.clone(), label: config.label.clone(), tools }
             })
             .collect();
-        let catalog = Catalog::build(&servers, &ConvertOptions::default());
+        let mut catalog = Catalog::build(&servers, &self.config.convert, self.catalog.as_ref());
+        for event in self.baseline.review(&mut catalog, self.config.tool_changes) {
+            self.out.push_back(Output::Event { run: None, event });
+        }
         self.expires_ms = ttl.map(|ttl| self.now_ms.saturating_add(ttl));
-        self.out.push_back(Output::Event { run: None, event: Event::ToolsListed { count: catalog.tools.len() } });
+        let listed = Event::ToolsListed {
+            count: catalog.tools.len(),
+            strict: catalog.tools.iter().filter(|t| t.function.strict).count(),
+            notes: catalog.notes.clone(),
+        };
+        self.out.push_back(Output::Event { run: None, event: listed });
         self.set_catalog(catalog);
     }
 
@@ -897,10 +938,10 @@ impl Driver {
     }
 
     fn release_parked(&mut self) {
-        let tools = self.catalog.as_ref().map(|c| serde_json::to_value(&c.tools).unwrap_or(Value::Null));
+        let tools = self.catalog.as_ref().map(Catalog::functions).unwrap_or_default();
         for (run, effect, mut request) in std::mem::take(&mut self.parked) {
             match &tools {
-                Some(Value::Array(list)) if !list.is_empty() => request["tools"] = Value::Array(list.clone()),
+                list if !list.is_empty() => request["tools"] = Value::Array(list.clone()),
                 _ => {
                     if let Some(map) = request.as_object_mut() {
                         map.remove("tools");

@@ -46,8 +46,8 @@ pub enum Event {
         call_id: String,
         /// The function name.
         name: String,
-        /// The output the model gets.
-        output: String,
+        /// The output the model gets: a string, or a list of `input_text` / `input_image` / `input_file` parts.
+        output: Value,
         /// Whether it is an error.
         is_error: bool,
     },
@@ -65,6 +65,20 @@ pub enum Event {
     ToolsListed {
         /// How many function tools the model gets.
         count: usize,
+        /// How many of them are strict.
+        strict: usize,
+        /// Tools hidden or not made strict, and why.
+        notes: Vec<String>,
+    },
+    /// A server changed a tool's definition since the agent first listed it (`toolChanges` decides what
+    /// happens: `accept` and `warn` use the new definition, `block` hides the tool).
+    ToolChanged {
+        /// The server.
+        server: String,
+        /// The tool's MCP name.
+        tool: String,
+        /// Whether the tool is now hidden from the model.
+        blocked: bool,
     },
     /// Progress of a tool call, as its server reports it (each report also restarts the call's timeout).
     ToolProgress {
@@ -149,8 +163,8 @@ pub struct ToolCallRecord {
     pub tool: Option<String>,
     /// The arguments (the raw string when they do not parse).
     pub arguments: Value,
-    /// What the model got back.
-    pub output: String,
+    /// What the model got back: a string, or a list of input parts.
+    pub output: Value,
     /// Whether that was an error.
     pub is_error: bool,
 }

@@ -8,7 +8,6 @@
 use crate::driver::{AgentConfig, Driver};
 use crate::error::Error;
 use crate::json::Fields;
-use crate::schema::{Catalog, ConvertOptions};
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
@@ -157,16 +156,14 @@ impl WasmDriver {
 }
 
 /// Converts the `tools` of a `tools/list` result (or the whole result) for one server. `options` is JSON
-/// `{ "server"?: string, "prefix"?: "auto" | "always" | "never", "maxDescriptionChars"?: number }`.
-/// Returns JSON `{ tools, routes, notes }`.
+/// `{ "server"?: string, "toolPrefix"?: "auto" | "always" | "never", "maxDescriptionChars"?: number,
+/// "strict"?: "auto" | boolean }`. Returns JSON `{ tools, routes, notes }`.
 #[wasm_bindgen(js_name = toFunctionTools)]
 pub fn to_function_tools(tools: &str, options: &str) -> Result<String, JsValue> {
     let tools = parse("invalid tools", tools)?;
     let options = parse("invalid options", options)?;
-    let server = options.get("server").and_then(Value::as_str).unwrap_or("default");
-    let convert = ConvertOptions::from_json(&options, &["server"]).map_err(|e| js_error(&Error::config(e)))?;
-    let (catalog, notes) = Catalog::from_json(server, &tools, &convert);
-    Ok(json!({"tools": catalog.tools, "routes": catalog.routes, "notes": notes}).to_string())
+    let out = crate::schema::convert_json(&tools, &options).map_err(|e| js_error(&Error::config(e)))?;
+    Ok(out.to_string())
 }
 
 #[cfg(test)]
@@ -262,15 +259,15 @@ mod tests {
     #[wasm_bindgen_test]
     fn converts_tools_for_js() {
         let out: Value = serde_json::from_str(
-            &to_function_tools(r#"{"tools":[{"name":"a.b"},{"nope":1}]}"#, r#"{"server":"crm","prefix":"always"}"#)
+            &to_function_tools(r#"{"tools":[{"name":"a.b"},{"nope":1}]}"#, r#"{"server":"crm","toolPrefix":"always"}"#)
                 .unwrap(),
         )
         .unwrap();
         assert_eq!(out["tools"][0]["name"], "crm__a_b");
-        assert_eq!(out["tools"][0]["strict"], false);
+        assert_eq!(out["tools"][0]["strict"], true, "no arguments: strict");
         assert_eq!(out["routes"]["crm__a_b"], json!({"server":"crm","tool":"a.b"}));
         assert_eq!(out["notes"].as_array().unwrap().len(), 1);
-        assert_eq!(code(&to_function_tools("[]", r#"{"prefix":"sometimes"}"#).unwrap_err()), "config");
+        assert_eq!(code(&to_function_tools("[]", r#"{"toolPrefix":"sometimes"}"#).unwrap_err()), "config");
     }
 }
 

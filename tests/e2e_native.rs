@@ -92,3 +92,28 @@ async fn a_provider_error_surfaces_with_status_and_message() {
     agent.close().await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_nulls_never_reach_the_server_and_images_reach_the_model_as_images() {
+    let stack = Stack::start(&["everything", "gateway", "model"]).await;
+    let agent = Agent::new(config(&stack)).unwrap();
+    let result = agent.run("Show me the tiny image and the resource links.").await.unwrap();
+    assert_eq!(result.status, RunStatus::Completed);
+    // The stand-in, like a strict model, sent {"count": null}; server-everything refuses a null count, so three
+    // links (its default) show the null was removed before the call.
+    let links = result.tool_calls.iter().find(|c| c.tool.as_deref() == Some("get-resource-links")).unwrap();
+    assert_eq!(links.arguments, json!({}));
+    assert!(!links.is_error, "{}", links.output);
+    assert_eq!(links.output.to_string().matches("[resource link]").count(), 3, "{}", links.output);
+    let image = result.tool_calls.iter().find(|c| c.tool.as_deref() == Some("get-tiny-image")).unwrap();
+    let parts = image.output.as_array().expect("a list of parts");
+    let url = parts.iter().find(|p| p["type"] == "input_image").expect("an input_image")["image_url"].as_str().unwrap();
+    assert!(url.starts_with("data:image/png;base64,"), "{url}");
+    // And that is what the model was sent.
+    let log = format!("{}/__requests", stack.url("model").trim_end_matches("/v1"));
+    let requests: Value = serde_json::from_str(&reqwest::get(log).await.unwrap().text().await.unwrap()).unwrap();
+    let second: Value = serde_json::from_str(requests[1]["body"].as_str().unwrap()).unwrap();
+    assert!(second["input"].to_string().contains(url));
+    agent.close().await;
+    stack.stop().await;
+}

@@ -445,8 +445,12 @@ fn outputs_have_a_json_form_for_other_hosts() {
         failed.to_json(),
         json!({"type":"done","run":1,"error":{"code":"mcp","server":"hr","message":"down"},"text":"MCP server 'hr': down"})
     );
-    let event = Output::Event { run: None, event: Event::ToolsListed { count: 2 } };
-    assert_eq!(event.to_json(), json!({"type":"event","run":null,"event":{"type":"toolsListed","count":2}}));
+    let event =
+        Output::Event { run: None, event: Event::ToolsListed { count: 2, strict: 1, notes: vec!["x: why".into()] } };
+    assert_eq!(
+        event.to_json(),
+        json!({"type":"event","run":null,"event":{"type":"toolsListed","count":2,"strict":1,"notes":["x: why"]}})
+    );
     assert_eq!(Output::Wait.to_json(), json!({"type":"wait"}));
 }
 

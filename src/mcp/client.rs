@@ -25,6 +25,7 @@ use super::streamable_http::StreamableHttp;
 use super::transport::{Incoming, Io, McpEffect, Outgoing, Transport};
 use super::types::{LATEST_HANDSHAKE_VERSION, STATELESS_VERSION, ServerInfo, Tool, param_headers};
 use crate::json::Fields;
+use crate::schema::control::ToolFilter;
 use crate::vec_map::VecMap;
 use serde_json::{Map, Value, json};
 use std::collections::VecDeque;
@@ -147,6 +148,10 @@ pub struct ServerConfig {
     pub protocol: Protocol,
     /// What the application answers for the server.
     pub capabilities: Capabilities,
+    /// Which of its tools the agent offers the model (not used by the client itself).
+    pub tools: ToolFilter,
+    /// Put in front of its tools' descriptions for the model (not used by the client itself).
+    pub label: Option<String>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -163,6 +168,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("timeout_ms", &self.timeout_ms)
             .field("protocol", &self.protocol)
             .field("capabilities", &self.capabilities)
+            .field("tools", &self.tools)
+            .field("label", &self.label)
             .finish()
     }
 }
@@ -180,6 +187,8 @@ impl ServerConfig {
             timeout_ms: DEFAULT_TIMEOUT_MS,
             protocol: Protocol::Auto,
             capabilities: Capabilities::default(),
+            tools: ToolFilter::default(),
+            label: None,
         }
     }
 
@@ -199,6 +208,9 @@ impl ServerConfig {
             "protocol",
             "transport",
             "capabilities",
+            "allowTools",
+            "denyTools",
+            "label",
         ])?;
         let endpoint = match (f.string("url")?, f.string("command")?) {
             (Some(url), None) => {
@@ -240,6 +252,10 @@ impl ServerConfig {
             capabilities =
                 Capabilities { sampling: flag("sampling"), elicitation: flag("elicitation"), roots: flag("roots") };
         }
+        let names = |key: &str| -> Result<Vec<String>, String> {
+            let list = f.array(key)?.iter().map(|n| n.as_str().map(str::to_owned));
+            list.collect::<Option<_>>().ok_or(format!("{path}.{key} must be a list of tool names or * patterns"))
+        };
         Ok(ServerConfig {
             name: f.string("name")?.unwrap_or_default(),
             endpoint,
@@ -247,6 +263,8 @@ impl ServerConfig {
             timeout_ms: f.number("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
             protocol,
             capabilities,
+            tools: ToolFilter { allow: names("allowTools")?, deny: names("denyTools")? },
+            label: f.string("label")?,
         })
     }
 

@@ -1,25 +1,30 @@
 //! MCP tools → Responses API function tools, and the reverse map that routes a call back to its server.
 //!
-//! Conversion v1: names made valid and unique ([`names`]), description (else title) capped at a character
-//! boundary, the input schema passed on with an object root, and `strict` always sent explicitly (`false`).
+//! Names are made valid, unique and stable ([`names`]); descriptions are the description (else the title),
+//! optionally labelled with the server, capped at a character boundary; parameters are converted to strict
+//! mode where that keeps what the tool accepts ([`strict`]), else sent as they are with `strict: false`;
+//! arguments coming back are checked against the tool's own schema ([`validate`]).
 
+pub mod control;
 pub mod names;
+pub mod strict;
+pub mod validate;
 
 use crate::json::Fields;
 use crate::mcp::Tool;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// The default cap on descriptions, in characters (OpenAI rejects longer ones on some endpoints).
 pub const DEFAULT_MAX_DESCRIPTION_CHARS: usize = 1024;
 
 /// A function tool exactly as the Responses API takes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionTool {
     /// Always `"function"`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'static str,
     /// The public (model-facing) name.
     pub name: String,
     /// What the tool does.
@@ -28,15 +33,6 @@ pub struct FunctionTool {
     pub parameters: Value,
     /// Strict mode, always explicit.
     pub strict: bool,
-}
-
-/// Where a public function name leads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Route {
-    /// The configured server name.
-    pub server: String,
-    /// The tool's original MCP name.
-    pub tool: String,
 }
 
 /// When tool names carry their server's name.
@@ -51,6 +47,18 @@ pub enum PrefixPolicy {
     Never,
 }
 
+/// When tools go out in strict mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StrictMode {
+    /// Strict whenever that keeps what the tool accepts; otherwise not, with the reason in the notes.
+    #[default]
+    Auto,
+    /// Strict wherever possible, dropping constraints strict mode lacks (the arguments are still checked).
+    Force,
+    /// Never: schemas go out as the server wrote them.
+    Off,
+}
+
 /// Conversion options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvertOptions {
@@ -58,71 +66,163 @@ pub struct ConvertOptions {
     pub prefix: PrefixPolicy,
     /// Description cap in characters.
     pub max_description_chars: usize,
+    /// Strict mode.
+    pub strict: StrictMode,
 }
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { prefix: PrefixPolicy::Auto, max_description_chars: DEFAULT_MAX_DESCRIPTION_CHARS }
+        ConvertOptions {
+            prefix: PrefixPolicy::Auto,
+            max_description_chars: DEFAULT_MAX_DESCRIPTION_CHARS,
+            strict: StrictMode::Auto,
+        }
     }
 }
 
+/// The option keys [`ConvertOptions::read`] takes.
+pub const OPTION_KEYS: &[&str] = &["toolPrefix", "maxDescriptionChars", "strict"];
+
 impl ConvertOptions {
-    /// Reads `{prefix: "auto" | "always" | "never", maxDescriptionChars}`, ignoring `skip` keys that belong
-    /// to the caller.
-    pub fn from_json(value: &Value, skip: &[&str]) -> Result<ConvertOptions, String> {
-        let f = Fields::new(value, "options")?;
-        let mut known = vec!["prefix", "maxDescriptionChars"];
-        known.extend_from_slice(skip);
-        f.only(&known)?;
-        let prefix = match f.string("prefix")?.as_deref() {
+    /// Reads `{toolPrefix: "auto" | "always" | "never", maxDescriptionChars, strict: "auto" | true | false}`
+    /// from an object whose other keys the caller checks.
+    pub(crate) fn read(f: &Fields) -> Result<ConvertOptions, String> {
+        let prefix = match f.string("toolPrefix")?.as_deref() {
             None | Some("auto") => PrefixPolicy::Auto,
             Some("always") => PrefixPolicy::Always,
             Some("never") => PrefixPolicy::Never,
-            Some(other) => return Err(format!("options.prefix must be auto, always or never, not '{other}'")),
+            Some(other) => return Err(format!("toolPrefix must be auto, always or never, not '{other}'")),
         };
-        let max = f.number("maxDescriptionChars")?.map_or(DEFAULT_MAX_DESCRIPTION_CHARS, |n| n as usize);
-        Ok(ConvertOptions { prefix, max_description_chars: max })
+        let strict = match f.value("strict") {
+            None => StrictMode::Auto,
+            Some(Value::String(s)) if s == "auto" => StrictMode::Auto,
+            Some(Value::Bool(true)) => StrictMode::Force,
+            Some(Value::Bool(false)) => StrictMode::Off,
+            Some(other) => return Err(format!("strict must be 'auto', true or false, not {other}")),
+        };
+        let max = match f.number("maxDescriptionChars")? {
+            None => DEFAULT_MAX_DESCRIPTION_CHARS,
+            Some(n) if n >= 1 => n as usize,
+            Some(_) => return Err("maxDescriptionChars must be at least 1".into()),
+        };
+        Ok(ConvertOptions { prefix, max_description_chars: max, strict })
     }
 }
 
-/// The tools offered to the model, with their routes.
+/// `toFunctionTools` and `mcp-loop convert`: converts one server's tools given as raw JSON (a `tools/list`
+/// result or an array of tools) with `options` `{server, toolPrefix, maxDescriptionChars, strict}`, and gives
+/// `{tools, routes: {name: {server, tool}}, notes}`.
+pub fn convert_json(tools: &Value, options: &Value) -> Result<Value, String> {
+    let f = Fields::new(options, "options")?;
+    let mut known = vec!["server"];
+    known.extend_from_slice(OPTION_KEYS);
+    f.only(&known)?;
+    let server = f.string("server")?.unwrap_or_else(|| "default".to_owned());
+    let catalog = Catalog::from_json(&server, tools, &ConvertOptions::read(&f)?);
+    let routes: Map<String, Value> =
+        catalog.tools.iter().map(|t| (t.function.name.clone(), json!({"server": t.server, "tool": t.tool}))).collect();
+    Ok(json!({"tools": catalog.functions(), "routes": routes, "notes": catalog.notes}))
+}
+
+/// One server's tools, as the catalog takes them.
+#[derive(Debug, Clone, Default)]
+pub struct ServerTools {
+    /// The configured server name.
+    pub server: String,
+    /// Put in front of each description (`[label] …`), to tell the model where a tool comes from.
+    pub label: Option<String>,
+    /// The tools, in the server's order.
+    pub tools: Vec<Tool>,
+}
+
+/// One tool in the catalog: what the model sees and what a call needs on the way back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogTool {
+    /// The function tool the model gets.
+    pub function: FunctionTool,
+    /// The configured server name.
+    pub server: String,
+    /// The tool's original MCP name.
+    pub tool: String,
+    /// The tool's own input schema: arguments are checked against it.
+    pub input_schema: Value,
+    /// Where strict mode made optional properties nullable (JSON pointers into the parameters).
+    pub nullable: BTreeSet<String>,
+    /// Why the tool is not strict, or what strict mode gave up.
+    pub note: Option<String>,
+    /// A hash of the tool's definition, to notice a server changing it.
+    pub fingerprint: u64,
+}
+
+impl CatalogTool {
+    /// The arguments as the server should get them: the nulls strict mode asked for are removed again.
+    pub fn server_arguments(&self, mut arguments: Value) -> Value {
+        if !self.nullable.is_empty() {
+            let strict = strict::Strict {
+                schema: self.function.parameters.clone(),
+                nullable: self.nullable.clone(),
+                relaxed: Vec::new(),
+            };
+            strict::remove_added_nulls(&mut arguments, &strict);
+        }
+        arguments
+    }
+}
+
+/// The tools offered to the model.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
-    /// Function tools in catalog order (servers in configuration order, tools in server order).
-    pub tools: Vec<FunctionTool>,
-    /// Public name → (server, original tool name).
-    pub routes: BTreeMap<String, Route>,
+    /// In catalog order: servers in configuration order, tools in server order.
+    pub tools: Vec<CatalogTool>,
+    /// What the model does not get as the server wrote it: skipped tools, tools not made strict, and why.
+    pub notes: Vec<String>,
 }
 
 impl Catalog {
-    /// Builds the catalog from each server's tools, in the order given.
-    pub fn build(servers: &[(String, Vec<Tool>)], options: &ConvertOptions) -> Catalog {
+    /// Builds the catalog. Tools that `previous` already named keep their names, so a list that changes
+    /// during a run never moves a name to another tool.
+    pub fn build(servers: &[ServerTools], options: &ConvertOptions, previous: Option<&Catalog>) -> Catalog {
         let prefix = match options.prefix {
             PrefixPolicy::Auto => servers.len() > 1,
             PrefixPolicy::Always => true,
             PrefixPolicy::Never => false,
         };
-        let mut names = names::NameAllocator::default();
         let mut catalog = Catalog::default();
-        for (server, tools) in servers {
-            for tool in tools {
-                let name = names.allocate(server, &tool.name, prefix);
-                catalog.tools.push(FunctionTool {
-                    kind: "function".to_owned(),
-                    name: name.clone(),
-                    description: cap_chars(tool.best_description(), options.max_description_chars),
-                    parameters: parameters(tool.input_schema.as_ref()),
-                    strict: false,
-                });
-                catalog.routes.insert(name, Route { server: server.clone(), tool: tool.name.clone() });
+        let mut names = names::NameAllocator::default();
+        // (A JSON map keyed by `[server, tool]`: another BTreeMap type would cost kilobytes of WebAssembly.)
+        let key = |server: &str, tool: &str| json!([server, tool]).to_string();
+        let kept: Map<String, Value> = previous
+            .into_iter()
+            .flat_map(|p| &p.tools)
+            .map(|t| (key(&t.server, &t.tool), json!(t.function.name)))
+            .collect();
+        let kept_name = |server: &str, tool: &str| kept.get(&key(server, tool)).and_then(Value::as_str);
+        for s in servers {
+            for tool in &s.tools {
+                if let Some(name) = kept_name(&s.server, &tool.name) {
+                    names.reserve(name);
+                }
+            }
+        }
+        for s in servers {
+            for tool in &s.tools {
+                if tool.task_support.as_deref() == Some("required") {
+                    catalog.notes.push(format!("{}: hidden: it can only run as a task", tool.name));
+                    continue;
+                }
+                let name = match kept_name(&s.server, &tool.name) {
+                    Some(name) => name.to_owned(),
+                    None => names.allocate(&s.server, &tool.name, prefix),
+                };
+                catalog.push(convert(s, tool, name, options));
             }
         }
         catalog
     }
 
     /// Converts the tools of one server given as raw JSON: a `tools/list` result or an array of tools.
-    /// Unusable entries are skipped; the returned notes say which and why.
-    pub fn from_json(server: &str, tools: &Value, options: &ConvertOptions) -> (Catalog, Vec<String>) {
+    /// Unusable entries are skipped with a note.
+    pub fn from_json(server: &str, tools: &Value, options: &ConvertOptions) -> Catalog {
         let list = tools.get("tools").unwrap_or(tools);
         let mut notes = Vec::new();
         let mut parsed: Vec<Tool> = Vec::new();
@@ -140,19 +240,97 @@ impl Catalog {
             }
             None => notes.push("expected an array of tools or a tools/list result".to_owned()),
         }
-        (Catalog::build(&[(server.to_owned(), parsed)], options), notes)
+        let servers = [ServerTools { server: server.to_owned(), label: None, tools: parsed }];
+        let mut catalog = Catalog::build(&servers, options, None);
+        notes.append(&mut catalog.notes);
+        catalog.notes = notes;
+        catalog
     }
 
-    /// Where the function `name` leads, if it is one of ours.
-    pub fn resolve(&self, name: &str) -> Option<&Route> {
-        self.routes.get(name)
+    fn push(&mut self, tool: CatalogTool) {
+        if let Some(note) = &tool.note {
+            self.notes.push(format!("{}: {note}", tool.function.name));
+        }
+        self.tools.push(tool);
+    }
+
+    /// The tool the function `name` stands for, if it is one of ours.
+    pub fn resolve(&self, name: &str) -> Option<&CatalogTool> {
+        self.tools.iter().find(|t| t.function.name == name)
+    }
+
+    /// The function tools, as the request's `tools` list.
+    pub fn functions(&self) -> Vec<Value> {
+        self.tools.iter().map(|t| serde_json::to_value(&t.function).unwrap_or(Value::Null)).collect()
+    }
+
+    /// Leaves out the tool `tool` of `server` (a blocked definition change); says so in the notes.
+    pub fn remove(&mut self, server: &str, tool: &str, why: &str) {
+        if let Some(i) = self.tools.iter().position(|t| t.server == server && t.tool == tool) {
+            let removed = self.tools.remove(i);
+            self.notes.push(format!("{}: hidden: {why}", removed.function.name));
+        }
     }
 }
 
-/// The schema the model gets: the tool's own, with an object root. A root that is not an object schema (which
-/// the API would refuse, failing every request) becomes an empty object schema.
+fn convert(server: &ServerTools, tool: &Tool, name: String, options: &ConvertOptions) -> CatalogTool {
+    let mut description = tool.best_description().to_owned();
+    if let Some(label) = &server.label {
+        description = if description.is_empty() { format!("[{label}]") } else { format!("[{label}] {description}") };
+    }
+    let input_schema = tool.input_schema.clone().unwrap_or_else(|| json!({}));
+    let (parameters, is_strict, nullable, note) = match options.strict {
+        StrictMode::Off => (parameters(tool.input_schema.as_ref()), false, BTreeSet::new(), None),
+        mode => match strict::convert(tool.input_schema.as_ref(), mode == StrictMode::Force) {
+            Ok(s) => {
+                let note = (!s.relaxed.is_empty()).then(|| format!("strict, relaxing {}", s.relaxed.join("; ")));
+                (s.schema, true, s.nullable, note)
+            }
+            Err(why) => {
+                (parameters(tool.input_schema.as_ref()), false, BTreeSet::new(), Some(format!("not strict: {why}")))
+            }
+        },
+    };
+    CatalogTool {
+        function: FunctionTool {
+            kind: "function",
+            name,
+            description: cap_chars(&description, options.max_description_chars),
+            parameters,
+            strict: is_strict,
+        },
+        server: server.server.clone(),
+        tool: tool.name.clone(),
+        input_schema,
+        nullable,
+        note,
+        fingerprint: fingerprint(tool),
+    }
+}
+
+/// A hash of what the model and the user rely on: name, title, description, schema, annotations. Key order
+/// does not count (object members are combined with a commutative sum), so a server that reorders its JSON
+/// has not changed its tool.
+pub fn fingerprint(tool: &Tool) -> u64 {
+    fn hash(v: &Value) -> u64 {
+        match v {
+            Value::Object(map) => map.iter().fold(names::fnv1a(&[b"{"]), |sum, (k, v)| {
+                sum.wrapping_add(names::fnv1a(&[k.as_bytes(), &hash(v).to_le_bytes()]))
+            }),
+            Value::Array(items) => items.iter().fold(names::fnv1a(&[b"["]), |acc, item| {
+                names::fnv1a(&[&acc.to_le_bytes(), &hash(item).to_le_bytes()])
+            }),
+            other => names::fnv1a(&[other.to_string().as_bytes()]),
+        }
+    }
+    hash(&json!([tool.name, tool.title, tool.description, tool.input_schema, tool.annotations]))
+}
+
+/// The schema the model gets without strict mode: the tool's own, with an object root (a root that is not an
+/// object schema, which the API would refuse, becomes an empty object schema) and an `items` on every array
+/// (the API refuses arrays without one, even outside strict mode; an empty `items` changes nothing).
 fn parameters(schema: Option<&Value>) -> Value {
-    match schema {
+    let mut root = match schema {
         Some(Value::Object(map)) if map.get("type").is_none_or(|t| t == "object") => {
             let mut map = map.clone();
             map.entry("type").or_insert_with(|| json!("object"));
@@ -161,7 +339,38 @@ fn parameters(schema: Option<&Value>) -> Value {
             }
             Value::Object(map)
         }
-        _ => json!({"type": "object", "properties": {}}),
+        _ => return json!({"type": "object", "properties": {}}),
+    };
+    give_arrays_items(&mut root, 0);
+    root
+}
+
+fn give_arrays_items(schema: &mut Value, depth: usize) {
+    let Value::Object(map) = schema else { return };
+    if depth > 64 {
+        return;
+    }
+    let is_array = match map.get("type") {
+        Some(Value::String(t)) => t == "array",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "array"),
+        _ => false,
+    };
+    if is_array && !map.contains_key("items") && !map.contains_key("prefixItems") {
+        map.insert("items".into(), json!({}));
+    }
+    for (key, value) in map.iter_mut() {
+        match (key.as_str(), value) {
+            ("properties" | "$defs" | "definitions" | "patternProperties", Value::Object(children)) => {
+                children.values_mut().for_each(|c| give_arrays_items(c, depth + 1))
+            }
+            ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(children)) => {
+                children.iter_mut().for_each(|c| give_arrays_items(c, depth + 1))
+            }
+            ("items" | "additionalProperties" | "not" | "if" | "then" | "else", child) => {
+                give_arrays_items(child, depth + 1)
+            }
+            _ => {}
+        }
     }
 }
 
@@ -183,73 +392,147 @@ mod tests {
         Tool::from_value(&v).unwrap()
     }
 
+    fn one(server: &str, tools: Vec<Value>) -> ServerTools {
+        ServerTools { server: server.into(), label: None, tools: tools.into_iter().map(tool).collect() }
+    }
+
+    fn options(strict: StrictMode) -> ConvertOptions {
+        ConvertOptions { strict, ..ConvertOptions::default() }
+    }
+
     #[test]
-    fn one_server_keeps_names_and_sends_strict_false() {
-        let catalog = Catalog::build(
-            &[(
-                "everything".into(),
-                vec![tool(
-                    json!({"name":"get-sum","description":"Adds","inputSchema":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"]}}),
-                )],
-            )],
-            &ConvertOptions::default(),
-        );
-        let json = serde_json::to_value(&catalog.tools[0]).unwrap();
+    fn one_server_keeps_names_and_goes_strict_when_it_can() {
+        let sum = json!({"name":"get-sum","description":"Adds","inputSchema":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"]}});
+        let catalog = Catalog::build(&[one("everything", vec![sum.clone()])], &ConvertOptions::default(), None);
         assert_eq!(
-            json,
+            serde_json::to_value(&catalog.tools[0].function).unwrap(),
+            json!({"type":"function","name":"get-sum","description":"Adds","parameters":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"],"additionalProperties":false},"strict":true})
+        );
+        let route = catalog.resolve("get-sum").unwrap();
+        assert_eq!((route.server.as_str(), route.tool.as_str()), ("everything", "get-sum"));
+        assert_eq!(catalog.resolve("nope"), None);
+        let off = Catalog::build(&[one("everything", vec![sum])], &options(StrictMode::Off), None);
+        assert_eq!(
+            serde_json::to_value(&off.tools[0].function).unwrap(),
             json!({"type":"function","name":"get-sum","description":"Adds","parameters":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"]},"strict":false})
         );
-        assert_eq!(catalog.resolve("get-sum"), Some(&Route { server: "everything".into(), tool: "get-sum".into() }));
-        assert_eq!(catalog.resolve("nope"), None);
     }
 
     #[test]
-    fn several_servers_are_prefixed_and_routed_back() {
-        let servers = vec![
-            ("hr".to_owned(), vec![tool(json!({"name":"lookup.person"}))]),
-            ("it desk".to_owned(), vec![tool(json!({"name":"lookup.person"}))]),
+    fn a_tool_that_cannot_be_strict_goes_as_it_is_with_a_note() {
+        let map = json!({"name":"tag","inputSchema":{"type":"object","properties":{"labels":{"type":"object","additionalProperties":{"type":"string"}},"ids":{"type":"array"}}}});
+        let catalog = Catalog::build(&[one("crm", vec![map])], &ConvertOptions::default(), None);
+        let t = &catalog.tools[0];
+        assert!(!t.function.strict);
+        assert_eq!(t.function.parameters["properties"]["ids"], json!({"type":"array","items":{}}), "arrays get items");
+        assert_eq!(
+            catalog.notes,
+            [
+                "tag: not strict: a map (additionalProperties with a schema), which strict mode cannot express at /properties/labels"
+            ]
+        );
+    }
+
+    #[test]
+    fn several_servers_are_prefixed_labelled_and_routed_back() {
+        let mut servers = vec![
+            one("hr", vec![json!({"name":"lookup.person","description":"Finds"})]),
+            one("it desk", vec![json!({"name":"lookup.person"})]),
         ];
-        let catalog = Catalog::build(&servers, &ConvertOptions::default());
-        let names: Vec<_> = catalog.tools.iter().map(|t| t.name.as_str()).collect();
+        servers[0].label = Some("HR directory".into());
+        let catalog = Catalog::build(&servers, &ConvertOptions::default(), None);
+        let names: Vec<_> = catalog.tools.iter().map(|t| t.function.name.as_str()).collect();
         assert_eq!(names, ["hr__lookup_person", "it_desk__lookup_person"]);
-        assert_eq!(catalog.resolve("it_desk__lookup_person").unwrap().tool, "lookup.person");
-        assert_eq!(catalog.resolve("it_desk__lookup_person").unwrap().server, "it desk");
+        assert_eq!(catalog.tools[0].function.description, "[HR directory] Finds");
+        let route = catalog.resolve("it_desk__lookup_person").unwrap();
+        assert_eq!((route.server.as_str(), route.tool.as_str()), ("it desk", "lookup.person"));
+        let never = ConvertOptions { prefix: PrefixPolicy::Never, ..ConvertOptions::default() };
+        let catalog = Catalog::build(&servers, &never, None);
+        assert_eq!(catalog.tools[0].function.name, "lookup_person");
+        assert!(catalog.tools[1].function.name.starts_with("lookup_person_"));
     }
 
     #[test]
-    fn schemas_get_an_object_root_and_descriptions_a_cap() {
-        assert_eq!(parameters(None), json!({"type":"object","properties":{}}));
-        assert_eq!(parameters(Some(&json!(true))), json!({"type":"object","properties":{}}));
-        assert_eq!(parameters(Some(&json!({"type":"string"}))), json!({"type":"object","properties":{}}));
-        assert_eq!(parameters(Some(&json!({"type":["object","null"]}))), json!({"type":"object","properties":{}}));
-        assert_eq!(parameters(Some(&json!({"properties":{"x":{}}}))), json!({"properties":{"x":{}},"type":"object"}));
+    fn names_survive_a_changed_list() {
+        let first = Catalog::build(
+            &[one("s", vec![json!({"name":"a.b"}), json!({"name":"a_b"})])],
+            &ConvertOptions::default(),
+            None,
+        );
+        let second_name = first.tools[1].function.name.clone();
+        assert!(second_name.starts_with("a_b_"));
+        // The server drops `a.b` and adds `a-b`: `a_b` keeps its hashed name, the clean name is not reused for it.
+        let servers = [one("s", vec![json!({"name":"a_b"}), json!({"name":"x"})])];
+        let second = Catalog::build(&servers, &ConvertOptions::default(), Some(&first));
+        assert_eq!(second.tools[0].function.name, second_name);
+        assert_eq!(second.tools[1].function.name, "x");
+    }
+
+    #[test]
+    fn descriptions_fall_back_to_titles_and_are_capped() {
         let long = "é".repeat(2000);
         let catalog = Catalog::build(
-            &[("s".into(), vec![tool(json!({"name":"t","description":long}))])],
-            &ConvertOptions::default(),
+            &[one(
+                "s",
+                vec![
+                    json!({"name":"t","description":long}),
+                    json!({"name":"u","title":"Look up"}),
+                    json!({"name":"v","execution":{"taskSupport":"required"}}),
+                ],
+            )],
+            &ConvertOptions { max_description_chars: 1024, ..ConvertOptions::default() },
+            None,
         );
-        assert_eq!(catalog.tools[0].description.chars().count(), DEFAULT_MAX_DESCRIPTION_CHARS);
+        assert_eq!(catalog.tools[0].function.description.chars().count(), 1024);
+        assert_eq!(catalog.tools[1].function.description, "Look up");
+        assert_eq!(catalog.tools.len(), 2, "a task-only tool is hidden");
+        assert_eq!(catalog.notes, ["v: hidden: it can only run as a task"]);
     }
 
     #[test]
     fn converts_raw_json_with_notes() {
-        let (catalog, notes) = Catalog::from_json(
+        let catalog = Catalog::from_json(
             "crm",
             &json!({"tools":[{"name":"a"},{"name":""},{"name":"a"}],"nextCursor":"x"}),
             &ConvertOptions::default(),
         );
         assert_eq!(catalog.tools.len(), 1);
         assert_eq!(catalog.resolve("a").unwrap().server, "crm");
-        assert_eq!(notes.len(), 2);
-        let (empty, notes) = Catalog::from_json("crm", &json!("nope"), &ConvertOptions::default());
-        assert!(empty.tools.is_empty() && notes.len() == 1);
+        assert_eq!(catalog.notes.len(), 2);
+        let empty = Catalog::from_json("crm", &json!("nope"), &ConvertOptions::default());
+        assert!(empty.tools.is_empty() && empty.notes.len() == 1);
     }
 
     #[test]
-    fn keeps_schema_key_order() {
+    fn odd_roots_become_object_schemas() {
+        assert_eq!(parameters(None), json!({"type":"object","properties":{}}));
+        assert_eq!(parameters(Some(&json!(true))), json!({"type":"object","properties":{}}));
+        assert_eq!(parameters(Some(&json!({"type":"string"}))), json!({"type":"object","properties":{}}));
+        assert_eq!(parameters(Some(&json!({"type":["object","null"]}))), json!({"type":"object","properties":{}}));
+        assert_eq!(parameters(Some(&json!({"properties":{"x":{}}}))), json!({"properties":{"x":{}},"type":"object"}));
         let schema = json!({"type":"object","properties":{"zeta":{},"alpha":{}}});
-        let out = parameters(Some(&schema));
-        let keys: Vec<_> = out["properties"].as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["zeta", "alpha"]);
+        let keys: Vec<_> = parameters(Some(&schema))["properties"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["zeta", "alpha"], "key order is kept");
+    }
+
+    #[test]
+    fn the_nulls_strict_mode_asked_for_are_removed_before_the_call() {
+        let t = json!({"name":"find","inputSchema":{"type":"object","properties":{"q":{"type":"string"},"limit":{"type":"integer"}},"required":["q"]}});
+        let catalog = Catalog::build(&[one("s", vec![t])], &ConvertOptions::default(), None);
+        let find = catalog.resolve("find").unwrap();
+        assert_eq!(find.server_arguments(json!({"q":"x","limit":null})), json!({"q":"x"}));
+    }
+
+    #[test]
+    fn fingerprints_see_meaning_not_key_order() {
+        let a =
+            tool(json!({"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}));
+        let b =
+            tool(json!({"inputSchema":{"properties":{"b":{},"a":{}},"type":"object"},"description":"d","name":"t"}));
+        let c = tool(
+            json!({"name":"t","description":"deletes everything","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}),
+        );
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&c));
     }
 }

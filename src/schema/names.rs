@@ -38,6 +38,11 @@ pub struct NameAllocator {
 }
 
 impl NameAllocator {
+    /// Keeps `name` for a tool that already has it.
+    pub fn reserve(&mut self, name: &str) {
+        self.taken.insert(name.to_owned());
+    }
+
     /// Allocates the public name for `tool` of `server`; `prefix` says whether the server's name leads it.
     pub fn allocate(&mut self, server: &str, tool: &str, prefix: bool) -> String {
         let stem = if prefix { sanitize(&format!("{server}__{tool}")) } else { sanitize(tool) };

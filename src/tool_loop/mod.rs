@@ -15,7 +15,7 @@ use crate::content::{self, ToolOutput};
 use crate::error::{Error, Result};
 use crate::event::{Event, RunResult, RunStatus, ToolCallRecord};
 use crate::responses::{FunctionCall, ModelResponse, Usage};
-use crate::schema::Catalog;
+use crate::schema::{self, Catalog};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::VecDeque;
@@ -38,6 +38,8 @@ pub struct LoopConfig {
     pub model_settings: Map<String, Value>,
     /// The cap on one tool output, in characters.
     pub max_output_chars: usize,
+    /// Check the model's arguments against the tool's own schema before calling it.
+    pub validate_arguments: bool,
 }
 
 impl Default for LoopConfig {
@@ -48,6 +50,7 @@ impl Default for LoopConfig {
             max_turns: 10,
             model_settings: Map::new(),
             max_output_chars: content::DEFAULT_MAX_OUTPUT_CHARS,
+            validate_arguments: true,
         }
     }
 }
@@ -134,7 +137,7 @@ struct Call {
     tool: Option<String>,
     arguments: Value,
     effect: Option<u64>,
-    output: Option<String>,
+    output: Option<Value>,
     is_error: bool,
 }
 
@@ -164,7 +167,7 @@ impl ToolLoop {
     pub fn new(config: LoopConfig, catalog: Catalog, input: Value) -> Result<ToolLoop> {
         config.validate().map_err(Error::config)?;
         validate_input(&input)?;
-        let tools = catalog.tools.iter().map(|t| serde_json::to_value(t).unwrap_or(Value::Null)).collect();
+        let tools = catalog.functions();
         let mut this = ToolLoop {
             config,
             tools,
@@ -183,7 +186,7 @@ impl ToolLoop {
     /// Replaces the tools offered from the next model request on (the driver lists them again when a server
     /// says they changed). Calls already made keep their routes.
     pub fn set_catalog(&mut self, catalog: Catalog) {
-        self.tools = catalog.tools.iter().map(|t| serde_json::to_value(t).unwrap_or(Value::Null)).collect();
+        self.tools = catalog.functions();
         self.catalog = catalog;
     }
 
@@ -298,14 +301,32 @@ impl ToolLoop {
                 self.warn(format!("the model repeated call_id '{}'; only the first call runs", fc.call_id));
                 continue;
             }
-            let route = self.catalog.resolve(&fc.name).cloned();
+            let target = self.catalog.resolve(&fc.name);
             let parsed = parse_arguments(&fc.arguments);
-            let arguments = parsed.clone().unwrap_or_else(|_| Value::String(fc.arguments.clone()));
+            // What the server gets: the model's arguments without the nulls strict mode asked for, checked
+            // against the tool's own schema.
+            let checked = match (target, parsed.clone()) {
+                (Some(t), Ok(arguments)) => {
+                    let arguments = t.server_arguments(arguments);
+                    match schema::validate::validate(&arguments, &t.input_schema) {
+                        Err(problem) if self.config.validate_arguments => {
+                            Err(format!("do not fit its schema: {problem}; send them again"))
+                        }
+                        _ => Ok(arguments),
+                    }
+                }
+                (_, parsed) => parsed,
+            };
+            let arguments = match &checked {
+                Ok(arguments) => arguments.clone(),
+                Err(_) => parsed.unwrap_or_else(|_| Value::String(fc.arguments.clone())),
+            };
+            let route = target.map(|t| (t.server.clone(), t.tool.clone()));
             let mut call = Call {
                 call_id: fc.call_id,
                 name: fc.name,
-                server: route.as_ref().map(|r| r.server.clone()),
-                tool: route.as_ref().map(|r| r.tool.clone()),
+                server: route.as_ref().map(|r| r.0.clone()),
+                tool: route.as_ref().map(|r| r.1.clone()),
                 arguments,
                 effect: None,
                 output: None,
@@ -318,7 +339,7 @@ impl ToolLoop {
                 tool: call.tool.clone(),
                 arguments: call.arguments.clone(),
             }));
-            match (route, parsed) {
+            match (route, checked) {
                 (None, _) => {
                     let output = ToolOutput::error(&self.unknown_tool_message(&call.name));
                     let event = set_output(&mut call, output);
@@ -329,14 +350,14 @@ impl ToolLoop {
                     let event = set_output(&mut call, output);
                     self.out.push_back(LoopOutput::Event(event));
                 }
-                (Some(route), Ok(arguments)) => {
+                (Some((server, tool)), Ok(arguments)) => {
                     let id = self.effect_id();
                     call.effect = Some(id);
                     self.out.push_back(LoopOutput::Effect(LoopEffect::CallTool {
                         id,
                         call_id: call.call_id.clone(),
-                        server: route.server,
-                        tool: route.tool,
+                        server,
+                        tool,
                         arguments,
                     }));
                 }
@@ -373,7 +394,7 @@ impl ToolLoop {
     }
 
     fn unknown_tool_message(&self, name: &str) -> String {
-        let mut names: Vec<&str> = self.catalog.tools.iter().map(|t| t.name.as_str()).take(20).collect();
+        let mut names: Vec<&str> = self.catalog.tools.iter().map(|t| t.function.name.as_str()).take(20).collect();
         if self.catalog.tools.len() > names.len() {
             names.push("…");
         }
@@ -421,12 +442,12 @@ pub fn validate_input(input: &Value) -> Result<()> {
 }
 
 fn set_output(call: &mut Call, output: ToolOutput) -> Event {
-    call.output = Some(output.text.clone());
+    call.output = Some(output.output.clone());
     call.is_error = output.is_error;
     Event::ToolCallFinished {
         call_id: call.call_id.clone(),
         name: call.name.clone(),
-        output: output.text,
+        output: output.output,
         is_error: output.is_error,
     }
 }

@@ -1,11 +1,13 @@
 use super::*;
 use crate::mcp::Tool;
+use crate::schema::ServerTools;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn catalog() -> Catalog {
     let tools = ["echo", "get-sum"].iter().map(|n| Tool::from_value(&json!({"name": n})).unwrap()).collect();
-    Catalog::build(&[("everything".to_owned(), tools)], &Default::default())
+    let servers = [ServerTools { server: "everything".into(), label: None, tools }];
+    Catalog::build(&servers, &Default::default(), None)
 }
 
 fn config() -> LoopConfig {
@@ -61,7 +63,7 @@ fn two_parallel_calls_then_an_answer() {
     assert_eq!(request["input"], "add 2 and 3, echo hi");
     assert_eq!(
         request["tools"][1],
-        json!({"type":"function","name":"get-sum","description":"","parameters":{"type":"object","properties":{}},"strict":false})
+        json!({"type":"function","name":"get-sum","description":"","parameters":{"type":"object","properties":{},"required":[],"additionalProperties":false},"strict":true})
     );
     assert!(request.get("previous_response_id").is_none());
 
@@ -102,7 +104,7 @@ fn two_parallel_calls_then_an_answer() {
     assert_eq!(result.output_text, "5 and hi");
     assert_eq!(result.turns, 2);
     assert_eq!(result.usage.total_tokens, 10);
-    assert_eq!(result.tool_calls.iter().map(|c| c.output.as_str()).collect::<Vec<_>>(), ["5", "Echo: hi"]);
+    assert_eq!(result.tool_calls.iter().map(|c| c.output.as_str().unwrap()).collect::<Vec<_>>(), ["5", "Echo: hi"]);
     assert!(l.is_done());
 }
 
@@ -145,6 +147,36 @@ fn bad_calls_become_error_outputs_without_touching_a_server() {
     assert!(outputs[1].1.starts_with("Error: the arguments for 'echo' are not valid JSON"), "{}", outputs[1].1);
     assert_eq!(outputs[2].1, "Error: the arguments for 'echo' must be a JSON object, not an array");
     assert_eq!(outputs[3], ("c4".into(), "Error: MCP server 'everything': request failed: timed out".into()));
+}
+
+#[test]
+fn the_server_gets_the_arguments_without_strict_nulls_and_only_when_they_fit() {
+    let find = json!({"name": "find", "inputSchema": {"type": "object", "properties": {
+        "q": {"type": "string"}, "limit": {"type": "integer", "maximum": 50}
+    }, "required": ["q"]}});
+    let servers = [ServerTools { server: "s".into(), label: None, tools: vec![Tool::from_value(&find).unwrap()] }];
+    let catalog = Catalog::build(&servers, &Default::default(), None);
+    let run = |config: LoopConfig, arguments: &str| {
+        let mut l = ToolLoop::new(config, catalog.clone(), json!("x")).unwrap();
+        let (first, request) = model_id(&drain(&mut l));
+        assert_eq!(request["tools"][0]["strict"], json!(true));
+        l.handle_model_response(first, Ok(response("r", json!([call("c1", "find", arguments)])))).unwrap();
+        drain(&mut l)
+    };
+    let outs = run(config(), r#"{"q": "vpn", "limit": null}"#);
+    let LoopEffect::CallTool { arguments, .. } = &effects(&outs)[0] else { panic!("{outs:?}") };
+    assert_eq!(arguments, &json!({"q": "vpn"}), "the null strict mode asked for is gone");
+    // Arguments that do not fit the tool's own schema go back to the model, not to the server.
+    let outs = run(config(), r#"{"q": "vpn", "limit": 500}"#);
+    assert!(effects(&outs).len() == 1 && matches!(effects(&outs)[0], LoopEffect::CallModel { .. }));
+    let (_, request) = model_id(&outs);
+    assert_eq!(
+        request["input"][0]["output"],
+        "Error: the arguments for 'find' do not fit its schema: /limit must be at most 50; send them again"
+    );
+    // validateArguments: false lets the server judge.
+    let outs = run(LoopConfig { validate_arguments: false, ..config() }, r#"{"q": "vpn", "limit": 500}"#);
+    assert!(matches!(&effects(&outs)[0], LoopEffect::CallTool { arguments, .. } if arguments["limit"] == 500));
 }
 
 #[test]

@@ -94,7 +94,9 @@ test('a run: tools listed, calls made together, outputs returned, answer resolve
   assert.equal(model[0].headers['x-portkey-trace-id'], 'trace-1');
   assert.equal(model[0].headers['x-portkey-api-key'], 'pk-test');
   const first = JSON.parse(model[0].body);
-  assert.deepEqual(first.tools, [{ type: 'function', name: 'echo', description: '', parameters: { type: 'object', properties: {} }, strict: false }]);
+  assert.deepEqual(first.tools, [
+    { type: 'function', name: 'echo', description: '', parameters: { type: 'object', properties: {}, required: [], additionalProperties: false }, strict: true },
+  ]);
   for (const r of model) {
     const all = JSON.stringify(r);
     for (const secret of ['10.20.30.40', 'tok-secret', 'session-secret-1']) assert.ok(!all.includes(secret), `${secret} leaked: ${all}`);
@@ -206,15 +208,32 @@ test('close ends a run in flight', async () => {
 });
 
 test('toFunctionTools converts a tools/list result and resolves names back', () => {
-  const { tools, resolve, notes } = toFunctionTools(
-    { tools: [{ name: 'search.tickets', description: 'Find tickets', inputSchema: { type: 'object', properties: { q: { type: 'string' } } } }, { name: 7 }] },
-    { server: 'it' },
-  );
+  const list = {
+    tools: [{ name: 'search.tickets', description: 'Find tickets', inputSchema: { type: 'object', properties: { q: { type: 'string' } } } }, { name: 7 }],
+  };
+  const { tools, resolve, notes } = toFunctionTools(list, { server: 'it' });
   assert.deepEqual(tools, [
-    { type: 'function', name: 'search_tickets', description: 'Find tickets', parameters: { type: 'object', properties: { q: { type: 'string' } } }, strict: false },
+    {
+      type: 'function',
+      name: 'search_tickets',
+      description: 'Find tickets',
+      // Strict by default; the optional q stays optional: nullable, and a null is removed before the call.
+      parameters: { type: 'object', properties: { q: { type: ['string', 'null'] } }, required: ['q'], additionalProperties: false },
+      strict: true,
+    },
   ]);
   assert.deepEqual(resolve('search_tickets'), { server: 'it', tool: 'search.tickets' });
   assert.equal(resolve('nope'), null);
   assert.equal(notes.length, 1);
-  assert.throws(() => toFunctionTools([], { prefix: 'sometimes' }), (e) => e.code === 'config');
+  const plain = toFunctionTools(list, { server: 'it', strict: false, toolPrefix: 'always', maxDescriptionChars: 4 });
+  assert.deepEqual(plain.tools[0], {
+    type: 'function',
+    name: 'it__search_tickets',
+    description: 'Find',
+    parameters: { type: 'object', properties: { q: { type: 'string' } } },
+    strict: false,
+  });
+  assert.throws(() => toFunctionTools([], { strict: 'sometimes' }), (e) => e.code === 'config' && /strict must be/.test(e.message));
+  assert.throws(() => toFunctionTools([], { prefix: 'always' }), (e) => e.code === 'config' && /unknown option/.test(e.message));
+  assert.throws(() => toFunctionTools([], { toolPrefix: 'sometimes' }), (e) => e.code === 'config');
 });

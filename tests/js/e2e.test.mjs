@@ -39,6 +39,32 @@ test('server-everything: get-sum and echo in one turn, both results in the answe
   await agent.close();
 });
 
+test('strict tools: the model sends null for an optional argument, the server never sees it; an image reaches the model as an image', async () => {
+  const agent = createAgent({ model: 'gpt-standin', portkey: portkey(), servers: { everything: { url: everything.url } } });
+  const seen = model.requests.length;
+  const listed = [];
+  const result = await agent.run('Show me the tiny image and the resource links.', { onEvent: (e) => e.type === 'toolsListed' && listed.push(e) });
+  assert.equal(result.status, 'completed');
+  assert.ok(listed[0].strict >= 10, `most of server-everything's tools are strict: ${JSON.stringify(listed[0])}`);
+  const sent = model.requests.slice(seen).map((r) => JSON.parse(r.body));
+  const links = sent[0].tools.find((t) => t.name === 'get-resource-links');
+  assert.equal(links.strict, true);
+  assert.deepEqual(links.parameters.required, ['count']);
+  // The stand-in, like a strict model, answered with {"count": null}; server-everything (zod) refuses a null count,
+  // so a successful call with its default of 3 links shows the null was removed on the way.
+  const call = result.toolCalls.find((c) => c.tool === 'get-resource-links');
+  assert.deepEqual(call.arguments, {});
+  assert.equal(call.isError, false, JSON.stringify(call.output));
+  const text = typeof call.output === 'string' ? call.output : call.output.map((p) => p.text ?? '').join('\n');
+  assert.equal(text.match(/\[resource link\]/g)?.length, 3, text);
+  // get-tiny-image: an input_image part with a PNG data URL, in the function_call_output the model got.
+  const outputs = sent[1].input.filter((i) => i.type === 'function_call_output');
+  const image = outputs.flatMap((o) => (Array.isArray(o.output) ? o.output : [])).find((p) => p.type === 'input_image');
+  assert.ok(image, JSON.stringify(outputs).slice(0, 500));
+  assert.match(image.image_url, /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/);
+  await agent.close();
+});
+
 test('no request to the model side carries an MCP server URL, header value or session id', async () => {
   const log = [];
   const recording = async (url, init) => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { root } from '../support/procs.mjs';
+import { toFunctionTools } from '../../js/node.js';
 
 test('the package root resolves to the Node entry and its API', async () => {
   const api = await import('mcp-loop');
@@ -28,14 +29,22 @@ test('the published files are the JS, the types and the built wasm', () => {
   assert.ok(files.every((f) => !f.startsWith('tests/') && !f.startsWith('src/')), files.join(', '));
 });
 
-test('mcp-loop convert prints the function tools the model gets', () => {
-  const input = JSON.stringify({ tools: [{ name: 'lookup.person', description: 'Find someone', inputSchema: { type: 'object', properties: { name: { type: 'string' } } } }, { bad: true }] });
-  const out = execFileSync(process.execPath, ['js/cli.js', 'convert', '--server', 'hr', '--prefix', 'always'], { cwd: root, input, encoding: 'utf8' });
-  const { tools, notes } = JSON.parse(out);
+test('mcp-loop convert prints the function tools the model gets, as toFunctionTools does', () => {
+  const list = { tools: [{ name: 'lookup.person', description: 'Find someone', inputSchema: { type: 'object', properties: { name: { type: 'string' } } } }, { bad: true }] };
+  const convert = (...flags) => JSON.parse(execFileSync(process.execPath, ['js/cli.js', 'convert', ...flags], { cwd: root, input: JSON.stringify(list), encoding: 'utf8' }));
+  const { tools, notes } = convert('--server', 'hr', '--prefix', 'always', '--strict', 'false');
   assert.deepEqual(tools, [
     { type: 'function', name: 'hr__lookup_person', description: 'Find someone', parameters: { type: 'object', properties: { name: { type: 'string' } } }, strict: false },
   ]);
   assert.equal(notes.length, 1);
+  for (const [flags, options] of [
+    [[], {}],
+    [['--strict', 'true', '--max-description-chars', '5'], { strict: true, maxDescriptionChars: 5 }],
+    [['--strict', 'auto', '--server', 'x'], { strict: 'auto', server: 'x' }],
+  ]) {
+    const lib = toFunctionTools(list, options);
+    assert.deepEqual(convert(...flags), { tools: lib.tools, notes: lib.notes }, flags.join(' '));
+  }
   const bad = spawnSync(process.execPath, ['js/cli.js', 'convert'], { cwd: root, input: 'not json', encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /not JSON/);

@@ -9,6 +9,11 @@
 //   "tickets about VPN"                 → a *ticket* tool                  the topic
 //   "calendar" / "meetings"             → a *calendar* tool, once the directory answered with an "id"
 //   "tiny image"                        → a *image* tool
+//   "resource links"                    → a *resource-links* tool          no arguments
+//
+// Like a real model in strict mode, it sends every property of a `strict: true` tool, `null` for the optional
+// ones (strict schemas list every property as required and make the optional ones nullable); and like the real
+// API it refuses a strict tool whose schema breaks the strict rules it checks.
 //
 // Independent calls go out together in one turn; when nothing is left to call it answers with every tool
 // output it received. `GET /__requests` returns what it was sent (headers and bodies), for tests.
@@ -68,6 +73,10 @@ function validate(store, request) {
     if (tool.parameters?.type !== 'object') {
       return apiError(400, `Invalid schema for function '${tool.name}': schema must be a JSON Schema of 'type: "object"', got 'type: "${tool.parameters?.type}"'.`, `tools[${i}].parameters`, 'invalid_function_parameters');
     }
+    const problem = tool.strict === true && strictProblem(tool.parameters, []);
+    if (problem) {
+      return apiError(400, `Invalid schema for function '${tool.name}': ${problem}`, `tools[${i}].parameters`, 'invalid_function_parameters');
+    }
   }
   const prev = request.previous_response_id;
   if (prev && !store.has(prev)) {
@@ -90,6 +99,41 @@ function validate(store, request) {
     }
   }
   return null;
+}
+
+/** The first strict-mode rule `schema` breaks, worded as the real API words it (the rules the tests rely on). */
+function strictProblem(schema, context) {
+  if (!schema || typeof schema !== 'object') return `In context=(${context}), schema must be an object.`;
+  if (schema.$ref !== undefined && Object.keys(schema).length > 1) {
+    return `In context=(${context}), $ref cannot have keywords {${Object.keys(schema).filter((k) => k !== '$ref').map((k) => `'${k}'`).join(', ')}}.`;
+  }
+  const types = [schema.type].flat();
+  if (types.includes('object')) {
+    if (schema.additionalProperties !== false) {
+      return `In context=(${context}), 'additionalProperties' is required to be supplied and to be false.`;
+    }
+    const keys = Object.keys(schema.properties ?? {});
+    const required = schema.required ?? [];
+    const missing = keys.find((k) => !required.includes(k));
+    if (missing) return `In context=(${context}), 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing}'.`;
+  }
+  if (types.includes('array') && !schema.items) return `In context=(${context}), array schema missing items.`;
+  const children = [
+    ...Object.entries(schema.properties ?? {}).map(([k, v]) => [v, [...context, "'properties'", `'${k}'`]]),
+    ...Object.entries(schema.$defs ?? {}).map(([k, v]) => [v, [...context, "'$defs'", `'${k}'`]]),
+    ...(schema.anyOf ?? []).map((v, i) => [v, [...context, "'anyOf'", String(i)]]),
+    ...(schema.items ? [[schema.items, [...context, "'items'"]]] : []),
+  ];
+  for (const [child, where] of children) {
+    const problem = strictProblem(child, where);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+/** Whether a (strict) property schema lets the model send `null`. */
+function nullable(schema) {
+  return [schema?.type].flat().includes('null') || (schema?.anyOf ?? []).some((b) => b?.type === 'null');
 }
 
 /** Finds the offered tool whose name (after any server prefix) matches. */
@@ -141,6 +185,16 @@ function plan(text, tools, results) {
   }
   const imageTool = /tiny image/i.test(text) && findTool(tools, /image/i);
   if (imageTool) wanted.push({ tool: imageTool.name, args: {} });
+  const linksTool = /resource links/i.test(text) && findTool(tools, /resource[-_]links/i);
+  if (linksTool) wanted.push({ tool: linksTool.name, args: {} });
+  // Strict tools get every property; the optional ones (nullable in a strict schema) as null.
+  for (const call of wanted) {
+    const tool = tools.find((t) => t.name === call.tool);
+    if (!tool?.strict) continue;
+    for (const [name, schema] of Object.entries(tool.parameters?.properties ?? {})) {
+      if (!(name in call.args) && nullable(schema)) call.args[name] = null;
+    }
+  }
   return wanted;
 }
 

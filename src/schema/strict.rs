@@ -1,0 +1,720 @@
+//! Strict mode (OpenAI Structured Outputs) for tool parameters.
+//!
+//! Strict mode guarantees the model's arguments fit the schema, but only for a subset of JSON Schema: every
+//! object closed and listing all its properties as required, a short list of keywords, no `allOf` / `not` /
+//! conditionals. [`convert`] rewrites an MCP `inputSchema` into that subset where it can do so without
+//! changing what the tool accepts: an optional property becomes required-but-nullable, and its pointer is
+//! recorded so that the `null` the model sends for it is removed again before the call ([`remove_added_nulls`]).
+//! Where no faithful rewrite exists it says why, and the tool goes out non-strict.
+//!
+//! With `force`, constraints strict mode lacks (`minLength`, `uniqueItems`, …) are dropped into the
+//! description instead of failing; the arguments are still checked against the original schema before the
+//! call (see [`super::validate`]), so a dropped constraint costs a retry, never a bad call.
+
+use super::validate;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+
+/// The formats strict mode knows; others are moved into the description (`format` only annotates).
+const FORMATS: &[&str] = &["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"];
+/// Keywords kept as they are.
+const KEPT: &[&str] = &["description", "enum", "pattern", "multipleOf", "minimum", "maximum", "minItems", "maxItems"];
+/// Constraints strict mode lacks: fatal without `force`, otherwise described.
+const RELAXABLE: &[&str] = &["minLength", "maxLength", "uniqueItems", "minProperties", "maxProperties", "contains"];
+/// Keywords that change what is accepted and cannot be carried over.
+const FATAL: &[&str] = &[
+    "not",
+    "if",
+    "then",
+    "else",
+    "patternProperties",
+    "propertyNames",
+    "dependentRequired",
+    "dependentSchemas",
+    "dependencies",
+    "prefixItems",
+    "additionalItems",
+    "unevaluatedItems",
+    "minContains",
+    "maxContains",
+    "$dynamicRef",
+    "$recursiveRef",
+];
+/// Strict-mode limits (OpenAI Structured Outputs).
+const MAX_PROPERTIES: usize = 5000;
+const MAX_DEPTH: usize = 10;
+const MAX_ENUM_VALUES: usize = 1000;
+const MAX_STRING_CHARS: usize = 120_000;
+/// Guards against schemas built to explode (`$ref` fan-out, deep nesting).
+const MAX_NODES: usize = 20_000;
+const MAX_INLINE_DEPTH: usize = 32;
+
+/// A strict schema and what undoing it needs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Strict {
+    /// The schema sent with `strict: true`.
+    pub schema: Value,
+    /// JSON pointers (into `schema`) of the properties that were optional and became nullable.
+    pub nullable: BTreeSet<String>,
+    /// What `force` gave up, for the notes.
+    pub relaxed: Vec<String>,
+}
+
+/// Converts `schema` (a tool's `inputSchema`; `None` when it has none) to strict mode, or says why it cannot.
+pub fn convert(schema: Option<&Value>, force: bool) -> Result<Strict, String> {
+    let empty = json!({});
+    let root = schema.unwrap_or(&empty);
+    let mut c = Converter {
+        root,
+        force,
+        nullable: BTreeSet::new(),
+        relaxed: Vec::new(),
+        defs: Map::new(),
+        inlining: Vec::new(),
+        nodes: 0,
+    };
+    let mut out = c.root_node()?;
+    while let Some((name, pointer)) = c.next_def() {
+        let original = c.resolve(&pointer).ok_or_else(|| format!("$ref '{pointer}' leads nowhere"))?;
+        let converted = c.node(original, &format!("/$defs/{}", escape(&name)), 0)?;
+        c.defs.insert(name, converted);
+    }
+    if !c.defs.is_empty() {
+        out.insert("$defs".into(), Value::Object(c.defs));
+    }
+    let schema = Value::Object(out);
+    check_limits(&schema)?;
+    Ok(Strict { schema, nullable: c.nullable, relaxed: c.relaxed })
+}
+
+/// Removes the `null`s the model sent for properties that were optional before strict mode made them
+/// nullable, so the server sees what it would have seen without strict mode. `arguments` fit `strict.schema`.
+pub fn remove_added_nulls(arguments: &mut Value, strict: &Strict) {
+    if !strict.nullable.is_empty() {
+        strip(arguments, &strict.schema, "", strict, 0);
+    }
+}
+
+fn strip(value: &mut Value, root: &Value, pointer: &str, strict: &Strict, depth: usize) {
+    let Some(node) = root.pointer(pointer) else { return };
+    if depth > 64 {
+        return;
+    }
+    if let Some(target) = node.get("$ref").and_then(Value::as_str) {
+        return strip(value, root, target.trim_start_matches('#'), strict, depth + 1);
+    }
+    if let Some(branches) = node.get("anyOf").and_then(Value::as_array) {
+        // The branch the model's value fits is the one whose nulls are ours to remove.
+        if let Some(i) = branches.iter().position(|b| validate::fits(value, b, root)) {
+            strip(value, root, &format!("{pointer}/anyOf/{i}"), strict, depth + 1);
+        }
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let slot = |key: &str| format!("{pointer}/properties/{}", escape(key));
+            map.retain(|key, v| !(v.is_null() && strict.nullable.contains(&slot(key))));
+            for (key, v) in map.iter_mut() {
+                strip(v, root, &slot(key), strict, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                strip(item, root, &format!("{pointer}/items"), strict, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+struct Converter<'a> {
+    root: &'a Value,
+    force: bool,
+    nullable: BTreeSet<String>,
+    relaxed: Vec<String>,
+    /// Definitions by output name: `null` while waiting to be (or being) converted.
+    defs: Map<String, Value>,
+    /// Pointers being inlined, against cycles outside `$defs`.
+    inlining: Vec<String>,
+    nodes: usize,
+}
+
+impl<'a> Converter<'a> {
+    /// The root must be a closed object; no arguments at all is the empty one.
+    fn root_node(&mut self) -> Result<Map<String, Value>, String> {
+        let mut root = match self.root {
+            Value::Object(map) => map.clone(),
+            Value::Bool(true) => Map::new(),
+            _ => return Err("the input schema is not an object schema".into()),
+        };
+        if let Some(Value::String(target)) = root.get("$ref") {
+            // A root that is only a reference to its arguments' definition: use the definition.
+            let target = target.trim_start_matches('#').to_owned();
+            let resolved = self.resolve(&target).and_then(Value::as_object).ok_or("the root $ref leads nowhere")?;
+            root.remove("$ref");
+            for (k, v) in resolved {
+                root.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        match root.get("type") {
+            None => {}
+            Some(t) if types(t).contains(&"object") => {}
+            Some(_) => return Err("the input schema's root is not an object".into()),
+        }
+        if root.contains_key("anyOf") || root.contains_key("oneOf") {
+            return Err("the root is a union (anyOf/oneOf), which strict mode does not allow".into());
+        }
+        // The arguments are always an object: a nullable root, or one without a type, is an object root.
+        root.insert("type".into(), json!("object"));
+        let open = matches!(root.get("additionalProperties"), Some(Value::Bool(true)) | Some(Value::Object(_)));
+        if !root.contains_key("properties") && !root.contains_key("allOf") && !open {
+            // No properties: a tool without arguments.
+            root.insert("properties".into(), json!({}));
+        }
+        match self.node(&Value::Object(root), "", 0)? {
+            Value::Object(map) => Ok(map),
+            _ => Err("the input schema's root is not an object".into()),
+        }
+    }
+
+    /// Converts one schema node; `pointer` is where it lands in the output.
+    fn node(&mut self, schema: &Value, pointer: &str, depth: usize) -> Result<Value, String> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(format!("the schema has more than {MAX_NODES} parts"));
+        }
+        let at = |what: &str| format!("{what} at {}", if pointer.is_empty() { "/" } else { pointer });
+        let map = match schema {
+            Value::Object(map) => map,
+            Value::Bool(true) => return Err(at("a schema that accepts any value")),
+            _ => return Err(at("a schema that accepts nothing")),
+        };
+        let merged;
+        let map = if map.contains_key("allOf") {
+            merged = self.merge_all_of(map).map_err(|e| at(&e))?;
+            &merged
+        } else {
+            map
+        };
+        if let Some(target) = map.get("$ref") {
+            return self.reference(map, target, pointer, depth);
+        }
+        let mut out = Map::new();
+        let mut notes: Vec<String> = Vec::new();
+        let mut types_out: Vec<&str> = Vec::new();
+        if let Some(t) = map.get("type") {
+            types_out = types(t);
+            if types_out.is_empty()
+                || types_out
+                    .iter()
+                    .any(|t| !["string", "number", "integer", "boolean", "object", "array", "null"].contains(t))
+            {
+                return Err(at("an unknown type"));
+            }
+        } else if map.contains_key("properties") || map.contains_key("additionalProperties") {
+            types_out = vec!["object"];
+        } else if map.contains_key("items") {
+            types_out = vec!["array"];
+        }
+        let is_object = types_out.contains(&"object");
+        let is_array = types_out.contains(&"array");
+        for (key, value) in map {
+            let key = key.as_str();
+            match key {
+                "type"
+                | "properties"
+                | "required"
+                | "additionalProperties"
+                | "items"
+                | "anyOf"
+                | "oneOf"
+                | "unevaluatedProperties"
+                | "allOf" => {}
+                "const" => {
+                    out.insert("enum".into(), json!([value]));
+                }
+                "default" => {
+                    let text = value.to_string();
+                    if text.len() <= 200 {
+                        notes.push(format!("Default: {text}."));
+                    }
+                }
+                "format" => match value.as_str() {
+                    Some(f) if FORMATS.contains(&f) => {
+                        out.insert(key.into(), value.clone());
+                    }
+                    Some(f) => notes.push(format!("Format: {f}.")),
+                    None => {}
+                },
+                "exclusiveMinimum" | "exclusiveMaximum" => {
+                    // Draft 4 spells these as booleans next to minimum / maximum.
+                    let bound = if key == "exclusiveMinimum" { "minimum" } else { "maximum" };
+                    match value {
+                        Value::Bool(true) => {
+                            let n = map.get(bound).ok_or_else(|| at(&format!("{key}: true without {bound}")))?;
+                            out.insert(key.into(), n.clone());
+                        }
+                        Value::Bool(false) => {}
+                        _ => {
+                            out.insert(key.into(), value.clone());
+                        }
+                    }
+                }
+                "minimum" | "maximum" if map.get(&format!("exclusive{}", &capitalise(key))) == Some(&json!(true)) => {}
+                "uniqueItems" if value == &json!(false) => {}
+                _ if KEPT.contains(&key) => {
+                    out.insert(key.into(), value.clone());
+                }
+                _ if RELAXABLE.contains(&key) => {
+                    if !self.force {
+                        return Err(at(&format!("{key}, which strict mode does not support")));
+                    }
+                    notes.push(format!("{}: {}.", capitalise(key), value));
+                    self.relaxed.push(at(key));
+                }
+                _ if FATAL.contains(&key) => return Err(at(&format!("{key}, which strict mode does not support"))),
+                // Annotations (title, examples, $comment, …) and unknown keywords: nothing about what is accepted.
+                _ => {}
+            }
+        }
+        if types_out.is_empty() {
+            // Strict mode wants a type beside an enum: the types of its values.
+            if let Some(Value::Array(values)) = out.get("enum") {
+                for value in values {
+                    let t = value_type(value);
+                    if t == "object" || t == "array" {
+                        return Err(at("an enum of objects or arrays"));
+                    }
+                    if !types_out.contains(&t) {
+                        types_out.push(t);
+                    }
+                }
+            }
+        }
+        if !types_out.is_empty() {
+            out.insert("type".into(), if types_out.len() == 1 { json!(types_out[0]) } else { json!(types_out) });
+        }
+        if let Some(branches) = map.get("anyOf").or_else(|| map.get("oneOf")) {
+            if map.contains_key("oneOf") && !self.force && !disjoint(branches, self.root) {
+                return Err(at("oneOf whose alternatives may overlap (strict mode only has anyOf)"));
+            }
+            if map.contains_key("oneOf") && map.contains_key("anyOf") {
+                return Err(at("both anyOf and oneOf"));
+            }
+            let branches = branches.as_array().filter(|b| !b.is_empty()).ok_or_else(|| at("an empty anyOf"))?;
+            let mut converted = Vec::with_capacity(branches.len());
+            for (i, branch) in branches.iter().enumerate() {
+                converted.push(self.node(branch, &format!("{pointer}/anyOf/{i}"), depth + 1)?);
+            }
+            out.insert("anyOf".into(), Value::Array(converted));
+        } else if types_out.is_empty() && !out.contains_key("enum") {
+            return Err(at("a schema without a type, which accepts any value"));
+        }
+        if is_object {
+            self.object(map, &mut out, pointer, depth)?;
+        }
+        if is_array {
+            match map.get("items") {
+                Some(items @ Value::Object(_)) => {
+                    let items = self.node(items, &format!("{pointer}/items"), depth + 1)?;
+                    out.insert("items".into(), items);
+                }
+                Some(Value::Array(_)) => return Err(at("tuple items, which strict mode does not support")),
+                _ => return Err(at("an array whose items may be anything")),
+            }
+        }
+        if !notes.is_empty() {
+            let description = out.get("description").and_then(Value::as_str).unwrap_or("");
+            let text =
+                if description.is_empty() { notes.join(" ") } else { format!("{description} {}", notes.join(" ")) };
+            out.insert("description".into(), Value::String(text));
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// Closes an object: every property required, the optional ones nullable.
+    fn object(
+        &mut self,
+        map: &Map<String, Value>,
+        out: &mut Map<String, Value>,
+        pointer: &str,
+        depth: usize,
+    ) -> Result<(), String> {
+        let at = |what: &str| format!("{what} at {}", if pointer.is_empty() { "/" } else { pointer });
+        let empty = Map::new();
+        let properties = match map.get("properties") {
+            None => &empty,
+            Some(Value::Object(p)) => p,
+            Some(_) => return Err(at("properties that are not an object")),
+        };
+        let open = match (map.get("additionalProperties"), map.get("unevaluatedProperties")) {
+            (Some(Value::Object(_)), _) | (_, Some(Value::Object(_))) => {
+                return Err(at("a map (additionalProperties with a schema), which strict mode cannot express"));
+            }
+            (Some(Value::Bool(b)), _) | (None, Some(Value::Bool(b))) => *b,
+            // Not said: open by JSON Schema's rules; closing it only keeps the model to the listed properties,
+            // unless there are none (a free-form object).
+            _ => properties.is_empty() && !pointer.is_empty(),
+        };
+        if open && (properties.is_empty() || !self.force) {
+            return Err(at("an open object (it accepts properties it does not list)"));
+        }
+        if open {
+            self.relaxed.push(at("an open object closed"));
+        }
+        let required: Vec<&str> = match map.get("required") {
+            None => Vec::new(),
+            Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).collect(),
+            Some(_) => return Err(at("required that is not a list")),
+        };
+        if let Some(missing) = required.iter().find(|r| !properties.contains_key(**r)) {
+            return Err(at(&format!("'{missing}' required but not described")));
+        }
+        let mut converted = Map::new();
+        for (key, schema) in properties {
+            let slot = format!("{pointer}/properties/{}", escape(key));
+            let optional = !required.contains(&key.as_str()) && !validate::accepts_null(schema, self.root);
+            let value = if optional {
+                self.nullable.insert(slot.clone());
+                self.nullable_node(schema, &slot, depth + 1)?
+            } else {
+                self.node(schema, &slot, depth + 1)?
+            };
+            converted.insert(key.clone(), value);
+        }
+        out.insert("properties".into(), Value::Object(converted));
+        out.insert("required".into(), Value::Array(properties.keys().map(|k| json!(k)).collect()));
+        out.insert("additionalProperties".into(), json!(false));
+        Ok(())
+    }
+
+    /// An optional property, required but nullable: `null` added to a plain `type` or to an `anyOf`, or the
+    /// node wrapped in an `anyOf` with null.
+    fn nullable_node(&mut self, schema: &Value, slot: &str, depth: usize) -> Result<Value, String> {
+        let mut node = self.node(schema, slot, depth)?;
+        let null_type = json!({"type": "null"});
+        if let Some(Value::Array(branches)) = node.get_mut("anyOf") {
+            branches.push(null_type);
+            return Ok(node);
+        }
+        let plain = node_is_plain(&node);
+        match node.get_mut("type") {
+            Some(t) if plain => {
+                let mut list = match t.take() {
+                    Value::Array(list) => list,
+                    one => vec![one],
+                };
+                list.push(json!("null"));
+                *t = Value::Array(list);
+                Ok(node)
+            }
+            _ => {
+                // The node moves down into the union: so do the pointers recorded inside it.
+                let inside = format!("{slot}/");
+                let moved: Vec<String> =
+                    self.nullable.range(inside.clone()..).take_while(|p| p.starts_with(&inside)).cloned().collect();
+                for pointer in moved {
+                    self.nullable.remove(&pointer);
+                    self.nullable.insert(format!("{slot}/anyOf/0/{}", &pointer[inside.len()..]));
+                }
+                Ok(json!({"anyOf": [node, null_type]}))
+            }
+        }
+    }
+
+    /// A `$ref`: kept when it names a root definition (or the root), otherwise inlined.
+    fn reference(
+        &mut self,
+        map: &Map<String, Value>,
+        target: &Value,
+        pointer: &str,
+        depth: usize,
+    ) -> Result<Value, String> {
+        let target = target.as_str().ok_or("a $ref that is not a string")?;
+        let at = |what: String| format!("{what} at {}", if pointer.is_empty() { "/" } else { pointer });
+        let annotations = ["$ref", "description", "title", "default", "$comment", "examples", "deprecated"];
+        if let Some(key) = map.keys().find(|k| !annotations.contains(&k.as_str())) {
+            return Err(at(format!("$ref with '{key}' beside it")));
+        }
+        let Some(local) = target.strip_prefix('#') else {
+            return Err(at(format!("a $ref to another document ('{target}'), which is never fetched")));
+        };
+        // Strict mode refuses any key beside `$ref`: a description goes on a one-branch union around it.
+        let described = |target: String| match map.get("description") {
+            Some(d) => json!({"anyOf": [{"$ref": target}], "description": d}),
+            None => json!({"$ref": target}),
+        };
+        if local.is_empty() {
+            return Ok(described("#".into()));
+        }
+        if let Some(name) = def_name(local) {
+            let name = unescape(&percent_decode(name));
+            let other = if local.starts_with("/$defs/") { "definitions" } else { "$defs" };
+            if self.root.get(other).and_then(|d| d.get(&name)).is_some() {
+                return Err(format!("'{name}' is defined both in $defs and in definitions"));
+            }
+            self.resolve(local).ok_or_else(|| at(format!("$ref '{target}' leads nowhere")))?;
+            let target = format!("#/$defs/{}", escape(&name));
+            self.defs.entry(name).or_insert(Value::Null);
+            return Ok(described(target));
+        }
+        // A pointer into some other part of the schema: inline a converted copy.
+        if self.inlining.iter().any(|p| p == local) || self.inlining.len() > MAX_INLINE_DEPTH {
+            return Err(at(format!("a recursive $ref '{target}' outside $defs")));
+        }
+        let resolved = self.resolve(local).ok_or_else(|| at(format!("$ref '{target}' leads nowhere")))?;
+        self.inlining.push(local.to_owned());
+        let mut node = self.node(resolved, pointer, depth);
+        self.inlining.pop();
+        if let (Ok(Value::Object(node)), Some(d)) = (&mut node, map.get("description")) {
+            node.insert("description".into(), d.clone());
+        }
+        node
+    }
+
+    /// `allOf` of objects becomes one object (disjoint properties, required lists joined); a single
+    /// alternative is merged with its siblings. Anything else cannot be expressed.
+    fn merge_all_of(&mut self, map: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+        let Some(Value::Array(parts)) = map.get("allOf") else { return Err("allOf that is not a list".into()) };
+        let mut merged = map.clone();
+        merged.remove("allOf");
+        for part in parts {
+            let mut part = part.as_object().ok_or("allOf with a part that is not an object schema")?.clone();
+            let mut hops = 0;
+            while let Some(Value::String(target)) = part.remove("$ref") {
+                hops += 1;
+                let local =
+                    target.strip_prefix('#').filter(|_| hops < 8).ok_or("allOf with a $ref it cannot follow")?;
+                let resolved =
+                    self.resolve(local).and_then(Value::as_object).ok_or("allOf with a $ref that leads nowhere")?;
+                for (k, v) in resolved {
+                    part.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            if part.contains_key("allOf") {
+                return Err("nested allOf".into());
+            }
+            for (key, value) in part {
+                match (key.as_str(), merged.get_mut(&key)) {
+                    (_, None) => {
+                        merged.insert(key, value);
+                    }
+                    ("description" | "title" | "$defs" | "definitions", Some(_)) => {}
+                    ("properties", Some(Value::Object(mine))) => {
+                        for (name, schema) in value.as_object().into_iter().flatten() {
+                            if mine.get(name).is_some_and(|s| s != schema) {
+                                return Err(format!("allOf describes '{name}' twice"));
+                            }
+                            mine.insert(name.clone(), schema.clone());
+                        }
+                    }
+                    ("required", Some(Value::Array(mine))) => mine.extend(
+                        value
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter(|v| !mine.contains(v))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    ),
+                    (_, Some(mine)) if *mine == value => {}
+                    (key, Some(_)) => return Err(format!("allOf whose parts disagree on '{key}'")),
+                }
+            }
+        }
+        if merged.contains_key("additionalProperties") && parts.len() > 1 {
+            // In allOf, a closed part also refuses its siblings' properties: not what merging would say.
+            return Err("allOf with additionalProperties".into());
+        }
+        Ok(merged)
+    }
+
+    fn next_def(&self) -> Option<(String, String)> {
+        let name = self.defs.iter().find(|(_, v)| v.is_null()).map(|(k, _)| k.clone())?;
+        let section = if self.root.get("$defs").and_then(|d| d.get(&name)).is_some() { "$defs" } else { "definitions" };
+        Some((name.clone(), format!("/{section}/{}", escape(&name))))
+    }
+
+    fn resolve(&self, pointer: &str) -> Option<&'a Value> {
+        self.root.pointer(&percent_decode(pointer))
+    }
+}
+
+/// A node whose `type` can take `null` without changing anything else (an `enum` would still refuse it).
+fn node_is_plain(node: &Value) -> bool {
+    ["$ref", "anyOf", "enum"].iter().all(|k| node.get(*k).is_none())
+}
+
+/// The name in `/$defs/NAME` or `/definitions/NAME` (one segment only).
+fn def_name(pointer: &str) -> Option<&str> {
+    let rest = pointer.strip_prefix("/$defs/").or_else(|| pointer.strip_prefix("/definitions/"))?;
+    (!rest.contains('/')).then_some(rest)
+}
+
+/// `oneOf` may become `anyOf` when no value can fit two alternatives: alternatives of different single types,
+/// or objects told apart by a required property with different constant values.
+fn disjoint(branches: &Value, root: &Value) -> bool {
+    let Some(branches) = branches.as_array() else { return false };
+    let resolved: Vec<&Value> = branches
+        .iter()
+        .map(|b| match b.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+            Some(local) => root.pointer(&percent_decode(local)).unwrap_or(b),
+            None => b,
+        })
+        .collect();
+    let kinds: Vec<Option<&str>> = resolved
+        .iter()
+        .map(|b| match b.get("type").map(types).as_deref() {
+            Some(["integer"]) => Some("number"),
+            Some([t]) => Some(*t),
+            _ => None,
+        })
+        .collect();
+    if kinds.iter().enumerate().all(|(i, k)| k.is_some() && !kinds[..i].contains(k)) {
+        return true;
+    }
+    // A discriminator: some property required everywhere, with a different constant in each alternative.
+    let Some(first) = resolved.first().and_then(|b| b.get("properties")).and_then(Value::as_object) else {
+        return false;
+    };
+    first.keys().any(|key| {
+        let constants: Option<Vec<Value>> = resolved
+            .iter()
+            .map(|b| {
+                let required = b.get("required").and_then(Value::as_array).is_some_and(|r| r.contains(&json!(key)));
+                let property = b.get("properties")?.get(key)?;
+                let constant =
+                    property.get("const").cloned().or_else(|| match property.get("enum")?.as_array()?.as_slice() {
+                        [one] => Some(one.clone()),
+                        _ => None,
+                    });
+                constant.filter(|_| required)
+            })
+            .collect();
+        constants.is_some_and(|c| c.iter().enumerate().all(|(i, x)| !c[..i].contains(x)))
+    })
+}
+
+/// The limits strict mode puts on a whole schema.
+fn check_limits(schema: &Value) -> Result<(), String> {
+    #[derive(Default)]
+    struct Count {
+        properties: usize,
+        enum_values: usize,
+        chars: usize,
+        depth: usize,
+    }
+    fn walk(v: &Value, depth: usize, count: &mut Count) -> Result<(), String> {
+        let Value::Object(map) = v else { return Ok(()) };
+        if let Some(Value::Object(properties)) = map.get("properties") {
+            count.properties += properties.len();
+            count.depth = count.depth.max(depth + 1);
+            for (name, p) in properties {
+                count.chars += name.chars().count();
+                walk(p, depth + 1, count)?;
+            }
+        }
+        if let Some(Value::Array(values)) = map.get("enum") {
+            count.enum_values += values.len();
+            let chars: usize = values.iter().filter_map(Value::as_str).map(|s| s.chars().count()).sum();
+            count.chars += chars;
+            if values.len() > 250 && chars > 15_000 {
+                return Err(format!("an enum of {} values and {chars} characters (over 15 000)", values.len()));
+            }
+        }
+        if let Some(Value::Object(defs)) = map.get("$defs") {
+            for (name, d) in defs {
+                count.chars += name.chars().count();
+                walk(d, 0, count)?;
+            }
+        }
+        for key in ["items", "anyOf"] {
+            match map.get(key) {
+                Some(Value::Array(list)) => list.iter().try_for_each(|b| walk(b, depth, count))?,
+                Some(one) => walk(one, depth, count)?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+    let mut count = Count::default();
+    walk(schema, 0, &mut count)?;
+    if count.properties > MAX_PROPERTIES {
+        return Err(format!("{} properties (strict mode allows {MAX_PROPERTIES})", count.properties));
+    }
+    if count.depth > MAX_DEPTH {
+        return Err(format!("objects nested {} deep (strict mode allows {MAX_DEPTH})", count.depth));
+    }
+    if count.enum_values > MAX_ENUM_VALUES {
+        return Err(format!("{} enum values (strict mode allows {MAX_ENUM_VALUES})", count.enum_values));
+    }
+    if count.chars > MAX_STRING_CHARS {
+        return Err(format!("{} characters of names and values (strict mode allows {MAX_STRING_CHARS})", count.chars));
+    }
+    Ok(())
+}
+
+fn value_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// `type` as a list of names.
+fn types(t: &Value) -> Vec<&str> {
+    match t {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+/// JSON Pointer escaping of one segment.
+pub(crate) fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
+}
+
+/// `$ref` fragments are URI-encoded (`%24defs`, `%20`).
+fn percent_decode(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_owned();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests;
