@@ -24,6 +24,7 @@ use crate::vec_map::VecMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// The longest timeout accepted (about 24 days: the most a JavaScript timer can wait).
 pub const MAX_TIMEOUT_MS: u64 = (1 << 31) - 1;
@@ -337,7 +338,7 @@ struct ToolOp {
 pub struct Driver {
     config: AgentConfig,
     servers: Vec<McpClient>,
-    catalog: Option<Catalog>,
+    catalog: Option<Arc<Catalog>>,
     /// The tool definitions first seen, against servers that change them.
     baseline: Baseline,
     /// The catalog must be listed again before the next model turn (a server said its tools changed, or the
@@ -395,7 +396,7 @@ impl Driver {
 
     /// The tool catalog, once every server has been listed.
     pub fn catalog(&self) -> Option<&Catalog> {
-        self.catalog.as_ref()
+        self.catalog.as_deref()
     }
 
     /// Starts a run with the user's `input` (text or input items). `trace_id` goes to Portkey as
@@ -891,7 +892,7 @@ impl Driver {
                 ServerTools { server: config.name.clone(), label: config.label.clone(), tools }
             })
             .collect();
-        let mut catalog = Catalog::build(&servers, &self.config.convert, self.catalog.as_ref());
+        let mut catalog = Catalog::build(servers, &self.config.convert, self.catalog.as_deref());
         for event in self.baseline.review(&mut catalog, self.config.tool_changes) {
             self.out.push_back(Output::Event { run: None, event });
         }
@@ -902,11 +903,11 @@ impl Driver {
             notes: catalog.notes.clone(),
         };
         self.out.push_back(Output::Event { run: None, event: listed });
-        self.set_catalog(catalog);
+        self.set_catalog(Arc::new(catalog));
     }
 
     /// A fresh catalog: waiting runs start, running runs see it from their next turn on.
-    fn set_catalog(&mut self, catalog: Catalog) {
+    fn set_catalog(&mut self, catalog: Arc<Catalog>) {
         for (_, run) in self.runs.iter_mut() {
             if let RunState::Looping(tool_loop) = &mut run.state {
                 tool_loop.set_catalog(catalog.clone());
@@ -938,10 +939,11 @@ impl Driver {
     }
 
     fn release_parked(&mut self) {
-        let tools = self.catalog.as_ref().map(Catalog::functions).unwrap_or_default();
+        let catalog = self.catalog.clone();
+        let tools = catalog.as_deref().map(Catalog::functions).unwrap_or_default();
         for (run, effect, mut request) in std::mem::take(&mut self.parked) {
-            match &tools {
-                list if !list.is_empty() => request["tools"] = Value::Array(list.clone()),
+            match tools {
+                list if !list.is_empty() => request["tools"] = Value::Array(list.to_vec()),
                 _ => {
                     if let Some(map) = request.as_object_mut() {
                         map.remove("tools");

@@ -162,7 +162,7 @@ impl WasmDriver {
 pub fn to_function_tools(tools: &str, options: &str) -> Result<String, JsValue> {
     let tools = parse("invalid tools", tools)?;
     let options = parse("invalid options", options)?;
-    let out = crate::schema::convert_json(&tools, &options).map_err(|e| js_error(&Error::config(e)))?;
+    let out = crate::schema::convert_json(tools, &options).map_err(|e| js_error(&Error::config(e)))?;
     Ok(out.to_string())
 }
 

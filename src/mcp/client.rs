@@ -1054,7 +1054,7 @@ impl McpClient {
                 self.events.push_back(McpEvent::ToolResult { op, result });
             }
             Some(Op::CallTool(_)) => self.fail_op(op, "malformed tools/call result: not an object".into()),
-            Some(Op::ListTools { .. }) => self.on_tools_page(op, &result),
+            Some(Op::ListTools { .. }) => self.on_tools_page(op, result),
             None => {}
         }
     }
@@ -1086,8 +1086,8 @@ impl McpClient {
         }
     }
 
-    fn on_tools_page(&mut self, op: OpId, result: &Value) {
-        let Some(page) = result.get("tools").and_then(Value::as_array) else {
+    fn on_tools_page(&mut self, op: OpId, mut result: Value) {
+        let Some(Value::Array(page)) = result.get_mut("tools").map(Value::take) else {
             return self.fail_op(op, "malformed tools/list result: \"tools\" must be an array".into());
         };
         let Some(Op::ListTools { mut tools, mut cursors, pages }) = self.ops.remove(&op) else { return };
@@ -1101,8 +1101,6 @@ impl McpClient {
                 Ok(tool) if tools.iter().any(|t| t.name == tool.name) => {
                     self.warn(format!("skipped a second tool named '{}'", tool.name))
                 }
-                Ok(tool) if tool.task_support.as_deref() == Some("required") => self
-                    .warn(format!("skipped '{}': it can only run as a task, which this client does not do", tool.name)),
                 Ok(tool) => match (self.stateless, tool.header_params()) {
                     (true, Err(why)) => self.warn(format!("skipped '{}': {why}", tool.name)),
                     (true, Ok(params)) => {

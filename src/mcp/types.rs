@@ -38,24 +38,28 @@ pub struct Tool {
 
 impl Tool {
     /// Reads one tool from untrusted JSON; `Err` says why it is unusable.
-    pub fn from_value(value: &Value) -> Result<Tool, String> {
-        let obj = value.as_object().ok_or("a tool must be an object")?;
-        let name = match obj.get("name") {
-            Some(Value::String(name)) if !name.is_empty() => name.clone(),
+    pub fn from_value(value: Value) -> Result<Tool, String> {
+        let Value::Object(mut obj) = value else { return Err("a tool must be an object".into()) };
+        let name = match obj.remove("name") {
+            Some(Value::String(name)) if !name.is_empty() => name,
             _ => return Err("a tool needs a non-empty string \"name\"".into()),
         };
-        let text = |key: &str| obj.get(key).and_then(Value::as_str).map(str::to_owned);
+        let mut text = |key: &str| match obj.remove(key) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        let (title, description) = (text("title"), text("description"));
         Ok(Tool {
             name,
-            title: text("title"),
-            description: text("description"),
-            input_schema: obj.get("inputSchema").cloned(),
-            annotations: obj.get("annotations").filter(|a| a.is_object()).cloned(),
+            title,
+            description,
+            annotations: obj.remove("annotations").filter(Value::is_object),
             task_support: obj
                 .get("execution")
                 .and_then(|e| e.get("taskSupport"))
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            input_schema: obj.remove("inputSchema"),
         })
     }
 
@@ -221,19 +225,19 @@ mod tests {
 
     #[test]
     fn reads_tools_defensively() {
-        let tool = Tool::from_value(&json!({"name":"a.b","title":"T","inputSchema":{"type":"object"},"annotations":{"readOnlyHint":true},"icons":[]})).unwrap();
+        let tool = Tool::from_value(json!({"name":"a.b","title":"T","inputSchema":{"type":"object"},"annotations":{"readOnlyHint":true},"icons":[]})).unwrap();
         assert_eq!(tool.name, "a.b");
         assert_eq!(tool.best_description(), "T");
-        assert!(Tool::from_value(&json!({"name":""})).is_err());
-        assert!(Tool::from_value(&json!({"name":3})).is_err());
-        assert!(Tool::from_value(&json!("x")).is_err());
-        let titled = Tool::from_value(&json!({"name":"x","annotations":{"title":"From annotations"}})).unwrap();
+        assert!(Tool::from_value(json!({"name":""})).is_err());
+        assert!(Tool::from_value(json!({"name":3})).is_err());
+        assert!(Tool::from_value(json!("x")).is_err());
+        let titled = Tool::from_value(json!({"name":"x","annotations":{"title":"From annotations"}})).unwrap();
         assert_eq!(titled.best_description(), "From annotations");
     }
 
     #[test]
     fn finds_and_checks_header_parameters() {
-        let tool = |schema: Value| Tool::from_value(&json!({"name": "t", "inputSchema": schema})).unwrap();
+        let tool = |schema: Value| Tool::from_value(json!({"name": "t", "inputSchema": schema})).unwrap();
         let ok = tool(json!({"type":"object","properties":{
             "region": {"type":"string","x-mcp-header":"Region"},
             "opts": {"type":"object","properties":{"verbose":{"type":"boolean","x-mcp-header":"Verbose"}}},

@@ -119,9 +119,9 @@ mod tests {
     }
 
     fn catalog(description: &str) -> Catalog {
-        let tool = Tool::from_value(&json!({"name": "pay", "description": description})).unwrap();
+        let tool = Tool::from_value(json!({"name": "pay", "description": description})).unwrap();
         let servers = [ServerTools { server: "bank".into(), label: None, tools: vec![tool] }];
-        Catalog::build(&servers, &ConvertOptions::default(), None)
+        Catalog::build(servers.to_vec(), &ConvertOptions::default(), None)
     }
 
     #[test]

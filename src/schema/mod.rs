@@ -12,18 +12,17 @@ pub mod validate;
 
 use crate::json::Fields;
 use crate::mcp::Tool;
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 /// The default cap on descriptions, in characters (OpenAI rejects longer ones on some endpoints).
 pub const DEFAULT_MAX_DESCRIPTION_CHARS: usize = 1024;
 
 /// A function tool exactly as the Responses API takes it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionTool {
     /// Always `"function"`.
-    #[serde(rename = "type")]
     pub kind: &'static str,
     /// The public (model-facing) name.
     pub name: String,
@@ -112,7 +111,7 @@ impl ConvertOptions {
 /// `toFunctionTools` and `mcp-loop convert`: converts one server's tools given as raw JSON (a `tools/list`
 /// result or an array of tools) with `options` `{server, toolPrefix, maxDescriptionChars, strict}`, and gives
 /// `{tools, routes: {name: {server, tool}}, notes}`.
-pub fn convert_json(tools: &Value, options: &Value) -> Result<Value, String> {
+pub fn convert_json(tools: Value, options: &Value) -> Result<Value, String> {
     let f = Fields::new(options, "options")?;
     let mut known = vec!["server"];
     known.extend_from_slice(OPTION_KEYS);
@@ -121,7 +120,8 @@ pub fn convert_json(tools: &Value, options: &Value) -> Result<Value, String> {
     let catalog = Catalog::from_json(&server, tools, &ConvertOptions::read(&f)?);
     let routes: Map<String, Value> =
         catalog.tools.iter().map(|t| (t.function.name.clone(), json!({"server": t.server, "tool": t.tool}))).collect();
-    Ok(json!({"tools": catalog.functions(), "routes": routes, "notes": catalog.notes}))
+    let tools: Vec<Value> = catalog.tools.into_iter().map(|t| t.function.into_value()).collect();
+    Ok(json!({"tools": tools, "routes": routes, "notes": catalog.notes}))
 }
 
 /// One server's tools, as the catalog takes them.
@@ -144,8 +144,8 @@ pub struct CatalogTool {
     pub server: String,
     /// The tool's original MCP name.
     pub tool: String,
-    /// The tool's own input schema: arguments are checked against it.
-    pub input_schema: Value,
+    /// The tool's own input schema when strict mode rewrote it (otherwise the parameters are that schema).
+    pub original: Option<Value>,
     /// Where strict mode made optional properties nullable (JSON pointers into the parameters).
     pub nullable: BTreeSet<String>,
     /// Why the tool is not strict, or what strict mode gave up.
@@ -157,15 +157,13 @@ pub struct CatalogTool {
 impl CatalogTool {
     /// The arguments as the server should get them: the nulls strict mode asked for are removed again.
     pub fn server_arguments(&self, mut arguments: Value) -> Value {
-        if !self.nullable.is_empty() {
-            let strict = strict::Strict {
-                schema: self.function.parameters.clone(),
-                nullable: self.nullable.clone(),
-                relaxed: Vec::new(),
-            };
-            strict::remove_added_nulls(&mut arguments, &strict);
-        }
+        strict::remove_added_nulls(&mut arguments, &self.function.parameters, &self.nullable);
         arguments
+    }
+
+    /// The schema arguments are checked against: the tool's own.
+    pub fn input_schema(&self) -> &Value {
+        self.original.as_ref().unwrap_or(&self.function.parameters)
     }
 }
 
@@ -176,12 +174,14 @@ pub struct Catalog {
     pub tools: Vec<CatalogTool>,
     /// What the model does not get as the server wrote it: skipped tools, tools not made strict, and why.
     pub notes: Vec<String>,
+    /// The function tools as the request's `tools` list, made once when first asked for.
+    functions: OnceLock<Vec<Value>>,
 }
 
 impl Catalog {
     /// Builds the catalog. Tools that `previous` already named keep their names, so a list that changes
     /// during a run never moves a name to another tool.
-    pub fn build(servers: &[ServerTools], options: &ConvertOptions, previous: Option<&Catalog>) -> Catalog {
+    pub fn build(servers: Vec<ServerTools>, options: &ConvertOptions, previous: Option<&Catalog>) -> Catalog {
         let prefix = match options.prefix {
             PrefixPolicy::Auto => servers.len() > 1,
             PrefixPolicy::Always => true,
@@ -197,7 +197,7 @@ impl Catalog {
             .map(|t| (key(&t.server, &t.tool), json!(t.function.name)))
             .collect();
         let kept_name = |server: &str, tool: &str| kept.get(&key(server, tool)).and_then(Value::as_str);
-        for s in servers {
+        for s in &servers {
             for tool in &s.tools {
                 if let Some(name) = kept_name(&s.server, &tool.name) {
                     names.reserve(name);
@@ -205,7 +205,8 @@ impl Catalog {
             }
         }
         for s in servers {
-            for tool in &s.tools {
+            let label = s.label.as_deref();
+            for tool in s.tools {
                 if tool.task_support.as_deref() == Some("required") {
                     catalog.notes.push(format!("{}: hidden: it can only run as a task", tool.name));
                     continue;
@@ -214,7 +215,11 @@ impl Catalog {
                     Some(name) => name.to_owned(),
                     None => names.allocate(&s.server, &tool.name, prefix),
                 };
-                catalog.push(convert(s, tool, name, options));
+                let converted = convert(&s.server, label, tool, name, options);
+                if let Some(note) = &converted.note {
+                    catalog.notes.push(format!("{}: {note}", converted.function.name));
+                }
+                catalog.tools.push(converted);
             }
         }
         catalog
@@ -222,15 +227,19 @@ impl Catalog {
 
     /// Converts the tools of one server given as raw JSON: a `tools/list` result or an array of tools.
     /// Unusable entries are skipped with a note.
-    pub fn from_json(server: &str, tools: &Value, options: &ConvertOptions) -> Catalog {
-        let list = tools.get("tools").unwrap_or(tools);
+    pub fn from_json(server: &str, tools: Value, options: &ConvertOptions) -> Catalog {
+        let list = match tools {
+            Value::Object(mut result) => result.remove("tools").unwrap_or_default(),
+            other => other,
+        };
         let mut notes = Vec::new();
         let mut parsed: Vec<Tool> = Vec::new();
-        match list.as_array() {
-            Some(items) => {
-                for (i, item) in items.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        match list {
+            Value::Array(items) => {
+                for (i, item) in items.into_iter().enumerate() {
                     match Tool::from_value(item) {
-                        Ok(tool) if parsed.iter().any(|t| t.name == tool.name) => {
+                        Ok(tool) if !seen.insert(tool.name.clone()) => {
                             notes.push(format!("tools[{i}]: skipped a second tool named '{}'", tool.name))
                         }
                         Ok(tool) => parsed.push(tool),
@@ -238,20 +247,13 @@ impl Catalog {
                     }
                 }
             }
-            None => notes.push("expected an array of tools or a tools/list result".to_owned()),
+            _ => notes.push("expected an array of tools or a tools/list result".to_owned()),
         }
-        let servers = [ServerTools { server: server.to_owned(), label: None, tools: parsed }];
-        let mut catalog = Catalog::build(&servers, options, None);
+        let servers = vec![ServerTools { server: server.to_owned(), label: None, tools: parsed }];
+        let mut catalog = Catalog::build(servers, options, None);
         notes.append(&mut catalog.notes);
         catalog.notes = notes;
         catalog
-    }
-
-    fn push(&mut self, tool: CatalogTool) {
-        if let Some(note) = &tool.note {
-            self.notes.push(format!("{}: {note}", tool.function.name));
-        }
-        self.tools.push(tool);
     }
 
     /// The tool the function `name` stands for, if it is one of ours.
@@ -260,51 +262,68 @@ impl Catalog {
     }
 
     /// The function tools, as the request's `tools` list.
-    pub fn functions(&self) -> Vec<Value> {
-        self.tools.iter().map(|t| serde_json::to_value(&t.function).unwrap_or(Value::Null)).collect()
+    pub fn functions(&self) -> &[Value] {
+        self.functions.get_or_init(|| self.tools.iter().map(|t| t.function.to_value()).collect())
     }
 
     /// Leaves out the tool `tool` of `server` (a blocked definition change); says so in the notes.
     pub fn remove(&mut self, server: &str, tool: &str, why: &str) {
         if let Some(i) = self.tools.iter().position(|t| t.server == server && t.tool == tool) {
             let removed = self.tools.remove(i);
+            self.functions = OnceLock::new();
             self.notes.push(format!("{}: hidden: {why}", removed.function.name));
         }
     }
 }
 
-fn convert(server: &ServerTools, tool: &Tool, name: String, options: &ConvertOptions) -> CatalogTool {
+impl FunctionTool {
+    fn to_value(&self) -> Value {
+        self.clone().into_value()
+    }
+
+    fn into_value(self) -> Value {
+        // Built by hand: `json!` would copy the parameters (it serializes what it is given).
+        let mut map = Map::new();
+        map.insert("type".into(), self.kind.into());
+        map.insert("name".into(), self.name.into());
+        map.insert("description".into(), self.description.into());
+        map.insert("parameters".into(), self.parameters);
+        map.insert("strict".into(), self.strict.into());
+        Value::Object(map)
+    }
+}
+
+fn convert(server: &str, label: Option<&str>, tool: Tool, name: String, options: &ConvertOptions) -> CatalogTool {
+    let fingerprint = fingerprint(&tool);
     let mut description = tool.best_description().to_owned();
-    if let Some(label) = &server.label {
+    if let Some(label) = label {
         description = if description.is_empty() { format!("[{label}]") } else { format!("[{label}] {description}") };
     }
-    let input_schema = tool.input_schema.clone().unwrap_or_else(|| json!({}));
-    let (parameters, is_strict, nullable, note) = match options.strict {
-        StrictMode::Off => (parameters(tool.input_schema.as_ref()), false, BTreeSet::new(), None),
-        mode => match strict::convert(tool.input_schema.as_ref(), mode == StrictMode::Force) {
-            Ok(s) => {
-                let note = (!s.relaxed.is_empty()).then(|| format!("strict, relaxing {}", s.relaxed.join("; ")));
-                (s.schema, true, s.nullable, note)
-            }
-            Err(why) => {
-                (parameters(tool.input_schema.as_ref()), false, BTreeSet::new(), Some(format!("not strict: {why}")))
-            }
-        },
+    let strict = match options.strict {
+        StrictMode::Off => Err(None),
+        mode => strict::convert(tool.input_schema.as_ref(), mode == StrictMode::Force).map_err(Some),
+    };
+    let (parameters, original, nullable, note) = match strict {
+        Ok(s) => {
+            let note = (!s.relaxed.is_empty()).then(|| format!("strict, relaxing {}", s.relaxed.join("; ")));
+            (s.schema, Some(tool.input_schema.unwrap_or_else(|| json!({}))), s.nullable, note)
+        }
+        Err(why) => (parameters(tool.input_schema), None, BTreeSet::new(), why.map(|why| format!("not strict: {why}"))),
     };
     CatalogTool {
         function: FunctionTool {
             kind: "function",
             name,
             description: cap_chars(&description, options.max_description_chars),
+            strict: original.is_some(),
             parameters,
-            strict: is_strict,
         },
-        server: server.server.clone(),
-        tool: tool.name.clone(),
-        input_schema,
+        server: server.to_owned(),
+        tool: tool.name,
+        original,
         nullable,
         note,
-        fingerprint: fingerprint(tool),
+        fingerprint,
     }
 }
 
@@ -320,23 +339,30 @@ pub fn fingerprint(tool: &Tool) -> u64 {
             Value::Array(items) => items.iter().fold(names::fnv1a(&[b"["]), |acc, item| {
                 names::fnv1a(&[&acc.to_le_bytes(), &hash(item).to_le_bytes()])
             }),
+            Value::String(s) => names::fnv1a(&[b"s", s.as_bytes()]),
             other => names::fnv1a(&[other.to_string().as_bytes()]),
         }
     }
-    hash(&json!([tool.name, tool.title, tool.description, tool.input_schema, tool.annotations]))
+    let text = |t: &Option<String>| names::fnv1a(&[t.as_deref().unwrap_or("").as_bytes()]);
+    let none = Value::Null;
+    let parts = [
+        names::fnv1a(&[tool.name.as_bytes()]),
+        text(&tool.title),
+        text(&tool.description),
+        hash(tool.input_schema.as_ref().unwrap_or(&none)),
+        hash(tool.annotations.as_ref().unwrap_or(&none)),
+    ];
+    parts.iter().fold(0, |acc, part| names::fnv1a(&[&acc.to_le_bytes(), &part.to_le_bytes()]))
 }
 
 /// The schema the model gets without strict mode: the tool's own, with an object root (a root that is not an
 /// object schema, which the API would refuse, becomes an empty object schema) and an `items` on every array
 /// (the API refuses arrays without one, even outside strict mode; an empty `items` changes nothing).
-fn parameters(schema: Option<&Value>) -> Value {
+fn parameters(schema: Option<Value>) -> Value {
     let mut root = match schema {
-        Some(Value::Object(map)) if map.get("type").is_none_or(|t| t == "object") => {
-            let mut map = map.clone();
+        Some(Value::Object(mut map)) if map.get("type").is_none_or(|t| t == "object") => {
             map.entry("type").or_insert_with(|| json!("object"));
-            if map.get("type") == Some(&json!("object")) {
-                map.entry("properties").or_insert_with(|| Value::Object(Map::new()));
-            }
+            map.entry("properties").or_insert_with(|| Value::Object(Map::new()));
             Value::Object(map)
         }
         _ => return json!({"type": "object", "properties": {}}),
@@ -389,7 +415,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn tool(v: Value) -> Tool {
-        Tool::from_value(&v).unwrap()
+        Tool::from_value(v).unwrap()
     }
 
     fn one(server: &str, tools: Vec<Value>) -> ServerTools {
@@ -403,17 +429,17 @@ mod tests {
     #[test]
     fn one_server_keeps_names_and_goes_strict_when_it_can() {
         let sum = json!({"name":"get-sum","description":"Adds","inputSchema":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"]}});
-        let catalog = Catalog::build(&[one("everything", vec![sum.clone()])], &ConvertOptions::default(), None);
+        let catalog = Catalog::build(vec![one("everything", vec![sum.clone()])], &ConvertOptions::default(), None);
         assert_eq!(
-            serde_json::to_value(&catalog.tools[0].function).unwrap(),
+            catalog.tools[0].function.to_value(),
             json!({"type":"function","name":"get-sum","description":"Adds","parameters":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"],"additionalProperties":false},"strict":true})
         );
         let route = catalog.resolve("get-sum").unwrap();
         assert_eq!((route.server.as_str(), route.tool.as_str()), ("everything", "get-sum"));
         assert_eq!(catalog.resolve("nope"), None);
-        let off = Catalog::build(&[one("everything", vec![sum])], &options(StrictMode::Off), None);
+        let off = Catalog::build(vec![one("everything", vec![sum])], &options(StrictMode::Off), None);
         assert_eq!(
-            serde_json::to_value(&off.tools[0].function).unwrap(),
+            off.tools[0].function.to_value(),
             json!({"type":"function","name":"get-sum","description":"Adds","parameters":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"]},"strict":false})
         );
     }
@@ -421,7 +447,7 @@ mod tests {
     #[test]
     fn a_tool_that_cannot_be_strict_goes_as_it_is_with_a_note() {
         let map = json!({"name":"tag","inputSchema":{"type":"object","properties":{"labels":{"type":"object","additionalProperties":{"type":"string"}},"ids":{"type":"array"}}}});
-        let catalog = Catalog::build(&[one("crm", vec![map])], &ConvertOptions::default(), None);
+        let catalog = Catalog::build(vec![one("crm", vec![map])], &ConvertOptions::default(), None);
         let t = &catalog.tools[0];
         assert!(!t.function.strict);
         assert_eq!(t.function.parameters["properties"]["ids"], json!({"type":"array","items":{}}), "arrays get items");
@@ -435,19 +461,19 @@ mod tests {
 
     #[test]
     fn several_servers_are_prefixed_labelled_and_routed_back() {
-        let mut servers = vec![
+        let mut servers = [
             one("hr", vec![json!({"name":"lookup.person","description":"Finds"})]),
             one("it desk", vec![json!({"name":"lookup.person"})]),
         ];
         servers[0].label = Some("HR directory".into());
-        let catalog = Catalog::build(&servers, &ConvertOptions::default(), None);
+        let catalog = Catalog::build(servers.to_vec(), &ConvertOptions::default(), None);
         let names: Vec<_> = catalog.tools.iter().map(|t| t.function.name.as_str()).collect();
         assert_eq!(names, ["hr__lookup_person", "it_desk__lookup_person"]);
         assert_eq!(catalog.tools[0].function.description, "[HR directory] Finds");
         let route = catalog.resolve("it_desk__lookup_person").unwrap();
         assert_eq!((route.server.as_str(), route.tool.as_str()), ("it desk", "lookup.person"));
         let never = ConvertOptions { prefix: PrefixPolicy::Never, ..ConvertOptions::default() };
-        let catalog = Catalog::build(&servers, &never, None);
+        let catalog = Catalog::build(servers.to_vec(), &never, None);
         assert_eq!(catalog.tools[0].function.name, "lookup_person");
         assert!(catalog.tools[1].function.name.starts_with("lookup_person_"));
     }
@@ -455,7 +481,7 @@ mod tests {
     #[test]
     fn names_survive_a_changed_list() {
         let first = Catalog::build(
-            &[one("s", vec![json!({"name":"a.b"}), json!({"name":"a_b"})])],
+            vec![one("s", vec![json!({"name":"a.b"}), json!({"name":"a_b"})])],
             &ConvertOptions::default(),
             None,
         );
@@ -463,7 +489,7 @@ mod tests {
         assert!(second_name.starts_with("a_b_"));
         // The server drops `a.b` and adds `a-b`: `a_b` keeps its hashed name, the clean name is not reused for it.
         let servers = [one("s", vec![json!({"name":"a_b"}), json!({"name":"x"})])];
-        let second = Catalog::build(&servers, &ConvertOptions::default(), Some(&first));
+        let second = Catalog::build(servers.to_vec(), &ConvertOptions::default(), Some(&first));
         assert_eq!(second.tools[0].function.name, second_name);
         assert_eq!(second.tools[1].function.name, "x");
     }
@@ -472,7 +498,7 @@ mod tests {
     fn descriptions_fall_back_to_titles_and_are_capped() {
         let long = "é".repeat(2000);
         let catalog = Catalog::build(
-            &[one(
+            vec![one(
                 "s",
                 vec![
                     json!({"name":"t","description":long}),
@@ -493,32 +519,32 @@ mod tests {
     fn converts_raw_json_with_notes() {
         let catalog = Catalog::from_json(
             "crm",
-            &json!({"tools":[{"name":"a"},{"name":""},{"name":"a"}],"nextCursor":"x"}),
+            json!({"tools":[{"name":"a"},{"name":""},{"name":"a"}],"nextCursor":"x"}),
             &ConvertOptions::default(),
         );
         assert_eq!(catalog.tools.len(), 1);
         assert_eq!(catalog.resolve("a").unwrap().server, "crm");
         assert_eq!(catalog.notes.len(), 2);
-        let empty = Catalog::from_json("crm", &json!("nope"), &ConvertOptions::default());
+        let empty = Catalog::from_json("crm", json!("nope"), &ConvertOptions::default());
         assert!(empty.tools.is_empty() && empty.notes.len() == 1);
     }
 
     #[test]
     fn odd_roots_become_object_schemas() {
         assert_eq!(parameters(None), json!({"type":"object","properties":{}}));
-        assert_eq!(parameters(Some(&json!(true))), json!({"type":"object","properties":{}}));
-        assert_eq!(parameters(Some(&json!({"type":"string"}))), json!({"type":"object","properties":{}}));
-        assert_eq!(parameters(Some(&json!({"type":["object","null"]}))), json!({"type":"object","properties":{}}));
-        assert_eq!(parameters(Some(&json!({"properties":{"x":{}}}))), json!({"properties":{"x":{}},"type":"object"}));
+        assert_eq!(parameters(Some(json!(true))), json!({"type":"object","properties":{}}));
+        assert_eq!(parameters(Some(json!({"type":"string"}))), json!({"type":"object","properties":{}}));
+        assert_eq!(parameters(Some(json!({"type":["object","null"]}))), json!({"type":"object","properties":{}}));
+        assert_eq!(parameters(Some(json!({"properties":{"x":{}}}))), json!({"properties":{"x":{}},"type":"object"}));
         let schema = json!({"type":"object","properties":{"zeta":{},"alpha":{}}});
-        let keys: Vec<_> = parameters(Some(&schema))["properties"].as_object().unwrap().keys().cloned().collect();
+        let keys: Vec<_> = parameters(Some(schema))["properties"].as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["zeta", "alpha"], "key order is kept");
     }
 
     #[test]
     fn the_nulls_strict_mode_asked_for_are_removed_before_the_call() {
         let t = json!({"name":"find","inputSchema":{"type":"object","properties":{"q":{"type":"string"},"limit":{"type":"integer"}},"required":["q"]}});
-        let catalog = Catalog::build(&[one("s", vec![t])], &ConvertOptions::default(), None);
+        let catalog = Catalog::build(vec![one("s", vec![t])], &ConvertOptions::default(), None);
         let find = catalog.resolve("find").unwrap();
         assert_eq!(find.server_arguments(json!({"q":"x","limit":null})), json!({"q":"x"}));
     }

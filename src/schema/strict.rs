@@ -88,39 +88,40 @@ pub fn convert(schema: Option<&Value>, force: bool) -> Result<Strict, String> {
 }
 
 /// Removes the `null`s the model sent for properties that were optional before strict mode made them
-/// nullable, so the server sees what it would have seen without strict mode. `arguments` fit `strict.schema`.
-pub fn remove_added_nulls(arguments: &mut Value, strict: &Strict) {
-    if !strict.nullable.is_empty() {
-        strip(arguments, &strict.schema, "", strict, 0);
+/// nullable (`nullable`, pointers into the strict `schema`), so the server sees what it would have seen without
+/// strict mode. `arguments` fit `schema`.
+pub fn remove_added_nulls(arguments: &mut Value, schema: &Value, nullable: &BTreeSet<String>) {
+    if !nullable.is_empty() {
+        strip(arguments, schema, "", nullable, 0);
     }
 }
 
-fn strip(value: &mut Value, root: &Value, pointer: &str, strict: &Strict, depth: usize) {
+fn strip(value: &mut Value, root: &Value, pointer: &str, nullable: &BTreeSet<String>, depth: usize) {
     let Some(node) = root.pointer(pointer) else { return };
     if depth > 64 {
         return;
     }
     if let Some(target) = node.get("$ref").and_then(Value::as_str) {
-        return strip(value, root, target.trim_start_matches('#'), strict, depth + 1);
+        return strip(value, root, target.trim_start_matches('#'), nullable, depth + 1);
     }
     if let Some(branches) = node.get("anyOf").and_then(Value::as_array) {
         // The branch the model's value fits is the one whose nulls are ours to remove.
         if let Some(i) = branches.iter().position(|b| validate::fits(value, b, root)) {
-            strip(value, root, &format!("{pointer}/anyOf/{i}"), strict, depth + 1);
+            strip(value, root, &format!("{pointer}/anyOf/{i}"), nullable, depth + 1);
         }
         return;
     }
     match value {
         Value::Object(map) => {
             let slot = |key: &str| format!("{pointer}/properties/{}", escape(key));
-            map.retain(|key, v| !(v.is_null() && strict.nullable.contains(&slot(key))));
+            map.retain(|key, v| !(v.is_null() && nullable.contains(&slot(key))));
             for (key, v) in map.iter_mut() {
-                strip(v, root, &slot(key), strict, depth + 1);
+                strip(v, root, &slot(key), nullable, depth + 1);
             }
         }
         Value::Array(items) => {
             for item in items {
-                strip(item, root, &format!("{pointer}/items"), strict, depth + 1);
+                strip(item, root, &format!("{pointer}/items"), nullable, depth + 1);
             }
         }
         _ => {}

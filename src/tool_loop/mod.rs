@@ -19,6 +19,7 @@ use crate::schema::{self, Catalog};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Request fields the loop owns; `modelSettings` cannot set them. (`store: false` and `conversation` would
 /// break continuing with `previous_response_id`.)
@@ -152,8 +153,8 @@ enum Phase {
 #[derive(Debug, Clone)]
 pub struct ToolLoop {
     config: LoopConfig,
-    tools: Vec<Value>,
-    catalog: Catalog,
+    /// Shared with the driver and the other runs: a catalog can be large.
+    catalog: Arc<Catalog>,
     phase: Phase,
     turn: u32,
     next_effect: u64,
@@ -164,13 +165,11 @@ pub struct ToolLoop {
 
 impl ToolLoop {
     /// Starts a run: `input` is the user's text or a list of Responses input items.
-    pub fn new(config: LoopConfig, catalog: Catalog, input: Value) -> Result<ToolLoop> {
+    pub fn new(config: LoopConfig, catalog: Arc<Catalog>, input: Value) -> Result<ToolLoop> {
         config.validate().map_err(Error::config)?;
         validate_input(&input)?;
-        let tools = catalog.functions();
         let mut this = ToolLoop {
             config,
-            tools,
             catalog,
             phase: Phase::Done,
             turn: 0,
@@ -185,8 +184,7 @@ impl ToolLoop {
 
     /// Replaces the tools offered from the next model request on (the driver lists them again when a server
     /// says they changed). Calls already made keep their routes.
-    pub fn set_catalog(&mut self, catalog: Catalog) {
-        self.tools = catalog.functions();
+    pub fn set_catalog(&mut self, catalog: Arc<Catalog>) {
         self.catalog = catalog;
     }
 
@@ -279,8 +277,8 @@ impl ToolLoop {
             request.insert("instructions".into(), json!(instructions));
         }
         request.insert("input".into(), input);
-        if !self.tools.is_empty() {
-            request.insert("tools".into(), Value::Array(self.tools.clone()));
+        if !self.catalog.functions().is_empty() {
+            request.insert("tools".into(), Value::Array(self.catalog.functions().to_vec()));
         }
         if let Some(previous) = previous {
             request.insert("previous_response_id".into(), json!(previous));
@@ -308,7 +306,7 @@ impl ToolLoop {
             let checked = match (target, parsed.clone()) {
                 (Some(t), Ok(arguments)) => {
                     let arguments = t.server_arguments(arguments);
-                    match schema::validate::validate(&arguments, &t.input_schema) {
+                    match schema::validate::validate(&arguments, t.input_schema()) {
                         Err(problem) if self.config.validate_arguments => {
                             Err(format!("do not fit its schema: {problem}; send them again"))
                         }

@@ -4,10 +4,10 @@ use crate::schema::ServerTools;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-fn catalog() -> Catalog {
-    let tools = ["echo", "get-sum"].iter().map(|n| Tool::from_value(&json!({"name": n})).unwrap()).collect();
-    let servers = [ServerTools { server: "everything".into(), label: None, tools }];
-    Catalog::build(&servers, &Default::default(), None)
+fn catalog() -> Arc<Catalog> {
+    let tools = ["echo", "get-sum"].iter().map(|n| Tool::from_value(json!({"name": n})).unwrap()).collect();
+    let servers = vec![ServerTools { server: "everything".into(), label: None, tools }];
+    Arc::new(Catalog::build(servers, &Default::default(), None))
 }
 
 fn config() -> LoopConfig {
@@ -154,8 +154,8 @@ fn the_server_gets_the_arguments_without_strict_nulls_and_only_when_they_fit() {
     let find = json!({"name": "find", "inputSchema": {"type": "object", "properties": {
         "q": {"type": "string"}, "limit": {"type": "integer", "maximum": 50}
     }, "required": ["q"]}});
-    let servers = [ServerTools { server: "s".into(), label: None, tools: vec![Tool::from_value(&find).unwrap()] }];
-    let catalog = Catalog::build(&servers, &Default::default(), None);
+    let servers = [ServerTools { server: "s".into(), label: None, tools: vec![Tool::from_value(find).unwrap()] }];
+    let catalog = Arc::new(Catalog::build(servers.to_vec(), &Default::default(), None));
     let run = |config: LoopConfig, arguments: &str| {
         let mut l = ToolLoop::new(config, catalog.clone(), json!("x")).unwrap();
         let (first, request) = model_id(&drain(&mut l));
@@ -266,7 +266,7 @@ fn validates_configuration_and_input() {
     settings.insert("temperature".into(), json!(0.2));
     let mut l = ToolLoop::new(
         LoopConfig { model_settings: settings, ..config() },
-        Catalog::default(),
+        Arc::default(),
         json!([{"role":"user","content":"hi"}]),
     )
     .unwrap();

@@ -14,7 +14,7 @@ fn reason(schema: Value) -> String {
 /// The model's arguments (valid for the strict schema) after null removal: what the server gets.
 fn to_server(s: &Strict, mut arguments: Value) -> Value {
     assert_eq!(validate(&arguments, &s.schema), Ok(()), "the model's arguments fit the strict schema");
-    remove_added_nulls(&mut arguments, s);
+    remove_added_nulls(&mut arguments, &s.schema, &s.nullable);
     arguments
 }
 
