@@ -7,3 +7,6 @@ wasm-bindgen --target web --out-dir pkg --out-name mcp_loop target/wasm32-unknow
 # Binaryen from npm (never Debian's: its -Oz output fails to load). Drops names and shrinks the code.
 node_modules/.bin/wasm-opt -Oz --converge --flatten --rereloop -Oz --strip-debug --strip-producers pkg/mcp_loop_bg.wasm -o pkg/mcp_loop_bg.wasm
 rm -f pkg/package.json pkg/.gitignore
+# The browser entry as one minified module (what a page loads, beside the wasm): the same code as js/browser.js.
+node_modules/.bin/esbuild js/browser.js --bundle --format=esm --platform=browser --minify --log-level=warning \
+  --outfile=pkg/browser.js

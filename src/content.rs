@@ -60,7 +60,7 @@ pub fn to_output(result: &Value, max_chars: usize) -> ToolOutput {
         }
     }
     if let Some(s) = structured {
-        parts.insert(structured_at.unwrap_or(parts.len()), Part::Text(s.to_string()));
+        parts.insert(structured_at.unwrap_or(parts.len()), Part::Text(crate::json::text(s)));
     }
     if parts.is_empty() {
         let empty =

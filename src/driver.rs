@@ -16,6 +16,7 @@ use crate::event::{Event, RunResult};
 use crate::http::{BodyBuffer, HttpRequest};
 use crate::json::Fields;
 use crate::mcp::{McpClient, McpEffect, McpEvent, OpId, ServerConfig, StdioOp, Tool};
+use crate::queue::Queue;
 use crate::responses::portkey::{self, MAX_RESPONSE_BYTES, PortkeyConfig};
 use crate::schema::control::{Baseline, ToolChanges};
 use crate::schema::{self, Catalog, ConvertOptions, ServerTools};
@@ -23,7 +24,6 @@ use crate::tool_loop::{self, LoopConfig, LoopEffect, LoopOutput, ToolLoop, ToolR
 use crate::vec_map::VecMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// The longest timeout accepted (about 24 days: the most a JavaScript timer can wait).
@@ -358,7 +358,7 @@ pub struct Driver {
     next_effect: u64,
     now_ms: u64,
     closed: bool,
-    out: VecDeque<Output>,
+    out: Queue<Output>,
 }
 
 #[derive(Debug, Clone)]
@@ -390,7 +390,7 @@ impl Driver {
             next_effect: 1,
             now_ms: 0,
             closed: false,
-            out: VecDeque::new(),
+            out: Queue::new(),
         })
     }
 

@@ -4,6 +4,12 @@
 
 use serde_json::{Map, Value};
 
+/// The compact JSON text of `value`, as `value.to_string()` gives it, without `Display`: that one carries the
+/// pretty printer too (for `{:#}`), which nothing here uses.
+pub(crate) fn text(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// An object being read, with its path for messages (`servers[1]`).
 pub(crate) struct Fields<'a> {
     path: String,

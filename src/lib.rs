@@ -65,6 +65,7 @@ pub mod event;
 pub mod http;
 mod json;
 pub mod mcp;
+mod queue;
 pub mod responses;
 pub mod schema;
 pub mod sse;

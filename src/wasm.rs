@@ -151,7 +151,7 @@ impl WasmDriver {
     /// "done" | "opDone" | "opProgress" | "wait" | "idle", …}`).
     #[wasm_bindgen(js_name = pollOutput)]
     pub fn poll_output(&mut self) -> String {
-        self.0.poll_output().to_json().to_string()
+        crate::json::text(&self.0.poll_output().to_json())
     }
 }
 
@@ -163,7 +163,7 @@ pub fn to_function_tools(tools: &str, options: &str) -> Result<String, JsValue> 
     let tools = parse("invalid tools", tools)?;
     let options = parse("invalid options", options)?;
     let out = crate::schema::convert_json(tools, &options).map_err(|e| js_error(&Error::config(e)))?;
-    Ok(out.to_string())
+    Ok(crate::json::text(&out))
 }
 
 #[cfg(test)]

@@ -25,10 +25,10 @@ use super::streamable_http::StreamableHttp;
 use super::transport::{Incoming, Io, McpEffect, Outgoing, Transport};
 use super::types::{LATEST_HANDSHAKE_VERSION, STATELESS_VERSION, ServerInfo, Tool, param_headers};
 use crate::json::Fields;
+use crate::queue::Queue;
 use crate::schema::control::ToolFilter;
 use crate::vec_map::VecMap;
 use serde_json::{Map, Value, json};
-use std::collections::VecDeque;
 
 /// Identifies one semantic operation (a full tool listing or one tool call).
 pub type OpId = u64;
@@ -456,7 +456,7 @@ pub struct McpClient {
     next_op: OpId,
     next_input: u64,
     ops: VecMap<OpId, Op>,
-    waiting: VecDeque<OpId>,
+    waiting: Queue<OpId>,
     pending: VecMap<i64, Pending>,
     inputs: VecMap<u64, Input>,
     /// Operations already sent again on a new session (each is retried at most once).
@@ -467,7 +467,7 @@ pub struct McpClient {
     /// Bounds the wait for `notifications/initialized` to be accepted.
     announce_timer: Option<u64>,
     version_retries: u32,
-    events: VecDeque<McpEvent>,
+    events: Queue<McpEvent>,
 }
 
 impl McpClient {
@@ -485,7 +485,7 @@ impl McpClient {
             next_op: 1,
             next_input: 1,
             ops: VecMap::default(),
-            waiting: VecDeque::new(),
+            waiting: Queue::new(),
             pending: VecMap::default(),
             inputs: VecMap::default(),
             retried: Vec::new(),
@@ -493,7 +493,7 @@ impl McpClient {
             listen_timer: None,
             announce_timer: None,
             version_retries: 0,
-            events: VecDeque::new(),
+            events: Queue::new(),
         }
     }
 

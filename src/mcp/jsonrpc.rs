@@ -151,7 +151,7 @@ pub fn request(id: i64, method: &str, params: Option<Value>) -> String {
     if let Some(params) = params {
         obj.insert("params".into(), params);
     }
-    Value::Object(obj).to_string()
+    crate::json::text(&Value::Object(obj))
 }
 
 /// Serialises a notification.
@@ -162,16 +162,15 @@ pub fn notification(method: &str, params: Option<Value>) -> String {
     if let Some(params) = params {
         obj.insert("params".into(), params);
     }
-    Value::Object(obj).to_string()
+    crate::json::text(&Value::Object(obj))
 }
 
 /// Serialises a response to a server's request.
 pub fn response(id: &RequestId, outcome: Result<Value, JsonRpcError>) -> String {
-    match outcome {
+    crate::json::text(&match outcome {
         Ok(result) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
         Err(error) => json!({"jsonrpc": "2.0", "id": id.to_value(), "error": error}),
-    }
-    .to_string()
+    })
 }
 
 #[cfg(test)]

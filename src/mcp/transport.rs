@@ -7,8 +7,8 @@ use super::legacy_sse::LegacySse;
 use super::stdio::Stdio;
 use super::streamable_http::StreamableHttp;
 use crate::http::HttpRequest;
+use crate::queue::Queue;
 use serde::Serialize;
-use std::collections::VecDeque;
 
 /// Work for the host, keyed so the outcome can be fed back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,8 +125,8 @@ pub(crate) enum Incoming {
 pub(crate) struct Io {
     pub(crate) now_ms: u64,
     next_key: u64,
-    pub(crate) effects: VecDeque<McpEffect>,
-    pub(crate) incoming: VecDeque<Incoming>,
+    pub(crate) effects: Queue<McpEffect>,
+    pub(crate) incoming: Queue<Incoming>,
 }
 
 impl Io {

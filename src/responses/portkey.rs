@@ -131,17 +131,20 @@ impl PortkeyConfig {
         add("x-portkey-api-key", self.api_key.clone());
         add("x-portkey-provider", self.provider.clone());
         add("x-portkey-virtual-key", self.virtual_key.clone());
-        add("x-portkey-config", self.config.as_ref().map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned)));
+        add(
+            "x-portkey-config",
+            self.config.as_ref().map(|c| c.as_str().map_or_else(|| crate::json::text(c), str::to_owned)),
+        );
         add("x-portkey-custom-host", self.custom_host.clone());
         add("x-portkey-trace-id", Some(trace_id.to_owned()).filter(|t| !t.is_empty()));
-        add("x-portkey-metadata", self.metadata.as_ref().map(Value::to_string));
+        add("x-portkey-metadata", self.metadata.as_ref().map(crate::json::text));
         add("authorization", self.authorization.clone());
         headers.extend(self.headers.iter().cloned());
         HttpRequest {
             method: "POST".to_owned(),
             url: format!("{}/responses", self.base_url.trim_end_matches('/')),
             headers,
-            body: Some(body.to_string()),
+            body: Some(crate::json::text(body)),
         }
     }
 }

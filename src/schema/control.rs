@@ -66,7 +66,7 @@ impl Baseline {
         let mut events = Vec::new();
         let mut hide = Vec::new();
         for tool in &catalog.tools {
-            let key = json!([tool.server, tool.tool]).to_string();
+            let key = crate::json::text(&json!([tool.server, tool.tool]));
             let first = self.seen.entry(key.clone()).or_insert(json!(tool.fingerprint)).as_u64();
             if first == Some(tool.fingerprint) {
                 self.blocked.remove(&key);

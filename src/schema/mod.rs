@@ -13,7 +13,6 @@ pub mod validate;
 use crate::json::Fields;
 use crate::mcp::Tool;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 /// The default cap on descriptions, in characters (OpenAI rejects longer ones on some endpoints).
@@ -147,7 +146,7 @@ pub struct CatalogTool {
     /// The tool's own input schema when strict mode rewrote it (otherwise the parameters are that schema).
     pub original: Option<Value>,
     /// Where strict mode made optional properties nullable (JSON pointers into the parameters).
-    pub nullable: BTreeSet<String>,
+    pub nullable: Vec<String>,
     /// Why the tool is not strict, or what strict mode gave up.
     pub note: Option<String>,
     /// A hash of the tool's definition, to notice a server changing it.
@@ -190,7 +189,7 @@ impl Catalog {
         let mut catalog = Catalog::default();
         let mut names = names::NameAllocator::default();
         // (A JSON map keyed by `[server, tool]`: another BTreeMap type would cost kilobytes of WebAssembly.)
-        let key = |server: &str, tool: &str| json!([server, tool]).to_string();
+        let key = |server: &str, tool: &str| crate::json::text(&json!([server, tool]));
         let kept: Map<String, Value> = previous
             .into_iter()
             .flat_map(|p| &p.tools)
@@ -234,12 +233,12 @@ impl Catalog {
         };
         let mut notes = Vec::new();
         let mut parsed: Vec<Tool> = Vec::new();
-        let mut seen = BTreeSet::new();
+        let mut seen = Map::new();
         match list {
             Value::Array(items) => {
                 for (i, item) in items.into_iter().enumerate() {
                     match Tool::from_value(item) {
-                        Ok(tool) if !seen.insert(tool.name.clone()) => {
+                        Ok(tool) if seen.insert(tool.name.clone(), Value::Null).is_some() => {
                             notes.push(format!("tools[{i}]: skipped a second tool named '{}'", tool.name))
                         }
                         Ok(tool) => parsed.push(tool),
@@ -308,7 +307,7 @@ fn convert(server: &str, label: Option<&str>, tool: Tool, name: String, options:
             let note = (!s.relaxed.is_empty()).then(|| format!("strict, relaxing {}", s.relaxed.join("; ")));
             (s.schema, Some(tool.input_schema.unwrap_or_else(|| json!({}))), s.nullable, note)
         }
-        Err(why) => (parameters(tool.input_schema), None, BTreeSet::new(), why.map(|why| format!("not strict: {why}"))),
+        Err(why) => (parameters(tool.input_schema), None, Vec::new(), why.map(|why| format!("not strict: {why}"))),
     };
     CatalogTool {
         function: FunctionTool {
@@ -340,7 +339,7 @@ pub fn fingerprint(tool: &Tool) -> u64 {
                 names::fnv1a(&[&acc.to_le_bytes(), &hash(item).to_le_bytes()])
             }),
             Value::String(s) => names::fnv1a(&[b"s", s.as_bytes()]),
-            other => names::fnv1a(&[other.to_string().as_bytes()]),
+            other => names::fnv1a(&[crate::json::text(other).as_bytes()]),
         }
     }
     let text = |t: &Option<String>| names::fnv1a(&[t.as_deref().unwrap_or("").as_bytes()]);

@@ -34,20 +34,21 @@ pub fn fnv1a(parts: &[&[u8]]) -> u64 {
 /// long or already taken gets a short stem and a hash of (server, tool) as suffix.
 #[derive(Debug, Default)]
 pub struct NameAllocator {
-    taken: std::collections::BTreeSet<String>,
+    /// Names in use (a JSON map as a set: another tree type would cost kilobytes of WebAssembly).
+    taken: serde_json::Map<String, serde_json::Value>,
 }
 
 impl NameAllocator {
     /// Keeps `name` for a tool that already has it.
     pub fn reserve(&mut self, name: &str) {
-        self.taken.insert(name.to_owned());
+        self.taken.insert(name.to_owned(), serde_json::Value::Null);
     }
 
     /// Allocates the public name for `tool` of `server`; `prefix` says whether the server's name leads it.
     pub fn allocate(&mut self, server: &str, tool: &str, prefix: bool) -> String {
         let stem = if prefix { sanitize(&format!("{server}__{tool}")) } else { sanitize(tool) };
-        if stem.len() <= MAX_NAME_LEN && !self.taken.contains(&stem) {
-            self.taken.insert(stem.clone());
+        if stem.len() <= MAX_NAME_LEN && !self.taken.contains_key(&stem) {
+            self.taken.insert(stem.clone(), serde_json::Value::Null);
             return stem;
         }
         let short = &stem[..stem.len().min(HASHED_STEM_LEN)];
@@ -55,7 +56,7 @@ impl NameAllocator {
             let salt = salt.to_le_bytes();
             let hash = fnv1a(&[server.as_bytes(), tool.as_bytes(), &salt]) as u32;
             let name = format!("{short}_{hash:08x}");
-            if self.taken.insert(name.clone()) {
+            if self.taken.insert(name.clone(), serde_json::Value::Null).is_none() {
                 return name;
             }
         }

@@ -13,16 +13,28 @@
 
 use super::validate;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeSet;
 
 /// The formats strict mode knows; others are moved into the description (`format` only annotates).
 const FORMATS: &[&str] = &["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"];
 /// Keywords kept as they are.
-const KEPT: &[&str] = &["description", "enum", "pattern", "multipleOf", "minimum", "maximum", "minItems", "maxItems"];
+const KEPT: &[&str] = &[
+    "description",
+    "enum",
+    "pattern",
+    "format",
+    "multipleOf",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+];
 /// Constraints strict mode lacks: fatal without `force`, otherwise described.
 const RELAXABLE: &[&str] = &["minLength", "maxLength", "uniqueItems", "minProperties", "maxProperties", "contains"];
 /// Keywords that change what is accepted and cannot be carried over.
 const FATAL: &[&str] = &[
+    "allOf",
     "not",
     "if",
     "then",
@@ -55,7 +67,7 @@ pub struct Strict {
     /// The schema sent with `strict: true`.
     pub schema: Value,
     /// JSON pointers (into `schema`) of the properties that were optional and became nullable.
-    pub nullable: BTreeSet<String>,
+    pub nullable: Vec<String>,
     /// What `force` gave up, for the notes.
     pub relaxed: Vec<String>,
 }
@@ -67,7 +79,7 @@ pub fn convert(schema: Option<&Value>, force: bool) -> Result<Strict, String> {
     let mut c = Converter {
         root,
         force,
-        nullable: BTreeSet::new(),
+        nullable: Vec::new(),
         relaxed: Vec::new(),
         defs: Map::new(),
         inlining: Vec::new(),
@@ -90,13 +102,13 @@ pub fn convert(schema: Option<&Value>, force: bool) -> Result<Strict, String> {
 /// Removes the `null`s the model sent for properties that were optional before strict mode made them
 /// nullable (`nullable`, pointers into the strict `schema`), so the server sees what it would have seen without
 /// strict mode. `arguments` fit `schema`.
-pub fn remove_added_nulls(arguments: &mut Value, schema: &Value, nullable: &BTreeSet<String>) {
+pub fn remove_added_nulls(arguments: &mut Value, schema: &Value, nullable: &[String]) {
     if !nullable.is_empty() {
         strip(arguments, schema, "", nullable, 0);
     }
 }
 
-fn strip(value: &mut Value, root: &Value, pointer: &str, nullable: &BTreeSet<String>, depth: usize) {
+fn strip(value: &mut Value, root: &Value, pointer: &str, nullable: &[String], depth: usize) {
     let Some(node) = root.pointer(pointer) else { return };
     if depth > 64 {
         return;
@@ -131,7 +143,7 @@ fn strip(value: &mut Value, root: &Value, pointer: &str, nullable: &BTreeSet<Str
 struct Converter<'a> {
     root: &'a Value,
     force: bool,
-    nullable: BTreeSet<String>,
+    nullable: Vec<String>,
     relaxed: Vec<String>,
     /// Definitions by output name: `null` while waiting to be (or being) converted.
     defs: Map<String, Value>,
@@ -184,44 +196,24 @@ impl<'a> Converter<'a> {
         if self.nodes > MAX_NODES {
             return Err(format!("the schema has more than {MAX_NODES} parts"));
         }
-        let at = |what: &str| format!("{what} at {}", if pointer.is_empty() { "/" } else { pointer });
-        let map = match schema {
-            Value::Object(map) => map,
-            Value::Bool(true) => return Err(at("a schema that accepts any value")),
-            _ => return Err(at("a schema that accepts nothing")),
-        };
-        let merged;
-        let map = if map.contains_key("allOf") {
-            merged = self.merge_all_of(map).map_err(|e| at(&e))?;
-            &merged
-        } else {
-            map
-        };
+        let Value::Object(map) = schema else { return Err(at(pointer, "a schema that accepts anything or nothing")) };
         if let Some(target) = map.get("$ref") {
             return self.reference(map, target, pointer, depth);
         }
         let mut out = Map::new();
-        let mut notes: Vec<String> = Vec::new();
-        let mut types_out: Vec<&str> = Vec::new();
-        if let Some(t) = map.get("type") {
-            types_out = types(t);
-            if types_out.is_empty()
-                || types_out
-                    .iter()
-                    .any(|t| !["string", "number", "integer", "boolean", "object", "array", "null"].contains(t))
-            {
-                return Err(at("an unknown type"));
-            }
-        } else if map.contains_key("properties") || map.contains_key("additionalProperties") {
-            types_out = vec!["object"];
-        } else if map.contains_key("items") {
-            types_out = vec!["array"];
+        let mut notes = String::new();
+        let mut types_out: Vec<&str> = match map.get("type") {
+            Some(t) => types(t),
+            None if map.contains_key("properties") || map.contains_key("additionalProperties") => vec!["object"],
+            None if map.contains_key("items") => vec!["array"],
+            None => Vec::new(),
+        };
+        if map.contains_key("type") && (types_out.is_empty() || types_out.iter().any(|t| !TYPES.contains(t))) {
+            return Err(at(pointer, "an unknown type"));
         }
-        let is_object = types_out.contains(&"object");
-        let is_array = types_out.contains(&"array");
         for (key, value) in map {
             let key = key.as_str();
-            match key {
+            let described = match key {
                 "type"
                 | "properties"
                 | "required"
@@ -229,106 +221,94 @@ impl<'a> Converter<'a> {
                 | "items"
                 | "anyOf"
                 | "oneOf"
-                | "unevaluatedProperties"
-                | "allOf" => {}
+                | "unevaluatedProperties" => continue,
                 "const" => {
-                    out.insert("enum".into(), json!([value]));
+                    out.insert("enum".into(), Value::Array(vec![value.clone()]));
+                    continue;
                 }
-                "default" => {
-                    let text = value.to_string();
-                    if text.len() <= 200 {
-                        notes.push(format!("Default: {text}."));
-                    }
+                // Strict mode lacks these, but saying them in the description keeps their meaning for the model
+                // (`format` only annotates; a default is what the server does with an omitted argument).
+                "default" if value.is_null() => continue,
+                "default" => ("Default", value),
+                "format" if !value.as_str().is_some_and(|f| FORMATS.contains(&f)) => ("Format", value),
+                "uniqueItems" if value == &Value::Bool(false) => continue,
+                "exclusiveMinimum" | "exclusiveMaximum" if !value.is_number() => {
+                    return Err(at(pointer, "a draft-4 exclusive bound"));
                 }
-                "format" => match value.as_str() {
-                    Some(f) if FORMATS.contains(&f) => {
-                        out.insert(key.into(), value.clone());
-                    }
-                    Some(f) => notes.push(format!("Format: {f}.")),
-                    None => {}
-                },
-                "exclusiveMinimum" | "exclusiveMaximum" => {
-                    // Draft 4 spells these as booleans next to minimum / maximum.
-                    let bound = if key == "exclusiveMinimum" { "minimum" } else { "maximum" };
-                    match value {
-                        Value::Bool(true) => {
-                            let n = map.get(bound).ok_or_else(|| at(&format!("{key}: true without {bound}")))?;
-                            out.insert(key.into(), n.clone());
-                        }
-                        Value::Bool(false) => {}
-                        _ => {
-                            out.insert(key.into(), value.clone());
-                        }
-                    }
-                }
-                "minimum" | "maximum" if map.get(&format!("exclusive{}", &capitalise(key))) == Some(&json!(true)) => {}
-                "uniqueItems" if value == &json!(false) => {}
                 _ if KEPT.contains(&key) => {
                     out.insert(key.into(), value.clone());
+                    continue;
                 }
-                _ if RELAXABLE.contains(&key) => {
-                    if !self.force {
-                        return Err(at(&format!("{key}, which strict mode does not support")));
-                    }
-                    notes.push(format!("{}: {}.", capitalise(key), value));
-                    self.relaxed.push(at(key));
+                _ if RELAXABLE.contains(&key) && self.force => {
+                    self.relaxed.push(at(pointer, key));
+                    (key, value)
                 }
-                _ if FATAL.contains(&key) => return Err(at(&format!("{key}, which strict mode does not support"))),
+                _ if RELAXABLE.contains(&key) || FATAL.contains(&key) => {
+                    return Err(at(pointer, &[key, ", which strict mode does not support"].concat()));
+                }
                 // Annotations (title, examples, $comment, …) and unknown keywords: nothing about what is accepted.
-                _ => {}
+                _ => continue,
+            };
+            let text = match described.1 {
+                Value::String(s) => s.clone(),
+                other => crate::json::text(other),
+            };
+            if text.len() <= 200 {
+                notes.push_str(&[if notes.is_empty() { "" } else { " " }, described.0, ": ", &text, "."].concat());
             }
         }
         if types_out.is_empty() {
             // Strict mode wants a type beside an enum: the types of its values.
-            if let Some(Value::Array(values)) = out.get("enum") {
-                for value in values {
-                    let t = value_type(value);
-                    if t == "object" || t == "array" {
-                        return Err(at("an enum of objects or arrays"));
-                    }
-                    if !types_out.contains(&t) {
-                        types_out.push(t);
-                    }
+            for value in out.get("enum").and_then(Value::as_array).into_iter().flatten() {
+                let t = value_type(value);
+                if t == "object" || t == "array" {
+                    return Err(at(pointer, "an enum of objects or arrays"));
+                }
+                if !types_out.contains(&t) {
+                    types_out.push(t);
                 }
             }
         }
-        if !types_out.is_empty() {
-            out.insert("type".into(), if types_out.len() == 1 { json!(types_out[0]) } else { json!(types_out) });
+        if let [one] = types_out.as_slice() {
+            out.insert("type".into(), Value::from(*one));
+        } else if !types_out.is_empty() {
+            out.insert("type".into(), Value::from(types_out.clone()));
         }
-        if let Some(branches) = map.get("anyOf").or_else(|| map.get("oneOf")) {
-            if map.contains_key("oneOf") && !self.force && !disjoint(branches, self.root) {
-                return Err(at("oneOf whose alternatives may overlap (strict mode only has anyOf)"));
+        match (map.get("anyOf"), map.get("oneOf")) {
+            (Some(_), Some(_)) => return Err(at(pointer, "both anyOf and oneOf")),
+            (None, Some(branches)) if !self.force && !disjoint(branches, self.root) => {
+                return Err(at(pointer, "oneOf whose alternatives may overlap (strict mode only has anyOf)"));
             }
-            if map.contains_key("oneOf") && map.contains_key("anyOf") {
-                return Err(at("both anyOf and oneOf"));
+            (Some(branches), None) | (None, Some(branches)) => {
+                let branches = branches.as_array().filter(|b| !b.is_empty());
+                let branches = branches.ok_or_else(|| at(pointer, "an empty or malformed anyOf"))?;
+                let mut converted = Vec::with_capacity(branches.len());
+                for (i, branch) in branches.iter().enumerate() {
+                    converted.push(self.node(branch, &format!("{pointer}/anyOf/{i}"), depth + 1)?);
+                }
+                out.insert("anyOf".into(), Value::Array(converted));
             }
-            let branches = branches.as_array().filter(|b| !b.is_empty()).ok_or_else(|| at("an empty anyOf"))?;
-            let mut converted = Vec::with_capacity(branches.len());
-            for (i, branch) in branches.iter().enumerate() {
-                converted.push(self.node(branch, &format!("{pointer}/anyOf/{i}"), depth + 1)?);
+            (None, None) if types_out.is_empty() && !out.contains_key("enum") => {
+                return Err(at(pointer, "a schema without a type, which accepts any value"));
             }
-            out.insert("anyOf".into(), Value::Array(converted));
-        } else if types_out.is_empty() && !out.contains_key("enum") {
-            return Err(at("a schema without a type, which accepts any value"));
+            (None, None) => {}
         }
-        if is_object {
+        if types_out.contains(&"object") {
             self.object(map, &mut out, pointer, depth)?;
         }
-        if is_array {
-            match map.get("items") {
-                Some(items @ Value::Object(_)) => {
-                    let items = self.node(items, &format!("{pointer}/items"), depth + 1)?;
-                    out.insert("items".into(), items);
-                }
-                Some(Value::Array(_)) => return Err(at("tuple items, which strict mode does not support")),
-                _ => return Err(at("an array whose items may be anything")),
-            }
+        if types_out.contains(&"array") {
+            let items = match map.get("items") {
+                Some(items @ Value::Object(_)) => self.node(items, &format!("{pointer}/items"), depth + 1)?,
+                _ => return Err(at(pointer, "an array whose items are not one schema")),
+            };
+            out.insert("items".into(), items);
         }
         if !notes.is_empty() {
-            let description = out.get("description").and_then(Value::as_str).unwrap_or("");
-            let text =
-                if description.is_empty() { notes.join(" ") } else { format!("{description} {}", notes.join(" ")) };
-            out.insert("description".into(), Value::String(text));
+            let description = match out.get("description").and_then(Value::as_str) {
+                Some(d) if !d.is_empty() => [d, " ", &notes].concat(),
+                _ => notes,
+            };
+            out.insert("description".into(), Value::String(description));
         }
         Ok(Value::Object(out))
     }
@@ -341,16 +321,18 @@ impl<'a> Converter<'a> {
         pointer: &str,
         depth: usize,
     ) -> Result<(), String> {
-        let at = |what: &str| format!("{what} at {}", if pointer.is_empty() { "/" } else { pointer });
         let empty = Map::new();
         let properties = match map.get("properties") {
             None => &empty,
             Some(Value::Object(p)) => p,
-            Some(_) => return Err(at("properties that are not an object")),
+            Some(_) => return Err(at(pointer, "properties that are not an object")),
         };
         let open = match (map.get("additionalProperties"), map.get("unevaluatedProperties")) {
             (Some(Value::Object(_)), _) | (_, Some(Value::Object(_))) => {
-                return Err(at("a map (additionalProperties with a schema), which strict mode cannot express"));
+                return Err(at(
+                    pointer,
+                    "a map (additionalProperties with a schema), which strict mode cannot express",
+                ));
             }
             (Some(Value::Bool(b)), _) | (None, Some(Value::Bool(b))) => *b,
             // Not said: open by JSON Schema's rules; closing it only keeps the model to the listed properties,
@@ -358,25 +340,25 @@ impl<'a> Converter<'a> {
             _ => properties.is_empty() && !pointer.is_empty(),
         };
         if open && (properties.is_empty() || !self.force) {
-            return Err(at("an open object (it accepts properties it does not list)"));
+            return Err(at(pointer, "an open object (it accepts properties it does not list)"));
         }
         if open {
-            self.relaxed.push(at("an open object closed"));
+            self.relaxed.push(at(pointer, "an open object closed"));
         }
         let required: Vec<&str> = match map.get("required") {
             None => Vec::new(),
             Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).collect(),
-            Some(_) => return Err(at("required that is not a list")),
+            Some(_) => return Err(at(pointer, "required that is not a list")),
         };
         if let Some(missing) = required.iter().find(|r| !properties.contains_key(**r)) {
-            return Err(at(&format!("'{missing}' required but not described")));
+            return Err(at(pointer, &format!("'{missing}' required but not described")));
         }
         let mut converted = Map::new();
         for (key, schema) in properties {
             let slot = format!("{pointer}/properties/{}", escape(key));
             let optional = !required.contains(&key.as_str()) && !validate::accepts_null(schema, self.root);
             let value = if optional {
-                self.nullable.insert(slot.clone());
+                self.nullable.push(slot.clone());
                 self.nullable_node(schema, &slot, depth + 1)?
             } else {
                 self.node(schema, &slot, depth + 1)?
@@ -384,8 +366,8 @@ impl<'a> Converter<'a> {
             converted.insert(key.clone(), value);
         }
         out.insert("properties".into(), Value::Object(converted));
-        out.insert("required".into(), Value::Array(properties.keys().map(|k| json!(k)).collect()));
-        out.insert("additionalProperties".into(), json!(false));
+        out.insert("required".into(), Value::Array(properties.keys().map(|k| Value::from(k.as_str())).collect()));
+        out.insert("additionalProperties".into(), Value::Bool(false));
         Ok(())
     }
 
@@ -412,11 +394,8 @@ impl<'a> Converter<'a> {
             _ => {
                 // The node moves down into the union: so do the pointers recorded inside it.
                 let inside = format!("{slot}/");
-                let moved: Vec<String> =
-                    self.nullable.range(inside.clone()..).take_while(|p| p.starts_with(&inside)).cloned().collect();
-                for pointer in moved {
-                    self.nullable.remove(&pointer);
-                    self.nullable.insert(format!("{slot}/anyOf/0/{}", &pointer[inside.len()..]));
+                for pointer in self.nullable.iter_mut().filter(|p| p.starts_with(&inside)) {
+                    *pointer = format!("{slot}/anyOf/0/{}", &pointer[inside.len()..]);
                 }
                 Ok(json!({"anyOf": [node, null_type]}))
             }
@@ -432,13 +411,12 @@ impl<'a> Converter<'a> {
         depth: usize,
     ) -> Result<Value, String> {
         let target = target.as_str().ok_or("a $ref that is not a string")?;
-        let at = |what: String| format!("{what} at {}", if pointer.is_empty() { "/" } else { pointer });
         let annotations = ["$ref", "description", "title", "default", "$comment", "examples", "deprecated"];
         if let Some(key) = map.keys().find(|k| !annotations.contains(&k.as_str())) {
-            return Err(at(format!("$ref with '{key}' beside it")));
+            return Err(at(pointer, &format!("$ref with '{key}' beside it")));
         }
         let Some(local) = target.strip_prefix('#') else {
-            return Err(at(format!("a $ref to another document ('{target}'), which is never fetched")));
+            return Err(at(pointer, &format!("a $ref to another document ('{target}'), which is never fetched")));
         };
         // Strict mode refuses any key beside `$ref`: a description goes on a one-branch union around it.
         let described = |target: String| match map.get("description") {
@@ -454,16 +432,16 @@ impl<'a> Converter<'a> {
             if self.root.get(other).and_then(|d| d.get(&name)).is_some() {
                 return Err(format!("'{name}' is defined both in $defs and in definitions"));
             }
-            self.resolve(local).ok_or_else(|| at(format!("$ref '{target}' leads nowhere")))?;
+            self.resolve(local).ok_or_else(|| at(pointer, &format!("$ref '{target}' leads nowhere")))?;
             let target = format!("#/$defs/{}", escape(&name));
             self.defs.entry(name).or_insert(Value::Null);
             return Ok(described(target));
         }
         // A pointer into some other part of the schema: inline a converted copy.
         if self.inlining.iter().any(|p| p == local) || self.inlining.len() > MAX_INLINE_DEPTH {
-            return Err(at(format!("a recursive $ref '{target}' outside $defs")));
+            return Err(at(pointer, &format!("a recursive $ref '{target}' outside $defs")));
         }
-        let resolved = self.resolve(local).ok_or_else(|| at(format!("$ref '{target}' leads nowhere")))?;
+        let resolved = self.resolve(local).ok_or_else(|| at(pointer, &format!("$ref '{target}' leads nowhere")))?;
         self.inlining.push(local.to_owned());
         let mut node = self.node(resolved, pointer, depth);
         self.inlining.pop();
@@ -471,63 +449,6 @@ impl<'a> Converter<'a> {
             node.insert("description".into(), d.clone());
         }
         node
-    }
-
-    /// `allOf` of objects becomes one object (disjoint properties, required lists joined); a single
-    /// alternative is merged with its siblings. Anything else cannot be expressed.
-    fn merge_all_of(&mut self, map: &Map<String, Value>) -> Result<Map<String, Value>, String> {
-        let Some(Value::Array(parts)) = map.get("allOf") else { return Err("allOf that is not a list".into()) };
-        let mut merged = map.clone();
-        merged.remove("allOf");
-        for part in parts {
-            let mut part = part.as_object().ok_or("allOf with a part that is not an object schema")?.clone();
-            let mut hops = 0;
-            while let Some(Value::String(target)) = part.remove("$ref") {
-                hops += 1;
-                let local =
-                    target.strip_prefix('#').filter(|_| hops < 8).ok_or("allOf with a $ref it cannot follow")?;
-                let resolved =
-                    self.resolve(local).and_then(Value::as_object).ok_or("allOf with a $ref that leads nowhere")?;
-                for (k, v) in resolved {
-                    part.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-            }
-            if part.contains_key("allOf") {
-                return Err("nested allOf".into());
-            }
-            for (key, value) in part {
-                match (key.as_str(), merged.get_mut(&key)) {
-                    (_, None) => {
-                        merged.insert(key, value);
-                    }
-                    ("description" | "title" | "$defs" | "definitions", Some(_)) => {}
-                    ("properties", Some(Value::Object(mine))) => {
-                        for (name, schema) in value.as_object().into_iter().flatten() {
-                            if mine.get(name).is_some_and(|s| s != schema) {
-                                return Err(format!("allOf describes '{name}' twice"));
-                            }
-                            mine.insert(name.clone(), schema.clone());
-                        }
-                    }
-                    ("required", Some(Value::Array(mine))) => mine.extend(
-                        value
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter(|v| !mine.contains(v))
-                            .cloned()
-                            .collect::<Vec<_>>(),
-                    ),
-                    (_, Some(mine)) if *mine == value => {}
-                    (key, Some(_)) => return Err(format!("allOf whose parts disagree on '{key}'")),
-                }
-            }
-        }
-        if merged.contains_key("additionalProperties") && parts.len() > 1 {
-            // In allOf, a closed part also refuses its siblings' properties: not what merging would say.
-            return Err("allOf with additionalProperties".into());
-        }
-        Ok(merged)
     }
 
     fn next_def(&self) -> Option<(String, String)> {
@@ -540,6 +461,14 @@ impl<'a> Converter<'a> {
         self.root.pointer(&percent_decode(pointer))
     }
 }
+
+/// A problem and where it is: `what at /properties/x`.
+fn at(pointer: &str, what: &str) -> String {
+    [what, " at ", if pointer.is_empty() { "/" } else { pointer }].concat()
+}
+
+/// The types strict mode knows.
+const TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
 
 /// A node whose `type` can take `null` without changing anything else (an `enum` would still refuse it).
 fn node_is_plain(node: &Value) -> bool {
@@ -676,11 +605,6 @@ fn types(t: &Value) -> Vec<&str> {
     }
 }
 
-fn capitalise(word: &str) -> String {
-    let mut chars = word.chars();
-    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
-}
-
 /// JSON Pointer escaping of one segment.
 pub(crate) fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
@@ -691,7 +615,7 @@ fn unescape(segment: &str) -> String {
 }
 
 /// `$ref` fragments are URI-encoded (`%24defs`, `%20`).
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     if !text.contains('%') {
         return text.to_owned();
     }

@@ -6,6 +6,7 @@
 //! anything past its work budget) is left to the server, which validates too. What it does report names the
 //! place and the problem, for the model to fix.
 
+use crate::json::text;
 use serde_json::Value;
 
 /// Work budget per validation: a pathological schema or value ends the check (as a pass), never the caller.
@@ -67,23 +68,23 @@ impl<'a> Validator<'a> {
         }
         if let Some(Value::Array(options)) = map.get("enum") {
             if !options.iter().any(|o| equal(o, value)) {
-                let list: Vec<String> = options.iter().take(10).map(Value::to_string).collect();
+                let list: Vec<String> = options.iter().take(10).map(text).collect();
                 return Err(miss(path, &format!("must be one of {}", list.join(", "))));
             }
         }
         if let Some(c) = map.get("const") {
             if !equal(c, value) {
-                return Err(miss(path, &format!("must be {c}")));
+                return Err(miss(path, &format!("must be {}", text(c))));
             }
         }
         match value {
             Value::String(s) => {
                 let n = s.chars().count() as f64;
                 if map.get("minLength").and_then(Value::as_f64).is_some_and(|min| n < min) {
-                    return Err(miss(path, &format!("must be at least {} characters long", map["minLength"])));
+                    return Err(miss(path, &format!("must be at least {} characters long", text(&map["minLength"]))));
                 }
                 if map.get("maxLength").and_then(Value::as_f64).is_some_and(|max| n > max) {
-                    return Err(miss(path, &format!("must be at most {} characters long", map["maxLength"])));
+                    return Err(miss(path, &format!("must be at most {} characters long", text(&map["maxLength"]))));
                 }
             }
             Value::Number(n) => self.number(n.as_f64().unwrap_or(0.0), map, path)?,
@@ -134,28 +135,28 @@ impl<'a> Validator<'a> {
         let exclusive = |key: &str, plain: &str| if draft4(key) { bound(plain) } else { bound(key) };
         if let Some((min, v)) = bound("minimum").filter(|_| !draft4("exclusiveMinimum")) {
             if x < min {
-                return Err(miss(path, &format!("must be at least {v}")));
+                return Err(miss(path, &format!("must be at least {}", text(v))));
             }
         }
         if let Some((max, v)) = bound("maximum").filter(|_| !draft4("exclusiveMaximum")) {
             if x > max {
-                return Err(miss(path, &format!("must be at most {v}")));
+                return Err(miss(path, &format!("must be at most {}", text(v))));
             }
         }
         if let Some((min, v)) = exclusive("exclusiveMinimum", "minimum") {
             if x <= min {
-                return Err(miss(path, &format!("must be greater than {v}")));
+                return Err(miss(path, &format!("must be greater than {}", text(v))));
             }
         }
         if let Some((max, v)) = exclusive("exclusiveMaximum", "maximum") {
             if x >= max {
-                return Err(miss(path, &format!("must be less than {v}")));
+                return Err(miss(path, &format!("must be less than {}", text(v))));
             }
         }
         if let Some((step, v)) = bound("multipleOf").filter(|(s, _)| *s > 0.0) {
             let q = x / step;
             if (q - q.round()).abs() > 1e-9 * q.abs().max(1.0) {
-                return Err(miss(path, &format!("must be a multiple of {v}")));
+                return Err(miss(path, &format!("must be a multiple of {}", text(v))));
             }
         }
         Ok(())
@@ -170,10 +171,10 @@ impl<'a> Validator<'a> {
     ) -> Result<(), String> {
         let count = |key: &str| map.get(key).and_then(Value::as_u64).map(|n| n as usize);
         if count("minItems").is_some_and(|min| items.len() < min) {
-            return Err(miss(path, &format!("needs at least {} items", map["minItems"])));
+            return Err(miss(path, &format!("needs at least {} items", text(&map["minItems"]))));
         }
         if count("maxItems").is_some_and(|max| items.len() > max) {
-            return Err(miss(path, &format!("allows at most {} items", map["maxItems"])));
+            return Err(miss(path, &format!("allows at most {} items", text(&map["maxItems"]))));
         }
         if map.get("uniqueItems") == Some(&Value::Bool(true)) {
             if let Some(i) = (1..items.len()).find(|&i| items[..i].iter().any(|x| equal(x, &items[i]))) {
@@ -212,10 +213,10 @@ impl<'a> Validator<'a> {
         }
         let count = |key: &str| map.get(key).and_then(Value::as_u64).map(|n| n as usize);
         if count("minProperties").is_some_and(|min| object.len() < min) {
-            return Err(miss(path, &format!("needs at least {} properties", map["minProperties"])));
+            return Err(miss(path, &format!("needs at least {} properties", text(&map["minProperties"]))));
         }
         if count("maxProperties").is_some_and(|max| object.len() > max) {
-            return Err(miss(path, &format!("allows at most {} properties", map["maxProperties"])));
+            return Err(miss(path, &format!("allows at most {} properties", text(&map["maxProperties"]))));
         }
         let properties = map.get("properties").and_then(Value::as_object);
         // Without a regex engine, which keys patternProperties covers is unknown: no extra-key check then.
@@ -250,7 +251,7 @@ impl<'a> Validator<'a> {
 
     fn resolve(&self, target: &str) -> Option<&'a Value> {
         let pointer = target.strip_prefix('#')?;
-        self.root.pointer(&pointer.replace("%24", "$").replace("%25", "%"))
+        self.root.pointer(&super::strict::percent_decode(pointer))
     }
 }
 

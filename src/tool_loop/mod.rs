@@ -14,11 +14,11 @@
 use crate::content::{self, ToolOutput};
 use crate::error::{Error, Result};
 use crate::event::{Event, RunResult, RunStatus, ToolCallRecord};
+use crate::queue::Queue;
 use crate::responses::{FunctionCall, ModelResponse, Usage};
 use crate::schema::{self, Catalog};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Request fields the loop owns; `modelSettings` cannot set them. (`store: false` and `conversation` would
@@ -160,7 +160,7 @@ pub struct ToolLoop {
     next_effect: u64,
     usage: Usage,
     records: Vec<ToolCallRecord>,
-    out: VecDeque<LoopOutput>,
+    out: Queue<LoopOutput>,
 }
 
 impl ToolLoop {
@@ -176,7 +176,7 @@ impl ToolLoop {
             next_effect: 1,
             usage: Usage::default(),
             records: Vec::new(),
-            out: VecDeque::new(),
+            out: Queue::new(),
         };
         this.call_model(input, None);
         Ok(this)

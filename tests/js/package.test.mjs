@@ -23,7 +23,7 @@ test('index.d.ts declares exactly what the entry exports', async () => {
 test('the published files are the JS, the types and the built wasm', () => {
   const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' }));
   const files = pack.files.map((f) => f.path).sort();
-  for (const needed of ['js/core.js', 'js/node.js', 'js/browser.js', 'js/cli.js', 'js/index.d.ts', 'pkg/mcp_loop.js', 'pkg/mcp_loop_bg.wasm', 'package.json', 'README.md']) {
+  for (const needed of ['js/core.js', 'js/node.js', 'js/browser.js', 'js/cli.js', 'js/index.d.ts', 'pkg/mcp_loop.js', 'pkg/mcp_loop_bg.wasm', 'pkg/browser.js', 'package.json', 'README.md']) {
     assert.ok(files.includes(needed), `${needed} is published (${files.join(', ')})`);
   }
   assert.ok(files.every((f) => !f.startsWith('tests/') && !f.startsWith('src/')), files.join(', '));

@@ -45,7 +45,7 @@ fn optional_properties_become_nullable_and_their_nulls_are_removed() {
             "additionalProperties": false
         })
     );
-    assert_eq!(s.nullable, BTreeSet::from(["/properties/limit".to_owned(), "/properties/status".to_owned()]));
+    assert_eq!(s.nullable, ["/properties/limit", "/properties/status"]);
     // A null for an optional property is removed; a null the original allows is the model's own value.
     let sent = to_server(&s, json!({"query": "vpn", "limit": null, "status": null, "note": null}));
     assert_eq!(sent, json!({"query": "vpn", "note": null}));
@@ -130,22 +130,10 @@ fn unions_pick_the_branch_the_value_took() {
 }
 
 #[test]
-fn all_of_merges_objects_and_single_references() {
-    let s = strict(json!({
-        "type": "object",
-        "properties": {"when": {"allOf": [{"$ref": "#/definitions/Day"}], "description": "The day"}},
-        "allOf": [{"properties": {"a": {"type": "string"}}, "required": ["a"]}, {"properties": {"b": {"type": "number"}}}],
-        "definitions": {"Day": {"type": "string", "format": "date"}}
-    }));
-    assert_eq!(s.schema["required"], json!(["when", "a", "b"]));
-    assert_eq!(
-        s.schema["properties"]["when"],
-        json!({"type": ["string", "null"], "format": "date", "description": "The day"})
-    );
-    assert!(
-        reason(json!({"properties": {"x": {"allOf": [{"type": "string"}, {"type": "number"}]}}}))
-            .contains("disagree on 'type'")
-    );
+fn all_of_and_draft_4_bounds_are_left_non_strict() {
+    assert!(reason(json!({"properties": {"a": {"allOf": [{"type": "string"}]}}})).contains("allOf"));
+    let draft4 = json!({"properties": {"n": {"type": "number", "minimum": 0, "exclusiveMinimum": true}}});
+    assert_eq!(reason(draft4), "a draft-4 exclusive bound at /properties/n");
 }
 
 #[test]
@@ -171,8 +159,8 @@ fn what_cannot_be_kept_is_refused_with_a_reason() {
         (json!({"properties": {"m": {"type": "object", "additionalProperties": {"type": "string"}}}}), "a map"),
         (json!({"properties": {"m": {"type": "object"}}}), "does not list) at /properties/m"),
         (json!({"properties": {"m": {}}}), "accepts any value at /properties/m"),
-        (json!({"properties": {"m": true}}), "accepts any value"),
-        (json!({"properties": {"m": {"type": "array"}}}), "items may be anything"),
+        (json!({"properties": {"m": true}}), "accepts anything or nothing at /properties/m"),
+        (json!({"properties": {"m": {"type": "array"}}}), "items are not one schema"),
         (json!({"properties": {"m": {"type": "string", "minLength": 1}}}), "minLength"),
         (json!({"properties": {"m": {"not": {"type": "string"}}}}), "not, which"),
         (json!({"properties": {"m": {"type": "string", "$ref": "#/$defs/x"}}}), "$ref with 'type'"),
@@ -211,7 +199,7 @@ fn force_relaxes_constraints_into_the_description() {
         "one": {"oneOf": [{"type": "string"}, {"type": "string", "format": "email"}]}
     }, "required": ["name", "tags", "meta", "one"]});
     let s = convert(Some(&schema), true).unwrap();
-    assert_eq!(s.schema["properties"]["name"], json!({"type": "string", "description": "MinLength: 1. MaxLength: 5."}));
+    assert_eq!(s.schema["properties"]["name"], json!({"type": "string", "description": "minLength: 1. maxLength: 5."}));
     assert_eq!(s.schema["properties"]["meta"]["additionalProperties"], json!(false));
     assert_eq!(s.relaxed.len(), 4, "{:?}", s.relaxed);
     // Still impossible with force: a map.
@@ -221,7 +209,7 @@ fn force_relaxes_constraints_into_the_description() {
 #[test]
 fn draft_4_bounds_consts_and_formats() {
     let s = strict(json!({"properties": {
-        "n": {"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 9, "exclusiveMaximum": false},
+        "n": {"type": "number", "exclusiveMinimum": 0, "maximum": 9},
         "c": {"const": "fixed"},
         "when": {"type": "string", "format": "date-time"},
         "site": {"type": "string", "format": "uri", "description": "Where"},
@@ -235,14 +223,20 @@ fn draft_4_bounds_consts_and_formats() {
 }
 
 #[test]
-fn escaped_names_and_hostile_sizes() {
+fn escaped_names() {
     let s = strict(
         json!({"properties": {"a/b~c": {"type": "string"}, "d": {"$ref": "#/$defs/x%20y"}}, "$defs": {"x y": {"type": "number"}}}),
     );
-    assert!(s.nullable.contains("/properties/a~1b~0c"));
+    assert_eq!(s.nullable, ["/properties/a~1b~0c", "/properties/d"]);
     let sent = to_server(&s, json!({"a/b~c": null, "d": 1}));
     assert_eq!(sent, json!({"d": 1}));
-    // A fan-out of references that would be huge if inlined stays within the node budget or is refused.
+}
+
+// Native only: debug WebAssembly takes seconds to walk the 20 000 parts (the code is the same).
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_fan_out_of_references_is_refused_within_the_budget() {
+    // Inlined, this would be 2^31 parts.
     let mut defs = Map::new();
     for i in 0..30 {
         let next = format!("#/properties/l{}", i + 1);
@@ -252,5 +246,5 @@ fn escaped_names_and_hostile_sizes() {
         );
     }
     defs.insert("l30".into(), json!({"type": "string"}));
-    assert!(convert(Some(&json!({"properties": defs})), false).is_err());
+    assert!(reason(json!({"properties": defs})).contains("more than 20000 parts"));
 }
