@@ -533,6 +533,38 @@ fn a_list_change_is_listed_again_before_the_next_model_turn() {
 }
 
 #[test]
+fn a_changed_definition_is_reported_and_blocked_and_filters_apply() {
+    use crate::schema::control::{ToolChanges, ToolFilter};
+    let mut config = config(&["hr"]);
+    config.tool_changes = ToolChanges::Block;
+    config.servers[0].tools = ToolFilter { allow: Vec::new(), deny: vec!["sl*".into()] };
+    let mut host = Host::new(config, |request| match request.get("previous_response_id") {
+        None => (200, response("resp_1", json!([call("c1", "mutate", json!({}))]))),
+        Some(_) => {
+            let names: Vec<&str> =
+                request["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+            (200, response("resp_2", json!([answer(&names.join(","))])))
+        }
+    });
+    host.driver.start_run(json!("change your tools"), "t", host.now).unwrap();
+    host.settle();
+    let result = host.done.pop().unwrap().1.unwrap();
+    // `slow` is denied; `echo` changed its schema after it was first listed, so it is hidden.
+    assert_eq!(result.output_text, "mutate,newtool");
+    let changed: Vec<_> = host.events.iter().filter(|(_, e)| matches!(e, Event::ToolChanged { .. })).collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(
+        matches!(&changed[0].1, Event::ToolChanged { server, tool, blocked: true } if server == "hr" && tool == "echo")
+    );
+    let listed: Vec<_> = host
+        .events
+        .iter()
+        .filter_map(|(_, e)| if let Event::ToolsListed { notes, .. } = e { Some(notes) } else { None })
+        .collect();
+    assert!(listed[1].iter().any(|n| n.contains("echo: hidden: its definition changed")), "{listed:?}");
+}
+
+#[test]
 fn debug_output_keeps_secrets_out() {
     let driver = Driver::new(config(&["hr"])).unwrap();
     let text = format!("{driver:?}");
