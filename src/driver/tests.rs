@@ -513,31 +513,9 @@ fn an_oversized_model_response_is_cut_off_and_fails_the_run() {
     assert!(Driver::new(config).unwrap_err().to_string().contains("modelTimeoutMs"));
 }
 
-#[test]
-fn a_list_change_is_listed_again_before_the_next_model_turn() {
-    let mut host = Host::new(config(&["hr"]), |request| match request.get("previous_response_id") {
-        None => (200, response("resp_1", json!([call("c1", "mutate", json!({}))]))),
-        Some(_) => {
-            let names: Vec<&str> =
-                request["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-            (200, response("resp_2", json!([answer(&names.join(","))])))
-        }
-    });
-    host.driver.start_run(json!("change your tools"), "t", host.now).unwrap();
-    host.settle();
-    let result = host.done.pop().unwrap().1.unwrap();
-    assert_eq!(result.output_text, "echo,slow,mutate,newtool", "the second turn offers the new tool");
-    let lists = host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/list"))).count();
-    assert_eq!(lists, 2);
-    assert!(host.events.iter().any(|(_, e)| matches!(e, Event::ToolsChanged { server } if server == "hr")));
-}
-
-#[test]
-fn a_changed_definition_is_reported_and_blocked_and_filters_apply() {
-    use crate::schema::control::{ToolChanges, ToolFilter};
-    let mut config = config(&["hr"]);
-    config.tool_changes = ToolChanges::Block;
-    config.servers[0].tools = ToolFilter { allow: Vec::new(), deny: vec!["sl*".into()] };
+/// A run in which the model calls `mutate` (the server then changes its tools) and answers with the names of the
+/// tools its second turn offers.
+fn run_mutate(config: AgentConfig) -> (Host, String) {
     let mut host = Host::new(config, |request| match request.get("previous_response_id") {
         None => (200, response("resp_1", json!([call("c1", "mutate", json!({}))]))),
         Some(_) => {
@@ -549,8 +527,27 @@ fn a_changed_definition_is_reported_and_blocked_and_filters_apply() {
     host.driver.start_run(json!("change your tools"), "t", host.now).unwrap();
     host.settle();
     let result = host.done.pop().unwrap().1.unwrap();
+    (host, result.output_text)
+}
+
+#[test]
+fn a_list_change_is_listed_again_before_the_next_model_turn() {
+    let (host, names) = run_mutate(config(&["hr"]));
+    assert_eq!(names, "echo,slow,mutate,newtool", "the second turn offers the new tool");
+    let lists = host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/list"))).count();
+    assert_eq!(lists, 2);
+    assert!(host.events.iter().any(|(_, e)| matches!(e, Event::ToolsChanged { server } if server == "hr")));
+}
+
+#[test]
+fn a_changed_definition_is_reported_and_blocked_and_filters_apply() {
+    use crate::schema::control::{ToolChanges, ToolFilter};
+    let mut config = config(&["hr"]);
+    config.tool_changes = ToolChanges::Block;
+    config.servers[0].tools = ToolFilter { allow: Vec::new(), deny: vec!["sl*".into()] };
+    let (host, names) = run_mutate(config);
     // `slow` is denied; `echo` changed its schema after it was first listed, so it is hidden.
-    assert_eq!(result.output_text, "mutate,newtool");
+    assert_eq!(names, "mutate,newtool");
     let changed: Vec<_> = host.events.iter().filter(|(_, e)| matches!(e, Event::ToolChanged { .. })).collect();
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert!(

@@ -272,7 +272,8 @@ fn is_type(value: &Value, t: &str) -> bool {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+/// A value's kind, for messages: `a string`, `an integer`, …
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -457,19 +457,8 @@ fn parse_arguments(raw: &str) -> std::result::Result<Value, String> {
     }
     match serde_json::from_slice::<Value>(raw.as_bytes()) {
         Ok(Value::Object(map)) => Ok(Value::Object(map)),
-        Ok(other) => Err(format!("must be a JSON object, not {}", kind(&other))),
+        Ok(other) => Err(format!("must be a JSON object, not {}", schema::validate::kind(&other))),
         Err(e) => Err(format!("are not valid JSON ({e}); send them again as one JSON object")),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
