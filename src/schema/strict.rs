@@ -155,38 +155,36 @@ struct Converter<'a> {
 impl<'a> Converter<'a> {
     /// The root must be a closed object; no arguments at all is the empty one.
     fn root_node(&mut self) -> Result<Map<String, Value>, String> {
-        let mut root = match self.root {
-            Value::Object(map) => map.clone(),
-            Value::Bool(true) => Map::new(),
-            _ => return Err("the input schema is not an object schema".into()),
-        };
-        if let Some(Value::String(target)) = root.get("$ref") {
+        let mut root = self.root;
+        if let Some(target) = root.get("$ref").and_then(Value::as_str) {
             // A root that is only a reference to its arguments' definition: use the definition.
-            let target = target.trim_start_matches('#').to_owned();
-            let resolved = self.resolve(&target).and_then(Value::as_object).ok_or("the root $ref leads nowhere")?;
-            root.remove("$ref");
-            for (k, v) in resolved {
-                root.entry(k.clone()).or_insert_with(|| v.clone());
+            root = self
+                .resolve(target.trim_start_matches('#'))
+                .filter(|r| r.get("$ref").is_none())
+                .ok_or("the root $ref leads nowhere")?;
+        }
+        match root {
+            Value::Bool(true) => {
+                return Ok(Map::from_iter([
+                    ("type".to_owned(), Value::from("object")),
+                    ("properties".to_owned(), Value::Object(Map::new())),
+                    ("required".to_owned(), Value::Array(Vec::new())),
+                    ("additionalProperties".to_owned(), Value::Bool(false)),
+                ]));
             }
+            Value::Object(map) if map.contains_key("anyOf") || map.contains_key("oneOf") => {
+                return Err("the root is a union (anyOf/oneOf), which strict mode does not allow".into());
+            }
+            Value::Object(map) if map.get("type").is_none_or(|t| types(t).contains(&"object")) => {}
+            _ => return Err("the input schema's root is not an object schema".into()),
         }
-        match root.get("type") {
-            None => {}
-            Some(t) if types(t).contains(&"object") => {}
-            Some(_) => return Err("the input schema's root is not an object".into()),
-        }
-        if root.contains_key("anyOf") || root.contains_key("oneOf") {
-            return Err("the root is a union (anyOf/oneOf), which strict mode does not allow".into());
-        }
-        // The arguments are always an object: a nullable root, or one without a type, is an object root.
-        root.insert("type".into(), json!("object"));
-        let open = matches!(root.get("additionalProperties"), Some(Value::Bool(true)) | Some(Value::Object(_)));
-        if !root.contains_key("properties") && !root.contains_key("allOf") && !open {
-            // No properties: a tool without arguments.
-            root.insert("properties".into(), json!({}));
-        }
-        match self.node(&Value::Object(root), "", 0)? {
-            Value::Object(map) => Ok(map),
-            _ => Err("the input schema's root is not an object".into()),
+        match self.node(root, "", 0)? {
+            Value::Object(mut map) => {
+                // The arguments are always an object: a nullable root is an object root.
+                map.insert("type".into(), Value::from("object"));
+                Ok(map)
+            }
+            _ => Err("the input schema's root is not an object schema".into()),
         }
     }
 
@@ -204,7 +202,13 @@ impl<'a> Converter<'a> {
         let mut notes = String::new();
         let mut types_out: Vec<&str> = match map.get("type") {
             Some(t) => types(t),
-            None if map.contains_key("properties") || map.contains_key("additionalProperties") => vec!["object"],
+            // The root is always an object (a tool without arguments may say nothing at all).
+            None if pointer.is_empty()
+                || map.contains_key("properties")
+                || map.contains_key("additionalProperties") =>
+            {
+                vec!["object"]
+            }
             None if map.contains_key("items") => vec!["array"],
             None => Vec::new(),
         };
@@ -607,6 +611,9 @@ fn types(t: &Value) -> Vec<&str> {
 
 /// JSON Pointer escaping of one segment.
 pub(crate) fn escape(segment: &str) -> String {
+    if !segment.contains(['~', '/']) {
+        return segment.to_owned();
+    }
     segment.replace('~', "~0").replace('/', "~1")
 }
 
