@@ -1,10 +1,12 @@
 //! `CallToolResult` → the `output` of a `function_call_output`.
 //!
-//! Text becomes `input_text`, images `input_image` (a data URL), audio and binary resources `input_file`;
-//! embedded text resources and resource links become text naming their URI; `structuredContent` goes as its
-//! JSON, without the text block that merely repeats it; an `isError` result says it is an error. All text
-//! collapses to a plain string. Text over the cap keeps its head and tail with a marker saying how much was
-//! cut; media are never cut (media the API would refuse are described in text instead).
+//! Text becomes `input_text`, images `input_image` (a data URL), documents `input_file`; embedded text
+//! resources and resource links become text naming their URI; `structuredContent` goes as its JSON, without the
+//! text block that merely repeats it; an `isError` result says it is an error. All text collapses to a plain
+//! string. Text over the cap keeps its head and tail with a marker saying how much was cut; media are never
+//! cut. Whatever the API would refuse (and one refused part fails the whole request) is described in text
+//! instead: audio (no part of a function call output takes it), file types outside the API's list, images that
+//! are not PNG, JPEG, GIF or WebP by their own bytes, broken base64, sizes over the API's limits.
 
 use serde_json::{Value, json};
 
@@ -13,8 +15,18 @@ pub const DEFAULT_MAX_OUTPUT_CHARS: usize = 100_000;
 /// What the Responses API takes at most in one image URL and one file's data.
 const MAX_IMAGE_URL: usize = 20_971_520;
 const MAX_FILE_DATA: usize = 73_400_320;
-/// The image types the API takes.
-const IMAGE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+/// The document types the API takes as `input_file`, with the file extension for each.
+const FILE_TYPES: &[(&str, &str)] = &[
+    ("application/pdf", "pdf"),
+    ("text/plain", "txt"),
+    ("text/markdown", "md"),
+    ("text/csv", "csv"),
+    ("text/html", "html"),
+    ("application/json", "json"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"),
+];
 
 /// What goes back to the model for one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +124,11 @@ fn part(block: &Value) -> Part {
     match field("type") {
         "text" => Part::Text(field("text").to_owned()),
         "image" => image(field("mimeType"), field("data"), "image"),
-        "audio" => file(field("mimeType"), field("data"), "audio"),
+        "audio" => Part::Text(format!(
+            "[audio: {}, {} bytes, which a tool output cannot carry to the model]",
+            field("mimeType"),
+            bytes(field("data"))
+        )),
         "resource_link" => {
             let mut line = format!("[resource link] {} <{}>", field("name"), field("uri"));
             for (key, fmt) in [("description", ": "), ("mimeType", " ")] {
@@ -140,51 +156,69 @@ fn part(block: &Value) -> Part {
     }
 }
 
-fn image(mime: &str, data: &str, what: &str) -> Part {
-    let url = format!("data:{mime};base64,{data}");
-    match refusal(mime, data, url.len(), MAX_IMAGE_URL) {
-        None if IMAGE_TYPES.contains(&mime) => Part::Media(json!({"type": "input_image", "image_url": url})),
-        None => Part::Text(format!("[{what}: {mime}, {} bytes, a type the model cannot see]", bytes(data))),
-        Some(why) => Part::Text(format!("[{what}: {mime}, {} bytes, {why}]", bytes(data))),
-    }
-}
-
-fn file(mime: &str, data: &str, source: &str) -> Part {
-    let name = source.rsplit('/').next().filter(|n| !n.is_empty() && n.contains('.'));
-    let filename = match name {
-        Some(name) => name.to_owned(),
-        None => {
-            format!("{}.{}", source.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("file"), extension(mime))
+/// An image goes by what its bytes say it is (a label can be wrong, and the API refuses other types).
+fn image(label: &str, data: &str, what: &str) -> Part {
+    let problem = match sniff(data) {
+        _ if !base64_ok(data) => "not valid base64 data",
+        None => "not a PNG, JPEG, GIF or WebP image, which is all the model can see",
+        Some(_) if data.len() + 32 > MAX_IMAGE_URL => "more than the API takes",
+        Some(mime) => {
+            return Part::Media(json!({"type": "input_image", "image_url": format!("data:{mime};base64,{data}")}));
         }
     };
-    let url = format!("data:{mime};base64,{data}");
-    match refusal(mime, data, url.len(), MAX_FILE_DATA) {
-        None => Part::Media(json!({"type": "input_file", "filename": filename, "file_data": url})),
-        Some(why) => Part::Text(format!("[{filename}: {mime}, {} bytes, {why}]", bytes(data))),
-    }
+    Part::Text(format!("[{what}: {label}, {} bytes, {problem}]", bytes(data)))
 }
 
-/// Why media cannot go to the model as they are, if they cannot.
-fn refusal(mime: &str, data: &str, len: usize, max: usize) -> Option<&'static str> {
-    let base64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=';
-    if data.is_empty() || !data.bytes().all(base64) {
-        Some("not valid base64 data")
-    } else if mime.is_empty() || mime.contains(|c: char| c == ';' || c == ',' || c.is_whitespace()) {
-        Some("without a usable media type")
-    } else if len > max {
-        Some("more than the API takes")
-    } else {
-        None
-    }
+fn file(label: &str, data: &str, uri: &str) -> Part {
+    let mime = label.trim().to_ascii_lowercase();
+    let last = uri.split(['?', '#']).next().unwrap_or("").rsplit('/').next().filter(|n| !n.is_empty());
+    let problem = match FILE_TYPES.iter().find(|(t, _)| *t == mime) {
+        _ if !base64_ok(data) => "not valid base64 data",
+        None => "a file type the model cannot take",
+        Some(_) if data.len() + mime.len() + 13 > MAX_FILE_DATA => "more than the API takes",
+        Some((_, extension)) => {
+            let filename = match last {
+                Some(name) if name.contains('.') => name.to_owned(),
+                Some(name) => format!("{name}.{extension}"),
+                None => format!("file.{extension}"),
+            };
+            let file_data = format!("data:{mime};base64,{data}");
+            return Part::Media(json!({"type": "input_file", "filename": filename, "file_data": file_data}));
+        }
+    };
+    Part::Text(format!("[{}: {label}, {} bytes, {problem}]", last.unwrap_or("file"), bytes(data)))
 }
 
-fn extension(mime: &str) -> &str {
-    let subtype = mime.split('/').nth(1).unwrap_or("bin");
-    match subtype {
-        "mpeg" => "mp3",
-        "x-wav" | "wave" => "wav",
-        "octet-stream" => "bin",
-        other => other.split(['+', '.']).next().unwrap_or("bin"),
+/// Standard base64: the alphabet, a length in whole quads, and padding only at the end.
+fn base64_ok(data: &str) -> bool {
+    let body = data.trim_end_matches('=');
+    !data.is_empty()
+        && data.len() % 4 == 0
+        && data.len() - body.len() <= 2
+        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+/// The image type its first bytes say (PNG, JPEG, GIF, WebP).
+fn sniff(data: &str) -> Option<&'static str> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut head = Vec::with_capacity(12);
+    for quad in data.as_bytes().get(..16)?.chunks(4) {
+        let n = quad.iter().try_fold(0u32, |n, &c| Some(n << 6 | u32::from(value(c)?)))?;
+        head.extend_from_slice(&n.to_be_bytes()[1..]);
+    }
+    match head.as_slice() {
+        [0x89, b'P', b'N', b'G', ..] => Some("image/png"),
+        [0xff, 0xd8, 0xff, ..] => Some("image/jpeg"),
+        [b'G', b'I', b'F', b'8', ..] => Some("image/gif"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P'] => Some("image/webp"),
+        _ => None,
     }
 }
 
@@ -214,19 +248,21 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    const PNG: &str = "iVBORw0KGgo=";
+    /// A 1×1 PNG.
+    const PNG: &str =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
     #[test]
     fn every_content_type_has_its_part() {
         let out = to_output(
             &json!({"content":[
                 {"type":"text","text":"one"},
-                {"type":"image","data":PNG,"mimeType":"image/png"},
+                {"type":"image","data":PNG,"mimeType":"image/jpg"},
                 {"type":"resource_link","uri":"file:///a.md","name":"a","description":"the a","mimeType":"text/markdown"},
                 {"type":"resource","resource":{"uri":"file:///b","text":"bee"}},
-                {"type":"resource","resource":{"uri":"file:///docs/c.pdf","blob":"AAAA","mimeType":"application/pdf"}},
+                {"type":"resource","resource":{"uri":"https://x/docs/c.pdf?v=2#p1","blob":"AAAA","mimeType":"Application/PDF"}},
                 {"type":"resource","resource":{"uri":"file:///d","blob":PNG,"mimeType":"image/png"}},
-                {"type":"audio","data":"AAAA","mimeType":"audio/wav"},
+                {"type":"resource","resource":{"uri":"file:///notes","blob":"AAAA","mimeType":"text/plain"}},
                 {"type":"hologram"}
             ]}),
             1000,
@@ -239,7 +275,7 @@ mod tests {
                 {"type":"input_text","text":"[resource link] a <file:///a.md>: the a text/markdown\n[resource <file:///b>]\nbee"},
                 {"type":"input_file","filename":"c.pdf","file_data":"data:application/pdf;base64,AAAA"},
                 {"type":"input_image","image_url":format!("data:image/png;base64,{PNG}")},
-                {"type":"input_file","filename":"audio.wav","file_data":"data:audio/wav;base64,AAAA"},
+                {"type":"input_file","filename":"notes.txt","file_data":"data:text/plain;base64,AAAA"},
                 {"type":"input_text","text":"[hologram content]"}
             ])
         );
@@ -254,19 +290,20 @@ mod tests {
     }
 
     #[test]
-    fn media_the_api_would_refuse_are_described() {
+    fn what_the_api_would_refuse_is_described() {
         let out = to_output(
             &json!({"content":[
-                {"type":"image","data":"PHN2Zz4=","mimeType":"image/svg+xml"},
-                {"type":"image","data":"not base64!","mimeType":"image/png"},
-                {"type":"audio","data":"AAAA","mimeType":""}
+                {"type":"image","data":"PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=","mimeType":"image/png"},
+                {"type":"image","data":"iVBORw0KGgo","mimeType":"image/png"},
+                {"type":"audio","data":"AAAA","mimeType":"audio/wav"},
+                {"type":"resource","resource":{"uri":"file:///x.bin","blob":"AAAA","mimeType":"application/octet-stream"}}
             ]}),
             1000,
         );
         assert_eq!(
             out.output,
             json!(
-                "[image: image/svg+xml, 6 bytes, a type the model cannot see]\n[image: image/png, 6 bytes, not valid base64 data]\n[audio.bin: , 3 bytes, without a usable media type]"
+                "[image: image/png, 42 bytes, not a PNG, JPEG, GIF or WebP image, which is all the model can see]\n[image: image/png, 6 bytes, not valid base64 data]\n[audio: audio/wav, 3 bytes, which a tool output cannot carry to the model]\n[x.bin: application/octet-stream, 3 bytes, a file type the model cannot take]"
             )
         );
     }

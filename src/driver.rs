@@ -898,8 +898,8 @@ impl Driver {
         }
         self.expires_ms = ttl.map(|ttl| self.now_ms.saturating_add(ttl));
         let listed = Event::ToolsListed {
-            count: catalog.tools.len(),
-            strict: catalog.tools.iter().filter(|t| t.function.strict).count(),
+            count: catalog.tools().len(),
+            strict: catalog.tools().iter().filter(|t| t.function.strict).count(),
             notes: catalog.notes.clone(),
         };
         self.out.push_back(Output::Event { run: None, event: listed });

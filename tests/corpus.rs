@@ -77,7 +77,7 @@ fn the_whole_corpus_as_one_catalog_has_valid_unique_names() {
         assert!(functions.len() > 400);
         // Deterministic: the same catalog gives the same names.
         assert_eq!(Catalog::build(servers.to_vec(), &convert, None).functions(), functions);
-        for tool in &catalog.tools {
+        for tool in catalog.tools() {
             assert_eq!(catalog.resolve(&tool.function.name).unwrap().tool, tool.tool);
         }
     }
@@ -92,7 +92,7 @@ fn strict_arguments_without_their_nulls_fit_the_original_schema() {
         let servers = [ServerTools { server: name.clone(), label: None, tools }];
         let catalog =
             Catalog::build(servers.to_vec(), &ConvertOptions { strict: StrictMode::Auto, ..Default::default() }, None);
-        for tool in catalog.tools.iter().filter(|t| t.function.strict) {
+        for tool in catalog.tools().iter().filter(|t| t.function.strict) {
             // The generator does not follow `pattern`: every other constraint is checked.
             let strict = &tool.function.parameters;
             let original = without_patterns(tool.input_schema());

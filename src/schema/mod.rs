@@ -170,9 +170,12 @@ impl CatalogTool {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
     /// In catalog order: servers in configuration order, tools in server order.
-    pub tools: Vec<CatalogTool>,
+    tools: Vec<CatalogTool>,
     /// What the model does not get as the server wrote it: skipped tools, tools not made strict, and why.
     pub notes: Vec<String>,
+    /// Every name handed out in the life of the agent, by `[server, tool]`: a name never moves to another tool,
+    /// even after its tool was removed or blocked.
+    given: Map<String, Value>,
     /// The function tools as the request's `tools` list, made once when first asked for.
     functions: OnceLock<Vec<Value>>,
 }
@@ -186,23 +189,14 @@ impl Catalog {
             PrefixPolicy::Always => true,
             PrefixPolicy::Never => false,
         };
-        let mut catalog = Catalog::default();
+        let mut catalog =
+            Catalog { given: previous.map(|p| p.given.clone()).unwrap_or_default(), ..Catalog::default() };
         let mut names = names::NameAllocator::default();
-        // (A JSON map keyed by `[server, tool]`: another BTreeMap type would cost kilobytes of WebAssembly.)
-        let key = |server: &str, tool: &str| crate::json::text(&json!([server, tool]));
-        let kept: Map<String, Value> = previous
-            .into_iter()
-            .flat_map(|p| &p.tools)
-            .map(|t| (key(&t.server, &t.tool), json!(t.function.name)))
-            .collect();
-        let kept_name = |server: &str, tool: &str| kept.get(&key(server, tool)).and_then(Value::as_str);
-        for s in &servers {
-            for tool in &s.tools {
-                if let Some(name) = kept_name(&s.server, &tool.name) {
-                    names.reserve(name);
-                }
-            }
+        for name in catalog.given.values().filter_map(Value::as_str) {
+            names.reserve(name);
         }
+        // (Keyed by `[server, tool]` in a JSON map: another map type would cost kilobytes of WebAssembly.)
+        let key = |server: &str, tool: &str| crate::json::text(&json!([server, tool]));
         for s in servers {
             let label = s.label.as_deref();
             for tool in s.tools {
@@ -210,10 +204,12 @@ impl Catalog {
                     catalog.notes.push(format!("{}: hidden: it can only run as a task", tool.name));
                     continue;
                 }
-                let name = match kept_name(&s.server, &tool.name) {
+                let key = key(&s.server, &tool.name);
+                let name = match catalog.given.get(&key).and_then(Value::as_str) {
                     Some(name) => name.to_owned(),
                     None => names.allocate(&s.server, &tool.name, prefix),
                 };
+                catalog.given.insert(key, Value::from(name.as_str()));
                 let converted = convert(&s.server, label, tool, name, options);
                 if let Some(note) = &converted.note {
                     catalog.notes.push(format!("{}: {note}", converted.function.name));
@@ -253,6 +249,11 @@ impl Catalog {
         notes.append(&mut catalog.notes);
         catalog.notes = notes;
         catalog
+    }
+
+    /// The tools, in catalog order.
+    pub fn tools(&self) -> &[CatalogTool] {
+        &self.tools
     }
 
     /// The tool the function `name` stands for, if it is one of ours.
@@ -358,9 +359,11 @@ pub fn fingerprint(tool: &Tool) -> u64 {
 /// object schema, which the API would refuse, becomes an empty object schema) and an `items` on every array
 /// (the API refuses arrays without one, even outside strict mode; an empty `items` changes nothing).
 fn parameters(schema: Option<Value>) -> Value {
+    let object = |t: &Value| t == "object" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "object"));
     let mut root = match schema {
-        Some(Value::Object(mut map)) if map.get("type").is_none_or(|t| t == "object") => {
-            map.entry("type").or_insert_with(|| json!("object"));
+        Some(Value::Object(mut map)) if map.get("type").is_none_or(object) => {
+            // The arguments are always an object: `["object", "null"]` is an object root.
+            map.insert("type".into(), json!("object"));
             map.entry("properties").or_insert_with(|| Value::Object(Map::new()));
             Value::Object(map)
         }
@@ -480,17 +483,27 @@ mod tests {
     #[test]
     fn names_survive_a_changed_list() {
         let first = Catalog::build(
-            vec![one("s", vec![json!({"name":"a.b"}), json!({"name":"a_b"})])],
+            vec![one("s", vec![json!({"name":"a.b"}), json!({"name":"a_b"}), json!({"name":"files.delete"})])],
             &ConvertOptions::default(),
             None,
         );
         let second_name = first.tools[1].function.name.clone();
         assert!(second_name.starts_with("a_b_"));
-        // The server drops `a.b` and adds `a-b`: `a_b` keeps its hashed name, the clean name is not reused for it.
-        let servers = [one("s", vec![json!({"name":"a_b"}), json!({"name":"x"})])];
-        let second = Catalog::build(servers.to_vec(), &ConvertOptions::default(), Some(&first));
+        assert_eq!(first.tools[2].function.name, "files_delete");
+        // The server drops `a.b` and `files.delete` and adds `files_delete`: `a_b` keeps its hashed name, and
+        // no name moves to another tool, not even the name of a tool that is gone.
+        let servers = vec![one("s", vec![json!({"name":"a_b"}), json!({"name":"files_delete"})])];
+        let second = Catalog::build(servers, &ConvertOptions::default(), Some(&first));
         assert_eq!(second.tools[0].function.name, second_name);
-        assert_eq!(second.tools[1].function.name, "x");
+        assert_ne!(second.tools[1].function.name, "files_delete");
+        assert!(second.tools[1].function.name.starts_with("files_delete_"));
+        // And a tool that comes back gets its old name again.
+        let third = Catalog::build(
+            vec![one("s", vec![json!({"name":"files.delete"})])],
+            &ConvertOptions::default(),
+            Some(&second),
+        );
+        assert_eq!(third.tools[0].function.name, "files_delete");
     }
 
     #[test]
@@ -533,7 +546,11 @@ mod tests {
         assert_eq!(parameters(None), json!({"type":"object","properties":{}}));
         assert_eq!(parameters(Some(json!(true))), json!({"type":"object","properties":{}}));
         assert_eq!(parameters(Some(json!({"type":"string"}))), json!({"type":"object","properties":{}}));
-        assert_eq!(parameters(Some(json!({"type":["object","null"]}))), json!({"type":"object","properties":{}}));
+        assert_eq!(
+            parameters(Some(json!({"type":["object","null"],"properties":{"a":{}}}))),
+            json!({"type":"object","properties":{"a":{}}}),
+            "a nullable object root keeps its properties"
+        );
         assert_eq!(parameters(Some(json!({"properties":{"x":{}}}))), json!({"properties":{"x":{}},"type":"object"}));
         let schema = json!({"type":"object","properties":{"zeta":{},"alpha":{}}});
         let keys: Vec<_> = parameters(Some(schema))["properties"].as_object().unwrap().keys().cloned().collect();

@@ -30,6 +30,27 @@ const KEPT: &[&str] = &[
     "minItems",
     "maxItems",
 ];
+/// Keywords that constrain a value: beside `anyOf`/`oneOf` they cannot be carried over (see `node`).
+const CONSTRAINTS: &[&str] = &[
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "enum",
+    "const",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+];
 /// Constraints strict mode lacks: fatal without `force`, otherwise described.
 const RELAXABLE: &[&str] = &["minLength", "maxLength", "uniqueItems", "minProperties", "maxProperties", "contains"];
 /// Keywords that change what is accepted and cannot be carried over.
@@ -60,6 +81,8 @@ const MAX_STRING_CHARS: usize = 120_000;
 /// Guards against schemas built to explode (`$ref` fan-out, deep nesting).
 const MAX_NODES: usize = 20_000;
 const MAX_INLINE_DEPTH: usize = 32;
+/// Schema levels the converter follows (strict mode allows 10 levels of objects, each a few schema levels deep).
+const MAX_NESTING: usize = 48;
 
 /// A strict schema and what undoing it needs.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -109,18 +132,22 @@ pub fn remove_added_nulls(arguments: &mut Value, schema: &Value, nullable: &[Str
 }
 
 fn strip(value: &mut Value, root: &Value, pointer: &str, nullable: &[String], depth: usize) {
-    let Some(node) = root.pointer(pointer) else { return };
-    if depth > 64 {
-        return;
-    }
-    if let Some(target) = node.get("$ref").and_then(Value::as_str) {
-        return strip(value, root, target.trim_start_matches('#'), nullable, depth + 1);
-    }
-    if let Some(branches) = node.get("anyOf").and_then(Value::as_array) {
-        // The branch the model's value fits is the one whose nulls are ours to remove.
-        if let Some(i) = branches.iter().position(|b| validate::fits(value, b, root)) {
-            strip(value, root, &format!("{pointer}/anyOf/{i}"), nullable, depth + 1);
+    // `depth` counts levels of the value (JSON nests at most 128 deep); `$ref` and `anyOf` hops in between are
+    // bounded apart, so a recursive schema cannot loop.
+    let mut pointer = pointer.to_owned();
+    for _ in 0..32 {
+        let Some(node) = root.pointer(&pointer) else { return };
+        if let Some(target) = node.get("$ref").and_then(Value::as_str) {
+            pointer = target.trim_start_matches('#').to_owned();
+        } else if let Some(branches) = node.get("anyOf").and_then(Value::as_array) {
+            // The branch the model's value fits is the one whose nulls are ours to remove.
+            let Some(i) = branches.iter().position(|b| validate::fits(value, b, root)) else { return };
+            pointer = format!("{pointer}/anyOf/{i}");
+        } else {
+            break;
         }
+    }
+    if depth > 128 {
         return;
     }
     match value {
@@ -158,6 +185,10 @@ impl<'a> Converter<'a> {
         let mut root = self.root;
         if let Some(target) = root.get("$ref").and_then(Value::as_str) {
             // A root that is only a reference to its arguments' definition: use the definition.
+            let beside = ["$ref", "$defs", "definitions", "$schema", "$id", "title", "description", "type"];
+            if root.as_object().is_some_and(|m| m.keys().any(|k| !beside.contains(&k.as_str()))) {
+                return Err("the root has a $ref beside other keywords".into());
+            }
             root = self
                 .resolve(target.trim_start_matches('#'))
                 .filter(|r| r.get("$ref").is_none())
@@ -194,6 +225,9 @@ impl<'a> Converter<'a> {
         if self.nodes > MAX_NODES {
             return Err(format!("the schema has more than {MAX_NODES} parts"));
         }
+        if depth > MAX_NESTING {
+            return Err(at(pointer, "a schema nested too deeply"));
+        }
         let Value::Object(map) = schema else { return Err(at(pointer, "a schema that accepts anything or nothing")) };
         if let Some(target) = map.get("$ref") {
             return self.reference(map, target, pointer, depth);
@@ -215,6 +249,11 @@ impl<'a> Converter<'a> {
         if map.contains_key("type") && (types_out.is_empty() || types_out.iter().any(|t| !TYPES.contains(t))) {
             return Err(at(pointer, "an unknown type"));
         }
+        let union = map.contains_key("anyOf") || map.contains_key("oneOf");
+        if union && map.keys().any(|k| CONSTRAINTS.contains(&k.as_str())) {
+            // Strict mode closes every object, the parent's and each alternative's: no value could fit both.
+            return Err(at(pointer, "anyOf/oneOf beside other constraints"));
+        }
         for (key, value) in map {
             let key = key.as_str();
             let described = match key {
@@ -226,8 +265,11 @@ impl<'a> Converter<'a> {
                 | "anyOf"
                 | "oneOf"
                 | "unevaluatedProperties" => continue,
-                "const" => {
-                    out.insert("enum".into(), Value::Array(vec![value.clone()]));
+                "const" if map.get("enum").is_some_and(|e| !e.as_array().is_some_and(|e| e.contains(value))) => {
+                    return Err(at(pointer, "a const outside its enum"));
+                }
+                "const" | "enum" if map.contains_key("const") => {
+                    out.insert("enum".into(), Value::Array(vec![map["const"].clone()]));
                     continue;
                 }
                 // Strict mode lacks these, but saying them in the description keeps their meaning for the model
@@ -240,6 +282,9 @@ impl<'a> Converter<'a> {
                     return Err(at(pointer, "a draft-4 exclusive bound"));
                 }
                 _ if KEPT.contains(&key) => {
+                    if !kept_value_fits(key, value) {
+                        return Err(at(pointer, &[key, " with a value strict mode cannot take"].concat()));
+                    }
                     out.insert(key.into(), value.clone());
                     continue;
                 }
@@ -272,6 +317,15 @@ impl<'a> Converter<'a> {
                     types_out.push(t);
                 }
             }
+        }
+        if let Some(Value::Array(values)) = out.get("enum") {
+            let fits = |v: &Value| types_out.iter().any(|t| *t == value_type(v) || (*t == "number" && v.is_number()));
+            if !values.iter().all(fits) {
+                return Err(at(pointer, "an enum value its type does not allow"));
+            }
+        }
+        if !types_out.contains(&"string") {
+            out.remove("format"); // it only annotates strings
         }
         if let [one] = types_out.as_slice() {
             out.insert("type".into(), Value::from(*one));
@@ -360,7 +414,13 @@ impl<'a> Converter<'a> {
         let mut converted = Map::new();
         for (key, schema) in properties {
             let slot = format!("{pointer}/properties/{}", escape(key));
-            let optional = !required.contains(&key.as_str()) && !validate::accepts_null(schema, self.root);
+            let accepts_null = validate::accepts_null(schema, self.root);
+            let optional = !required.contains(&key.as_str());
+            if optional && accepts_null && schema.get("default").is_some_and(|d| !d.is_null()) {
+                // Strict mode makes it required: the model's null could not be told from leaving it out.
+                return Err(at(&slot, "an optional, nullable property with a default"));
+            }
+            let optional = optional && !accepts_null;
             let value = if optional {
                 self.nullable.push(slot.clone());
                 self.nullable_node(schema, &slot, depth + 1)?
@@ -447,12 +507,17 @@ impl<'a> Converter<'a> {
         }
         let resolved = self.resolve(local).ok_or_else(|| at(pointer, &format!("$ref '{target}' leads nowhere")))?;
         self.inlining.push(local.to_owned());
-        let mut node = self.node(resolved, pointer, depth);
+        let node = self.node(resolved, pointer, depth);
         self.inlining.pop();
-        if let (Ok(Value::Object(node)), Some(d)) = (&mut node, map.get("description")) {
-            node.insert("description".into(), d.clone());
+        match (node, map.get("description")) {
+            // Nothing may stand beside a `$ref` in strict mode.
+            (Ok(node), Some(d)) if node.get("$ref").is_some() => Ok(json!({"anyOf": [node], "description": d})),
+            (Ok(Value::Object(mut node)), Some(d)) => {
+                node.insert("description".into(), d.clone());
+                Ok(Value::Object(node))
+            }
+            (node, _) => node,
         }
-        node
     }
 
     fn next_def(&self) -> Option<(String, String)> {
@@ -463,6 +528,17 @@ impl<'a> Converter<'a> {
 
     fn resolve(&self, pointer: &str) -> Option<&'a Value> {
         self.root.pointer(&percent_decode(pointer))
+    }
+}
+
+/// Whether a kept keyword's value is one strict mode takes (schemas in the wild carry odd ones).
+fn kept_value_fits(key: &str, value: &Value) -> bool {
+    match key {
+        "description" | "pattern" | "format" => value.is_string(),
+        "enum" => value.as_array().is_some_and(|e| !e.is_empty()),
+        "multipleOf" => value.as_f64().is_some_and(|n| n > 0.0),
+        "minItems" | "maxItems" => value.is_u64(),
+        _ => value.is_number(),
     }
 }
 
@@ -536,18 +612,11 @@ fn check_limits(schema: &Value) -> Result<(), String> {
         properties: usize,
         enum_values: usize,
         chars: usize,
-        depth: usize,
     }
-    fn walk(v: &Value, depth: usize, count: &mut Count) -> Result<(), String> {
+    // Sizes: every node once (definitions where they are defined). The output is as deep as the conversion
+    // allowed (MAX_NESTING), so the recursion is bounded.
+    fn walk(v: &Value, count: &mut Count) -> Result<(), String> {
         let Value::Object(map) = v else { return Ok(()) };
-        if let Some(Value::Object(properties)) = map.get("properties") {
-            count.properties += properties.len();
-            count.depth = count.depth.max(depth + 1);
-            for (name, p) in properties {
-                count.chars += name.chars().count();
-                walk(p, depth + 1, count)?;
-            }
-        }
         if let Some(Value::Array(values)) = map.get("enum") {
             count.enum_values += values.len();
             let chars: usize = values.iter().filter_map(Value::as_str).map(|s| s.chars().count()).sum();
@@ -556,28 +625,32 @@ fn check_limits(schema: &Value) -> Result<(), String> {
                 return Err(format!("an enum of {} values and {chars} characters (over 15 000)", values.len()));
             }
         }
-        if let Some(Value::Object(defs)) = map.get("$defs") {
-            for (name, d) in defs {
-                count.chars += name.chars().count();
-                walk(d, 0, count)?;
+        for key in ["properties", "$defs"] {
+            if let Some(Value::Object(children)) = map.get(key) {
+                count.properties += if key == "properties" { children.len() } else { 0 };
+                for (name, child) in children {
+                    count.chars += name.chars().count();
+                    walk(child, count)?;
+                }
             }
         }
         for key in ["items", "anyOf"] {
             match map.get(key) {
-                Some(Value::Array(list)) => list.iter().try_for_each(|b| walk(b, depth, count))?,
-                Some(one) => walk(one, depth, count)?,
+                Some(Value::Array(list)) => list.iter().try_for_each(|b| walk(b, count))?,
+                Some(one) => walk(one, count)?,
                 None => {}
             }
         }
         Ok(())
     }
     let mut count = Count::default();
-    walk(schema, 0, &mut count)?;
+    walk(schema, &mut count)?;
     if count.properties > MAX_PROPERTIES {
         return Err(format!("{} properties (strict mode allows {MAX_PROPERTIES})", count.properties));
     }
-    if count.depth > MAX_DEPTH {
-        return Err(format!("objects nested {} deep (strict mode allows {MAX_DEPTH})", count.depth));
+    let depth = nesting(schema, schema, &mut Vec::new(), &mut 0);
+    if depth > MAX_DEPTH {
+        return Err(format!("objects nested {depth} deep (strict mode allows {MAX_DEPTH})"));
     }
     if count.enum_values > MAX_ENUM_VALUES {
         return Err(format!("{} enum values (strict mode allows {MAX_ENUM_VALUES})", count.enum_values));
@@ -586,6 +659,41 @@ fn check_limits(schema: &Value) -> Result<(), String> {
         return Err(format!("{} characters of names and values (strict mode allows {MAX_STRING_CHARS})", count.chars));
     }
     Ok(())
+}
+
+/// How deep objects nest, following `$ref`s into definitions (a definition that refers back to itself ends
+/// the count there: recursion is allowed). `steps` bounds the walk over definitions shared many times.
+fn nesting<'a>(v: &'a Value, root: &'a Value, inside: &mut Vec<&'a str>, steps: &mut usize) -> usize {
+    *steps += 1;
+    let Value::Object(map) = v else { return 0 };
+    if *steps > 100_000 {
+        return 0;
+    }
+    if let Some(target) = map.get("$ref").and_then(Value::as_str) {
+        let Some(def) = root.pointer(target.trim_start_matches('#')).filter(|_| target != "#") else { return 0 };
+        if inside.contains(&target) {
+            return 0;
+        }
+        inside.push(target);
+        let depth = nesting(def, root, inside, steps);
+        inside.pop();
+        return depth;
+    }
+    let mut deepest = 0;
+    if let Some(Value::Object(properties)) = map.get("properties") {
+        deepest = 1 + properties.values().map(|p| nesting(p, root, inside, steps)).max().unwrap_or(0);
+    }
+    for key in ["items", "anyOf"] {
+        let children: Vec<&Value> = match map.get(key) {
+            Some(Value::Array(list)) => list.iter().collect(),
+            Some(one) => vec![one],
+            None => Vec::new(),
+        };
+        for child in children {
+            deepest = deepest.max(nesting(child, root, inside, steps));
+        }
+    }
+    deepest
 }
 
 fn value_type(value: &Value) -> &'static str {

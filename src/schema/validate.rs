@@ -3,8 +3,9 @@
 //! A small JSON Schema validator (2020-12 and draft-07 keywords) written for this one job, instead of a full
 //! validator crate that would add a regex engine and a URL resolver to the WebAssembly build. It errs on the
 //! side of letting a call through: what it does not check (`pattern`, `format`, `$ref`s it cannot resolve,
-//! anything past its work budget) is left to the server, which validates too. What it does report names the
-//! place and the problem, for the model to fix.
+//! anything past its work budget) is left to the server, which validates too. Skipping a check can only make
+//! a value fit more, so `not`, `oneOf` with several matches and `if` give no verdict where something was
+//! skipped. What it does report names the place and the problem, for the model to fix.
 
 use crate::json::text;
 use serde_json::Value;
@@ -24,7 +25,7 @@ pub fn fits(value: &Value, schema: &Value, root: &Value) -> bool {
 }
 
 fn check(value: &Value, schema: &Value, root: &Value) -> Result<(), String> {
-    let mut v = Validator { root, steps: 0 };
+    let mut v = Validator { root, steps: 0, unsure: false };
     let result = v.check(value, schema, &mut String::new(), 0);
     // Past the budget, parts were waved through (and `not` / `oneOf` may have misjudged): no verdict.
     if v.steps > MAX_STEPS { Ok(()) } else { result }
@@ -42,12 +43,32 @@ pub fn accepts_null(schema: &Value, root: &Value) -> bool {
 struct Validator<'a> {
     root: &'a Value,
     steps: usize,
+    /// A check was skipped (and counted as passed) since this was last reset.
+    unsure: bool,
 }
+
+/// Assertions this validator does not make.
+const UNCHECKED: &[&str] = &[
+    "pattern",
+    "format",
+    "patternProperties",
+    "propertyNames",
+    "dependentRequired",
+    "dependentSchemas",
+    "dependencies",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "minContains",
+    "maxContains",
+    "$dynamicRef",
+    "$recursiveRef",
+];
 
 impl<'a> Validator<'a> {
     fn check(&mut self, value: &Value, schema: &'a Value, path: &mut String, depth: usize) -> Result<(), String> {
         self.steps += 1;
         if self.steps > MAX_STEPS || depth > MAX_DEPTH {
+            self.unsure = true;
             return Ok(());
         }
         let map = match schema {
@@ -55,9 +76,13 @@ impl<'a> Validator<'a> {
             Value::Object(map) => map,
             _ => return Ok(()),
         };
+        if UNCHECKED.iter().any(|k| map.contains_key(*k)) {
+            self.unsure = true;
+        }
         if let Some(target) = map.get("$ref").and_then(Value::as_str) {
-            if let Some(resolved) = self.resolve(target) {
-                self.check(value, resolved, path, depth + 1)?;
+            match self.resolve(target) {
+                Some(resolved) => self.check(value, resolved, path, depth + 1)?,
+                None => self.unsure = true,
             }
         }
         if let Some(t) = map.get("type") {
@@ -66,7 +91,10 @@ impl<'a> Validator<'a> {
                 Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
                 _ => Vec::new(),
             };
-            if !allowed.is_empty() && !allowed.iter().any(|t| is_type(value, t)) {
+            if allowed.iter().any(|t| !TYPES.contains(t)) {
+                // A type name JSON Schema does not have: nothing to check against.
+                self.unsure = true;
+            } else if !allowed.is_empty() && !allowed.iter().any(|t| is_type(value, t)) {
                 return Err(miss(path, &format!("expected {}, got {}", allowed.join(" or "), kind(value))));
             }
         }
@@ -107,18 +135,22 @@ impl<'a> Validator<'a> {
             }
         }
         if let Some(Value::Array(options)) = map.get("oneOf") {
-            let n = options.iter().filter(|o| self.passes(value, o, depth)).count();
-            if n != 1 {
+            let (n, unsure) = self.count_passing(value, options, depth);
+            if n == 0 || (n > 1 && !unsure) {
                 return Err(miss(path, &format!("must fit exactly one alternative (oneOf), fits {n}")));
             }
         }
         if let Some(not) = map.get("not") {
-            if self.passes(value, not, depth) {
+            if let (1, false) = self.count_passing(value, std::slice::from_ref(not), depth) {
                 return Err(miss(path, "fits a schema it must not fit (not)"));
             }
         }
         if let Some(condition) = map.get("if") {
-            let branch = if self.passes(value, condition, depth) { map.get("then") } else { map.get("else") };
+            let branch = match self.count_passing(value, std::slice::from_ref(condition), depth) {
+                (_, true) => None, // which branch applies is not known
+                (1, false) => map.get("then"),
+                _ => map.get("else"),
+            };
             if let Some(branch) = branch {
                 self.check(value, branch, path, depth + 1)?;
             }
@@ -128,6 +160,15 @@ impl<'a> Validator<'a> {
 
     fn passes(&mut self, value: &Value, schema: &'a Value, depth: usize) -> bool {
         self.check(value, schema, &mut String::new(), depth + 1).is_ok()
+    }
+
+    /// How many of `schemas` the value fits, and whether a skipped check may have inflated that count.
+    fn count_passing(&mut self, value: &Value, schemas: &'a [Value], depth: usize) -> (usize, bool) {
+        let before = std::mem::take(&mut self.unsure);
+        let n = schemas.iter().filter(|s| self.passes(value, s, depth)).count();
+        let unsure = self.unsure;
+        self.unsure |= before;
+        (n, unsure)
     }
 
     /// Bounds are printed from the schema's own JSON: formatting an `f64` would pull Rust's float printing
@@ -263,6 +304,8 @@ fn miss(path: &str, problem: &str) -> String {
     if path.is_empty() { problem.to_owned() } else { format!("{path} {problem}") }
 }
 
+const TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
+
 fn is_type(value: &Value, t: &str) -> bool {
     match (t, value) {
         ("integer", Value::Number(n)) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
@@ -394,6 +437,26 @@ mod tests {
         assert!(validate(&value, &tree).is_ok());
         assert!(validate(&json!({"c":[{"c":"x"}]}), &tree).is_err());
         assert!(validate(&json!({"k":1}), &json!({"$ref":"#"})).is_ok(), "a self-reference does not loop");
+    }
+
+    #[test]
+    fn skipped_checks_never_turn_into_refusals() {
+        // Formats and patterns are not checked, so both alternatives seem to fit: no verdict, not a refusal.
+        let dates = json!({"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]});
+        assert_eq!(validate(&json!("2024-01-01"), &dates), Ok(()));
+        assert!(validate(&json!(5), &dates).is_err(), "fitting none is still wrong");
+        let not_admin = json!({"type": "string", "not": {"pattern": "^admin"}});
+        assert_eq!(validate(&json!("bob"), &not_admin), Ok(()));
+        assert_eq!(validate(&json!(1), &json!({"type": "any"})), Ok(()), "an unknown type name");
+        let cond = json!({"if": {"pattern": "^a"}, "then": {"minLength": 5}});
+        assert_eq!(validate(&json!("ab"), &cond), Ok(()));
+        // A recursive oneOf deeper than the depth cut: no false "fits 2" bubbling up.
+        let tree = json!({"$defs": {"t": {"oneOf": [{"type": "string"}, {"type": "object", "properties": {"w": {"$ref": "#/$defs/t"}}, "required": ["w"]}]}}, "$ref": "#/$defs/t"});
+        let mut value = json!("leaf");
+        for _ in 0..40 {
+            value = json!({"w": value});
+        }
+        assert_eq!(validate(&value, &tree), Ok(()));
     }
 
     #[test]

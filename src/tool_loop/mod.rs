@@ -392,8 +392,8 @@ impl ToolLoop {
     }
 
     fn unknown_tool_message(&self, name: &str) -> String {
-        let mut names: Vec<&str> = self.catalog.tools.iter().map(|t| t.function.name.as_str()).take(20).collect();
-        if self.catalog.tools.len() > names.len() {
+        let mut names: Vec<&str> = self.catalog.tools().iter().map(|t| t.function.name.as_str()).take(20).collect();
+        if self.catalog.tools().len() > names.len() {
             names.push("…");
         }
         format!("there is no tool named '{name}'. Available tools: {}", names.join(", "))

@@ -248,3 +248,55 @@ fn a_fan_out_of_references_is_refused_within_the_budget() {
     defs.insert("l30".into(), json!({"type": "string"}));
     assert!(reason(json!({"properties": defs})).contains("more than 20000 parts"));
 }
+
+#[test]
+fn what_the_review_found() {
+    // Nesting deeper than strict mode could ever take is refused, not followed until the stack runs out.
+    let mut deep = json!({"type": "string"});
+    for _ in 0..60 {
+        deep = json!({"type": "object", "properties": {"n": deep}, "required": ["n"]});
+    }
+    assert!(reason(json!({"properties": {"d": deep}})).contains("nested"));
+    // Nothing stands beside a $ref, not even when an inlined reference leads to a definition.
+    let s = strict(json!({
+        "properties": {"a": {"$ref": "#/$defs/X"}, "b": {"$ref": "#/properties/a", "description": "d"}},
+        "required": ["a", "b"],
+        "$defs": {"X": {"type": "string"}}
+    }));
+    assert_eq!(s.schema["properties"]["b"], json!({"anyOf": [{"$ref": "#/$defs/X"}], "description": "d"}));
+    // Values strict mode cannot take.
+    for bad in [
+        json!({"enum": "a"}),
+        json!({"enum": []}),
+        json!({"type": "string", "enum": ["a", 1]}),
+        json!({"type": "string", "pattern": 5}),
+        json!({"type": "number", "multipleOf": 0}),
+        json!({"const": "a", "enum": ["b"]}),
+    ] {
+        assert!(convert(Some(&json!({"properties": {"x": bad}, "required": ["x"]})), false).is_err(), "{bad}");
+    }
+    let s = strict(json!({"properties": {"n": {"type": "integer", "format": "date"}}, "required": ["n"]}));
+    assert_eq!(s.schema["properties"]["n"], json!({"type": "integer"}), "format only annotates strings");
+    // A union beside other constraints: closing both the parent and each alternative would fit nothing.
+    let union = json!({"type": "object", "properties": {"kind": {"type": "string"}}, "required": ["kind"],
+        "anyOf": [{"properties": {"kind": {"const": "a"}, "x": {"type": "string"}}}]});
+    assert!(reason(json!({"properties": {"p": union}, "required": ["p"]})).contains("beside other constraints"));
+    // A root $ref beside other keywords would lose them.
+    let root = json!({"type": "object", "properties": {"y": {"type": "string"}}, "required": ["y"], "$ref": "#/$defs/A",
+        "$defs": {"A": {"type": "object", "properties": {"x": {"type": "string"}}}}});
+    assert!(reason(root).contains("$ref beside other keywords"));
+    // An optional property that already takes null and has another default: null and omitted would differ.
+    let limit = json!({"properties": {"limit": {"type": ["integer", "null"], "default": 10}}});
+    assert!(reason(limit).contains("with a default"));
+    // Nulls are removed however deep the value goes through a recursive definition.
+    let tree = json!({"type": "object", "properties": {"root": {"$ref": "#/$defs/node"}}, "required": ["root"],
+        "$defs": {"node": {"type": "object", "properties": {"name": {"type": "string"}, "child": {"$ref": "#/$defs/node"}}, "required": ["name"]}}});
+    let s = strict(tree.clone());
+    let mut value = json!({"name": "leaf", "child": null});
+    for i in 0..40 {
+        value = json!({"name": format!("n{i}"), "child": value});
+    }
+    let sent = to_server(&s, json!({"root": value}));
+    assert_eq!(validate(&sent, &tree), Ok(()));
+    assert!(!sent.to_string().contains("null"));
+}
