@@ -50,8 +50,7 @@ pub enum ToolChanges {
     Block,
 }
 
-/// The definitions first seen, per (server, tool), for the life of the agent. (JSON maps keyed by
-/// `[server, tool]`: another BTreeMap type would cost kilobytes of WebAssembly.)
+/// The definitions first seen, per tool (see `tool_key`), for the life of the agent.
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
     /// Fingerprints.
@@ -66,7 +65,7 @@ impl Baseline {
         let mut events = Vec::new();
         let mut hide = Vec::new();
         for tool in &catalog.tools {
-            let key = crate::json::text(&json!([tool.server, tool.tool]));
+            let key = super::tool_key(&tool.server, &tool.tool);
             let first = self.seen.entry(key.clone()).or_insert(json!(tool.fingerprint)).as_u64();
             if first == Some(tool.fingerprint) {
                 self.blocked.remove(&key);

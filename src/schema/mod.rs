@@ -15,6 +15,15 @@ use crate::mcp::Tool;
 use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
 
+/// The key of a tool in the JSON maps kept per tool: `["server","tool"]`. (JSON maps, because another map type
+/// would cost kilobytes of WebAssembly.)
+pub(crate) fn tool_key(server: &str, tool: &str) -> String {
+    crate::json::text(&json!([server, tool]))
+}
+
+/// How many names handed out the catalog remembers (see `Catalog::given`).
+const MAX_NAMES_KEPT: usize = 50_000;
+
 /// The default cap on descriptions, in characters (OpenAI rejects longer ones on some endpoints).
 pub const DEFAULT_MAX_DESCRIPTION_CHARS: usize = 1024;
 
@@ -191,12 +200,20 @@ impl Catalog {
         };
         let mut catalog =
             Catalog { given: previous.map(|p| p.given.clone()).unwrap_or_default(), ..Catalog::default() };
+        if catalog.given.len() > MAX_NAMES_KEPT {
+            // A server that keeps renaming its tools must not grow this without end: past the bound, only the
+            // names of the tools offered now are kept.
+            let current: Map<String, Value> = previous
+                .into_iter()
+                .flat_map(|p| &p.tools)
+                .map(|t| (tool_key(&t.server, &t.tool), Value::from(t.function.name.as_str())))
+                .collect();
+            catalog.given = current;
+        }
         let mut names = names::NameAllocator::default();
         for name in catalog.given.values().filter_map(Value::as_str) {
             names.reserve(name);
         }
-        // (Keyed by `[server, tool]` in a JSON map: another map type would cost kilobytes of WebAssembly.)
-        let key = |server: &str, tool: &str| crate::json::text(&json!([server, tool]));
         for s in servers {
             let label = s.label.as_deref();
             for tool in s.tools {
@@ -204,7 +221,7 @@ impl Catalog {
                     catalog.notes.push(format!("{}: hidden: it can only run as a task", tool.name));
                     continue;
                 }
-                let key = key(&s.server, &tool.name);
+                let key = tool_key(&s.server, &tool.name);
                 let name = match catalog.given.get(&key).and_then(Value::as_str) {
                     Some(name) => name.to_owned(),
                     None => names.allocate(&s.server, &tool.name, prefix),
