@@ -171,14 +171,7 @@ impl ServerInfo {
             return None;
         }
         let info = result.pointer("/_meta/io.modelcontextprotocol~1serverInfo").or(result.get("serverInfo"));
-        let text = |key: &str| info.and_then(|i| i.get(key)).and_then(Value::as_str).map(str::to_owned);
-        Some(ServerInfo {
-            protocol_version: STATELESS_VERSION.to_owned(),
-            name: text("name"),
-            version: text("version"),
-            capabilities: result.get("capabilities").cloned().unwrap_or(Value::Object(Default::default())),
-            instructions: result.get("instructions").and_then(Value::as_str).map(str::to_owned),
-        })
+        Some(ServerInfo::read(STATELESS_VERSION, info, result))
     }
 
     /// `{name, version}` as the server reports them, when it gives a name.
@@ -204,15 +197,19 @@ impl ServerInfo {
                 HANDSHAKE_VERSIONS.join(", ")
             ));
         }
-        let info = result.get("serverInfo");
+        Ok(ServerInfo::read(version, result.get("serverInfo"), result))
+    }
+
+    /// The fields both eras share: `info` is where the server's `{name, version}` are, `result` the rest.
+    fn read(version: &str, info: Option<&Value>, result: &Value) -> ServerInfo {
         let text = |key: &str| info.and_then(|i| i.get(key)).and_then(Value::as_str).map(str::to_owned);
-        Ok(ServerInfo {
+        ServerInfo {
             protocol_version: version.to_owned(),
             name: text("name"),
             version: text("version"),
             capabilities: result.get("capabilities").cloned().unwrap_or(Value::Object(Default::default())),
             instructions: result.get("instructions").and_then(Value::as_str).map(str::to_owned),
-        })
+        }
     }
 }
 

@@ -299,32 +299,28 @@ impl ToolLoop {
                 self.warn(format!("the model repeated call_id '{}'; only the first call runs", fc.call_id));
                 continue;
             }
-            let target = self.catalog.resolve(&fc.name);
-            let parsed = parse_arguments(&fc.arguments);
+            let catalog = Arc::clone(&self.catalog);
+            let target = catalog.resolve(&fc.name);
             // What the server gets: the model's arguments without the nulls strict mode asked for, checked
-            // against the tool's own schema.
-            let checked = match (target, parsed.clone()) {
-                (Some(t), Ok(arguments)) => {
-                    let arguments = t.server_arguments(arguments);
-                    match schema::validate::validate(&arguments, t.input_schema()) {
-                        Err(problem) if self.config.validate_arguments => {
-                            Err(format!("do not fit its schema: {problem}; send them again"))
+            // against the tool's own schema. A call that goes nowhere keeps the model's arguments in the record.
+            let (arguments, problem) = match (target, parse_arguments(&fc.arguments)) {
+                (Some(t), Ok(model)) => {
+                    let sent = t.server_arguments(model.clone());
+                    match self.config.validate_arguments.then(|| schema::validate::validate(&sent, t.input_schema())) {
+                        Some(Err(problem)) => {
+                            (model, Some(format!("do not fit its schema: {problem}; send them again")))
                         }
-                        _ => Ok(arguments),
+                        _ => (sent, None),
                     }
                 }
-                (_, parsed) => parsed,
+                (None, Ok(model)) => (model, None),
+                (_, Err(problem)) => (Value::String(fc.arguments.clone()), Some(problem)),
             };
-            let arguments = match &checked {
-                Ok(arguments) => arguments.clone(),
-                Err(_) => parsed.unwrap_or_else(|_| Value::String(fc.arguments.clone())),
-            };
-            let route = target.map(|t| (t.server.clone(), t.tool.clone()));
             let mut call = Call {
                 call_id: fc.call_id,
                 name: fc.name,
-                server: route.as_ref().map(|r| r.0.clone()),
-                tool: route.as_ref().map(|r| r.1.clone()),
+                server: target.map(|t| t.server.clone()),
+                tool: target.map(|t| t.tool.clone()),
                 arguments,
                 effect: None,
                 output: None,
@@ -337,28 +333,25 @@ impl ToolLoop {
                 tool: call.tool.clone(),
                 arguments: call.arguments.clone(),
             }));
-            match (route, checked) {
-                (None, _) => {
-                    let output = ToolOutput::error(&self.unknown_tool_message(&call.name));
-                    let event = set_output(&mut call, output);
-                    self.out.push_back(LoopOutput::Event(event));
-                }
-                (Some(_), Err(problem)) => {
-                    let output = ToolOutput::error(&format!("the arguments for '{}' {problem}", call.name));
-                    let event = set_output(&mut call, output);
-                    self.out.push_back(LoopOutput::Event(event));
-                }
-                (Some((server, tool)), Ok(arguments)) => {
+            let failure = match (target, problem) {
+                (None, _) => Some(self.unknown_tool_message(&call.name)),
+                (Some(_), Some(problem)) => Some(format!("the arguments for '{}' {problem}", call.name)),
+                (Some(t), None) => {
                     let id = self.effect_id();
                     call.effect = Some(id);
                     self.out.push_back(LoopOutput::Effect(LoopEffect::CallTool {
                         id,
                         call_id: call.call_id.clone(),
-                        server,
-                        tool,
-                        arguments,
+                        server: t.server.clone(),
+                        tool: t.tool.clone(),
+                        arguments: call.arguments.clone(),
                     }));
+                    None
                 }
+            };
+            if let Some(message) = failure {
+                let event = set_output(&mut call, ToolOutput::error(&message));
+                self.out.push_back(LoopOutput::Event(event));
             }
             calls.push(call);
         }

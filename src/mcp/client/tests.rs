@@ -58,6 +58,11 @@ fn events(c: &mut McpClient) -> Vec<McpEvent> {
     std::iter::from_fn(|| c.poll_event()).collect()
 }
 
+/// Whether `evs` tell that operation `op` failed, with `text` in the error.
+fn failed(evs: &[McpEvent], op: OpId, text: &str) -> bool {
+    evs.iter().any(|e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains(text)))
+}
+
 fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -185,9 +190,7 @@ fn progress_restarts_the_timeout_and_a_timeout_cancels_on_the_server() {
     let cancelled = after.body(0);
     assert_eq!(cancelled["method"], "notifications/cancelled");
     assert_eq!(cancelled["params"]["requestId"], rpc);
-    assert!(events(&mut c).iter().any(
-        |e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains("timed out after 1000 ms"))
-    ));
+    assert!(failed(&events(&mut c), op, "timed out after 1000 ms"));
 }
 
 #[test]
@@ -228,10 +231,7 @@ fn a_404_on_a_session_starts_a_new_session_and_retries_once() {
     assert_eq!(again.body(0)["params"], json!({"name":"x","arguments":{"k":1}}));
     reply_json(&mut c, again.key(0), 404, &json!({}));
     let evs = events(&mut c);
-    assert!(
-        evs.iter().any(|e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains("HTTP 404"))),
-        "{evs:?}"
-    );
+    assert!(failed(&evs, op, "HTTP 404"), "{evs:?}");
 }
 
 #[test]
@@ -249,7 +249,7 @@ fn a_resumption_that_finds_the_session_gone_fails_the_call_without_sending_it_ag
     reply_json(&mut c, get.key(0), 404, &json!({}));
     // The server may already have run the call: it is reported lost, never sent again on a new session.
     let evs = events(&mut c);
-    assert!(evs.iter().any(|e| matches!(e, McpEvent::Failed { op: o, .. } if *o == op)), "{evs:?}");
+    assert!(failed(&evs, op, ""), "{evs:?}");
     let after = drain(&mut c);
     assert!(after.http.is_empty(), "no new session, no second send: {after:?}");
 }
@@ -267,10 +267,7 @@ fn a_server_that_never_accepts_initialized_fails_the_connection_in_time() {
     assert_eq!(at, 1000, "bounded by the server's timeout");
     assert!(c.handle_timer(timer, at));
     let evs = events(&mut c);
-    assert!(
-        evs.iter().any(|e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains("initialized"))),
-        "{evs:?}"
-    );
+    assert!(failed(&evs, op, "initialized"), "{evs:?}");
     let closing = drain(&mut c);
     assert!(closing.cancels.contains(&notice.key(0)), "the hanging notification is aborted: {closing:?}");
 }
@@ -454,11 +451,7 @@ fn input_required_for_an_undeclared_capability_fails_the_call_cleanly() {
     let needs =
         json!({"resultType":"input_required","inputRequests":{"k":{"method":"sampling/createMessage","params":{}}}});
     reply_json(&mut c, call.key(0), 200, &result(&call.body(0)["id"], needs));
-    assert!(
-        events(&mut c)
-            .iter()
-            .any(|e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains("does not offer")))
-    );
+    assert!(failed(&events(&mut c), op, "does not offer"));
 }
 
 // ---- other transports ----
@@ -505,11 +498,7 @@ fn a_legacy_endpoint_on_another_origin_is_refused() {
     assert!(c.handle_http_head(get.key(0), 200, &h(&[("content-type", "text/event-stream")]), 0));
     c.handle_http_chunk(get.key(0), b"event: endpoint\ndata: http://evil.example/steal\n\n", 0);
     assert!(drain(&mut c).http.is_empty(), "nothing is posted there");
-    assert!(
-        events(&mut c)
-            .iter()
-            .any(|e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains("another origin")))
-    );
+    assert!(failed(&events(&mut c), op, "another origin"));
 }
 
 #[test]
@@ -547,7 +536,7 @@ fn stdio_spawns_writes_lines_and_reports_a_dead_process() {
     let evs = events(&mut c);
     assert!(evs.iter().any(|e| matches!(e, McpEvent::Log { level, data, .. } if level == "stderr" && data == "listening; token [redacted]")), "{evs:?}");
     assert!(c.handle_stdio_exit(*key, "exited with code 1", 0));
-    assert!(events(&mut c).iter().any(|e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains("the server process exited with code 1"))));
+    assert!(failed(&events(&mut c), op, "the server process exited with code 1"));
     // The next operation starts the process again.
     c.list_tools(0);
     assert!(matches!(drain(&mut c).stdio[0].1, StdioOp::Spawn { .. }));
@@ -567,7 +556,7 @@ fn a_failed_stdio_handshake_ends_the_process_before_starting_another() {
     let init: Value = serde_json::from_str(line.trim()).unwrap();
     let refusal = json!({"jsonrpc": "2.0", "id": init["id"], "error": {"code": -32603, "message": "broken"}});
     c.handle_stdio_stdout(key, format!("{refusal}\n").as_bytes(), 0);
-    assert!(events(&mut c).iter().any(|e| matches!(e, McpEvent::Failed { op: o, .. } if *o == op)));
+    assert!(failed(&events(&mut c), op, ""));
     assert!(
         drain(&mut c).stdio.iter().any(|(k, op)| *k == key && matches!(op, StdioOp::Close)),
         "the old process is ended"
@@ -631,11 +620,7 @@ fn an_oversized_message_is_refused() {
     let big = vec![b' '; crate::mcp::streamable_http::MAX_MESSAGE_BYTES + 1];
     c.handle_http_chunk(call.key(0), &big, 0);
     assert!(drain(&mut c).cancels.contains(&call.key(0)));
-    assert!(
-        events(&mut c)
-            .iter()
-            .any(|e| matches!(e, McpEvent::Failed { op: o, error } if *o == op && error.contains("exceeded")))
-    );
+    assert!(failed(&events(&mut c), op, "exceeded"));
 }
 
 #[test]
@@ -649,7 +634,7 @@ fn close_deletes_the_session_and_fails_what_is_pending() {
     let closing = drain(&mut c);
     assert!(closing.cancels.contains(&list.key(0)));
     assert!(closing.http.iter().any(|(_, r)| r.method == "DELETE" && r.header("mcp-session-id") == Some("sess-42")));
-    assert!(events(&mut c).iter().any(|e| matches!(e, McpEvent::Failed { op: o, .. } if *o == op)));
+    assert!(failed(&events(&mut c), op, ""));
     let after = c.call_tool("x", json!({}), false, 0);
     assert!(
         matches!(events(&mut c).pop(), Some(McpEvent::Failed { op, error }) if op == after && error.contains("closed"))
