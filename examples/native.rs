@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => {}
     });
-    let result = agent.run_with(question, RunOptions { trace_id: None, on_event: Some(on_event) }).await;
+    let result = agent.run_with(question, RunOptions { on_event: Some(on_event), ..RunOptions::default() }).await;
     agent.close().await;
     let result = result?;
     println!(

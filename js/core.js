@@ -27,6 +27,8 @@ function wrap(error) {
 
 const config = (message) => new McpLoopError(message, { code: 'config' });
 
+const reason = (signal) => String(signal?.reason?.message ?? signal?.reason ?? 'aborted');
+
 /**
  * Converts MCP tools (the `tools` of a `tools/list` result, or the whole result) to Responses API function
  * tools. `resolve(name)` routes a function name the model uses back to `{ server, tool }`.
@@ -58,6 +60,8 @@ const SERVER_KEYS = [
   'allowTools',
   'denyTools',
   'label',
+  'approve',
+  'maxConcurrentCalls',
 ];
 
 function headerPairs(headers, where) {
@@ -76,15 +80,23 @@ function checkHandlers(handlers = {}) {
   return handlers;
 }
 
-/** One server's options as the core reads them; a `headers` function is kept on the JS side. */
-function serverConfig(name, server, handlers, hooks) {
+/** An approval policy for the core: a function stays on the JS side (`approvers`) and the core pauses for it. */
+function approvePolicy(approve, key, approvers) {
+  // A server's own policy, even a plain one, takes precedence over the agent's function (null: none).
+  approvers.set(key, typeof approve === 'function' ? approve : null);
+  return typeof approve === 'function' ? 'host' : approve;
+}
+
+/** One server's options as the core reads them; `headers` and `approve` functions are kept on the JS side. */
+function serverConfig(name, server, handlers, hooks, approvers = new Map()) {
   if (typeof server === 'string') server = { url: server };
   if (!server || typeof server !== 'object') throw config(`server '${name}' must be a URL or an options object`);
   for (const key of Object.keys(server)) {
     if (!SERVER_KEYS.includes(key)) throw config(`unknown option servers.${name}.${key} (known: ${SERVER_KEYS.join(', ')})`);
   }
-  const { headers, ...rest } = server;
+  const { headers, approve, ...rest } = server;
   const out = { name, ...rest };
+  if (approve !== undefined) out.approve = approvePolicy(approve, name, approvers);
   if (typeof headers === 'function') hooks.set(name, headers);
   else out.headers = headerPairs(headers, `servers.${name}.headers`);
   const capabilities = {};
@@ -336,7 +348,27 @@ const AGENT_KEYS = [
   'maxDescriptionChars',
   'validateArguments',
   'toolChanges',
+  'continuation',
+  'approve',
+  'inflight',
+  'maxToolCallsPerTurn',
+  'parallelToolCalls',
+  'maxRetries',
+  'runTimeoutMs',
 ];
+
+/** Decisions as the core takes them: `[{ callId, approved, reason? }]`, from that or `{ [callId]: boolean | { approved, reason } }`. */
+function decisionList(decisions = []) {
+  const list = Array.isArray(decisions)
+    ? decisions
+    : Object.entries(decisions).map(([callId, d]) => (typeof d === 'boolean' ? { callId, approved: d } : { callId, ...d }));
+  for (const d of list) {
+    if (typeof d?.callId !== 'string' || typeof d.approved !== 'boolean') {
+      throw config('decisions must be [{ callId, approved, reason? }] or { [callId]: boolean | { approved, reason? } }');
+    }
+  }
+  return list;
+}
 
 /** Creates an agent: a model behind Portkey plus private MCP servers, sessions kept across runs. */
 export function createAgent(options) {
@@ -346,6 +378,7 @@ export function createAgent(options) {
 class Agent {
   #host;
   #handlers;
+  #approvers = new Map();
   #runs = new Map();
 
   constructor(options) {
@@ -365,7 +398,9 @@ class Agent {
       throw config('servers must be an object: { name: { url | command, … } }');
     }
     const hooks = new Map();
-    core.servers = Object.entries(servers).map(([name, server]) => serverConfig(name, server, this.#handlers, hooks));
+    // The agent-wide approval function is kept under the key '' (no server has an empty name).
+    if (core.approve !== undefined) core.approve = approvePolicy(core.approve, '', this.#approvers);
+    core.servers = Object.entries(servers).map(([name, server]) => serverConfig(name, server, this.#handlers, hooks, this.#approvers));
     let driver;
     try {
       driver = new Driver(JSON.stringify(core));
@@ -383,20 +418,113 @@ class Agent {
     });
   }
 
-  /** Runs one conversation to its end. */
-  run(input, { traceId, onEvent } = {}) {
+  /**
+   * Runs one conversation until it ends or pauses for approvals (`status: 'awaiting_approval'`, with `pending`
+   * and a `snapshot` for `resume`). Options: `traceId`, `onEvent`, `onSnapshot` (the run's state after every
+   * step), `signal` (an AbortSignal: the run ends `cancelled`), `stream` (streamed model responses).
+   */
+  run(input, options = {}) {
+    return this.#start((driver, traceId, flags) => driver.startRun(JSON.stringify(input), traceId, flags, Date.now()), options);
+  }
+
+  /** Continues a run from its snapshot (taken here or by any other host), with decisions for its pending calls. */
+  resume(snapshot, decisions = [], options = {}) {
+    let text, list;
+    try {
+      text = typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot);
+      list = JSON.stringify(decisionList(decisions));
+    } catch (error) {
+      return Promise.reject(wrap(error));
+    }
+    return this.#start((driver, _traceId, flags) => driver.resumeRun(text, list, flags, Date.now()), options);
+  }
+
+  /**
+   * Runs one conversation with streamed responses: an async iterator of the run's events (`textDelta` as the
+   * model writes, tool calls, progress, …), ending with `{ type: 'runCompleted', result }`. Breaking out of the
+   * loop cancels the run.
+   */
+  stream(input, options = {}) {
+    const queue = [];
+    let wake = null;
+    let finished = false;
+    const push = (item) => {
+      queue.push(item);
+      wake?.();
+    };
+    const abort = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
+    const onEvent = (event) => {
+      options.onEvent?.(event);
+      push({ event });
+    };
+    this.run(input, { ...options, stream: true, signal, onEvent }).then(
+      (result) => push({ event: { type: 'runCompleted', result } }),
+      (error) => push({ error }),
+    );
+    return {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      async next() {
+        while (!queue.length) {
+          if (finished) return { done: true, value: undefined };
+          await new Promise((resolve) => (wake = resolve));
+          wake = null;
+        }
+        const { event, error } = queue.shift();
+        if (error) {
+          finished = true;
+          throw error;
+        }
+        if (event.type === 'runCompleted') finished = true;
+        return { done: false, value: event };
+      },
+      async return() {
+        if (!finished) abort.abort(new Error('the stream was closed'));
+        finished = true;
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  #start(begin, { traceId, onEvent, onSnapshot, signal, stream = false } = {}) {
     if (this.#host.broken) return Promise.reject(this.#host.broken);
+    if (signal?.aborted) return Promise.reject(new McpLoopError('cancelled before it started', { code: 'cancelled' }));
+    const flags = JSON.stringify({ stream, snapshots: typeof onSnapshot === 'function' });
     return new Promise((resolve, reject) => {
       this.#host.feed((driver) => {
         let run;
         try {
-          run = driver.startRun(JSON.stringify(input), traceId ?? newTraceId(), Date.now());
+          run = begin(driver, traceId ?? newTraceId(), flags);
         } catch (error) {
           return reject(wrap(error));
         }
-        this.#runs.set(run, { resolve, reject, onEvent });
+        const options = { traceId, onEvent, onSnapshot, signal, stream };
+        const cancel = () => this.#host.feed((m) => m.cancelRun(run, reason(signal), Date.now()));
+        signal?.addEventListener('abort', cancel, { once: true });
+        const settle = (finish) => (value) => {
+          signal?.removeEventListener('abort', cancel);
+          finish(value);
+        };
+        this.#runs.set(run, { resolve: settle((r) => this.#paused(r, options).then(resolve, reject)), reject: settle(reject), onEvent, onSnapshot });
       });
     });
+  }
+
+  /** A pause for calls whose policy is a function: it approves at once the calls it does not want to ask about. */
+  async #paused(result, options) {
+    if (result.status !== 'awaiting_approval') return result;
+    const approve = [];
+    for (const call of result.pending) {
+      const fn = this.#approvers.has(call.server) ? this.#approvers.get(call.server) : this.#approvers.get('');
+      // A function that fails leaves the call to a person: the safe side.
+      const needed = fn ? await Promise.resolve().then(() => fn({ ...call })).catch(() => true) : true;
+      if (!needed) approve.push({ callId: call.callId, approved: true });
+    }
+    if (!approve.length) return result;
+    // Run the calls nobody needs to see; the run pauses again for the others once those are done.
+    return this.resume(result.snapshot, approve, options);
   }
 
   /** Ends every run, closes the MCP sessions and processes, and resolves once nothing is left in flight. */
@@ -413,6 +541,8 @@ class Agent {
       }
       case 'inputRequest':
         return answerWith(this.#host, this.#handlers, out);
+      case 'snapshot':
+        return deliver(this.#runs.get(out.run)?.onSnapshot, out.snapshot);
       case 'done': {
         const slot = this.#runs.get(out.run);
         if (!slot) return;

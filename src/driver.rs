@@ -12,15 +12,19 @@
 
 use crate::content::DEFAULT_MAX_OUTPUT_CHARS;
 use crate::error::{Error, Result};
-use crate::event::{Event, RunResult};
-use crate::http::{BodyBuffer, HttpRequest};
+use crate::event::{Event, RunResult, RunStatus};
+use crate::http::HttpRequest;
 use crate::json::Fields;
 use crate::mcp::{McpClient, McpEffect, McpEvent, OpId, ServerConfig, StdioOp, Tool};
 use crate::queue::Queue;
-use crate::responses::portkey::{self, MAX_RESPONSE_BYTES, PortkeyConfig};
+use crate::responses::client::{ModelClient, ModelEffect, ModelEvent};
+use crate::responses::portkey::{PortkeyConfig, Span};
 use crate::schema::control::{Baseline, ToolChanges};
 use crate::schema::{self, Catalog, ConvertOptions, ServerTools};
-use crate::tool_loop::{self, LoopConfig, LoopEffect, LoopOutput, ToolLoop, ToolResult};
+use crate::tool_loop::{
+    self, Approve, Continuation, Decision, Inflight, LoopConfig, LoopEffect, LoopOutput, ServerPolicy, ToolLoop,
+    ToolResult, read_approve,
+};
 use crate::vec_map::VecMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -54,6 +58,20 @@ pub struct AgentConfig {
     pub validate_arguments: bool,
     /// What happens when a server changes a tool's definition (default: warn).
     pub tool_changes: ToolChanges,
+    /// How the conversation continues from turn to turn (default `auto`).
+    pub continuation: Continuation,
+    /// Which calls wait for a person (default: none; servers may override it).
+    pub approve: Approve,
+    /// What a resumed run does with calls that were in flight (default: retry if read-only or idempotent).
+    pub inflight: Inflight,
+    /// The most calls the model may make in one turn (`None`: no limit).
+    pub max_tool_calls_per_turn: Option<u32>,
+    /// `parallel_tool_calls` for the request, when set.
+    pub parallel_tool_calls: Option<bool>,
+    /// How many times a model request that failed in a way that may heal is tried again (default 2).
+    pub max_retries: u32,
+    /// The longest a run may take, in milliseconds (`None`: no limit); then it ends `cancelled`.
+    pub run_timeout_ms: Option<u64>,
     /// The model endpoint.
     pub portkey: PortkeyConfig,
     /// The MCP servers, in the order their tools are offered.
@@ -73,6 +91,13 @@ impl Default for AgentConfig {
             convert: ConvertOptions::default(),
             validate_arguments: true,
             tool_changes: ToolChanges::default(),
+            continuation: Continuation::default(),
+            approve: Approve::default(),
+            inflight: Inflight::default(),
+            max_tool_calls_per_turn: None,
+            parallel_tool_calls: None,
+            max_retries: 2,
+            run_timeout_ms: None,
             portkey: PortkeyConfig::default(),
             servers: Vec::new(),
         }
@@ -97,6 +122,13 @@ impl AgentConfig {
             "modelTimeoutMs",
             "validateArguments",
             "toolChanges",
+            "continuation",
+            "approve",
+            "inflight",
+            "maxToolCallsPerTurn",
+            "parallelToolCalls",
+            "maxRetries",
+            "runTimeoutMs",
             "portkey",
             "servers",
         ];
@@ -131,6 +163,37 @@ impl AgentConfig {
                 Some("block") => ToolChanges::Block,
                 Some(other) => return Err(format!("toolChanges must be accept, warn or block, not '{other}'")),
             },
+            continuation: match f.string("continuation")?.as_deref() {
+                None | Some("auto") => Continuation::Auto,
+                Some("previous_response_id") => Continuation::PreviousResponseId,
+                Some("replay") => Continuation::Replay,
+                Some(other) => {
+                    return Err(format!("continuation must be auto, previous_response_id or replay, not '{other}'"));
+                }
+            },
+            approve: f.string("approve")?.map(|a| read_approve(&a, "approve")).transpose()?.unwrap_or_default(),
+            inflight: match f.string("inflight")?.as_deref() {
+                None | Some("retry-if-idempotent") => Inflight::RetryIfIdempotent,
+                Some("retry") => Inflight::Retry,
+                Some("fail") => Inflight::Fail,
+                Some(other) => {
+                    return Err(format!("inflight must be retry-if-idempotent, retry or fail, not '{other}'"));
+                }
+            },
+            max_tool_calls_per_turn: f
+                .number("maxToolCallsPerTurn")?
+                .map(|n| u32::try_from(n).map_err(|_| "maxToolCallsPerTurn is too large".to_owned()))
+                .transpose()?,
+            parallel_tool_calls: match f.value("parallelToolCalls") {
+                None => None,
+                Some(Value::Bool(b)) => Some(*b),
+                Some(_) => return Err("parallelToolCalls must be true or false".into()),
+            },
+            max_retries: match f.number("maxRetries")? {
+                Some(n) => u32::try_from(n).map_err(|_| "maxRetries is too large".to_owned())?,
+                None => defaults.max_retries,
+            },
+            run_timeout_ms: f.number("runTimeoutMs")?,
             portkey: f.value("portkey").map(PortkeyConfig::read).transpose()?.unwrap_or_default(),
             servers: servers
                 .map(|(i, v)| ServerConfig::from_json(v, &format!("servers[{i}]")))
@@ -139,13 +202,28 @@ impl AgentConfig {
     }
 
     fn loop_config(&self) -> LoopConfig {
+        let mut model_settings = self.model_settings.clone();
+        if let Some(parallel) = self.parallel_tool_calls {
+            model_settings.insert("parallel_tool_calls".into(), Value::Bool(parallel));
+        }
+        let servers = self.servers.iter().map(|s| ServerPolicy {
+            server: s.name.clone(),
+            approve: s.approve,
+            max_concurrent_calls: s.max_concurrent_calls,
+        });
         LoopConfig {
             model: self.model.clone(),
             instructions: self.instructions.clone(),
             max_turns: self.max_turns,
-            model_settings: self.model_settings.clone(),
+            model_settings,
             max_output_chars: self.max_output_chars,
             validate_arguments: self.validate_arguments,
+            stream: false,
+            continuation: self.continuation,
+            approve: self.approve,
+            inflight: self.inflight,
+            max_tool_calls_per_turn: self.max_tool_calls_per_turn,
+            servers: servers.collect(),
         }
     }
 
@@ -155,6 +233,12 @@ impl AgentConfig {
         self.portkey.validate().map_err(Error::config)?;
         if !(1..=MAX_TIMEOUT_MS).contains(&self.model_timeout_ms) {
             return Err(Error::config(format!("modelTimeoutMs must be between 1 and {MAX_TIMEOUT_MS}")));
+        }
+        if self.run_timeout_ms.is_some_and(|t| !(1..=MAX_TIMEOUT_MS).contains(&t)) {
+            return Err(Error::config(format!("runTimeoutMs must be between 1 and {MAX_TIMEOUT_MS}")));
+        }
+        if self.max_retries > 10 {
+            return Err(Error::config("maxRetries must be at most 10"));
         }
         for (i, server) in self.servers.iter().enumerate() {
             server.validate().map_err(Error::config)?;
@@ -234,6 +318,14 @@ pub enum Output {
         /// Its params, verbatim.
         params: Value,
     },
+    /// A step of a run that asked for snapshots is recorded: its state now, for
+    /// [`Driver::resume_run`].
+    Snapshot {
+        /// The run.
+        run: RunId,
+        /// Versioned JSON.
+        snapshot: Value,
+    },
     /// A run is over.
     Done {
         /// The run.
@@ -276,6 +368,7 @@ impl Output {
             Output::InputRequest { id, server, run, method, params } => {
                 json!({"type": "inputRequest", "id": id, "server": server, "run": run, "method": method, "params": params})
             }
+            Output::Snapshot { run, snapshot } => json!({"type": "snapshot", "run": run, "snapshot": snapshot}),
             Output::Done { run, result: Ok(result) } => json!({"type": "done", "run": run, "result": result}),
             Output::Done { run, result: Err(error) } => {
                 json!({"type": "done", "run": run, "error": error, "text": error.to_string()})
@@ -296,26 +389,31 @@ impl Output {
 #[derive(Debug, Clone)]
 enum Pending {
     /// Any effect of an MCP client (request, process, timer), by its key there.
-    Mcp {
-        server: usize,
-        key: u64,
-    },
-    Model {
-        run: RunId,
-        effect: u64,
-        status: u16,
-        body: BodyBuffer,
-        timer: u64,
-    },
-    ModelTimer {
-        http: u64,
-        after_ms: u64,
-    },
+    Mcp { server: usize, key: u64 },
+    /// Any effect of the model client, by its key there.
+    Model { key: u64 },
+    /// The deadline of a run.
+    Deadline { run: RunId },
+}
+
+/// How one run goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Ask for streamed responses: text comes as [`Event::TextDelta`] events while the model writes.
+    pub stream: bool,
+    /// Give an [`Output::Snapshot`] after every step.
+    pub snapshots: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Start {
+    Input(Value),
+    Snapshot(Value, Vec<Decision>),
 }
 
 #[derive(Debug, Clone)]
 enum RunState {
-    AwaitingCatalog(Value),
+    AwaitingCatalog(Start),
     Looping(Box<ToolLoop>),
 }
 
@@ -323,14 +421,20 @@ enum RunState {
 struct Run {
     trace_id: String,
     state: RunState,
+    options: RunOptions,
+    /// A step was recorded since the last snapshot.
+    stepped: bool,
+    /// The deadline's timer effect.
+    deadline: Option<u64>,
 }
 
-/// A tool call in flight: the run and loop effect it answers, and the model's call id.
+/// A tool call in flight: the run and loop effect it answers, the model's call id, and when it started.
 #[derive(Debug, Clone)]
 struct ToolOp {
     run: RunId,
     effect: u64,
     call_id: String,
+    started_ms: u64,
 }
 
 /// The composed machine of one agent.
@@ -349,7 +453,12 @@ pub struct Driver {
     /// Model calls held back until the catalog is fresh: (run, loop effect, request).
     parked: Vec<(RunId, u64, Value)>,
     runs: VecMap<RunId, Run>,
+    model: ModelClient,
+    /// Model requests in flight: the client's call → (run, loop effect).
+    model_calls: VecMap<u64, (RunId, u64)>,
     tool_ops: VecMap<(usize, OpId), ToolOp>,
+    /// How long finished tool calls took, by (run, call id), until their event goes out.
+    durations: VecMap<(RunId, String), u64>,
     /// Direct operations (MCP without a model): the client's operation → the id the host knows.
     direct: VecMap<(usize, OpId), u64>,
     inputs: VecMap<u64, (usize, u64)>,
@@ -372,6 +481,7 @@ impl Driver {
     pub fn new(config: AgentConfig) -> Result<Driver> {
         config.validate()?;
         let servers = config.servers.iter().cloned().map(McpClient::new).collect();
+        let model = ModelClient::new(config.portkey.clone(), config.model_timeout_ms, config.max_retries);
         Ok(Driver {
             config,
             servers,
@@ -382,7 +492,10 @@ impl Driver {
             listing: None,
             parked: Vec::new(),
             runs: VecMap::default(),
+            model,
+            model_calls: VecMap::default(),
             tool_ops: VecMap::default(),
+            durations: VecMap::default(),
             direct: VecMap::default(),
             inputs: VecMap::default(),
             pending: VecMap::default(),
@@ -401,18 +514,64 @@ impl Driver {
 
     /// Starts a run with the user's `input` (text or input items). `trace_id` goes to Portkey as
     /// `x-portkey-trace-id`; the host makes one per run when the application gives none.
-    pub fn start_run(&mut self, input: Value, trace_id: &str, now_ms: u64) -> Result<RunId> {
+    pub fn start_run(&mut self, input: Value, trace_id: &str, options: RunOptions, now_ms: u64) -> Result<RunId> {
+        tool_loop::validate_input(&input)?;
+        self.begin(Start::Input(input), trace_id.to_owned(), options, now_ms)
+    }
+
+    /// Continues the run of `snapshot` (from [`Output::Snapshot`] or a paused run's result, taken by this
+    /// host or any other), with `decisions` for the calls waiting for approval. Its trace id is kept.
+    pub fn resume_run(
+        &mut self,
+        snapshot: Value,
+        decisions: Vec<Decision>,
+        options: RunOptions,
+        now_ms: u64,
+    ) -> Result<RunId> {
+        let trace_id = snapshot.get("traceId").and_then(Value::as_str).unwrap_or_default().to_owned();
+        // Refuse a bad snapshot now, not after listing the tools.
+        ToolLoop::restore(self.config.loop_config(), Arc::default(), &snapshot, decisions.clone())?;
+        self.begin(Start::Snapshot(snapshot, decisions), trace_id, options, now_ms)
+    }
+
+    /// Cancels run `run`: its MCP calls in flight are cancelled (servers get `notifications/cancelled`), its
+    /// model request is aborted, and it ends with status `cancelled` and `reason`.
+    pub fn cancel_run(&mut self, run: RunId, reason: &str, now_ms: u64) -> Result<()> {
+        self.now_ms = now_ms;
+        let Some(r) = self.runs.get_mut(&run) else { return Err(Error::host(format!("run {run} is not active"))) };
+        match &mut r.state {
+            RunState::Looping(tool_loop) => tool_loop.cancel(reason),
+            RunState::AwaitingCatalog(_) => {
+                self.end_run(run);
+                let result = cancelled_before_start(reason);
+                self.out.push_back(Output::Done { run, result: Ok(result) });
+            }
+        }
+        self.pump();
+        Ok(())
+    }
+
+    fn begin(&mut self, start: Start, trace_id: String, options: RunOptions, now_ms: u64) -> Result<RunId> {
         self.now_ms = now_ms;
         if self.closed {
             return Err(Error::cancelled("the agent is closed"));
         }
-        tool_loop::validate_input(&input)?;
         if self.config.model.trim().is_empty() {
             return Err(Error::config("model is required to run a conversation"));
         }
         let run = self.next_run;
         self.next_run += 1;
-        self.runs.insert(run, Run { trace_id: trace_id.to_owned(), state: RunState::AwaitingCatalog(input) });
+        let deadline = self.config.run_timeout_ms.map(|after| {
+            let id = self.effect_id();
+            self.pending.insert(id, Pending::Deadline { run });
+            self.out.push_back(Output::Effect(Effect::Timer { id, at_ms: now_ms.saturating_add(after) }));
+            id
+        });
+        let resumed = matches!(start, Start::Snapshot(..));
+        let event = Event::RunStarted { trace_id: Some(trace_id.clone()).filter(|t| !t.is_empty()), resumed };
+        self.out.push_back(Output::Event { run: Some(run), event });
+        let state = RunState::AwaitingCatalog(start);
+        self.runs.insert(run, Run { trace_id, state, options, stepped: false, deadline });
         if self.catalog.is_some() && !self.catalog_outdated() {
             self.start_waiting_runs();
         } else {
@@ -470,7 +629,7 @@ impl Driver {
                 let (server, key) = (*server, *key);
                 self.servers[server].handle_http_head(key, status, headers, now_ms);
             }
-            Some(Pending::Model { status: s, .. }) => *s = status,
+            Some(Pending::Model { key }) => self.model.handle_http_head(*key, status, headers),
             _ => return Err(unknown(id)),
         }
         self.pump();
@@ -485,13 +644,7 @@ impl Driver {
                 let (server, key) = (*server, *key);
                 self.servers[server].handle_http_chunk(key, chunk, now_ms);
             }
-            Some(Pending::Model { body, .. }) => {
-                if !body.push(chunk) {
-                    // Past the limit: stop downloading; the end reports the overflow.
-                    self.out.push_back(Output::Effect(Effect::Cancel { id }));
-                    return self.handle_http_end(id, now_ms);
-                }
-            }
+            Some(Pending::Model { key }) => self.model.handle_http_chunk(*key, chunk, now_ms),
             _ => return Err(unknown(id)),
         }
         self.pump();
@@ -501,14 +654,11 @@ impl Driver {
     /// The end of HTTP effect `id`'s body.
     pub fn handle_http_end(&mut self, id: u64, now_ms: u64) -> Result<()> {
         self.now_ms = now_ms;
-        match self.take(id) {
+        match self.pending.remove(&id) {
             Some(Pending::Mcp { server, key }) => {
                 self.servers[server].handle_http_end(key, now_ms);
             }
-            Some(Pending::Model { run, effect, status, body, .. }) => {
-                let response = portkey::parse_response(status, &body);
-                self.model_response(run, effect, response);
-            }
+            Some(Pending::Model { key }) => self.model.handle_http_end(key, now_ms),
             _ => return Err(unknown(id)),
         }
         self.pump();
@@ -519,13 +669,11 @@ impl Driver {
     /// servers anyway).
     pub fn handle_http_error(&mut self, id: u64, message: &str, now_ms: u64) -> Result<()> {
         self.now_ms = now_ms;
-        match self.take(id) {
+        match self.pending.remove(&id) {
             Some(Pending::Mcp { server, key }) => {
                 self.servers[server].handle_http_error(key, message, now_ms);
             }
-            Some(Pending::Model { run, effect, .. }) => {
-                self.model_response(run, effect, Err(Error::model(None, message)))
-            }
+            Some(Pending::Model { key }) => self.model.handle_http_error(key, message, now_ms),
             _ => return Err(unknown(id)),
         }
         self.pump();
@@ -558,12 +706,14 @@ impl Driver {
             Some(Pending::Mcp { server, key }) => {
                 self.servers[server].handle_timer(key, now_ms);
             }
-            Some(Pending::ModelTimer { http, after_ms }) => {
-                if let Some(Pending::Model { run, effect, .. }) = self.pending.remove(&http) {
-                    self.out.push_back(Output::Effect(Effect::Cancel { id: http }));
-                    let error = Error::model(None, format!("timed out after {after_ms} ms"));
-                    self.model_response(run, effect, Err(error));
+            Some(Pending::Model { key }) => self.model.handle_timer(key, now_ms),
+            Some(Pending::Deadline { run }) => {
+                if let Some(r) = self.runs.get_mut(&run) {
+                    r.deadline = None;
                 }
+                let reason =
+                    format!("the run took longer than runTimeoutMs ({} ms)", self.config.run_timeout_ms.unwrap_or(0));
+                let _ = self.cancel_run(run, &reason, now_ms);
             }
             _ => return Err(unknown(id)),
         }
@@ -588,23 +738,17 @@ impl Driver {
             return;
         }
         self.closed = true;
-        let model: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| matches!(p, Pending::Model { .. } | Pending::ModelTimer { .. }))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in model {
-            self.pending.remove(&id);
-            self.out.push_back(Output::Effect(Effect::Cancel { id }));
-        }
+        self.model.cancel_all();
+        self.model_calls.clear();
         for server in &mut self.servers {
             server.close(now_ms);
         }
         self.tool_ops.clear();
         self.inputs.clear();
         self.parked.clear();
-        for (run, _) in self.runs.take() {
+        let runs: Vec<RunId> = self.runs.keys().copied().collect();
+        for run in runs {
+            self.end_run(run);
             let result = Err(Error::cancelled("the agent was closed"));
             self.out.push_back(Output::Done { run, result });
         }
@@ -628,6 +772,14 @@ impl Driver {
     fn pump(&mut self) {
         loop {
             let mut progress = false;
+            while let Some(effect) = self.model.poll_effect() {
+                progress = true;
+                self.model_effect(effect);
+            }
+            while let Some(event) = self.model.poll_event() {
+                progress = true;
+                self.model_event(event);
+            }
             for server in 0..self.servers.len() {
                 while let Some(effect) = self.servers[server].poll_effect() {
                     progress = true;
@@ -650,9 +802,81 @@ impl Driver {
                 }
             }
             if !progress {
-                return;
+                break;
             }
         }
+        for (run, r) in self.runs.iter_mut() {
+            if let (RunState::Looping(tool_loop), true, true) = (&r.state, r.options.snapshots, r.stepped) {
+                r.stepped = false;
+                if !tool_loop.is_done() {
+                    let snapshot = run_snapshot(tool_loop, &r.trace_id);
+                    self.out.push_back(Output::Snapshot { run: *run, snapshot });
+                }
+            }
+        }
+    }
+
+    fn model_effect(&mut self, effect: ModelEffect) {
+        let output = match effect {
+            ModelEffect::Http { key, request } => {
+                let id = self.effect_id();
+                self.pending.insert(id, Pending::Model { key });
+                Effect::Http { id, request, server: None }
+            }
+            ModelEffect::Timer { key, at_ms } => {
+                let id = self.effect_id();
+                self.pending.insert(id, Pending::Model { key });
+                Effect::Timer { id, at_ms }
+            }
+            ModelEffect::Cancel { key } => {
+                let found = self.pending.iter().find(|(_, p)| matches!(p, Pending::Model { key: k } if *k == key));
+                let Some(&(id, _)) = found else { return };
+                self.pending.remove(&id);
+                Effect::Cancel { id }
+            }
+        };
+        self.out.push_back(Output::Effect(output));
+    }
+
+    fn model_event(&mut self, event: ModelEvent) {
+        let (call, result) = match event {
+            ModelEvent::Done { call, result } => (call, result),
+            ModelEvent::Delta { call, delta } => {
+                let Some((run, turn)) = self.turn_of(call) else { return };
+                return self.out.push_back(Output::Event { run: Some(run), event: Event::TextDelta { turn, delta } });
+            }
+            ModelEvent::Retrying { call, attempt, delay_ms, error } => {
+                let Some((run, turn)) = self.turn_of(call) else { return };
+                let event = Event::ModelRetry { turn, attempt, delay_ms, error: error.to_string() };
+                return self.out.push_back(Output::Event { run: Some(run), event });
+            }
+        };
+        let Some((run, effect)) = self.model_calls.remove(&call) else { return };
+        if let Some(r) = self.runs.get_mut(&run) {
+            r.stepped = true;
+            if let RunState::Looping(tool_loop) = &mut r.state {
+                // The loop asked for exactly this effect, so it cannot refuse it.
+                let _ = tool_loop.handle_model_response(effect, result);
+            }
+        }
+    }
+
+    /// The run and turn of model request `call`.
+    fn turn_of(&self, call: u64) -> Option<(RunId, u32)> {
+        let (run, _) = *self.model_calls.get(&call)?;
+        match &self.runs.get(&run)?.state {
+            RunState::Looping(tool_loop) => Some((run, tool_loop.turn())),
+            RunState::AwaitingCatalog(_) => None,
+        }
+    }
+
+    /// Forgets a run's deadline; the run itself is removed by the caller.
+    fn end_run(&mut self, run: RunId) -> Option<Run> {
+        let r = self.runs.remove(&run)?;
+        if let Some(id) = r.deadline.filter(|id| self.pending.remove(id).is_some()) {
+            self.out.push_back(Output::Effect(Effect::Cancel { id }));
+        }
+        Some(r)
     }
 
     fn mcp_effect(&mut self, server: usize, effect: McpEffect) {
@@ -750,14 +974,30 @@ impl Driver {
                 match self.servers.iter().position(|s| s.name() == server) {
                     Some(index) => {
                         let op = self.servers[index].call_tool(&tool, arguments, true, self.now_ms);
-                        self.tool_ops.insert((index, op), ToolOp { run, effect: id, call_id });
+                        let started_ms = self.now_ms;
+                        self.tool_ops.insert((index, op), ToolOp { run, effect: id, call_id, started_ms });
                     }
                     None => self.feed_tool(run, id, ToolResult::Failed(format!("no server named '{server}'"))),
                 }
             }
+            LoopOutput::Effect(LoopEffect::Cancel { id }) => self.cancel_effect(run, id),
+            LoopOutput::Event(Event::ToolCallFinished { call_id, name, server, tool, output, is_error, .. }) => {
+                let duration_ms = self.durations.remove(&(run, call_id.clone()));
+                let event = Event::ToolCallFinished { call_id, name, server, tool, duration_ms, output, is_error };
+                self.out.push_back(Output::Event { run: Some(run), event });
+            }
             LoopOutput::Event(event) => self.out.push_back(Output::Event { run: Some(run), event }),
+            LoopOutput::Paused(pending) => {
+                let Some(r) = self.end_run(run) else { return };
+                let RunState::Looping(tool_loop) = r.state else { return };
+                let mut result = tool_loop.progress_result(RunStatus::AwaitingApproval);
+                result.snapshot = Some(run_snapshot(&tool_loop, &r.trace_id));
+                result.pending = pending;
+                result.trace_id = Some(r.trace_id).filter(|t| !t.is_empty());
+                self.out.push_back(Output::Done { run, result: Ok(result) });
+            }
             LoopOutput::Done(result) => {
-                let trace_id = self.runs.remove(&run).map(|r| r.trace_id);
+                let trace_id = self.end_run(run).map(|r| r.trace_id);
                 let result = result.map(|mut r| {
                     r.trace_id = trace_id.filter(|t| !t.is_empty());
                     r
@@ -768,18 +1008,26 @@ impl Driver {
         }
     }
 
+    /// Stops what a cancelled run's loop effect `effect` started: its MCP call, model request or parked request.
+    fn cancel_effect(&mut self, run: RunId, effect: u64) {
+        let tool = self.tool_ops.iter().find(|(_, t)| t.run == run && t.effect == effect).map(|(key, _)| *key);
+        if let Some((server, op)) = tool {
+            self.tool_ops.remove(&(server, op));
+            self.servers[server].cancel(op, "the run was cancelled", self.now_ms);
+        }
+        let model = self.model_calls.iter().find(|(_, v)| *v == (run, effect)).map(|(call, _)| *call);
+        if let Some(call) = model {
+            self.model_calls.remove(&call);
+            self.model.cancel(call);
+        }
+        self.parked.retain(|(r, e, _)| (*r, *e) != (run, effect));
+    }
+
     fn call_model(&mut self, run: RunId, effect: u64, request: Value) {
-        let trace_id = self.runs.get(&run).map(|r| r.trace_id.clone()).unwrap_or_default();
-        let request = self.config.portkey.request(&request, &trace_id);
-        let id = self.effect_id();
-        let timer = self.effect_id();
-        let timeout = self.config.model_timeout_ms;
-        let body = BodyBuffer::new(MAX_RESPONSE_BYTES);
-        self.pending.insert(id, Pending::Model { run, effect, status: 0, body, timer });
-        self.pending.insert(timer, Pending::ModelTimer { http: id, after_ms: timeout });
-        self.out.push_back(Output::Effect(Effect::Http { id, request, server: None }));
-        let at_ms = self.now_ms.saturating_add(timeout);
-        self.out.push_back(Output::Effect(Effect::Timer { id: timer, at_ms }));
+        let Some(Run { trace_id, state: RunState::Looping(tool_loop), .. }) = self.runs.get(&run) else { return };
+        let span = Span { trace_id: trace_id.clone(), turn: tool_loop.turn() };
+        let call = self.model.send(&request, &span, self.now_ms);
+        self.model_calls.insert(call, (run, effect));
     }
 
     fn direct_done(&mut self, server: usize, op: OpId, result: Result<Value>) {
@@ -789,33 +1037,20 @@ impl Driver {
     }
 
     fn tool_result(&mut self, server: usize, op: OpId, result: ToolResult) {
-        if let Some(ToolOp { run, effect, .. }) = self.tool_ops.remove(&(server, op)) {
+        if let Some(ToolOp { run, effect, call_id, started_ms }) = self.tool_ops.remove(&(server, op)) {
+            self.durations.insert((run, call_id), self.now_ms.saturating_sub(started_ms));
             self.feed_tool(run, effect, result);
         }
     }
 
     fn feed_tool(&mut self, run: RunId, effect: u64, result: ToolResult) {
-        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&run) {
-            // The loop asked for exactly this effect, so it cannot refuse it.
-            let _ = tool_loop.handle_tool_result(effect, result);
-        }
-    }
-
-    fn model_response(&mut self, run: RunId, effect: u64, response: Result<crate::responses::ModelResponse>) {
-        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&run) {
-            let _ = tool_loop.handle_model_response(effect, response);
-        }
-    }
-
-    /// Removes a finished HTTP effect (and the model request's timer).
-    fn take(&mut self, id: u64) -> Option<Pending> {
-        let pending = self.pending.remove(&id)?;
-        if let Pending::Model { timer, .. } = &pending {
-            if self.pending.remove(timer).is_some() {
-                self.out.push_back(Output::Effect(Effect::Cancel { id: *timer }));
+        if let Some(r) = self.runs.get_mut(&run) {
+            r.stepped = true;
+            if let RunState::Looping(tool_loop) = &mut r.state {
+                // The loop asked for exactly this effect, so it cannot refuse it.
+                let _ = tool_loop.handle_tool_result(effect, result);
             }
         }
-        Some(pending)
     }
 
     fn with_process(
@@ -933,7 +1168,7 @@ impl Driver {
             .map(|(id, _)| *id)
             .collect();
         for run in waiting {
-            self.runs.remove(&run);
+            self.end_run(run);
             self.out.push_back(Output::Done { run, result: Err(error.clone()) });
         }
     }
@@ -959,15 +1194,21 @@ impl Driver {
         let config = self.config.loop_config();
         let mut failed = Vec::new();
         for (id, run) in self.runs.iter_mut() {
-            if let RunState::AwaitingCatalog(input) = &mut run.state {
-                match ToolLoop::new(config.clone(), catalog.clone(), std::mem::take(input)) {
-                    Ok(tool_loop) => run.state = RunState::Looping(Box::new(tool_loop)),
-                    Err(e) => failed.push((*id, e)),
+            let RunState::AwaitingCatalog(start) = &mut run.state else { continue };
+            let config = LoopConfig { stream: run.options.stream, ..config.clone() };
+            let started = match std::mem::replace(start, Start::Input(Value::Null)) {
+                Start::Input(input) => ToolLoop::new(config, catalog.clone(), input),
+                Start::Snapshot(snapshot, decisions) => {
+                    ToolLoop::restore(config, catalog.clone(), &snapshot, decisions)
                 }
+            };
+            match started {
+                Ok(tool_loop) => run.state = RunState::Looping(Box::new(tool_loop)),
+                Err(e) => failed.push((*id, e)),
             }
         }
         for (run, error) in failed {
-            self.runs.remove(&run);
+            self.end_run(run);
             self.out.push_back(Output::Done { run, result: Err(error) });
         }
     }
@@ -976,6 +1217,33 @@ impl Driver {
         let id = self.next_effect;
         self.next_effect += 1;
         id
+    }
+}
+
+/// A run's snapshot, with its trace id (so a resumed run stays in the same Portkey trace).
+fn run_snapshot(tool_loop: &ToolLoop, trace_id: &str) -> Value {
+    let mut snapshot = tool_loop.snapshot();
+    if let Some(map) = snapshot.as_object_mut() {
+        map.insert("traceId".into(), json!(trace_id));
+    }
+    snapshot
+}
+
+fn cancelled_before_start(reason: &str) -> RunResult {
+    RunResult {
+        status: RunStatus::Cancelled,
+        output_text: String::new(),
+        output: Vec::new(),
+        turns: 0,
+        tool_calls: Vec::new(),
+        usage: Default::default(),
+        response_id: String::new(),
+        incomplete_reason: None,
+        trace_id: None,
+        turn_details: Vec::new(),
+        reason: Some(reason.to_owned()),
+        pending: Vec::new(),
+        snapshot: None,
     }
 }
 

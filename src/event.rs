@@ -2,17 +2,43 @@
 
 use crate::responses::Usage;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A step of a run, for logs, progress displays and tests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum Event {
+    /// A run began (or resumed from a snapshot).
+    RunStarted {
+        /// The Portkey trace id of the run.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        trace_id: Option<String>,
+        /// Whether it continues a snapshot.
+        resumed: bool,
+    },
     /// A model request is about to go out.
     TurnStarted {
         /// 1-based turn number.
         turn: u32,
+    },
+    /// A piece of the model's text, as it streams (only in streamed runs).
+    TextDelta {
+        /// Turn number.
+        turn: u32,
+        /// The new text.
+        delta: String,
+    },
+    /// A model request failed in a way that may heal; it is sent again after `delay_ms`.
+    ModelRetry {
+        /// Turn number.
+        turn: u32,
+        /// Failed attempts so far.
+        attempt: u32,
+        /// The wait before the next attempt (the endpoint's `Retry-After`, or a jittered backoff).
+        delay_ms: u64,
+        /// What went wrong.
+        error: String,
     },
     /// The model answered.
     TurnCompleted {
@@ -46,6 +72,15 @@ pub enum Event {
         call_id: String,
         /// The function name.
         name: String,
+        /// The server it went to (absent when it was answered locally).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        /// The original MCP tool name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tool: Option<String>,
+        /// How long the server took, in milliseconds (set by the driver; absent when answered locally).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
         /// The output the model gets: a string, or a list of `input_text` / `input_image` / `input_file` parts.
         output: Value,
         /// Whether it is an error.
@@ -143,6 +178,42 @@ pub enum RunStatus {
     MaxTurns,
     /// The provider stopped the response early (`incompleteReason` says why).
     Incomplete,
+    /// Calls wait for a person's decision (`pending`); resume the `snapshot` with the decisions.
+    AwaitingApproval,
+    /// The application cancelled the run, or its deadline passed (`reason` says which).
+    Cancelled,
+}
+
+/// A call waiting for a person's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingCall {
+    /// The model's call id: the key of the decision.
+    pub call_id: String,
+    /// The function name.
+    pub name: String,
+    /// The server.
+    pub server: String,
+    /// The original MCP tool name.
+    pub tool: String,
+    /// The arguments the server would get.
+    pub arguments: Value,
+    /// The tool's annotations, verbatim (hints from the server, untrusted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Value>,
+}
+
+/// One model turn, for observability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnRecord {
+    /// Turn number.
+    pub turn: u32,
+    /// The response id.
+    pub response_id: String,
+    /// The `x-portkey-*` response headers (retry count, cache status, provider, trace id), by lower-case name.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub headers: Map<String, Value>,
 }
 
 /// One executed (or refused) tool call.
@@ -193,4 +264,15 @@ pub struct RunResult {
     /// The Portkey trace id of the run (set by the driver).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
+    /// Every model turn: response id and Portkey's response headers.
+    pub turn_details: Vec<TurnRecord>,
+    /// Why a cancelled run ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The calls waiting for a decision (status `awaiting_approval`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingCall>,
+    /// The run's state, to resume it (status `awaiting_approval`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Value>,
 }

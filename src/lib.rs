@@ -21,7 +21,7 @@
 //! each outcome back with its id and the current time:
 //!
 //! ```
-//! use mcp_loop::driver::{AgentConfig, Driver, Effect, Output};
+//! use mcp_loop::driver::{AgentConfig, Driver, Effect, Output, RunOptions};
 //! use serde_json::json;
 //!
 //! let config = AgentConfig::from_json(&json!({
@@ -30,7 +30,7 @@
 //!     "servers": [{ "name": "intranet", "url": "http://127.0.0.1:8000/mcp" }]
 //! })).unwrap();
 //! let mut driver = Driver::new(config).unwrap();
-//! let run = driver.start_run(json!("What is on my calendar today?"), "trace-1", 0).unwrap();
+//! let run = driver.start_run(json!("What is on my calendar today?"), "trace-1", RunOptions::default(), 0).unwrap();
 //! loop {
 //!     match driver.poll_output() {
 //!         Output::Effect(Effect::Http { id, request, .. }) => {
@@ -47,6 +47,7 @@
 //!         Output::Effect(_) => {}
 //!         Output::InputRequest { id, .. } => { /* ask the user; then driver.answer_input(id, answer, now) */ let _ = id; }
 //!         Output::Event { event, .. } => println!("{event:?}"),
+//!         Output::Snapshot { snapshot, .. } => { /* store it: driver.resume_run(snapshot, …) continues the run */ let _ = snapshot; }
 //!         Output::Done { run: done, result } => { assert_eq!(done, run); println!("{result:?}"); break; }
 //!         Output::Wait | Output::Idle => break, // wait for an outcome, then feed it and drain again
 //!         _ => {} // outputs of direct MCP connections, never from a driver
@@ -81,4 +82,4 @@ mod wasm;
 pub use driver::{AgentConfig, Driver};
 pub use error::{Error, Result};
 pub use event::{Event, RunResult, RunStatus, ToolCallRecord};
-pub use tool_loop::ToolLoop;
+pub use tool_loop::{Decision, ToolLoop};

@@ -23,24 +23,30 @@
 //! [`McpConnection`] is MCP alone: one server, its tools listed and called directly (the same driver, with no
 //! model).
 
-use crate::driver::{AgentConfig, Driver, Effect, Output};
+use crate::driver::{self, AgentConfig, Driver, Effect, Output};
 use crate::error::{Error, Result};
 use crate::event::{Event, RunResult};
 use crate::http::HttpRequest;
 use crate::mcp::{ServerConfig, StdioOp};
+use crate::tool_loop::Decision;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
+pub use tokio_util::sync::CancellationToken;
 
 /// Called with every event of a run (and with agent-level events while the run is active).
 pub type EventHandler = Box<dyn FnMut(&Event) + Send>;
+
+/// Called with the run's snapshot after every step (see [`RunOptions::on_snapshot`]).
+pub type SnapshotHandler = Box<dyn FnMut(&Value) + Send>;
 
 /// Called with the progress of a direct tool call: progress, total, message.
 pub type ProgressHandler = Box<dyn FnMut(f64, Option<f64>, Option<&str>) + Send>;
@@ -83,10 +89,25 @@ const STDIO_GRACE: Duration = Duration::from_secs(2);
 /// Options for one run.
 #[derive(Default)]
 pub struct RunOptions {
-    /// The Portkey trace id; one is made when absent.
+    /// The Portkey trace id; one is made when absent (a resumed run keeps its snapshot's).
     pub trace_id: Option<String>,
     /// Receives the run's events as they happen.
     pub on_event: Option<EventHandler>,
+    /// Ask for streamed responses: the model's text arrives as [`Event::TextDelta`] events.
+    pub stream: bool,
+    /// Receives the run's snapshot after every step: keep the latest to resume the run after a crash.
+    pub on_snapshot: Option<SnapshotHandler>,
+    /// Cancelling it ends the run with status `cancelled` (MCP calls in flight get `notifications/cancelled`).
+    pub cancel: Option<CancellationToken>,
+}
+
+/// What [`Agent::stream`] yields: the run's events, then its end.
+#[derive(Debug)]
+pub enum RunEvent {
+    /// A step of the run.
+    Event(Event),
+    /// The run is over (the last item).
+    Done(Result<RunResult>),
 }
 
 /// An agent: the model, its Portkey route and its MCP servers, with sessions kept across runs.
@@ -113,11 +134,38 @@ impl Agent {
         self.run_with(input, RunOptions::default()).await
     }
 
-    /// Runs one conversation with options (trace id, event handler).
+    /// Runs one conversation with options (trace id, events, streaming, snapshots, cancellation).
     pub async fn run_with(&self, input: impl Into<Value>, options: RunOptions) -> Result<RunResult> {
-        let trace_id = options.trace_id.unwrap_or_else(new_trace_id);
-        let work = Work::Run { input: input.into(), trace_id };
-        match self.handle.submit(work, options.on_event, None).await? {
+        let work = Work::Run { input: input.into(), trace_id: options.trace_id.clone().unwrap_or_else(new_trace_id) };
+        self.submit_run(work, options).await
+    }
+
+    /// Continues a run from its snapshot (a paused run's `snapshot`, or one given to `on_snapshot`, by this
+    /// process or any other host), with decisions for the calls waiting for approval.
+    pub async fn resume(&self, snapshot: Value, decisions: Vec<Decision>, options: RunOptions) -> Result<RunResult> {
+        self.submit_run(Work::Resume { snapshot, decisions }, options).await
+    }
+
+    /// Runs one conversation, streamed: its events as they happen, then [`RunEvent::Done`]. Dropping the
+    /// stream early cancels the run.
+    pub fn stream(&self, input: impl Into<Value>, mut options: RunOptions) -> RunStream {
+        options.stream = true;
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let mut on_event = options.on_event.take();
+        options.on_event = Some(Box::new(move |event: &Event| {
+            if let Some(handler) = on_event.as_mut() {
+                handler(event);
+            }
+            let _ = events_tx.send(event.clone());
+        }));
+        let work = Work::Run { input: input.into(), trace_id: options.trace_id.clone().unwrap_or_else(new_trace_id) };
+        let cancel = options.cancel.take().map(|c| Box::pin(c.cancelled_owned()));
+        let (token, reply) = self.handle.send(work, options);
+        RunStream { events: Some(events), reply: Some(reply), cancel, commands: self.handle.commands.clone(), token }
+    }
+
+    async fn submit_run(&self, work: Work, options: RunOptions) -> Result<RunResult> {
+        match self.handle.submit(work, options).await? {
             Finished::Run(result) => Ok(*result),
             Finished::Op(_) => Err(Error::host("a run ended as an operation")),
         }
@@ -146,7 +194,7 @@ impl McpConnection {
 
     /// Every tool of the server (all pages), verbatim.
     pub async fn list_tools(&self) -> Result<Vec<Value>> {
-        match self.handle.submit(Work::ListTools { server: self.server.clone() }, None, None).await? {
+        match self.handle.submit(Work::ListTools { server: self.server.clone() }, Options::default()).await? {
             Finished::Op(Value::Array(tools)) => Ok(tools),
             _ => Err(Error::host("a listing ended without tools")),
         }
@@ -155,7 +203,7 @@ impl McpConnection {
     /// Calls a tool; its `CallToolResult`, verbatim. Dropping the future cancels the call on the server.
     pub async fn call_tool(&self, name: &str, arguments: Value, on_progress: Option<ProgressHandler>) -> Result<Value> {
         let work = Work::CallTool { server: self.server.clone(), name: name.to_owned(), arguments };
-        match self.handle.submit(work, None, on_progress).await? {
+        match self.handle.submit(work, Options { on_progress, ..Options::default() }).await? {
             Finished::Op(result) => Ok(result),
             Finished::Run(_) => Err(Error::host("a call ended as a run")),
         }
@@ -169,22 +217,92 @@ impl McpConnection {
 
 // ---- the host task ----
 
+/// A stream of a run's events, then its end; see [`Agent::stream`].
+pub struct RunStream {
+    events: Option<mpsc::UnboundedReceiver<Event>>,
+    reply: Option<oneshot::Receiver<Result<Finished>>>,
+    cancel: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
+    commands: mpsc::UnboundedSender<Command>,
+    token: u64,
+}
+
+impl futures::Stream for RunStream {
+    type Item = RunEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RunEvent>> {
+        if self.cancel.as_mut().is_some_and(|c| c.as_mut().poll(cx).is_ready()) {
+            self.cancel = None;
+            let _ = self.commands.send(Command::Cancel(self.token, CANCELLED_BY_APP.into()));
+        }
+        // The host sends every event before the end and then drops the sender, so the events run out first.
+        if let Some(events) = self.events.as_mut() {
+            match events.poll_recv(cx) {
+                Poll::Ready(Some(event)) => return Poll::Ready(Some(RunEvent::Event(event))),
+                Poll::Ready(None) => self.events = None,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        let Some(reply) = self.reply.as_mut() else { return Poll::Ready(None) };
+        let Poll::Ready(result) = Pin::new(reply).poll(cx) else { return Poll::Pending };
+        self.reply = None;
+        let result = match result.unwrap_or_else(|_| Err(Error::cancelled("the host stopped"))) {
+            Ok(Finished::Run(result)) => Ok(*result),
+            Ok(Finished::Op(_)) => Err(Error::host("a run ended as an operation")),
+            Err(e) => Err(e),
+        };
+        Poll::Ready(Some(RunEvent::Done(result)))
+    }
+}
+
+impl Drop for RunStream {
+    fn drop(&mut self) {
+        if self.reply.is_some() {
+            let _ = self.commands.send(Command::Cancel(self.token, "the caller dropped the stream".into()));
+        }
+    }
+}
+
 /// What the host task can start on the driver.
 enum Work {
     Run { input: Value, trace_id: String },
+    Resume { snapshot: Value, decisions: Vec<Decision> },
     ListTools { server: String },
     CallTool { server: String, name: String, arguments: Value },
 }
 
 impl Work {
-    fn start(self, driver: &mut Driver, now: u64) -> Result<u64> {
+    fn start(self, driver: &mut Driver, options: driver::RunOptions, now: u64) -> Result<u64> {
         match self {
-            Work::Run { input, trace_id } => driver.start_run(input, &trace_id, now),
+            Work::Run { input, trace_id } => driver.start_run(input, &trace_id, options, now),
+            Work::Resume { snapshot, decisions } => driver.resume_run(snapshot, decisions, options, now),
             Work::ListTools { server } => driver.list_tools(&server, now),
             Work::CallTool { server, name, arguments } => driver.call_tool(&server, &name, arguments, now),
         }
     }
+
+    fn is_run(&self) -> bool {
+        matches!(self, Work::Run { .. } | Work::Resume { .. })
+    }
 }
+
+/// The handlers and settings of one piece of work.
+#[derive(Default)]
+struct Options {
+    on_event: Option<EventHandler>,
+    on_progress: Option<ProgressHandler>,
+    on_snapshot: Option<SnapshotHandler>,
+    cancel: Option<CancellationToken>,
+    run: driver::RunOptions,
+}
+
+impl From<RunOptions> for Options {
+    fn from(o: RunOptions) -> Options {
+        let run = driver::RunOptions { stream: o.stream, snapshots: o.on_snapshot.is_some() };
+        Options { on_event: o.on_event, on_progress: None, on_snapshot: o.on_snapshot, cancel: o.cancel, run }
+    }
+}
+
+const CANCELLED_BY_APP: &str = "cancelled by the application";
 
 enum Finished {
     Run(Box<RunResult>),
@@ -192,14 +310,8 @@ enum Finished {
 }
 
 enum Command {
-    Start {
-        token: u64,
-        work: Work,
-        on_event: Option<EventHandler>,
-        on_progress: Option<ProgressHandler>,
-        reply: oneshot::Sender<Result<Finished>>,
-    },
-    Cancel(u64),
+    Start { token: u64, work: Work, options: Options, reply: oneshot::Sender<Result<Finished>> },
+    Cancel(u64, String),
     Close(oneshot::Sender<()>),
 }
 
@@ -219,7 +331,7 @@ struct CancelOnDrop<'a> {
 impl Drop for CancelOnDrop<'_> {
     fn drop(&mut self) {
         if self.armed {
-            let _ = self.handle.commands.send(Command::Cancel(self.token));
+            let _ = self.handle.commands.send(Command::Cancel(self.token, "the caller gave up".into()));
         }
     }
 }
@@ -236,21 +348,31 @@ impl Handle {
         Ok(Handle { commands, tokens: AtomicU64::new(1) })
     }
 
-    async fn submit(
-        &self,
-        work: Work,
-        on_event: Option<EventHandler>,
-        on_progress: Option<ProgressHandler>,
-    ) -> Result<Finished> {
+    /// Hands work to the host task; the receiver gets its end (at once, if the task is gone).
+    fn send(&self, work: Work, options: impl Into<Options>) -> (u64, oneshot::Receiver<Result<Finished>>) {
         let token = self.tokens.fetch_add(1, Ordering::Relaxed);
         let (reply, result) = oneshot::channel();
-        self.commands
-            .send(Command::Start { token, work, on_event, on_progress, reply })
-            .map_err(|_| Error::cancelled("closed"))?;
+        let _ = self.commands.send(Command::Start { token, work, options: options.into(), reply });
+        (token, result)
+    }
+
+    async fn submit(&self, work: Work, options: impl Into<Options>) -> Result<Finished> {
+        let mut options = options.into();
+        let cancel = options.cancel.take();
+        let (token, mut result) = self.send(work, options);
         let mut guard = CancelOnDrop { handle: self, token, armed: true };
-        let result = result.await.unwrap_or_else(|_| Err(Error::cancelled("the host stopped")));
+        let outcome = match cancel {
+            Some(cancel) => tokio::select! {
+                outcome = &mut result => outcome,
+                _ = cancel.cancelled() => {
+                    let _ = self.commands.send(Command::Cancel(token, CANCELLED_BY_APP.into()));
+                    (&mut result).await
+                }
+            },
+            None => (&mut result).await,
+        };
         guard.armed = false;
-        result
+        outcome.unwrap_or_else(|_| Err(Error::cancelled("the host stopped")))
     }
 
     async fn close(&self) {
@@ -275,9 +397,11 @@ enum Input {
 
 struct Slot {
     token: u64,
+    run: bool,
     reply: oneshot::Sender<Result<Finished>>,
     on_event: Option<EventHandler>,
     on_progress: Option<ProgressHandler>,
+    on_snapshot: Option<SnapshotHandler>,
 }
 
 struct Host {
@@ -323,21 +447,24 @@ impl Host {
             }
             tokio::select! {
                 command = commands.recv(), if accepting => match command {
-                    Some(Command::Start { token, work, on_event, on_progress, reply }) => {
-                        match work.start(&mut self.driver, now_ms()) {
+                    Some(Command::Start { token, work, options, reply }) => {
+                        let run = work.is_run();
+                        match work.start(&mut self.driver, options.run, now_ms()) {
                             Ok(id) => {
-                                self.slots.insert(id, Slot { token, reply, on_event, on_progress });
+                                let Options { on_event, on_progress, on_snapshot, .. } = options;
+                                self.slots.insert(id, Slot { token, run, reply, on_event, on_progress, on_snapshot });
                             }
                             Err(e) => {
                                 let _ = reply.send(Err(e));
                             }
                         }
                     }
-                    Some(Command::Cancel(token)) => {
-                        if let Some(id) = self.slots.iter().find(|(_, s)| s.token == token).map(|(id, _)| *id) {
-                            // Direct operations are cancelled on the server; runs cannot be stopped one by one
-                            // yet, so a dropped run goes on to its end, unobserved.
-                            let _ = self.driver.cancel_op(id, "the caller gave up", now_ms());
+                    Some(Command::Cancel(token, reason)) => {
+                        if let Some((id, slot)) = self.slots.iter().find(|(_, s)| s.token == token) {
+                            let _ = match slot.run {
+                                true => self.driver.cancel_run(*id, &reason, now_ms()),
+                                false => self.driver.cancel_op(*id, &reason, now_ms()),
+                            };
                         }
                     }
                     Some(Command::Close(reply)) => {
@@ -370,6 +497,11 @@ impl Host {
                     }
                 }
                 Output::InputRequest { id, server, method, params, .. } => self.ask(id, server, method, params),
+                Output::Snapshot { run, snapshot } => {
+                    if let Some(handler) = self.slots.get_mut(&run).and_then(|slot| slot.on_snapshot.as_mut()) {
+                        handler(&snapshot);
+                    }
+                }
                 Output::Done { run, result } => self.finish(run, result.map(|r| Finished::Run(Box::new(r)))),
                 Output::OpDone { op, result } => self.finish(op, result.map(Finished::Op)),
                 Output::OpProgress { op, progress, total, message } => {

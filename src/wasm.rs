@@ -5,9 +5,10 @@
 // Items here are reached from JavaScript, not from Rust.
 #![allow(unreachable_pub)]
 
-use crate::driver::{AgentConfig, Driver};
+use crate::driver::{AgentConfig, Driver, RunOptions};
 use crate::error::Error;
 use crate::json::Fields;
+use crate::tool_loop::Decision;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
@@ -35,6 +36,12 @@ fn id(value: f64) -> u64 {
     value as u64
 }
 
+fn run_options(json: &str) -> Result<RunOptions, JsValue> {
+    let value = parse("invalid run options", json)?;
+    let flag = |key: &str| value.get(key).and_then(Value::as_bool).unwrap_or(false);
+    Ok(RunOptions { stream: flag("stream"), snapshots: flag("snapshots") })
+}
+
 /// The driver of one agent (see the Rust `driver` module for the contract).
 #[wasm_bindgen(js_name = Driver)]
 pub struct WasmDriver(Driver);
@@ -49,11 +56,28 @@ impl WasmDriver {
         Driver::new(config).map(WasmDriver).map_err(|e| js_error(&e))
     }
 
-    /// Starts a run; `input` is JSON (a string or an array of input items). Returns the run id.
+    /// Starts a run; `input` is JSON (a string or an array of input items), `options` JSON
+    /// `{"stream"?: bool, "snapshots"?: bool}`. Returns the run id.
     #[wasm_bindgen(js_name = startRun)]
-    pub fn start_run(&mut self, input: &str, trace_id: &str, now_ms: f64) -> Result<f64, JsValue> {
+    pub fn start_run(&mut self, input: &str, trace_id: &str, options: &str, now_ms: f64) -> Result<f64, JsValue> {
         let input = parse("invalid input", input)?;
-        self.0.start_run(input, trace_id, id(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
+        let options = run_options(options)?;
+        self.0.start_run(input, trace_id, options, id(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
+    }
+
+    /// Resumes a run from its snapshot (JSON) with decisions (JSON `[{callId, approved, reason?}]`).
+    #[wasm_bindgen(js_name = resumeRun)]
+    pub fn resume_run(&mut self, snapshot: &str, decisions: &str, options: &str, now_ms: f64) -> Result<f64, JsValue> {
+        let snapshot = parse("invalid snapshot", snapshot)?;
+        let decisions = Decision::list_from_json(&parse("invalid decisions", decisions)?).map_err(|e| js_error(&e))?;
+        let options = run_options(options)?;
+        self.0.resume_run(snapshot, decisions, options, id(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
+    }
+
+    /// Cancels a run; it ends with status `cancelled` and `reason`.
+    #[wasm_bindgen(js_name = cancelRun)]
+    pub fn cancel_run(&mut self, run: f64, reason: &str, now_ms: f64) -> Result<(), JsValue> {
+        self.0.cancel_run(id(run), reason, id(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Lists the tools of `server` directly (no model); returns the operation id (ends with `opDone`).
@@ -186,7 +210,7 @@ mod tests {
     fn a_run_crosses_the_boundary_as_json_and_bytes() {
         let mut driver = WasmDriver::new(CONFIG).unwrap();
         assert_eq!(poll(&mut driver)["type"], "idle");
-        let run = driver.start_run(r#""hello""#, "trace", 1000.0).unwrap();
+        let run = driver.start_run(r#""hello""#, "trace", "{}", 1000.0).unwrap();
         assert_eq!(run, 1.0);
         let mut outputs: Vec<Value> = Vec::new();
         loop {
@@ -241,7 +265,7 @@ mod tests {
         assert_eq!(done["op"], op);
         assert_eq!(done["error"]["code"], "mcp");
         assert_eq!(code(&driver.call_tool("nope", "x", "{}", 2.0).unwrap_err()), "config");
-        assert_eq!(code(&driver.start_run(r#""hi""#, "t", 3.0).unwrap_err()), "config", "no model, no runs");
+        assert_eq!(code(&driver.start_run(r#""hi""#, "t", "{}", 3.0).unwrap_err()), "config", "no model, no runs");
     }
 
     #[wasm_bindgen_test]
@@ -251,7 +275,7 @@ mod tests {
         assert_eq!(code(&bad), "config");
         assert_eq!(code(&WasmDriver::new("{not json").err().unwrap()), "config");
         let mut driver = WasmDriver::new(CONFIG).unwrap();
-        assert_eq!(code(&driver.start_run("42", "t", 0.0).unwrap_err()), "config");
+        assert_eq!(code(&driver.start_run("42", "t", "{}", 0.0).unwrap_err()), "config");
         assert_eq!(code(&driver.handle_http_end(99.0, 0.0).unwrap_err()), "host");
         assert_eq!(code(&driver.handle_http_head(1.0, 200, "[[1]]", 0.0).unwrap_err()), "host");
     }

@@ -38,6 +38,7 @@ async fn sum_and_echo_in_one_turn_through_the_gateway() {
     let options = RunOptions {
         trace_id: Some("native-e2e".into()),
         on_event: Some(Box::new(move |e: &Event| sink.lock().unwrap().push(e.clone()))),
+        ..RunOptions::default()
     };
     let result = agent.run_with("What is 2 + 3? Also echo \"hello from native Rust\".", options).await.unwrap();
 

@@ -1,6 +1,7 @@
 use super::*;
 use crate::event::RunStatus;
 use crate::http::header;
+use crate::responses::portkey::MAX_RESPONSE_BYTES;
 use serde_json::json;
 use std::collections::BTreeMap;
 #[cfg(target_arch = "wasm32")]
@@ -29,6 +30,7 @@ struct Host {
     listing_fails: bool,
     /// Set once the `mutate` tool ran: the server then offers one more tool.
     mutated: bool,
+    snapshots: Vec<(RunId, Value)>,
 }
 
 fn config(servers: &[&str]) -> AgentConfig {
@@ -60,6 +62,7 @@ impl Host {
             hang: Vec::new(),
             listing_fails: false,
             mutated: false,
+            snapshots: Vec::new(),
         }
     }
 
@@ -80,6 +83,7 @@ impl Host {
                     }
                     Output::Event { run, event } => self.events.push((run, event)),
                     Output::Done { run, result } => self.done.push((run, result)),
+                    Output::Snapshot { run, snapshot } => self.snapshots.push((run, snapshot)),
                     Output::InputRequest { .. } => panic!("no server here asks anything"),
                     Output::Effect(Effect::Stdio { .. }) => panic!("no stdio server here"),
                     Output::OpDone { .. } | Output::OpProgress { .. } => panic!("runs only"),
@@ -213,7 +217,7 @@ fn two_server_model(request: &Value) -> (u16, Value) {
 #[test]
 fn a_full_run_across_two_servers() {
     let mut host = Host::new(config(&["hr", "it"]), two_server_model);
-    let run = host.driver.start_run(json!("echo one and two"), "trace-xyz", host.now).unwrap();
+    let run = host.driver.start_run(json!("echo one and two"), "trace-xyz", RunOptions::default(), host.now).unwrap();
     host.settle();
     let (done_run, result) = host.done.pop().expect("the run finished");
     assert_eq!(done_run, run);
@@ -231,6 +235,7 @@ fn a_full_run_across_two_servers() {
     for r in &model_requests {
         assert_eq!(r.url, "http://127.0.0.1:8787/v1/responses");
         assert_eq!(r.header("x-portkey-trace-id"), Some("trace-xyz"));
+        assert_eq!(r.header("x-portkey-parent-span-id"), Some("run"));
         assert_eq!(r.header("x-portkey-provider"), Some("openai"));
         assert_eq!(r.header("authorization"), Some("Bearer model-key"));
     }
@@ -255,6 +260,7 @@ fn a_full_run_across_two_servers() {
     assert_eq!(
         kinds,
         [
+            "runStarted",
             "serverConnected",
             "serverConnected",
             "toolsListed",
@@ -268,6 +274,13 @@ fn a_full_run_across_two_servers() {
             "turnCompleted"
         ]
     );
+    let spans: Vec<_> = model_requests.iter().map(|r| r.header("x-portkey-span-id").unwrap()).collect();
+    assert_eq!(spans, ["turn-1", "turn-2"], "a span per turn");
+    let durations = host.events.iter().filter_map(|(_, e)| match e {
+        Event::ToolCallFinished { duration_ms, .. } => Some(*duration_ms),
+        _ => None,
+    });
+    assert!(durations.into_iter().all(|d| d.is_some()), "the driver times every call it made");
     assert_eq!(host.driver.poll_output(), Output::Idle);
 }
 
@@ -282,7 +295,7 @@ fn nothing_about_a_server_reaches_the_model_side() {
         }
     });
     host.hang.push("slow");
-    host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
     host.settle();
     host.fire_timers();
     assert!(host.done.pop().unwrap().1.is_ok());
@@ -317,7 +330,7 @@ fn a_call_that_times_out_is_cancelled_and_the_model_is_told() {
         }
     });
     host.hang.push("slow");
-    host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
     host.settle();
     assert_eq!(host.held.len(), 1, "the slow call is out");
     assert!(host.done.is_empty());
@@ -342,7 +355,7 @@ fn a_call_that_times_out_is_cancelled_and_the_model_is_told() {
 fn a_server_that_cannot_list_fails_the_run_and_the_next_run_retries() {
     let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([answer("hi")]))));
     host.listing_fails = true;
-    host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
     host.settle();
     match host.done.pop().unwrap().1 {
         Err(Error::Mcp { server, message }) => {
@@ -352,7 +365,7 @@ fn a_server_that_cannot_list_fails_the_run_and_the_next_run_retries() {
         other => panic!("{other:?}"),
     }
     host.listing_fails = false;
-    host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
     host.settle();
     assert_eq!(host.done.pop().unwrap().1.unwrap().output_text, "hi");
 }
@@ -366,8 +379,8 @@ fn runs_share_one_listing_and_model_errors_keep_their_status() {
         ),
         _ => (200, response("resp_1", json!([answer("fine")]))),
     });
-    let a = host.driver.start_run(json!("bad"), "t1", host.now).unwrap();
-    let b = host.driver.start_run(json!("good"), "t2", host.now).unwrap();
+    let a = host.driver.start_run(json!("bad"), "t1", RunOptions::default(), host.now).unwrap();
+    let b = host.driver.start_run(json!("good"), "t2", RunOptions::default(), host.now).unwrap();
     host.settle();
     let lists = host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/list"))).count();
     assert_eq!(lists, 1);
@@ -380,7 +393,7 @@ fn runs_share_one_listing_and_model_errors_keep_their_status() {
 fn close_cancels_runs_and_deletes_sessions() {
     let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
     host.hang.push("slow");
-    let run = host.driver.start_run(json!("go"), "t", host.now).unwrap();
+    let run = host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
     host.settle();
     let held = host.held.clone();
     host.driver.close(host.now);
@@ -394,7 +407,10 @@ fn close_cancels_runs_and_deletes_sessions() {
     );
     assert!(host.timers.is_empty());
     assert_eq!(host.driver.poll_output(), Output::Idle);
-    assert_eq!(host.driver.start_run(json!("again"), "t", host.now).unwrap_err().code(), "cancelled");
+    assert_eq!(
+        host.driver.start_run(json!("again"), "t", RunOptions::default(), host.now).unwrap_err().code(),
+        "cancelled"
+    );
 }
 
 #[test]
@@ -404,9 +420,15 @@ fn refuses_bad_configuration_and_input() {
     dup.servers.pop();
     dup.model = String::new();
     let mut modelless = Driver::new(dup).expect("direct MCP use needs no model");
-    assert!(modelless.start_run(json!("hi"), "t", 0).unwrap_err().to_string().contains("model is required"));
+    assert!(
+        modelless
+            .start_run(json!("hi"), "t", RunOptions::default(), 0)
+            .unwrap_err()
+            .to_string()
+            .contains("model is required")
+    );
     let mut driver = Driver::new(config(&["hr"])).unwrap();
-    assert_eq!(driver.start_run(json!(42), "t", 0).unwrap_err().code(), "config");
+    assert_eq!(driver.start_run(json!(42), "t", RunOptions::default(), 0).unwrap_err().code(), "config");
     assert_eq!(driver.handle_timer(77, 0).unwrap_err().code(), "host");
     assert_eq!(driver.poll_output(), Output::Idle);
 }
@@ -417,7 +439,7 @@ fn no_servers_means_no_tools() {
         assert!(request.get("tools").is_none());
         (200, response("resp_1", json!([answer("plain")])))
     });
-    host.driver.start_run(json!("hi"), "t", host.now).unwrap();
+    host.driver.start_run(json!("hi"), "t", RunOptions::default(), host.now).unwrap();
     host.settle();
     assert_eq!(host.done.pop().unwrap().1.unwrap().output_text, "plain");
 }
@@ -482,7 +504,7 @@ fn reads_configuration_from_json_and_names_mistakes() {
 #[test]
 fn an_oversized_model_response_is_cut_off_and_fails_the_run() {
     let mut driver = Driver::new(config(&[])).unwrap();
-    driver.start_run(json!("hi"), "t", 0).unwrap();
+    driver.start_run(json!("hi"), "t", RunOptions::default(), 0).unwrap();
     let id = loop {
         if let Output::Effect(Effect::Http { id, .. }) = driver.poll_output() {
             break id;
@@ -524,7 +546,7 @@ fn run_mutate(config: AgentConfig) -> (Host, String) {
             (200, response("resp_2", json!([answer(&names.join(","))])))
         }
     });
-    host.driver.start_run(json!("change your tools"), "t", host.now).unwrap();
+    host.driver.start_run(json!("change your tools"), "t", RunOptions::default(), host.now).unwrap();
     host.settle();
     let result = host.done.pop().unwrap().1.unwrap();
     (host, result.output_text)

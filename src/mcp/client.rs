@@ -27,6 +27,7 @@ use super::types::{LATEST_HANDSHAKE_VERSION, STATELESS_VERSION, ServerInfo, Tool
 use crate::json::Fields;
 use crate::queue::Queue;
 use crate::schema::control::ToolFilter;
+use crate::tool_loop::{Approve, DEFAULT_MAX_CONCURRENT_CALLS, read_approve};
 use crate::vec_map::VecMap;
 use serde_json::{Map, Value, json};
 
@@ -152,6 +153,10 @@ pub struct ServerConfig {
     pub tools: ToolFilter,
     /// Put in front of its tools' descriptions for the model (not used by the client itself).
     pub label: Option<String>,
+    /// Which of its calls wait for a person, overriding the agent's policy (not used by the client itself).
+    pub approve: Option<Approve>,
+    /// The most tool calls of one run running on it at once (not used by the client itself).
+    pub max_concurrent_calls: u32,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -170,6 +175,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("capabilities", &self.capabilities)
             .field("tools", &self.tools)
             .field("label", &self.label)
+            .field("approve", &self.approve)
+            .field("max_concurrent_calls", &self.max_concurrent_calls)
             .finish()
     }
 }
@@ -189,6 +196,8 @@ impl ServerConfig {
             capabilities: Capabilities::default(),
             tools: ToolFilter::default(),
             label: None,
+            approve: None,
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
         }
     }
 
@@ -211,6 +220,8 @@ impl ServerConfig {
             "allowTools",
             "denyTools",
             "label",
+            "approve",
+            "maxConcurrentCalls",
         ])?;
         let endpoint = match (f.string("url")?, f.string("command")?) {
             (Some(url), None) => {
@@ -265,6 +276,11 @@ impl ServerConfig {
             capabilities,
             tools: ToolFilter { allow: names("allowTools")?, deny: names("denyTools")? },
             label: f.string("label")?,
+            approve: f.string("approve")?.map(|a| read_approve(&a, &format!("{path}.approve"))).transpose()?,
+            max_concurrent_calls: match f.number("maxConcurrentCalls")? {
+                None => DEFAULT_MAX_CONCURRENT_CALLS,
+                Some(n) => u32::try_from(n).map_err(|_| format!("{path}.maxConcurrentCalls is too large"))?,
+            },
         })
     }
 

@@ -2,6 +2,7 @@
 //! carries requests to it ([`portkey`]). Output items are kept as verbatim JSON so that item types this
 //! crate does not know pass through untouched.
 
+pub mod client;
 pub mod portkey;
 
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,8 @@ pub struct ModelResponse {
     pub error: Option<String>,
     /// `incomplete_details.reason` when incomplete.
     pub incomplete_reason: Option<String>,
+    /// The endpoint's `x-portkey-*` response headers (set by whoever read the HTTP response).
+    pub headers: Vec<(String, String)>,
 }
 
 impl ModelResponse {
@@ -84,7 +87,8 @@ impl ModelResponse {
         });
         let incomplete_reason =
             obj.get("incomplete_details").and_then(|d| d.get("reason")).and_then(Value::as_str).map(str::to_owned);
-        Ok(ModelResponse { id, status, output, usage: obj.remove("usage"), error, incomplete_reason })
+        let usage = obj.remove("usage");
+        Ok(ModelResponse { id, status, output, usage, error, incomplete_reason, headers: Vec::new() })
     }
 
     /// The `function_call` items, in output order. An item without a `call_id` cannot be answered and is

@@ -118,7 +118,7 @@ impl PortkeyConfig {
     }
 
     /// The request for one turn.
-    pub fn request(&self, body: &Value, trace_id: &str) -> HttpRequest {
+    pub fn request(&self, body: &Value, span: &Span) -> HttpRequest {
         let mut headers = vec![
             ("content-type".to_owned(), "application/json".to_owned()),
             ("accept".to_owned(), "application/json".to_owned()),
@@ -136,7 +136,13 @@ impl PortkeyConfig {
             self.config.as_ref().map(|c| c.as_str().map_or_else(|| crate::json::text(c), str::to_owned)),
         );
         add("x-portkey-custom-host", self.custom_host.clone());
-        add("x-portkey-trace-id", Some(trace_id.to_owned()).filter(|t| !t.is_empty()));
+        if !span.trace_id.is_empty() {
+            // The run is the root span; each turn is a child of it.
+            add("x-portkey-trace-id", Some(span.trace_id.clone()));
+            add("x-portkey-span-id", Some(format!("turn-{}", span.turn)));
+            add("x-portkey-parent-span-id", Some(ROOT_SPAN.to_owned()));
+            add("x-portkey-span-name", Some(format!("mcp-loop turn {}", span.turn)));
+        }
         add("x-portkey-metadata", self.metadata.as_ref().map(crate::json::text));
         add("authorization", self.authorization.clone());
         headers.extend(self.headers.iter().cloned());
@@ -147,6 +153,18 @@ impl PortkeyConfig {
             body: Some(crate::json::text(body)),
         }
     }
+}
+
+/// The root span of every run's trace.
+pub const ROOT_SPAN: &str = "run";
+
+/// Where a model request sits in Portkey's trace of its run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// The run's trace id (`x-portkey-trace-id`); empty sends no tracing headers.
+    pub trace_id: String,
+    /// The turn, which names the span.
+    pub turn: u32,
 }
 
 /// Reads the answer to a turn: a `Response`, or the provider's error with its status and message.
@@ -203,20 +221,25 @@ mod tests {
             ..PortkeyConfig::default()
         };
         config.validate().unwrap();
-        let req = config.request(&json!({"model": "m"}), "trace-1");
+        let req = config.request(&json!({"model": "m"}), &Span { trace_id: "trace-1".into(), turn: 2 });
         assert_eq!(req.url, "http://127.0.0.1:8787/v1/responses");
         assert_eq!(req.header("x-portkey-api-key"), Some("pk"));
         assert_eq!(req.header("x-portkey-provider"), Some("openai"));
         assert_eq!(req.header("x-portkey-config"), Some(r#"{"retry":{"attempts":2}}"#));
         assert_eq!(req.header("x-portkey-custom-host"), Some("http://127.0.0.1:9/v1"));
         assert_eq!(req.header("x-portkey-trace-id"), Some("trace-1"));
+        assert_eq!(req.header("x-portkey-span-id"), Some("turn-2"));
+        assert_eq!(req.header("x-portkey-parent-span-id"), Some(ROOT_SPAN));
+        assert_eq!(req.header("x-portkey-span-name"), Some("mcp-loop turn 2"));
         assert_eq!(req.header("x-portkey-metadata"), Some(r#"{"_user":"u1"}"#));
         assert_eq!(req.header("authorization"), Some("Bearer sk"));
         assert_eq!(req.header("x-portkey-cache-namespace"), Some("ns"));
         assert_eq!(req.header("x-portkey-virtual-key"), None);
         assert_eq!(req.body.as_deref(), Some(r#"{"model":"m"}"#));
         let by_id = PortkeyConfig { config: Some(json!("pc-abc")), ..PortkeyConfig::default() };
-        assert_eq!(by_id.request(&json!({}), "t").header("x-portkey-config"), Some("pc-abc"));
+        let untraced = by_id.request(&json!({}), &Span { trace_id: String::new(), turn: 1 });
+        assert_eq!(untraced.header("x-portkey-config"), Some("pc-abc"));
+        assert_eq!(untraced.header("x-portkey-span-id"), None, "no trace, no spans");
     }
 
     #[test]

@@ -160,6 +160,8 @@ pub struct CatalogTool {
     pub note: Option<String>,
     /// A hash of the tool's definition, to notice a server changing it.
     pub fingerprint: u64,
+    /// The server's `annotations`, verbatim (hints, untrusted).
+    pub annotations: Option<Value>,
 }
 
 impl CatalogTool {
@@ -172,6 +174,22 @@ impl CatalogTool {
     /// The schema arguments are checked against: the tool's own.
     pub fn input_schema(&self) -> &Value {
         self.original.as_ref().unwrap_or(&self.function.parameters)
+    }
+
+    /// Annotation `key` when it is a boolean, else MCP's default for it.
+    pub fn hint(&self, key: &str) -> bool {
+        let default = key == "destructiveHint" || key == "openWorldHint";
+        self.annotations.as_ref().and_then(|a| a.get(key)).and_then(Value::as_bool).unwrap_or(default)
+    }
+
+    /// Whether running the call twice does no harm (annotated read-only or idempotent).
+    pub fn retry_safe(&self) -> bool {
+        self.hint("readOnlyHint") || self.hint("idempotentHint")
+    }
+
+    /// Whether the call may destroy something (not read-only, and not annotated `destructiveHint: false`).
+    pub fn destructive(&self) -> bool {
+        !self.hint("readOnlyHint") && self.hint("destructiveHint")
     }
 }
 
@@ -341,6 +359,7 @@ fn convert(server: &str, label: Option<&str>, tool: Tool, name: String, options:
         nullable,
         note,
         fingerprint,
+        annotations: tool.annotations,
     }
 }
 

@@ -4,16 +4,25 @@
 //! ([`LoopEffect::CallTool`]) and is told their results. It does not know how either is carried out, so a
 //! host that already owns an MCP client or an OpenAI/Portkey SDK client can drive it directly.
 //!
-//! Driving contract: after creating the loop and after every `handle_*`, drain [`ToolLoop::poll_output`]
-//! until it returns [`LoopOutput::Wait`] or [`LoopOutput::Done`]. All tool calls of one turn come out
-//! together, before the `Wait`, so the host can run them concurrently; results may come back in any order.
+//! Driving contract: after creating (or restoring) the loop and after every `handle_*`, `decide` or `cancel`,
+//! drain [`ToolLoop::poll_output`] until it returns [`LoopOutput::Wait`], [`LoopOutput::Paused`] or
+//! [`LoopOutput::Done`]. The calls of one turn come out together (up to each server's concurrency limit),
+//! so the host can run them concurrently; results may come back in any order.
 //!
 //! Guarantees: every `call_id` the model sends gets exactly one `function_call_output`, in the model's call
 //! order; an unknown tool name or unparseable arguments become an error output for the model, never a crash.
+//! [`ToolLoop::snapshot`] between steps gives versioned JSON that [`ToolLoop::restore`] continues: recorded
+//! results are kept and never asked for again; calls that were in flight follow [`Inflight`].
+
+mod policy;
+mod snapshot;
+
+pub use policy::{Approve, Continuation, DEFAULT_MAX_CONCURRENT_CALLS, Inflight, ServerPolicy, read_approve};
+pub use snapshot::SNAPSHOT_VERSION;
 
 use crate::content::{self, ToolOutput};
 use crate::error::{Error, Result};
-use crate::event::{Event, RunResult, RunStatus, ToolCallRecord};
+use crate::event::{Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
 use crate::queue::Queue;
 use crate::responses::{FunctionCall, ModelResponse, Usage};
 use crate::schema::{self, Catalog};
@@ -21,10 +30,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-/// Request fields the loop owns; `modelSettings` cannot set them. (`store: false` and `conversation` would
-/// break continuing with `previous_response_id`.)
+/// Request fields the loop owns; `modelSettings` cannot set them.
 const RESERVED_FIELDS: &[&str] =
     &["model", "input", "instructions", "tools", "previous_response_id", "stream", "store", "conversation"];
+
+/// What the model is told about a call that was running when its run was interrupted.
+const UNKNOWN_OUTCOME: &str = "the outcome of this call is unknown: the run was interrupted while it was running, so it \
+     may or may not have taken effect. Check before calling it again.";
 
 /// How a run behaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +53,18 @@ pub struct LoopConfig {
     pub max_output_chars: usize,
     /// Check the model's arguments against the tool's own schema before calling it.
     pub validate_arguments: bool,
+    /// Ask for a streamed response (`stream: true`).
+    pub stream: bool,
+    /// How the conversation continues from turn to turn.
+    pub continuation: Continuation,
+    /// Which calls wait for a person (servers may override it).
+    pub approve: Approve,
+    /// What a restored run does with calls that were in flight.
+    pub inflight: Inflight,
+    /// The most calls the model may make in one turn; the rest are answered with an error (`None`: no limit).
+    pub max_tool_calls_per_turn: Option<u32>,
+    /// Per-server approval and concurrency (servers not listed: the agent's `approve`, 4 calls at once).
+    pub servers: Vec<ServerPolicy>,
 }
 
 impl Default for LoopConfig {
@@ -52,6 +76,12 @@ impl Default for LoopConfig {
             model_settings: Map::new(),
             max_output_chars: content::DEFAULT_MAX_OUTPUT_CHARS,
             validate_arguments: true,
+            stream: false,
+            continuation: Continuation::Auto,
+            approve: Approve::Never,
+            inflight: Inflight::RetryIfIdempotent,
+            max_tool_calls_per_turn: None,
+            servers: Vec::new(),
         }
     }
 }
@@ -73,10 +103,24 @@ impl LoopConfig {
         if self.max_output_chars < 100 {
             return Err("maxOutputChars must be at least 100".into());
         }
+        if self.max_tool_calls_per_turn == Some(0) {
+            return Err("maxToolCallsPerTurn must be at least 1".into());
+        }
+        if let Some(s) = self.servers.iter().find(|s| s.max_concurrent_calls == 0) {
+            return Err(format!("servers.{}.maxConcurrentCalls must be at least 1", s.server));
+        }
         if let Some(key) = self.model_settings.keys().find(|k| RESERVED_FIELDS.contains(&k.as_str())) {
             return Err(format!("modelSettings cannot set '{key}': the tool loop owns it"));
         }
         Ok(())
+    }
+
+    fn server(&self, name: &str) -> Option<&ServerPolicy> {
+        self.servers.iter().find(|s| s.server == name)
+    }
+
+    fn concurrency(&self, server: &str) -> usize {
+        self.server(server).map_or(DEFAULT_MAX_CONCURRENT_CALLS, |s| s.max_concurrent_calls) as usize
     }
 }
 
@@ -105,6 +149,12 @@ pub enum LoopEffect {
         /// The arguments object.
         arguments: Value,
     },
+    /// Stop effect `id` (the run was cancelled): abort the model request, or cancel the MCP call (MCP servers
+    /// get `notifications/cancelled`). Report nothing more for it.
+    Cancel {
+        /// The effect to stop.
+        id: u64,
+    },
 }
 
 /// What [`ToolLoop::poll_output`] returns.
@@ -117,6 +167,9 @@ pub enum LoopOutput {
     Event(Event),
     /// Nothing more until a result arrives.
     Wait,
+    /// Calls wait for decisions ([`ToolLoop::decide`]); nothing else is running. The loop can be snapshotted
+    /// and resumed elsewhere.
+    Paused(Vec<PendingCall>),
     /// The run is over.
     Done(Result<RunResult>),
 }
@@ -130,23 +183,80 @@ pub enum ToolResult {
     Failed(String),
 }
 
+/// A person's decision on a pending call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// The call decided on.
+    pub call_id: String,
+    /// Run it, or not.
+    pub approved: bool,
+    /// Told to the model with a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum CallState {
+    /// Waits for a person's decision.
+    Awaiting,
+    /// Decided; waits for a free slot on its server.
+    Ready,
+    /// The host has the `CallTool` effect.
+    Running { effect: u64 },
+    /// Has its output.
+    Done { output: Value, is_error: bool },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct Call {
     call_id: String,
     name: String,
-    server: Option<String>,
-    tool: Option<String>,
+    route: Option<Route>,
     arguments: Value,
-    effect: Option<u64>,
-    output: Option<Value>,
-    is_error: bool,
+    state: CallState,
+}
+
+/// Where a call goes, fixed when the model makes it (a catalog that changes later does not move it).
+#[derive(Debug, Clone, PartialEq)]
+struct Route {
+    server: String,
+    tool: String,
+    retry_safe: bool,
+    annotations: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
-    Model { effect: u64 },
-    Tools { response_id: String, calls: Vec<Call> },
+    /// A model request for `input` (the new items) is out as `effect`.
+    Model {
+        effect: u64,
+        input: Value,
+        previous: Option<String>,
+    },
+    /// The calls of the model's last response.
+    Tools {
+        response_id: String,
+        calls: Vec<Call>,
+        paused: bool,
+    },
     Done,
+}
+
+/// Everything a run is, as a snapshot holds it (the configuration and the catalog come from the host).
+#[derive(Debug, Clone, PartialEq)]
+struct State {
+    phase: Phase,
+    turn: u32,
+    usage: Usage,
+    records: Vec<ToolCallRecord>,
+    turn_details: Vec<TurnRecord>,
+    /// Every item of the conversation, kept when it may be replayed (`continuation` not
+    /// `previous_response_id`).
+    history: Vec<Value>,
+    /// The history goes in `input` with `store: false` (configured, or switched to by `auto`).
+    replaying: bool,
+    next_effect: u64,
 }
 
 /// One run of the tool loop.
@@ -155,11 +265,7 @@ pub struct ToolLoop {
     config: LoopConfig,
     /// Shared with the driver and the other runs: a catalog can be large.
     catalog: Arc<Catalog>,
-    phase: Phase,
-    turn: u32,
-    next_effect: u64,
-    usage: Usage,
-    records: Vec<ToolCallRecord>,
+    state: State,
     out: Queue<LoopOutput>,
 }
 
@@ -168,16 +274,18 @@ impl ToolLoop {
     pub fn new(config: LoopConfig, catalog: Arc<Catalog>, input: Value) -> Result<ToolLoop> {
         config.validate().map_err(Error::config)?;
         validate_input(&input)?;
-        let mut this = ToolLoop {
-            config,
-            catalog,
+        let replaying = config.continuation == Continuation::Replay;
+        let state = State {
             phase: Phase::Done,
             turn: 0,
-            next_effect: 1,
             usage: Usage::default(),
             records: Vec::new(),
-            out: Queue::new(),
+            turn_details: Vec::new(),
+            history: Vec::new(),
+            replaying,
+            next_effect: 1,
         };
+        let mut this = ToolLoop { config, catalog, state, out: Queue::new() };
         this.call_model(input, None);
         Ok(this)
     }
@@ -190,7 +298,7 @@ impl ToolLoop {
 
     /// Turns taken so far.
     pub fn turn(&self) -> u32 {
-        self.turn
+        self.state.turn
     }
 
     /// The next thing to do; see the module docs for the contract.
@@ -200,26 +308,113 @@ impl ToolLoop {
 
     /// True once the run has ended (its `Done` may still be waiting in `poll_output`).
     pub fn is_done(&self) -> bool {
-        self.phase == Phase::Done
+        self.state.phase == Phase::Done
     }
 
     /// The model's answer (or the failure to get one) for effect `id`.
     pub fn handle_model_response(&mut self, id: u64, response: Result<ModelResponse>) -> Result<()> {
-        if self.phase != (Phase::Model { effect: id }) {
+        let Phase::Model { effect, input, previous } = &mut self.state.phase else {
+            return Err(Error::host(format!("no model call {id} is pending")));
+        };
+        if *effect != id {
             return Err(Error::host(format!("no model call {id} is pending")));
         }
         match response {
             Ok(response) => self.take_response(response),
+            Err(e)
+                if self.config.continuation == Continuation::Auto && previous.is_some() && stored_unavailable(&e) =>
+            {
+                // The endpoint keeps no responses (a provider Portkey translates): send the history instead.
+                let (input, previous) = (std::mem::take(input), previous.take());
+                self.state.replaying = true;
+                self.warn(format!("the endpoint cannot continue from a stored response ({e}); replaying the history"));
+                self.state.turn -= 1;
+                self.send_model(input, previous, false);
+            }
             Err(e) => self.finish(Err(e)),
         }
         Ok(())
     }
 
+    /// The result of tool effect `id`.
+    pub fn handle_tool_result(&mut self, id: u64, result: ToolResult) -> Result<()> {
+        let max = self.config.max_output_chars;
+        let Some(call) = self.calls_mut().iter_mut().find(|c| c.state == CallState::Running { effect: id }) else {
+            return Err(Error::host(format!("no tool call {id} is pending")));
+        };
+        let output = match result {
+            ToolResult::Result(value) => content::to_output(&value, max),
+            ToolResult::Failed(message) => ToolOutput::error(&message),
+        };
+        let event = set_output(call, output);
+        self.out.push_back(LoopOutput::Event(event));
+        self.progress();
+        Ok(())
+    }
+
+    /// A decision on a call waiting for approval: approved calls run, rejected ones tell the model so.
+    pub fn decide(&mut self, decision: Decision) -> Result<()> {
+        let Some(call) = self.calls_mut().iter_mut().find(|c| c.call_id == decision.call_id) else {
+            return Err(Error::config(format!("no call '{}' in this turn", decision.call_id)));
+        };
+        if call.state != CallState::Awaiting {
+            return Err(Error::config(format!("call '{}' is not waiting for a decision", decision.call_id)));
+        }
+        if decision.approved {
+            call.state = CallState::Ready;
+        } else {
+            let mut message = "rejected by the user: this call was not run".to_owned();
+            if let Some(reason) = decision.reason.filter(|r| !r.is_empty()) {
+                message = format!("{message} ({reason})");
+            }
+            let event = set_output(call, ToolOutput::error(&message));
+            self.out.push_back(LoopOutput::Event(event));
+        }
+        if let Phase::Tools { paused, .. } = &mut self.state.phase {
+            *paused = false;
+        }
+        self.progress();
+        Ok(())
+    }
+
+    /// Ends the run now: effects in flight are cancelled ([`LoopEffect::Cancel`]) and the run is done with
+    /// status `cancelled` and `reason`. Results already recorded stay in the result.
+    pub fn cancel(&mut self, reason: &str) {
+        let phase = std::mem::replace(&mut self.state.phase, Phase::Done);
+        match phase {
+            Phase::Model { effect, .. } => self.out.push_back(LoopOutput::Effect(LoopEffect::Cancel { id: effect })),
+            Phase::Tools { calls, .. } => {
+                for call in &calls {
+                    if let CallState::Running { effect } = call.state {
+                        self.out.push_back(LoopOutput::Effect(LoopEffect::Cancel { id: effect }));
+                    }
+                }
+                let turn = self.state.turn;
+                let done = calls.into_iter().filter(|c| matches!(c.state, CallState::Done { .. }));
+                self.state.records.extend(done.map(|c| record(turn, c)));
+            }
+            Phase::Done => return,
+        }
+        let mut result = self.result(RunStatus::Cancelled, None);
+        result.reason = Some(reason.to_owned());
+        self.out.push_back(LoopOutput::Done(Ok(result)));
+    }
+
+    // ---- internals ----
+
     fn take_response(&mut self, response: ModelResponse) {
-        self.usage.add(response.usage.as_ref());
+        self.state.usage.add(response.usage.as_ref());
+        self.state.turn_details.push(TurnRecord {
+            turn: self.state.turn,
+            response_id: response.id.clone(),
+            headers: response.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect(),
+        });
+        if self.keeps_history() {
+            self.state.history.extend(response.output.iter().cloned());
+        }
         let (calls, unanswerable) = response.function_calls();
         self.out.push_back(LoopOutput::Event(Event::TurnCompleted {
-            turn: self.turn,
+            turn: self.state.turn,
             response_id: response.id.clone(),
             tool_calls: calls.len(),
             text: response.output_text(),
@@ -242,58 +437,15 @@ impl ToolLoop {
         if calls.is_empty() {
             return self.finish_with(RunStatus::Completed, response);
         }
-        if self.turn >= self.config.max_turns {
+        if self.state.turn >= self.config.max_turns {
             return self.finish_with(RunStatus::MaxTurns, response);
         }
         self.start_tools(response.id, calls);
     }
 
-    /// The result of tool effect `id`.
-    pub fn handle_tool_result(&mut self, id: u64, result: ToolResult) -> Result<()> {
-        let max = self.config.max_output_chars;
-        let Phase::Tools { calls, .. } = &mut self.phase else {
-            return Err(Error::host(format!("no tool call {id} is pending")));
-        };
-        let Some(call) = calls.iter_mut().find(|c| c.effect == Some(id) && c.output.is_none()) else {
-            return Err(Error::host(format!("no tool call {id} is pending")));
-        };
-        let output = match result {
-            ToolResult::Result(value) => content::to_output(&value, max),
-            ToolResult::Failed(message) => ToolOutput::error(&message),
-        };
-        let event = set_output(call, output);
-        self.out.push_back(LoopOutput::Event(event));
-        self.continue_if_complete();
-        Ok(())
-    }
-
-    // ---- internals ----
-
-    fn call_model(&mut self, input: Value, previous: Option<String>) {
-        self.turn += 1;
-        let mut request = Map::new();
-        request.insert("model".into(), json!(self.config.model));
-        if let Some(instructions) = &self.config.instructions {
-            request.insert("instructions".into(), json!(instructions));
-        }
-        request.insert("input".into(), input);
-        if !self.catalog.functions().is_empty() {
-            request.insert("tools".into(), Value::Array(self.catalog.functions().to_vec()));
-        }
-        if let Some(previous) = previous {
-            request.insert("previous_response_id".into(), json!(previous));
-        }
-        for (k, v) in &self.config.model_settings {
-            request.insert(k.clone(), v.clone());
-        }
-        let id = self.effect_id();
-        self.phase = Phase::Model { effect: id };
-        self.out.push_back(LoopOutput::Event(Event::TurnStarted { turn: self.turn }));
-        self.out.push_back(LoopOutput::Effect(LoopEffect::CallModel { id, request: Value::Object(request) }));
-    }
-
     fn start_tools(&mut self, response_id: String, model_calls: Vec<FunctionCall>) {
         let mut calls: Vec<Call> = Vec::with_capacity(model_calls.len());
+        let limit = self.config.max_tool_calls_per_turn.map_or(usize::MAX, |n| n as usize);
         for fc in model_calls {
             if calls.iter().any(|c| c.call_id == fc.call_id) {
                 self.warn(format!("the model repeated call_id '{}'; only the first call runs", fc.call_id));
@@ -316,72 +468,173 @@ impl ToolLoop {
                 (None, Ok(model)) => (model, None),
                 (_, Err(problem)) => (Value::String(fc.arguments.clone()), Some(problem)),
             };
-            let mut call = Call {
-                call_id: fc.call_id,
-                name: fc.name,
-                server: target.map(|t| t.server.clone()),
-                tool: target.map(|t| t.tool.clone()),
-                arguments,
-                effect: None,
-                output: None,
-                is_error: false,
-            };
-            self.out.push_back(LoopOutput::Event(Event::ToolCallStarted {
-                call_id: call.call_id.clone(),
-                name: call.name.clone(),
-                server: call.server.clone(),
-                tool: call.tool.clone(),
-                arguments: call.arguments.clone(),
-            }));
+            let route = target.map(|t| Route {
+                server: t.server.clone(),
+                tool: t.tool.clone(),
+                retry_safe: t.retry_safe(),
+                annotations: t.annotations.clone(),
+            });
             let failure = match (target, problem) {
-                (None, _) => Some(self.unknown_tool_message(&call.name)),
-                (Some(_), Some(problem)) => Some(format!("the arguments for '{}' {problem}", call.name)),
-                (Some(t), None) => {
-                    let id = self.effect_id();
-                    call.effect = Some(id);
-                    self.out.push_back(LoopOutput::Effect(LoopEffect::CallTool {
-                        id,
-                        call_id: call.call_id.clone(),
-                        server: t.server.clone(),
-                        tool: t.tool.clone(),
-                        arguments: call.arguments.clone(),
-                    }));
-                    None
+                _ if calls.len() >= limit => Some(format!(
+                    "not run: at most {limit} tool calls are allowed in one turn; make the others in a later turn"
+                )),
+                (None, _) => Some(self.unknown_tool_message(&fc.name)),
+                (Some(_), Some(problem)) => Some(format!("the arguments for '{}' {problem}", fc.name)),
+                (Some(t), None) if self.needs_approval(t) => None,
+                (Some(_), None) => {
+                    calls.push(Call { call_id: fc.call_id, name: fc.name, route, arguments, state: CallState::Ready });
+                    continue;
                 }
             };
+            let mut call = Call { call_id: fc.call_id, name: fc.name, route, arguments, state: CallState::Awaiting };
             if let Some(message) = failure {
+                self.out.push_back(LoopOutput::Event(started(&call)));
                 let event = set_output(&mut call, ToolOutput::error(&message));
                 self.out.push_back(LoopOutput::Event(event));
             }
             calls.push(call);
         }
-        self.phase = Phase::Tools { response_id, calls };
-        self.continue_if_complete();
+        self.state.phase = Phase::Tools { response_id, calls, paused: false };
+        self.progress();
     }
 
-    fn continue_if_complete(&mut self) {
-        let Phase::Tools { response_id, calls } = &self.phase else { return };
-        if calls.iter().any(|c| c.output.is_none()) {
-            return;
+    fn needs_approval(&self, tool: &schema::CatalogTool) -> bool {
+        let policy = self.config.server(&tool.server).and_then(|s| s.approve).unwrap_or(self.config.approve);
+        match policy {
+            Approve::Never => false,
+            Approve::Always | Approve::Host => true,
+            Approve::Destructive => tool.destructive(),
         }
-        let turn = self.turn;
+    }
+
+    /// Starts the calls that may start, then continues: the next model turn once every call has its output,
+    /// or a pause when only decisions are missing.
+    fn progress(&mut self) {
+        let mut effects = Vec::new();
+        let mut next_effect = self.state.next_effect;
+        let Phase::Tools { response_id, calls, paused } = &mut self.state.phase else { return };
+        for i in 0..calls.len() {
+            let Some(route) = calls[i].route.clone().filter(|_| calls[i].state == CallState::Ready) else {
+                continue;
+            };
+            let running = calls
+                .iter()
+                .filter(|c| matches!(c.state, CallState::Running { .. }))
+                .filter(|c| c.route.as_ref().is_some_and(|r| r.server == route.server))
+                .count();
+            if running >= self.config.concurrency(&route.server) {
+                continue;
+            }
+            let id = next_effect;
+            next_effect += 1;
+            let call = &mut calls[i];
+            call.state = CallState::Running { effect: id };
+            effects.push(LoopOutput::Event(started(call)));
+            effects.push(LoopOutput::Effect(LoopEffect::CallTool {
+                id,
+                call_id: call.call_id.clone(),
+                server: route.server,
+                tool: route.tool,
+                arguments: call.arguments.clone(),
+            }));
+        }
+        let busy = calls.iter().any(|c| matches!(c.state, CallState::Ready | CallState::Running { .. }));
+        let awaiting: Vec<PendingCall> = calls.iter().filter_map(pending).collect();
+        let response_id = response_id.clone();
+        let pause = !busy && !awaiting.is_empty() && !*paused;
+        if pause {
+            *paused = true;
+        }
+        self.state.next_effect = next_effect;
+        self.out.extend(effects);
+        if pause {
+            self.out.push_back(LoopOutput::Paused(awaiting));
+        } else if !busy && awaiting.is_empty() {
+            self.next_turn(response_id);
+        }
+    }
+
+    /// Every call has its output: record them and give them to the model.
+    fn next_turn(&mut self, response_id: String) {
+        let Phase::Tools { calls, .. } = std::mem::replace(&mut self.state.phase, Phase::Done) else { return };
         let outputs: Vec<Value> = calls
             .iter()
-            .map(|c| json!({"type": "function_call_output", "call_id": c.call_id, "output": c.output}))
+            .map(|c| {
+                let output = match &c.state {
+                    CallState::Done { output, .. } => output.clone(),
+                    _ => Value::Null,
+                };
+                json!({"type": "function_call_output", "call_id": c.call_id, "output": output})
+            })
             .collect();
-        let previous = response_id.clone();
-        let Phase::Tools { calls, .. } = std::mem::replace(&mut self.phase, Phase::Done) else { return };
-        self.records.extend(calls.into_iter().map(|c| ToolCallRecord {
-            turn,
-            call_id: c.call_id,
-            name: c.name,
-            server: c.server,
-            tool: c.tool,
-            arguments: c.arguments,
-            output: c.output.unwrap_or_default(),
-            is_error: c.is_error,
-        }));
-        self.call_model(Value::Array(outputs), Some(previous));
+        let turn = self.state.turn;
+        self.state.records.extend(calls.into_iter().map(|c| record(turn, c)));
+        self.call_model(Value::Array(outputs), Some(response_id));
+    }
+
+    fn call_model(&mut self, input: Value, previous: Option<String>) {
+        if self.keeps_history() {
+            match &input {
+                Value::String(text) => self.state.history.push(json!({"role": "user", "content": text})),
+                Value::Array(items) => self.state.history.extend(items.iter().cloned()),
+                _ => {}
+            }
+        }
+        self.send_model(input, previous, true);
+    }
+
+    /// Sends the request for `input` (new items after `previous`), as this run continues conversations.
+    fn send_model(&mut self, input: Value, previous: Option<String>, announce: bool) {
+        self.state.turn += 1;
+        let mut request = Map::new();
+        request.insert("model".into(), json!(self.config.model));
+        if let Some(instructions) = &self.config.instructions {
+            request.insert("instructions".into(), json!(instructions));
+        }
+        if self.state.replaying {
+            request.insert("input".into(), Value::Array(self.state.history.clone()));
+            request.insert("store".into(), json!(false));
+        } else {
+            request.insert("input".into(), input.clone());
+            if let Some(previous) = &previous {
+                request.insert("previous_response_id".into(), json!(previous));
+            }
+        }
+        if !self.catalog.functions().is_empty() {
+            request.insert("tools".into(), Value::Array(self.catalog.functions().to_vec()));
+        }
+        if self.config.stream {
+            request.insert("stream".into(), json!(true));
+        }
+        for (k, v) in &self.config.model_settings {
+            request.insert(k.clone(), v.clone());
+        }
+        if self.state.replaying {
+            // Reasoning items can only be replayed with their encrypted content.
+            let include = request.entry("include").or_insert_with(|| json!([]));
+            if let Value::Array(list) = include {
+                if !list.iter().any(|v| v == "reasoning.encrypted_content") {
+                    list.push(json!("reasoning.encrypted_content"));
+                }
+            }
+        }
+        let id = self.effect_id();
+        self.state.phase = Phase::Model { effect: id, input, previous };
+        if announce {
+            self.out.push_back(LoopOutput::Event(Event::TurnStarted { turn: self.state.turn }));
+        }
+        self.out.push_back(LoopOutput::Effect(LoopEffect::CallModel { id, request: Value::Object(request) }));
+    }
+
+    fn keeps_history(&self) -> bool {
+        self.config.continuation != Continuation::PreviousResponseId
+    }
+
+    fn calls_mut(&mut self) -> &mut [Call] {
+        match &mut self.state.phase {
+            Phase::Tools { calls, .. } => calls,
+            _ => &mut [],
+        }
     }
 
     fn unknown_tool_message(&self, name: &str) -> String {
@@ -392,23 +645,47 @@ impl ToolLoop {
         format!("there is no tool named '{name}'. Available tools: {}", names.join(", "))
     }
 
-    fn finish_with(&mut self, status: RunStatus, response: ModelResponse) {
-        let result = RunResult {
-            status,
-            output_text: response.output_text(),
-            output: response.output,
-            turns: self.turn,
-            tool_calls: std::mem::take(&mut self.records),
-            usage: self.usage,
-            response_id: response.id,
-            incomplete_reason: response.incomplete_reason,
-            trace_id: None,
+    /// The run so far as a result with `status`, leaving the loop as it is (for a pause).
+    pub fn progress_result(&self, status: RunStatus) -> RunResult {
+        let mut copy = ToolLoop {
+            config: self.config.clone(),
+            catalog: Arc::clone(&self.catalog),
+            state: self.state.clone(),
+            out: Queue::new(),
         };
+        copy.result(status, None)
+    }
+
+    fn result(&mut self, status: RunStatus, response: Option<ModelResponse>) -> RunResult {
+        let response_id = self.state.turn_details.last().map(|t| t.response_id.clone()).unwrap_or_default();
+        let (output_text, output, incomplete_reason) = match response {
+            Some(r) => (r.output_text(), r.output, r.incomplete_reason),
+            None => (String::new(), Vec::new(), None),
+        };
+        RunResult {
+            status,
+            output_text,
+            output,
+            turns: self.state.turn,
+            tool_calls: std::mem::take(&mut self.state.records),
+            usage: self.state.usage,
+            response_id,
+            incomplete_reason,
+            trace_id: None,
+            turn_details: std::mem::take(&mut self.state.turn_details),
+            reason: None,
+            pending: Vec::new(),
+            snapshot: None,
+        }
+    }
+
+    fn finish_with(&mut self, status: RunStatus, response: ModelResponse) {
+        let result = self.result(status, Some(response));
         self.finish(Ok(result));
     }
 
     fn finish(&mut self, result: Result<RunResult>) {
-        self.phase = Phase::Done;
+        self.state.phase = Phase::Done;
         self.out.push_back(LoopOutput::Done(result));
     }
 
@@ -417,8 +694,8 @@ impl ToolLoop {
     }
 
     fn effect_id(&mut self) -> u64 {
-        let id = self.next_effect;
-        self.next_effect += 1;
+        let id = self.state.next_effect;
+        self.state.next_effect += 1;
         id
     }
 }
@@ -432,14 +709,62 @@ pub fn validate_input(input: &Value) -> Result<()> {
     }
 }
 
+/// Whether a model error says the endpoint cannot continue from a stored response.
+fn stored_unavailable(error: &Error) -> bool {
+    let Error::Model { status: Some(400 | 404 | 422 | 501), message } = error else { return false };
+    let message = message.to_ascii_lowercase();
+    message.contains("previous_response_id") || message.contains("previous response")
+}
+
+fn started(call: &Call) -> Event {
+    Event::ToolCallStarted {
+        call_id: call.call_id.clone(),
+        name: call.name.clone(),
+        server: call.route.as_ref().map(|r| r.server.clone()),
+        tool: call.route.as_ref().map(|r| r.tool.clone()),
+        arguments: call.arguments.clone(),
+    }
+}
+
 fn set_output(call: &mut Call, output: ToolOutput) -> Event {
-    call.output = Some(output.output.clone());
-    call.is_error = output.is_error;
+    call.state = CallState::Done { output: output.output.clone(), is_error: output.is_error };
     Event::ToolCallFinished {
         call_id: call.call_id.clone(),
         name: call.name.clone(),
+        server: call.route.as_ref().map(|r| r.server.clone()),
+        tool: call.route.as_ref().map(|r| r.tool.clone()),
+        duration_ms: None,
         output: output.output,
         is_error: output.is_error,
+    }
+}
+
+fn pending(call: &Call) -> Option<PendingCall> {
+    let route = call.route.as_ref().filter(|_| call.state == CallState::Awaiting)?;
+    Some(PendingCall {
+        call_id: call.call_id.clone(),
+        name: call.name.clone(),
+        server: route.server.clone(),
+        tool: route.tool.clone(),
+        arguments: call.arguments.clone(),
+        annotations: route.annotations.clone(),
+    })
+}
+
+fn record(turn: u32, call: Call) -> ToolCallRecord {
+    let (output, is_error) = match call.state {
+        CallState::Done { output, is_error } => (output, is_error),
+        _ => (Value::Null, false),
+    };
+    ToolCallRecord {
+        turn,
+        call_id: call.call_id,
+        name: call.name,
+        server: call.route.as_ref().map(|r| r.server.clone()),
+        tool: call.route.map(|r| r.tool),
+        arguments: call.arguments,
+        output,
+        is_error,
     }
 }
 

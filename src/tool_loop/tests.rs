@@ -274,3 +274,280 @@ fn validates_configuration_and_input() {
     assert_eq!(request["temperature"], 0.2);
     assert!(request.get("tools").is_none(), "no tools, no tools field");
 }
+
+// ---- continuation, approvals, snapshots, cancellation, limits ----
+
+/// A catalog with a read-only tool (`look`) and one that may destroy something (`write`).
+fn annotated() -> Arc<Catalog> {
+    let tools = vec![
+        Tool::from_value(json!({"name": "look", "annotations": {"readOnlyHint": true}})).unwrap(),
+        Tool::from_value(json!({"name": "write"})).unwrap(),
+    ];
+    Arc::new(Catalog::build(vec![ServerTools { server: "s".into(), label: None, tools }], &Default::default(), None))
+}
+
+fn tool_effects(outputs: &[LoopOutput]) -> Vec<(u64, String)> {
+    effects(outputs)
+        .into_iter()
+        .filter_map(|e| match e {
+            LoopEffect::CallTool { id, call_id, .. } => Some((id, call_id)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn paused(outputs: &[LoopOutput]) -> Vec<String> {
+    match outputs.last() {
+        Some(LoopOutput::Paused(pending)) => pending.iter().map(|p| p.call_id.clone()).collect(),
+        other => panic!("expected a pause, got {other:?}"),
+    }
+}
+
+/// A loop past its first model turn, which asked for `calls`.
+fn after_first_turn(config: LoopConfig, catalog: Arc<Catalog>, calls: Value) -> (ToolLoop, Vec<LoopOutput>) {
+    let mut l = ToolLoop::new(config, catalog, json!("go")).unwrap();
+    let (id, _) = model_id(&drain(&mut l));
+    l.handle_model_response(id, Ok(response("resp_1", calls))).unwrap();
+    let outs = drain(&mut l);
+    (l, outs)
+}
+
+fn restore(config: LoopConfig, snapshot: &Value, decisions: Vec<Decision>) -> Result<ToolLoop> {
+    // Through text, as a snapshot travels between hosts.
+    let text = serde_json::to_string(snapshot).unwrap();
+    ToolLoop::restore(config, annotated(), &serde_json::from_str(&text).unwrap(), decisions)
+}
+
+#[test]
+fn replay_sends_the_whole_history_with_reasoning_in_front_and_unknown_items_untouched() {
+    let replay = LoopConfig { continuation: Continuation::Replay, ..config() };
+    let reasoning = json!({"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAA"});
+    let unknown = json!({"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search"}});
+    let mut l = ToolLoop::new(replay, catalog(), json!("echo hi")).unwrap();
+    let (id, request) = model_id(&drain(&mut l));
+    assert_eq!(request["store"], false);
+    assert_eq!(request["include"], json!(["reasoning.encrypted_content"]));
+    assert_eq!(request["input"], json!([{"role":"user","content":"echo hi"}]));
+    let output = json!([reasoning, unknown, call("c1", "echo", "{}")]);
+    l.handle_model_response(id, Ok(response("resp_1", output))).unwrap();
+    let (tool, _) = tool_effects(&drain(&mut l))[0].clone();
+    l.handle_tool_result(tool, ToolResult::Result(json!({"content":[{"type":"text","text":"hi"}]}))).unwrap();
+    let (_, request) = model_id(&drain(&mut l));
+    assert!(request.get("previous_response_id").is_none());
+    assert_eq!(request["store"], false);
+    assert_eq!(
+        request["input"],
+        json!([
+            {"role":"user","content":"echo hi"},
+            reasoning,
+            unknown,
+            call("c1", "echo", "{}"),
+            {"type":"function_call_output","call_id":"c1","output":"hi"}
+        ])
+    );
+}
+
+#[test]
+fn auto_switches_to_replay_when_the_endpoint_keeps_no_responses() {
+    let (mut l, outs) = after_first_turn(config(), catalog(), json!([call("c1", "echo", "{}")]));
+    let (tool, _) = tool_effects(&outs)[0].clone();
+    l.handle_tool_result(tool, ToolResult::Result(json!({"content":[]}))).unwrap();
+    let (id, request) = model_id(&drain(&mut l));
+    assert_eq!(request["previous_response_id"], "resp_1");
+    assert!(request.get("store").is_none(), "auto stores while it can");
+    let refused = Error::model(Some(400), "openai error: previous_response_id is not supported by this provider");
+    l.handle_model_response(id, Err(refused)).unwrap();
+    let outs = drain(&mut l);
+    let (_, request) = model_id(&outs);
+    assert!(request.get("previous_response_id").is_none());
+    assert_eq!(request["store"], false);
+    assert_eq!(request["input"].as_array().unwrap().len(), 3, "user message, call, output");
+    assert_eq!(l.turn(), 2, "the same turn, sent again");
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, LoopOutput::Event(Event::Warning { message, .. }) if message.contains("replaying")))
+    );
+    // Other errors still end the run; previous_response_id mode never switches.
+    let fixed = LoopConfig { continuation: Continuation::PreviousResponseId, ..config() };
+    let (mut l, outs) = after_first_turn(fixed, catalog(), json!([call("c1", "echo", "{}")]));
+    l.handle_tool_result(tool_effects(&outs)[0].0, ToolResult::Result(json!({"content":[]}))).unwrap();
+    let (id, _) = model_id(&drain(&mut l));
+    l.handle_model_response(id, Err(Error::model(Some(400), "previous_response_id not found"))).unwrap();
+    assert!(done(&drain(&mut l)).is_err());
+    assert_eq!(l.snapshot()["state"]["history"], json!([]), "nothing kept that will never be replayed");
+}
+
+#[test]
+fn approvals_pause_the_turn_and_decisions_continue_it() {
+    let ask = LoopConfig { approve: Approve::Always, ..config() };
+    let calls = json!([call("c1", "echo", "{}"), call("c2", "get-sum", "{}"), call("c3", "nope", "{}")]);
+    let (mut l, outs) = after_first_turn(ask, catalog(), calls);
+    assert!(tool_effects(&outs).is_empty(), "nothing runs before a decision");
+    assert_eq!(paused(&outs), ["c1", "c2"], "an unknown tool needs no decision: it is answered at once");
+    assert_eq!(l.decide(Decision { call_id: "c9".into(), approved: true, reason: None }).unwrap_err().code(), "config");
+    l.decide(Decision { call_id: "c1".into(), approved: true, reason: None }).unwrap();
+    let outs = drain(&mut l);
+    let (tool, call_id) = tool_effects(&outs)[0].clone();
+    assert_eq!(call_id, "c1");
+    l.decide(Decision { call_id: "c2".into(), approved: false, reason: Some("not today".into()) }).unwrap();
+    assert!(l.decide(Decision { call_id: "c2".into(), approved: true, reason: None }).is_err(), "decided once");
+    l.handle_tool_result(tool, ToolResult::Result(json!({"content":[{"type":"text","text":"ok"}]}))).unwrap();
+    let (_, request) = model_id(&drain(&mut l));
+    let outputs: Vec<&str> =
+        request["input"].as_array().unwrap().iter().map(|o| o["output"].as_str().unwrap()).collect();
+    assert_eq!(outputs[0], "ok");
+    assert_eq!(outputs[1], "Error: rejected by the user: this call was not run (not today)");
+    assert!(outputs[2].starts_with("Error: there is no tool named 'nope'"));
+}
+
+#[test]
+fn the_destructive_policy_asks_only_for_tools_not_annotated_harmless() {
+    let ask = LoopConfig { approve: Approve::Destructive, ..config() };
+    let (_, outs) =
+        after_first_turn(ask.clone(), annotated(), json!([call("c1", "look", "{}"), call("c2", "write", "{}")]));
+    assert_eq!(tool_effects(&outs).len(), 1, "the read-only call runs");
+    // A server's own policy wins over the agent's.
+    let servers = vec![ServerPolicy { server: "s".into(), approve: Some(Approve::Never), max_concurrent_calls: 4 }];
+    let (_, outs) = after_first_turn(LoopConfig { servers, ..ask }, annotated(), json!([call("c2", "write", "{}")]));
+    assert_eq!(tool_effects(&outs).len(), 1);
+}
+
+#[test]
+fn a_paused_run_resumes_from_its_snapshot_with_decisions() {
+    let ask = LoopConfig { approve: Approve::Always, ..config() };
+    let (l, outs) =
+        after_first_turn(ask.clone(), annotated(), json!([call("c1", "look", "{}"), call("c2", "write", "{}")]));
+    assert_eq!(paused(&outs), ["c1", "c2"]);
+    let snapshot = l.snapshot();
+    let decisions = vec![
+        Decision { call_id: "c1".into(), approved: true, reason: None },
+        Decision { call_id: "c2".into(), approved: false, reason: None },
+    ];
+    let mut resumed = restore(ask.clone(), &snapshot, decisions).unwrap();
+    let outs = drain(&mut resumed);
+    let calls = tool_effects(&outs);
+    assert_eq!(calls.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["c1"]);
+    // Without decisions it pauses again; a decision for a call that is not pending is refused.
+    assert_eq!(paused(&drain(&mut restore(ask.clone(), &snapshot, vec![]).unwrap())), ["c1", "c2"]);
+    let wrong = vec![Decision { call_id: "c7".into(), approved: true, reason: None }];
+    assert_eq!(restore(ask, &snapshot, wrong).unwrap_err().code(), "config");
+}
+
+#[test]
+fn calls_in_flight_at_a_snapshot_follow_the_inflight_policy() {
+    let (mut l, outs) = after_first_turn(
+        config(),
+        annotated(),
+        json!([call("c1", "look", "{}"), call("c2", "write", "{}"), call("c3", "look", "{}")]),
+    );
+    let running = tool_effects(&outs);
+    assert_eq!(running.len(), 3);
+    // c3's result is recorded; c1 and c2 are in flight when the snapshot is taken.
+    l.handle_tool_result(running[2].0, ToolResult::Result(json!({"content":[{"type":"text","text":"seen"}]}))).unwrap();
+    let _ = drain(&mut l);
+    let snapshot = l.snapshot();
+    let rerun = |inflight: Inflight| {
+        let mut l = restore(LoopConfig { inflight, ..config() }, &snapshot, vec![]).unwrap();
+        let outs = drain(&mut l);
+        let again: Vec<String> = tool_effects(&outs).into_iter().map(|(_, c)| c).collect();
+        (l, outs, again)
+    };
+    let (mut l, outs, again) = rerun(Inflight::RetryIfIdempotent);
+    assert_eq!(again, ["c1"], "only the read-only call runs again; the recorded one never does");
+    let unknown = outs.iter().find_map(|o| match o {
+        LoopOutput::Event(Event::ToolCallFinished { call_id, output, is_error: true, .. }) if call_id == "c2" => {
+            Some(output)
+        }
+        _ => None,
+    });
+    assert!(unknown.unwrap().as_str().unwrap().contains("outcome of this call is unknown"));
+    let (id, _) = tool_effects(&outs)[0].clone();
+    l.handle_tool_result(id, ToolResult::Result(json!({"content":[{"type":"text","text":"again"}]}))).unwrap();
+    let (_, request) = model_id(&drain(&mut l));
+    let outputs: Vec<&str> =
+        request["input"].as_array().unwrap().iter().map(|o| o["output"].as_str().unwrap()).collect();
+    assert_eq!(outputs[0], "again");
+    assert!(outputs[1].contains("unknown"));
+    assert_eq!(outputs[2], "seen", "the recorded result is kept");
+    assert_eq!(rerun(Inflight::Retry).2, ["c1", "c2"]);
+    assert!(rerun(Inflight::Fail).2.is_empty());
+}
+
+#[test]
+fn a_snapshot_while_the_model_thinks_sends_the_same_request_again() {
+    let (mut l, outs) = after_first_turn(config(), catalog(), json!([call("c1", "echo", "{}")]));
+    l.handle_tool_result(tool_effects(&outs)[0].0, ToolResult::Result(json!({"content":[]}))).unwrap();
+    let (_, before) = model_id(&drain(&mut l));
+    let mut resumed = ToolLoop::restore(config(), catalog(), &l.snapshot(), vec![]).unwrap();
+    let (_, after) = model_id(&drain(&mut resumed));
+    assert_eq!(before, after);
+    assert_eq!(resumed.turn(), 2);
+    assert!(
+        ToolLoop::restore(
+            config(),
+            catalog(),
+            &l.snapshot(),
+            vec![Decision { call_id: "c1".into(), approved: true, reason: None }]
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn snapshots_of_other_versions_or_damaged_ones_are_refused_clearly() {
+    let (l, _) = after_first_turn(config(), catalog(), json!([call("c1", "echo", "{}")]));
+    let good = l.snapshot();
+    let with = |key: &str, value: Value| {
+        let mut s = good.clone();
+        s[key] = value;
+        ToolLoop::restore(config(), catalog(), &s, vec![]).unwrap_err().to_string()
+    };
+    assert!(with("version", json!(2)).contains("newer mcp-loop"));
+    assert!(with("version", json!(0)).contains("format version 0"));
+    assert!(with("format", json!("other")).contains("not an mcp-loop run snapshot"));
+    assert!(with("state", json!({"phase": {"phase": "tools"}})).contains("damaged"));
+    let mut finished = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let (id, _) = model_id(&drain(&mut finished));
+    finished.handle_model_response(id, Ok(response("r", json!([message("hi")])))).unwrap();
+    let over = ToolLoop::restore(config(), catalog(), &finished.snapshot(), vec![]).unwrap_err();
+    assert!(over.to_string().contains("already over"));
+}
+
+#[test]
+fn cancelling_stops_what_is_in_flight_and_keeps_what_was_recorded() {
+    let (mut l, outs) =
+        after_first_turn(config(), catalog(), json!([call("c1", "echo", "{}"), call("c2", "get-sum", "{}")]));
+    let running = tool_effects(&outs);
+    l.handle_tool_result(running[0].0, ToolResult::Result(json!({"content":[]}))).unwrap();
+    let _ = drain(&mut l);
+    l.cancel("the user pressed stop");
+    let outs = drain(&mut l);
+    assert_eq!(effects(&outs), [LoopEffect::Cancel { id: running[1].0 }]);
+    let result = done(&outs).unwrap();
+    assert_eq!((result.status, result.reason.as_deref()), (RunStatus::Cancelled, Some("the user pressed stop")));
+    assert_eq!(result.tool_calls.len(), 1, "the finished call stays in the record");
+    assert!(l.is_done());
+    l.cancel("again");
+    assert!(drain(&mut l).is_empty(), "cancelling an ended run does nothing");
+    // While the model thinks, its request is what gets cancelled.
+    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let (id, _) = model_id(&drain(&mut l));
+    l.cancel("stop");
+    assert_eq!(effects(&drain(&mut l)), [LoopEffect::Cancel { id }]);
+}
+
+#[test]
+fn calls_per_server_and_per_turn_are_limited() {
+    let servers = vec![ServerPolicy { server: "everything".into(), approve: None, max_concurrent_calls: 2 }];
+    let five = json!((1..=5).map(|i| call(&format!("c{i}"), "echo", "{}")).collect::<Vec<_>>());
+    let (mut l, outs) = after_first_turn(LoopConfig { servers, ..config() }, catalog(), five.clone());
+    let first = tool_effects(&outs);
+    assert_eq!(first.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
+    l.handle_tool_result(first[1].0, ToolResult::Result(json!({"content":[]}))).unwrap();
+    assert_eq!(tool_effects(&drain(&mut l)).iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["c3"], "a slot freed");
+
+    let (_, outs) = after_first_turn(LoopConfig { max_tool_calls_per_turn: Some(2), ..config() }, catalog(), five);
+    assert_eq!(tool_effects(&outs).len(), 2);
+    let refused = outs.iter().filter(|o| matches!(o, LoopOutput::Event(Event::ToolCallFinished { output, .. }) if output.as_str().is_some_and(|t| t.contains("at most 2 tool calls")))).count();
+    assert_eq!(refused, 3);
+}

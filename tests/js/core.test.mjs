@@ -89,7 +89,7 @@ test('a run: tools listed, calls made together, outputs returned, answer resolve
       ['c2', 'intranet', 'echo', false],
     ],
   );
-  assert.deepEqual(events.slice(0, 4), ['serverConnected', 'toolsListed', 'turnStarted', 'turnCompleted']);
+  assert.deepEqual(events.slice(0, 5), ['runStarted', 'serverConnected', 'toolsListed', 'turnStarted', 'turnCompleted']);
   const model = seen.filter((r) => r.url.endsWith('/responses'));
   assert.equal(model[0].headers['x-portkey-trace-id'], 'trace-1');
   assert.equal(model[0].headers['x-portkey-api-key'], 'pk-test');

@@ -10,6 +10,27 @@
 //   "calendar" / "meetings"             → a *calendar* tool, once the directory answered with an "id"
 //   "tiny image"                        → a *image* tool
 //   "resource links"                    → a *resource-links* tool          no arguments
+//   "three rounds of slow lookups"      → a *slow-lookup tool, N turns one after the other, each with three calls at
+//   ("2 rounds", "rounds of 3", …)        once labelled r<k>a, r<k>b, r<k>c (k = 1..N; one…five or a number ≤ 20);
+//                                         with "writes" in the text a *slow-write tool instead
+//   "… forever …"                       → a *wait-forever tool, once, labelled w1
+//
+// Each rule finds its tool by the end of the offered name, so a server prefix (`counting__slow-lookup`,
+// `counting_slow-lookup`) does not matter.
+//
+// Reasoning, like a reasoning model: when the request sets `reasoning` (any object) or the user's text says
+// "think", every response with function calls starts with one `reasoning` item (`rs_…`, `summary: []`); it carries
+// `encrypted_content` only when `include` asks for "reasoning.encrypted_content". With "unknown item" in the text,
+// a `web_search_call` item (a type a function-tool client does not handle) comes before the function calls.
+// Like the real API it then checks replayed history: a reasoning item without `encrypted_content` must belong to a
+// stored response ("Item with id 'rs_…' not found. …"), `encrypted_content` must be the one it issued for that id
+// ("The encrypted content for item rs_… could not be verified. …"), and when the whole history is replayed
+// (`store: false`, no `previous_response_id`) a function call whose response had a reasoning item needs that
+// reasoning item before it ("Item 'fc_…' of type 'function_call' was provided without its required 'reasoning'
+// item: 'rs_…'.") and every replayed function call needs its output. A `store: false` response is not stored.
+//
+// `startModelStandIn({ noStore: true })` is a provider without stored responses: it stores nothing and refuses
+// every `previous_response_id` (400, code `unsupported_parameter`), so the client must replay the history.
 //
 // Like a real model in strict mode, it sends every property of a `strict: true` tool, `null` for the optional
 // ones (strict schemas list every property as required and make the optional ones nullable); and like the real
@@ -18,7 +39,7 @@
 // Independent calls go out together in one turn; when nothing is left to call it answers with every tool
 // output it received. `GET /__requests` returns what it was sent (headers and bodies), for tests.
 //
-// Run alone: `node tests/support/model-standin.mjs [port]` prints `model stand-in listening on <url>`.
+// Run alone: `node tests/support/model-standin.mjs [port] [--no-store]` prints `model stand-in listening on <url>`.
 
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -55,12 +76,15 @@ function textOf(content) {
   return (content ?? []).map((part) => part.text ?? '').join(' ');
 }
 
-function validate(store, request) {
+function validate(store, request, issued, noStore) {
   if (typeof request.model !== 'string' || !request.model) {
     return apiError(400, "Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
   }
   if (typeof request.input !== 'string' && !Array.isArray(request.input)) {
     return apiError(400, "Invalid type for 'input': expected a string or an array.", 'input', 'invalid_type');
+  }
+  if (noStore && request.previous_response_id != null) {
+    return apiError(400, 'previous_response_id is not supported by this provider', 'previous_response_id', 'unsupported_parameter');
   }
   for (const [i, tool] of (request.tools ?? []).entries()) {
     if (tool.type !== 'function') continue;
@@ -82,6 +106,8 @@ function validate(store, request) {
   if (prev && !store.has(prev)) {
     return apiError(400, `Previous response with id '${prev}' not found.`, 'previous_response_id', 'previous_response_not_found');
   }
+  const replay = validateReplay(request, issued, noStore);
+  if (replay) return replay;
   const input = inputItems(request.input);
   const outputs = new Set(input.filter((i) => i.type === 'function_call_output').map((i) => i.call_id));
   const calls = new Set(input.filter((i) => i.type === 'function_call').map((i) => i.call_id));
@@ -97,6 +123,41 @@ function validate(store, request) {
     if (!calls.has(callId)) {
       return apiError(400, `No tool call found for function call output with call_id ${callId}.`, 'input');
     }
+  }
+  return null;
+}
+
+/** Checks reasoning items and replayed function calls against what this stand-in issued (see the header). */
+function validateReplay(request, issued, noStore) {
+  const input = inputItems(request.input);
+  const replayOnly = !request.previous_response_id && (request.store === false || noStore);
+  const seen = new Set();
+  for (const item of input) {
+    if (item.type === 'reasoning') {
+      const known = issued.reasoning.get(item.id);
+      if (typeof item.encrypted_content !== 'string' || !item.encrypted_content) {
+        if (!known?.stored) {
+          const message = request.store === false
+            ? `Item with id '${item.id}' not found. Items are not persisted when \`store\` is set to false. Try again with \`store\` set to true, or remove this item from your input.`
+            : `Item with id '${item.id}' not found.`;
+          return apiError(400, message, 'input');
+        }
+      } else if (known?.encrypted !== item.encrypted_content) {
+        return apiError(400, `The encrypted content for item ${item.id} could not be verified. Reason: Encrypted content could not be decrypted or parsed.`, null, 'invalid_encrypted_content');
+      }
+      seen.add(item.id);
+    }
+    if (replayOnly && item.type === 'function_call' && item.id && issued.reasoningBefore.has(item.id)) {
+      const reasoning = issued.reasoningBefore.get(item.id);
+      if (!seen.has(reasoning)) {
+        return apiError(400, `Item '${item.id}' of type 'function_call' was provided without its required 'reasoning' item: '${reasoning}'.`, 'input');
+      }
+    }
+  }
+  if (replayOnly) {
+    const outputs = new Set(input.filter((i) => i.type === 'function_call_output').map((i) => i.call_id));
+    const missing = input.find((i) => i.type === 'function_call' && !outputs.has(i.call_id));
+    if (missing) return apiError(400, `No tool output found for function call ${missing.call_id}.`, 'input');
   }
   return null;
 }
@@ -147,7 +208,17 @@ function props(tool, type) {
     .map(([name]) => name);
 }
 
-/** The calls the rules want, given the user's text and the results so far (`[{ name, output }]`). */
+const COUNTS = { one: 1, two: 2, three: 3, four: 4, five: 5 };
+
+/** How many rounds the text asks for ("three rounds", "3 rounds", "rounds of 3"), or 0. */
+function roundsIn(text) {
+  const match = text.match(/\b(one|two|three|four|five|\d+)\s+rounds?\b/i) ?? text.match(/\brounds?\s+of\s+(one|two|three|four|five|\d+)\b/i);
+  if (!match) return 0;
+  const n = COUNTS[match[1].toLowerCase()] ?? Number(match[1]);
+  return n >= 1 && n <= 20 ? n : 0;
+}
+
+/** The calls the rules want, given the user's text and the calls so far (`[{ name, args, output }]`). */
 function plan(text, tools, results) {
   const wanted = [];
   const sum = text.match(/(?:add|sum of|what is)\s+(-?\d+(?:\.\d+)?)\s*(?:\+|and|plus)\s*(-?\d+(?:\.\d+)?)/i);
@@ -187,6 +258,21 @@ function plan(text, tools, results) {
   if (imageTool) wanted.push({ tool: imageTool.name, args: {} });
   const linksTool = /resource links/i.test(text) && findTool(tools, /resource[-_]links/i);
   if (linksTool) wanted.push({ tool: linksTool.name, args: {} });
+  // Rounds: round k goes out once every call of the rounds before it was made (and, the API checks, answered).
+  const rounds = roundsIn(text);
+  const roundTool = rounds && findTool(tools, /\bwrites\b/i.test(text) ? /slow[-_]?write/i : /slow[-_]?lookup/i);
+  if (roundTool) {
+    const field = labelField(roundTool);
+    const made = new Set(results.filter((r) => r.name === roundTool.name).map((r) => r.args?.[field]));
+    for (let k = 1; k <= rounds; k++) {
+      const labels = ['a', 'b', 'c'].map((s) => `r${k}${s}`).filter((label) => !made.has(label));
+      if (labels.length === 0) continue;
+      for (const label of labels) wanted.push({ tool: roundTool.name, args: { [field]: label } });
+      break;
+    }
+  }
+  const foreverTool = /forever/i.test(text) && findTool(tools, /wait[-_]?forever/i);
+  if (foreverTool) wanted.push({ tool: foreverTool.name, args: { [labelField(foreverTool)]: 'w1' } });
   // Strict tools get every property; the optional ones (nullable in a strict schema) as null.
   for (const call of wanted) {
     const tool = tools.find((t) => t.name === call.tool);
@@ -198,28 +284,54 @@ function plan(text, tools, results) {
   return wanted;
 }
 
+/** The tool's `label` property, else its first string property. */
+function labelField(tool) {
+  if ('label' in (tool.parameters?.properties ?? {})) return 'label';
+  return props(tool, ['string'])[0] ?? 'label';
+}
+
+function parseArgs(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
 function outputText(output) {
   if (typeof output === 'string') return output;
   return (output ?? []).map((part) => (part.type === 'input_text' ? part.text : `[${part.type}]`)).join('\n');
 }
 
 /** Decides this turn's output items. */
-function respond(items, tools) {
+function respond(items, request) {
+  const tools = request.tools ?? [];
   const text = items.filter((i) => i.role === 'user').map((i) => textOf(i.content)).join('\n');
   const calls = items.filter((i) => i.type === 'function_call');
   const outputs = items.filter((i) => i.type === 'function_call_output');
   const done = new Set(calls.map((c) => `${c.name} ${c.arguments}`));
-  const results = calls.map((c) => ({ name: c.name, output: outputs.find((o) => o.call_id === c.call_id)?.output }));
+  const results = calls.map((c) => ({ name: c.name, args: parseArgs(c.arguments), output: outputs.find((o) => o.call_id === c.call_id)?.output }));
   const next = plan(text, tools, results).filter((w) => !done.has(`${w.tool} ${JSON.stringify(w.args)}`));
   if (next.length > 0) {
-    return next.map((w) => ({
+    const before = [];
+    if ((request.reasoning && typeof request.reasoning === 'object') || /\bthink/i.test(text)) {
+      const reasoning = { id: id('rs'), type: 'reasoning', summary: [] };
+      if ((request.include ?? []).includes('reasoning.encrypted_content')) {
+        reasoning.encrypted_content = `gAAAAA${randomBytes(96).toString('base64')}`;
+      }
+      before.push(reasoning);
+    }
+    if (/unknown item/i.test(text)) {
+      before.push({ id: id('ws'), type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'x' } });
+    }
+    return before.concat(next.map((w) => ({
       id: id('fc'),
       type: 'function_call',
       status: 'completed',
       arguments: JSON.stringify(w.args),
       call_id: id('call'),
       name: w.tool,
-    }));
+    })));
   }
   const lines = calls.map((call) => {
     const out = outputs.find((o) => o.call_id === call.call_id);
@@ -293,6 +405,17 @@ function* streamEvents(response) {
         yield event('response.function_call_arguments.delta', { item_id: item.id, output_index: outputIndex, delta });
       }
       yield event('response.function_call_arguments.done', { item_id: item.id, output_index: outputIndex, name: item.name, arguments: item.arguments });
+    } else if (item.type === 'reasoning') {
+      // The added copy's encrypted_content "may be incomplete": here it is left out, only the done copy has it.
+      const { encrypted_content: _, ...partial } = item;
+      yield event('response.output_item.added', { output_index: outputIndex, item: partial });
+    } else if (item.type === 'web_search_call') {
+      yield event('response.output_item.added', { output_index: outputIndex, item: { ...item, status: 'in_progress' } });
+      for (const phase of ['in_progress', 'searching', 'completed']) {
+        yield event(`response.web_search_call.${phase}`, { output_index: outputIndex, item_id: item.id });
+      }
+    } else if (item.type !== 'message') {
+      yield event('response.output_item.added', { output_index: outputIndex, item });
     } else {
       yield event('response.output_item.added', { output_index: outputIndex, item: { ...item, status: 'in_progress', content: [] } });
       const text = item.content[0].text;
@@ -309,9 +432,15 @@ function* streamEvents(response) {
   yield event('response.completed', { response });
 }
 
-/** Starts the stand-in on 127.0.0.1 (`port` 0 picks a free one). Resolves to `{ url, requests, close }`. */
-export function startModelStandIn({ port = 0 } = {}) {
+/**
+ * Starts the stand-in on 127.0.0.1 (`port` 0 picks a free one). Resolves to `{ url, requests, close }`. With
+ * `noStore`, it acts as a provider without stored responses (see the header).
+ */
+export function startModelStandIn({ port = 0, noStore = false } = {}) {
   const store = new Map();
+  // What it gave out, stored or not: reasoning ids (their encrypted content, whether stored) and, for each
+  // function call item id, the reasoning item that came before it.
+  const issued = { reasoning: new Map(), reasoningBefore: new Map() };
   const requests = [];
   const server = createServer(async (req, res) => {
     const chunks = [];
@@ -343,11 +472,20 @@ export function startModelStandIn({ port = 0 } = {}) {
       const e = apiError(400, 'We could not parse the JSON body of your request.', null, null);
       return send(e.status, e.body);
     }
-    const invalid = validate(store, request);
+    const invalid = validate(store, request, issued, noStore);
     if (invalid) return send(invalid.status, invalid.body);
-    const output = respond(conversation(store, request), request.tools ?? []);
+    const output = respond(conversation(store, request), request);
     const response = responseObject(request, output, 'completed');
-    if (request.store !== false) store.set(response.id, { request, response });
+    const stored = request.store !== false && !noStore;
+    if (stored) store.set(response.id, { request, response });
+    let reasoning = null;
+    for (const item of output) {
+      if (item.type === 'reasoning') {
+        reasoning = item.id;
+        issued.reasoning.set(item.id, { encrypted: item.encrypted_content ?? null, stored });
+      }
+      if (item.type === 'function_call' && reasoning) issued.reasoningBefore.set(item.id, reasoning);
+    }
     if (!request.stream) return send(200, response);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     for (const event of streamEvents(response)) {
@@ -365,6 +503,6 @@ export function startModelStandIn({ port = 0 } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const standIn = await startModelStandIn({ port: Number(process.argv[2] ?? 0) });
+  const standIn = await startModelStandIn({ port: Number(process.argv[2] ?? 0), noStore: process.argv.includes('--no-store') });
   console.log(`model stand-in listening on ${standIn.url}`);
 }

@@ -1,13 +1,14 @@
 // Starts the servers a test needs and prints one JSON line with their URLs, for hosts that are not Node (the
 // native Rust tests):
-//   node tests/support/stack.mjs [everything] [everything-sse] [gateway] [model] [python] [python-json]
-//                                [python-stateless] [python-stateless-json] [faulty]
+//   node tests/support/stack.mjs [everything] [everything-sse] [gateway] [model] [model-nostore] [python]
+//                                [python-json] [python-stateless] [python-stateless-json] [faulty] [counting]
 // (default: everything gateway model). It stops every server by pid on SIGTERM or SIGINT, or when its stdin
 // closes (so a test that dies does not leave servers behind).
 
 import { startEverything, startGateway, startPython } from './procs.mjs';
 import { startModelStandIn } from './model-standin.mjs';
 import { startFaultyServer } from './faulty-server.mjs';
+import { startCountingServer } from './counting-server.mjs';
 
 const STARTERS = {
   everything: () => startEverything('streamableHttp'),
@@ -16,6 +17,16 @@ const STARTERS = {
   model: async () => {
     const model = await startModelStandIn();
     return { url: model.url, stop: model.close };
+  },
+  // A provider without stored responses: every previous_response_id is refused.
+  'model-nostore': async () => {
+    const model = await startModelStandIn({ noStore: true });
+    return { url: model.url, stop: model.close };
+  },
+  // The MCP endpoint (…/mcp); GET /__calls and POST /__reset sit beside it on the same origin.
+  counting: async () => {
+    const counting = await startCountingServer();
+    return { url: counting.url, stop: counting.close };
   },
   faulty: async () => {
     const faulty = await startFaultyServer();

@@ -1,0 +1,280 @@
+//! A run as versioned JSON: `{"format": "mcp-loop/run", "version": 1, "state": {…}}`. The configuration and
+//! the tool catalog are not in it (the restoring host has its own, and a snapshot holds no server address or
+//! credential); every call made keeps its route, so it does not depend on the catalog being the same.
+//!
+//! Written and read by hand, like every JSON reader of the crate: derived serde readers would cost tens of
+//! kilobytes of WebAssembly, and a hand reader names the field that is wrong.
+
+use super::{
+    Call, CallState, Decision, Inflight, LoopConfig, LoopOutput, Phase, Route, State, ToolLoop, UNKNOWN_OUTCOME,
+    set_output,
+};
+use crate::content::ToolOutput;
+use crate::error::{Error, Result};
+use crate::event::{ToolCallRecord, TurnRecord};
+use crate::json::Fields;
+use crate::queue::Queue;
+use crate::responses::Usage;
+use crate::schema::Catalog;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// The snapshot format this build writes and reads.
+pub const SNAPSHOT_VERSION: u64 = 1;
+
+const FORMAT: &str = "mcp-loop/run";
+
+impl ToolLoop {
+    /// The run's state as versioned JSON. Take it between steps (after draining `poll_output`); calls the host
+    /// has been given are recorded as in flight.
+    pub fn snapshot(&self) -> Value {
+        json!({"format": FORMAT, "version": SNAPSHOT_VERSION, "state": write_state(&self.state)})
+    }
+
+    /// Continues the run of `snapshot` with this host's configuration and catalog, applying `decisions` to
+    /// calls waiting for approval. A pending model request is sent again; calls that were in flight follow
+    /// `config.inflight`; recorded results are kept and never asked for again.
+    pub fn restore(
+        config: LoopConfig,
+        catalog: Arc<Catalog>,
+        snapshot: &Value,
+        decisions: Vec<Decision>,
+    ) -> Result<ToolLoop> {
+        config.validate().map_err(Error::config)?;
+        let state = read(snapshot)?;
+        let mut this = ToolLoop { config, catalog, state, out: Queue::new() };
+        match std::mem::replace(&mut this.state.phase, Phase::Done) {
+            Phase::Done => return Err(Error::config("the run in this snapshot is already over")),
+            Phase::Model { input, previous, .. } => {
+                if !decisions.is_empty() {
+                    return Err(Error::config("this run waits for the model, not for decisions"));
+                }
+                this.state.turn = this.state.turn.saturating_sub(1);
+                this.send_model(input, previous, true);
+            }
+            Phase::Tools { response_id, mut calls, .. } => {
+                let policy = this.config.inflight;
+                for call in calls.iter_mut() {
+                    let CallState::Running { .. } = call.state else { continue };
+                    let retry_safe = call.route.as_ref().is_some_and(|r| r.retry_safe);
+                    if policy == Inflight::Retry || (policy == Inflight::RetryIfIdempotent && retry_safe) {
+                        call.state = CallState::Ready;
+                    } else {
+                        let event = set_output(call, ToolOutput::error(UNKNOWN_OUTCOME));
+                        this.out.push_back(LoopOutput::Event(event));
+                    }
+                }
+                this.state.phase = Phase::Tools { response_id, calls, paused: false };
+                for decision in decisions {
+                    this.decide(decision)?;
+                }
+                this.progress();
+            }
+        }
+        Ok(this)
+    }
+}
+
+impl Decision {
+    /// Reads decisions from JSON `[{"callId", "approved", "reason"?}]`.
+    pub fn list_from_json(value: &Value) -> Result<Vec<Decision>> {
+        let Value::Array(items) = value else {
+            return Err(Error::config("decisions must be a list of {callId, approved, reason?}"));
+        };
+        let read = |(i, item): (usize, &Value)| -> std::result::Result<Decision, String> {
+            let f = Fields::new(item, &format!("decisions[{i}]"))?;
+            f.only(&["callId", "approved", "reason"])?;
+            Ok(Decision {
+                call_id: f.string("callId")?.ok_or(format!("decisions[{i}].callId is required"))?,
+                approved: f
+                    .value("approved")
+                    .and_then(Value::as_bool)
+                    .ok_or(format!("decisions[{i}].approved must be true or false"))?,
+                reason: f.string("reason")?,
+            })
+        };
+        items.iter().enumerate().map(read).collect::<std::result::Result<_, _>>().map_err(Error::config)
+    }
+}
+
+fn read(snapshot: &Value) -> Result<State> {
+    if snapshot.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err(Error::config("not an mcp-loop run snapshot (its format is not \"mcp-loop/run\")"));
+    }
+    match snapshot.get("version").and_then(Value::as_u64) {
+        Some(SNAPSHOT_VERSION) => {}
+        Some(v) if v > SNAPSHOT_VERSION => {
+            return Err(Error::config(format!(
+                "the snapshot has format version {v}, written by a newer mcp-loop; this one reads version {SNAPSHOT_VERSION}"
+            )));
+        }
+        other => {
+            let has = other.map_or_else(|| "no format version".to_owned(), |v| format!("format version {v}"));
+            return Err(Error::config(format!(
+                "the snapshot has {has}; this mcp-loop reads version {SNAPSHOT_VERSION}"
+            )));
+        }
+    }
+    let state = snapshot.get("state").unwrap_or(&Value::Null);
+    read_state(state).map_err(|e| Error::config(format!("the snapshot is damaged: {e}")))
+}
+
+fn write_state(state: &State) -> Value {
+    let phase = match &state.phase {
+        Phase::Model { effect, input, previous } => {
+            json!({"phase": "model", "effect": effect, "input": input, "previous": previous})
+        }
+        Phase::Tools { response_id, calls, paused } => json!({
+            "phase": "tools",
+            "responseId": response_id,
+            "paused": paused,
+            "calls": calls.iter().map(write_call).collect::<Vec<_>>(),
+        }),
+        Phase::Done => json!({"phase": "done"}),
+    };
+    json!({
+        "phase": phase,
+        "turn": state.turn,
+        "usage": state.usage,
+        "records": state.records,
+        "turnDetails": state.turn_details,
+        "history": state.history,
+        "replaying": state.replaying,
+        "nextEffect": state.next_effect,
+    })
+}
+
+fn write_call(call: &Call) -> Value {
+    let mut out = Map::new();
+    out.insert("callId".into(), json!(call.call_id));
+    out.insert("name".into(), json!(call.name));
+    if let Some(r) = &call.route {
+        let mut route = json!({"server": r.server, "tool": r.tool, "retrySafe": r.retry_safe});
+        if let Some(annotations) = &r.annotations {
+            route["annotations"] = annotations.clone();
+        }
+        out.insert("route".into(), route);
+    }
+    out.insert("arguments".into(), call.arguments.clone());
+    let state = match &call.state {
+        CallState::Awaiting => "awaiting",
+        CallState::Ready => "ready",
+        CallState::Running { effect } => {
+            out.insert("effect".into(), json!(effect));
+            "running"
+        }
+        CallState::Done { output, is_error } => {
+            out.insert("output".into(), output.clone());
+            out.insert("isError".into(), json!(is_error));
+            "done"
+        }
+    };
+    out.insert("state".into(), json!(state));
+    Value::Object(out)
+}
+
+type Read<T> = std::result::Result<T, String>;
+
+fn read_state(value: &Value) -> Read<State> {
+    let f = Fields::new(value, "state")?;
+    let phase = value.get("phase").ok_or("state.phase is missing")?;
+    Ok(State {
+        phase: read_phase(phase)?,
+        turn: u32::try_from(required(&f, "turn")?).map_err(|_| "state.turn is too large")?,
+        usage: read_usage(f.value("usage").unwrap_or(&Value::Null)),
+        records: f.array("records")?.iter().map(read_record).collect::<Read<_>>()?,
+        turn_details: f.array("turnDetails")?.iter().map(read_turn).collect::<Read<_>>()?,
+        history: f.array("history")?.to_vec(),
+        replaying: f.value("replaying").and_then(Value::as_bool).unwrap_or(false),
+        next_effect: required(&f, "nextEffect")?,
+    })
+}
+
+fn read_phase(value: &Value) -> Read<Phase> {
+    let f = Fields::new(value, "state.phase")?;
+    match f.string("phase")?.as_deref() {
+        Some("model") => Ok(Phase::Model {
+            effect: required(&f, "effect")?,
+            input: f.value("input").cloned().ok_or("state.phase.input is missing")?,
+            previous: f.string("previous")?,
+        }),
+        Some("tools") => Ok(Phase::Tools {
+            response_id: f.string("responseId")?.ok_or("state.phase.responseId is missing")?,
+            calls: f.array("calls")?.iter().map(read_call).collect::<Read<_>>()?,
+            paused: f.value("paused").and_then(Value::as_bool).unwrap_or(false),
+        }),
+        Some("done") => Ok(Phase::Done),
+        _ => Err("state.phase.phase must be model, tools or done".into()),
+    }
+}
+
+fn read_call(value: &Value) -> Read<Call> {
+    let f = Fields::new(value, "call")?;
+    let route = match f.value("route") {
+        None => None,
+        Some(route) => {
+            let r = Fields::new(route, "call.route")?;
+            Some(Route {
+                server: r.string("server")?.ok_or("call.route.server is missing")?,
+                tool: r.string("tool")?.ok_or("call.route.tool is missing")?,
+                retry_safe: r.value("retrySafe").and_then(Value::as_bool).unwrap_or(false),
+                annotations: r.value("annotations").cloned(),
+            })
+        }
+    };
+    let state = match f.string("state")?.as_deref() {
+        Some("awaiting") => CallState::Awaiting,
+        Some("ready") => CallState::Ready,
+        Some("running") => CallState::Running { effect: required(&f, "effect")? },
+        Some("done") => CallState::Done {
+            output: f.value("output").cloned().unwrap_or(Value::Null),
+            is_error: f.value("isError").and_then(Value::as_bool).unwrap_or(false),
+        },
+        _ => return Err("call.state must be awaiting, ready, running or done".into()),
+    };
+    Ok(Call {
+        call_id: f.string("callId")?.ok_or("call.callId is missing")?,
+        name: f.string("name")?.unwrap_or_default(),
+        route,
+        arguments: f.value("arguments").cloned().unwrap_or(Value::Null),
+        state,
+    })
+}
+
+fn read_record(value: &Value) -> Read<ToolCallRecord> {
+    let f = Fields::new(value, "record")?;
+    Ok(ToolCallRecord {
+        turn: u32::try_from(required(&f, "turn")?).map_err(|_| "record.turn is too large")?,
+        call_id: f.string("callId")?.ok_or("record.callId is missing")?,
+        name: f.string("name")?.unwrap_or_default(),
+        server: f.string("server")?,
+        tool: f.string("tool")?,
+        arguments: f.value("arguments").cloned().unwrap_or(Value::Null),
+        output: f.value("output").cloned().unwrap_or(Value::Null),
+        is_error: f.value("isError").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+fn read_turn(value: &Value) -> Read<TurnRecord> {
+    let f = Fields::new(value, "turnDetails")?;
+    Ok(TurnRecord {
+        turn: u32::try_from(required(&f, "turn")?).map_err(|_| "turnDetails.turn is too large")?,
+        response_id: f.string("responseId")?.unwrap_or_default(),
+        headers: f.headers("headers")?.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
+    })
+}
+
+fn read_usage(value: &Value) -> Usage {
+    let n = |key: &str| value.get(key).and_then(Value::as_u64).unwrap_or(0);
+    Usage {
+        input_tokens: n("inputTokens"),
+        output_tokens: n("outputTokens"),
+        total_tokens: n("totalTokens"),
+        cached_tokens: n("cachedTokens"),
+        reasoning_tokens: n("reasoningTokens"),
+    }
+}
+
+fn required(f: &Fields<'_>, key: &str) -> Read<u64> {
+    f.number(key)?.ok_or_else(|| format!("{key} is missing"))
+}
