@@ -21,8 +21,8 @@ cargo test --quiet --features native
 step "cargo test --target wasm32-unknown-unknown --features wasm (bindings under Node)"
 cargo test --target wasm32-unknown-unknown --features wasm
 
-step "cargo build --features native --example conformance_client (for the conformance runs)"
-cargo build --quiet --features native --example conformance_client
+step "cargo build --features native --examples conformance_client resume (for the conformance and tool-loop runs)"
+cargo build --quiet --features native --example conformance_client --example resume
 
 step "node --test tests/js"
 node --test --test-concurrency=2 tests/js/*.test.mjs

@@ -10,11 +10,13 @@ import { join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
 import { root, startEverything, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
+import { startCountingServer } from '../support/counting-server.mjs';
+import { Readable } from 'node:stream';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 
-let everything, gateway, model, site, browserServer;
+let everything, gateway, model, counting, site, browserServer;
 
 /** Serves the repository's js/, pkg/ and tests/browser/, and proxies /portkey/v1/* to the gateway. */
 function startSite(gatewayUrl) {
@@ -31,8 +33,10 @@ function startSite(gatewayUrl) {
         headers,
         body: chunks.length ? Buffer.concat(chunks) : undefined,
       });
+      // Passed on as it arrives, so a streamed response streams to the page.
       res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
-      res.end(Buffer.from(await upstream.arrayBuffer()));
+      if (upstream.body) Readable.fromWeb(upstream.body).pipe(res);
+      else res.end();
       return;
     }
     const path = url.pathname === '/' ? '/tests/browser/index.html' : url.pathname;
@@ -50,7 +54,12 @@ function startSite(gatewayUrl) {
 
 before(async () => {
   assert.ok(CHROMIUM, 'Chromium is installed (scripts/setup.sh --test installs it)');
-  [everything, gateway, model] = await Promise.all([startEverything('streamableHttp'), startGateway(), startModelStandIn()]);
+  [everything, gateway, model, counting] = await Promise.all([
+    startEverything('streamableHttp'),
+    startGateway(),
+    startModelStandIn(),
+    startCountingServer({ delayMs: 150 }),
+  ]);
   site = await startSite(gateway.url);
   // Playwright gives every launch a fresh, empty profile directory of its own.
   browserServer = await chromium.launchServer({
@@ -76,7 +85,7 @@ after(async () => {
       process.kill(pid, 'SIGKILL');
     } catch {}
   }
-  await Promise.all([everything?.stop(), gateway?.stop(), model?.close(), site?.close()]);
+  await Promise.all([everything?.stop(), gateway?.stop(), model?.close(), counting?.close(), site?.close()]);
 });
 
 test('a web page runs the loop: get-sum and echo in one turn, both in the answer', async () => {
@@ -104,6 +113,37 @@ test('a web page runs the loop: get-sum and echo in one turn, both in the answer
     assert.match(result.outputText, /Echo: hello from the browser/);
     const origins = model.requests.map((r) => JSON.stringify(r));
     assert.ok(origins.every((r) => !r.includes(new URL(everything.url).host)), 'the MCP server stays out of model requests');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a web page streams three rounds of three parallel calls: the same result as not streamed, calls overlapping', async () => {
+  const browser = await chromium.connect(browserServer.wsEndpoint());
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    counting.reset();
+    const query = new URLSearchParams({ mcp: counting.url, name: 'counting', model: model.url, q: 'Do three rounds of slow lookups.', stream: '1' });
+    await page.goto(`${site.url}/?${query}`);
+    await page.waitForFunction(() => window.__result, null, { timeout: 60_000 });
+    const outcome = await page.evaluate(() => window.__result);
+    assert.deepEqual(errors, []);
+    assert.ok(outcome.ok, JSON.stringify(outcome.error));
+    const { result, streamed } = outcome;
+    assert.equal(result.status, 'completed');
+    const essence = (r) => [r.outputText, r.turns, r.toolCalls.map((c) => [c.turn, c.arguments.label, c.output])];
+    assert.deepEqual(essence(streamed.result), essence(result));
+    assert.equal(result.toolCalls.length, 9);
+    const deltas = streamed.events.filter((e) => e.type === 'textDelta' && e.turn === 4).map((e) => e.delta).join('');
+    assert.equal(deltas, result.outputText);
+    const calls = counting.calls();
+    assert.equal(calls.length, 18, 'nine calls per run, two runs');
+    for (let round = 0; round < 6; round++) {
+      const of = calls.slice(round * 3, round * 3 + 3);
+      assert.ok(Math.max(...of.map((c) => c.startMs)) < Math.min(...of.map((c) => c.endMs)), `round ${round} overlaps: ${JSON.stringify(of)}`);
+    }
   } finally {
     await browser.close();
   }

@@ -109,6 +109,16 @@ export function startCountingServer({ delayMs = 300, port = 0 } = {}) {
     res.end(JSON.stringify(body));
   };
   const http = createServer(async (req, res) => {
+    // Any origin may call it (the browser tests run a page on another origin), as server-everything allows.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', 'mcp-session-id, mcp-protocol-version');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '*',
+      });
+      return res.end();
+    }
     const path = new URL(req.url, 'http://x').pathname;
     if (path === '/__calls' && req.method === 'GET') return json(res, 200, calls);
     if (path === '/__reset' && req.method === 'POST') {
