@@ -2,8 +2,9 @@
 // platform has them) and timers. Entry points (node.js, browser.js) initialise the wasm module and the
 // platform, then re-export this file.
 
-import { Driver, toFunctionTools as convertTools } from '../pkg/mcp_loop.js';
+import { Driver, ToolLoop as CoreLoop, toFunctionTools as convertTools } from '../pkg/mcp_loop.js';
 import { platform } from './platform.js';
+import { clientServer, isClient, localUrl, modelFunction } from './local.js';
 
 /** An error from mcp-loop: `code` is 'config' | 'mcp' | 'model' | 'cancelled' | 'host'. */
 export class McpLoopError extends Error {
@@ -62,6 +63,7 @@ const SERVER_KEYS = [
   'label',
   'approve',
   'maxConcurrentCalls',
+  'client',
 ];
 
 function headerPairs(headers, where) {
@@ -88,14 +90,22 @@ function approvePolicy(approve, key, approvers) {
 }
 
 /** One server's options as the core reads them; `headers` and `approve` functions are kept on the JS side. */
-function serverConfig(name, server, handlers, hooks, approvers = new Map()) {
+function serverConfig(name, server, handlers, hooks, approvers = new Map(), locals = new Map()) {
   if (typeof server === 'string') server = { url: server };
-  if (!server || typeof server !== 'object') throw config(`server '${name}' must be a URL or an options object`);
+  if (isClient(server)) server = { client: server };
+  if (!server || typeof server !== 'object') throw config(`server '${name}' must be a URL, an MCP client or an options object`);
   for (const key of Object.keys(server)) {
     if (!SERVER_KEYS.includes(key)) throw config(`unknown option servers.${name}.${key} (known: ${SERVER_KEYS.join(', ')})`);
   }
-  const { headers, approve, ...rest } = server;
+  const { headers, approve, client, ...rest } = server;
   const out = { name, ...rest };
+  if (client !== undefined) {
+    // The application's own MCP client, answered in-process (js/local.js); the core talks to it as to a server.
+    if (!isClient(client)) throw config(`servers.${name}.client must have listTools() and callTool()`);
+    if (rest.url || rest.command) throw config(`servers.${name} has a client; it takes no url or command`);
+    Object.assign(out, { url: localUrl(name), transport: 'streamable-http', protocol: '2025-11-25' });
+    locals.set(name, clientServer(name, client));
+  }
   if (approve !== undefined) out.approve = approvePolicy(approve, name, approvers);
   if (typeof headers === 'function') hooks.set(name, headers);
   else out.headers = headerPairs(headers, `servers.${name}.headers`);
@@ -136,6 +146,7 @@ class Host {
   #machine;
   #fetch;
   #hooks;
+  #locals;
   #onOutput;
   #onBroken;
   #requests = new Map();
@@ -145,10 +156,12 @@ class Host {
   #pumping = false;
   broken = null;
 
-  constructor(machine, { fetch, hooks, onOutput, onBroken }) {
+  constructor(machine, { fetch, hooks, locals = new Map(), onOutput, onBroken }) {
     this.#machine = machine;
     this.#fetch = fetch;
     this.#hooks = hooks;
+    // In-process answers by server name ('' for the model): clients and a model function the application gave.
+    this.#locals = locals;
     this.#onOutput = onOutput;
     this.#onBroken = onBroken;
   }
@@ -235,7 +248,10 @@ class Host {
         headers = [...headers, ...(extra ?? [])];
       }
       if (!live()) return;
-      const response = await this.#fetch(request.url, { method: request.method, headers, body: request.body, signal: abort.signal });
+      const local = this.#locals.get(server ?? '');
+      const response = local
+        ? await local({ ...request, headers })
+        : await this.#fetch(request.url, { method: request.method, headers, body: request.body, signal: abort.signal });
       if (!live()) {
         response.body?.cancel().catch(() => {});
         return;
@@ -357,6 +373,8 @@ const AGENT_KEYS = [
   'runTimeoutMs',
 ];
 
+const HOST_KEYS = ['portkey', 'servers', 'handlers', 'fetch', 'callModel'];
+
 /** Decisions as the core takes them: `[{ callId, approved, reason? }]`, from that or `{ [callId]: boolean | { approved, reason } }`. */
 function decisionList(decisions = []) {
   const list = Array.isArray(decisions)
@@ -384,14 +402,19 @@ class Agent {
   constructor(options) {
     if (!options || typeof options !== 'object') throw config('createAgent needs an options object');
     if (typeof options.model !== 'string' || !options.model.trim()) throw config('model is required');
-    const { servers = {}, portkey = {}, handlers, fetch: _fetch, ...rest } = options;
+    const { servers = {}, portkey = {}, handlers, fetch: _fetch, callModel, ...rest } = options;
     this.#handlers = checkHandlers(handlers);
     const core = {};
     for (const [key, value] of Object.entries(rest)) {
       if (!AGENT_KEYS.includes(key)) {
-        throw config(`unknown option ${key} (known: ${[...AGENT_KEYS, 'portkey', 'servers', 'handlers', 'fetch'].join(', ')})`);
+        throw config(`unknown option ${key} (known: ${[...AGENT_KEYS, ...HOST_KEYS].join(', ')})`);
       }
       core[key] = value;
+    }
+    const locals = new Map();
+    if (callModel !== undefined) {
+      if (typeof callModel !== 'function') throw config('callModel must be a function (request, { headers }) => response');
+      locals.set('', modelFunction(callModel));
     }
     core.portkey = { ...portkey, headers: headerPairs(portkey.headers, 'portkey.headers') };
     if (typeof servers !== 'object' || Array.isArray(servers)) {
@@ -400,7 +423,9 @@ class Agent {
     const hooks = new Map();
     // The agent-wide approval function is kept under the key '' (no server has an empty name).
     if (core.approve !== undefined) core.approve = approvePolicy(core.approve, '', this.#approvers);
-    core.servers = Object.entries(servers).map(([name, server]) => serverConfig(name, server, this.#handlers, hooks, this.#approvers));
+    core.servers = Object.entries(servers).map(([name, server]) =>
+      serverConfig(name, server, this.#handlers, hooks, this.#approvers, locals),
+    );
     let driver;
     try {
       driver = new Driver(JSON.stringify(core));
@@ -410,6 +435,7 @@ class Agent {
     this.#host = new Host(driver, {
       fetch: pickFetch(options),
       hooks,
+      locals,
       onOutput: (out) => this.#output(out),
       onBroken: (error) => {
         for (const { reject } of this.#runs.values()) reject(error);
@@ -550,6 +576,89 @@ class Agent {
         if (out.error) slot.reject(new McpLoopError(out.text, out.error));
         else slot.resolve(out.result);
       }
+    }
+  }
+}
+
+// ---- the tool loop alone ----
+
+/** Servers' tools for the core: `{ name: tools[] | { tools, label } }` → `[{ server, label, tools }]`. */
+function listedTools(servers) {
+  if (!servers || typeof servers !== 'object') throw config('tools must be an object: { server: tools[] }');
+  return JSON.stringify(
+    Object.entries(servers).map(([server, v]) => (Array.isArray(v) ? { server, tools: v } : { server, label: v?.label, tools: v?.tools ?? [] })),
+  );
+}
+
+/**
+ * The tool loop alone, for hosts that own their MCP clients and model client: it says what to do (`next()`
+ * returns `{ type: 'callModel', id, request }`, `{ type: 'callTool', id, callId, server, tool, arguments }`,
+ * `{ type: 'cancel', id }`, `{ type: 'event', event }`, `{ type: 'paused', pending }`, `{ type: 'done', result }`
+ * or `{ type: 'wait' }`) and is told the outcomes. `tools` is `{ server: tools[] }` as each `tools/list` gave them.
+ */
+export class ToolLoop {
+  #core;
+
+  constructor(core) {
+    this.#core = core;
+  }
+
+  static start(options, tools, input) {
+    return ToolLoop.#make(() => new CoreLoop(JSON.stringify(options), listedTools(tools), JSON.stringify(input)));
+  }
+
+  static restore(options, tools, snapshot, decisions = []) {
+    const text = typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot);
+    return ToolLoop.#make(() => CoreLoop.restore(JSON.stringify(options), listedTools(tools), text, JSON.stringify(decisionList(decisions))));
+  }
+
+  static #make(build) {
+    try {
+      return new ToolLoop(build());
+    } catch (error) {
+      throw wrap(error);
+    }
+  }
+
+  next() {
+    const out = JSON.parse(this.#core.pollOutput());
+    if (out.type === 'done' && out.error) out.error = new McpLoopError(out.text, out.error);
+    return out;
+  }
+
+  modelResponse(id, response) {
+    this.#call((c) => c.handleModelResponse(id, JSON.stringify(response)));
+  }
+
+  modelError(id, error) {
+    this.#call((c) => c.handleModelError(id, Number(error?.status) || 0, String(error?.message ?? error)));
+  }
+
+  toolResult(id, result) {
+    this.#call((c) => c.handleToolResult(id, JSON.stringify(result), ''));
+  }
+
+  toolFailed(id, message) {
+    this.#call((c) => c.handleToolResult(id, '', String(message || 'the call failed')));
+  }
+
+  decide(decisions) {
+    this.#call((c) => c.decide(JSON.stringify(decisionList(decisions))));
+  }
+
+  cancel(reason = 'cancelled') {
+    this.#core.cancel(String(reason));
+  }
+
+  snapshot() {
+    return JSON.parse(this.#core.snapshot());
+  }
+
+  #call(apply) {
+    try {
+      apply(this.#core);
+    } catch (error) {
+      throw wrap(error);
     }
   }
 }

@@ -18,6 +18,32 @@ interface CommonServerOptions {
   denyTools?: string[];
   /** Agents only: put `[label]` in front of this server's tool descriptions, to tell the model where they come from. */
   label?: string;
+  /** Agents only: which calls to this server wait for a person; overrides the agent's `approve`. */
+  approve?: ApprovePolicy;
+  /** Agents only: the most calls of one run running on this server at once. Default 4. */
+  maxConcurrentCalls?: number;
+}
+
+/** When a tool call waits for a person's decision: `never` (default), `always`, `destructive` (tools not annotated
+ * `readOnlyHint: true` or `destructiveHint: false`), or a function that says per call whether to ask. */
+export type ApprovePolicy = 'never' | 'always' | 'destructive' | ((call: PendingCall) => boolean | Promise<boolean>);
+
+/** An MCP client the application already owns (for example an official MCP SDK `Client`), used as a server. */
+export interface McpClientLike {
+  /** Lists tools (`{ cursor }` for later pages): `{ tools, nextCursor? }`, or an array of tools. */
+  listTools(params?: { cursor?: string }): Promise<{ tools: McpTool[]; nextCursor?: string } | McpTool[]>;
+  /** Calls a tool; `options.signal` aborts it (a cancelled run), `options.onprogress` reports progress. */
+  callTool(
+    params: { name: string; arguments: Record<string, unknown> },
+    resultSchema?: unknown,
+    options?: { signal?: AbortSignal; onprogress?: (p: { progress: number; total?: number; message?: string }) => void },
+  ): Promise<unknown>;
+}
+
+/** A server given as the application's own client, with the agent's per-server options. */
+export interface ClientServerOptions extends Omit<CommonServerOptions, 'timeoutMs' | 'protocol'> {
+  client: McpClientLike;
+  timeoutMs?: number;
 }
 
 /** A private MCP server over HTTP: Streamable HTTP, or the legacy HTTP+SSE transport. */
@@ -109,10 +135,34 @@ export interface AgentOptions {
   /** When a server changes a tool's definition after it was first listed: `accept`, `warn` (default: use it, with a
    * warning), or `block` (hide the tool while it differs). A `toolChanged` event is sent in every case. */
   toolChanges?: 'accept' | 'warn' | 'block';
+  /** How each request continues the conversation: `auto` (default: `previous_response_id`, switching to `replay`
+   * when the endpoint keeps no responses), `previous_response_id`, or `replay` (the whole history in `input`, with
+   * `store: false` and reasoning items kept with their encrypted content). */
+  continuation?: 'auto' | 'previous_response_id' | 'replay';
+  /** Which calls wait for a person (`run` then resolves `awaiting_approval`). Default `never`. */
+  approve?: ApprovePolicy;
+  /** What a resumed run does with a call that was running when its snapshot was taken: `retry-if-idempotent`
+   * (default: run it again only if annotated read-only or idempotent, else tell the model the outcome is
+   * unknown), `retry`, or `fail`. */
+  inflight?: 'retry-if-idempotent' | 'retry' | 'fail';
+  /** The most calls the model may make in one turn; further calls are answered with an error. Default: no limit. */
+  maxToolCallsPerTurn?: number;
+  /** `parallel_tool_calls` for every request, when set. */
+  parallelToolCalls?: boolean;
+  /** How often a model request that failed in a way that may heal (network, timeout, 408, 409, 429, 5xx) is
+   * tried again, after the endpoint's `Retry-After` or a jittered exponential backoff. Default 2. */
+  maxRetries?: number;
+  /** The longest a run may take, in milliseconds; then it ends `cancelled`. Default: no limit. */
+  runTimeoutMs?: number;
   /** The model endpoint. */
   portkey?: PortkeyOptions;
-  /** The MCP servers by name. The name prefixes tool names when there is more than one server. */
-  servers?: Record<string, ServerOptions | string>;
+  /** Instead of Portkey over HTTP: a function given each Responses request body (and the headers mcp-loop would
+   * send, with the trace and span ids) that returns the Response, for example around the `portkey-ai` SDK. An error
+   * with a numeric `status` counts as that HTTP status (429 and 5xx are retried). */
+  callModel?: (request: Record<string, unknown>, context: { headers: Record<string, string> }) => Promise<Record<string, unknown>>;
+  /** The MCP servers by name. The name prefixes tool names when there is more than one server. A server may be
+   * the application's own MCP client. */
+  servers?: Record<string, ServerOptions | ClientServerOptions | McpClientLike | string>;
   /** Answers to what servers ask (elicitation, sampling, roots). */
   handlers?: Handlers;
   /** The `fetch` used for every request. Default `globalThis.fetch`. */
@@ -120,18 +170,61 @@ export interface AgentOptions {
 }
 
 export interface RunOptions {
-  /** `x-portkey-trace-id` for this run. Default: a fresh random id per run. */
+  /** `x-portkey-trace-id` for this run. Default: a fresh random id per run (a resumed run keeps its own). */
   traceId?: string;
   /** Called with every step of the run, as it happens. */
   onEvent?: (event: AgentEvent) => void;
+  /** Called with the run's snapshot after every step (a model answer, a tool result): keep the latest, and
+   * `agent.resume(snapshot)` continues the run in any host after a crash. */
+  onSnapshot?: (snapshot: RunSnapshot) => void;
+  /** Aborting it ends the run with status `cancelled`: MCP calls in flight get `notifications/cancelled`, the
+   * model request is aborted. */
+  signal?: AbortSignal;
+  /** Ask for streamed model responses (`textDelta` events). `agent.stream` sets it. */
+  stream?: boolean;
+}
+
+/** A run's state as versioned JSON (`format: 'mcp-loop/run'`), to resume it anywhere. It holds the conversation
+ * and the tool calls, never a server's address or credentials. */
+export interface RunSnapshot {
+  format: 'mcp-loop/run';
+  version: number;
+  traceId?: string;
+  state: Record<string, unknown>;
+}
+
+/** Decisions on pending calls: `{ [callId]: boolean | { approved, reason } }` or a list. */
+export type Decisions =
+  | Record<string, boolean | { approved: boolean; reason?: string }>
+  | Array<{ callId: string; approved: boolean; reason?: string }>;
+
+/** A call waiting for a person's decision. */
+export interface PendingCall {
+  callId: string;
+  /** The function name the model used. */
+  name: string;
+  server: string;
+  /** The original MCP tool name. */
+  tool: string;
+  /** The arguments the server would get. */
+  arguments: Record<string, unknown>;
+  /** The tool's annotations as its server gave them (hints, untrusted). */
+  annotations?: Record<string, unknown>;
 }
 
 /** Responses API input items, passed through untouched. */
 export type ResponseInputItem = Record<string, unknown>;
 
 export interface Agent {
-  /** Runs one conversation to its end. Rejects with `McpLoopError` (codes `config`, `mcp`, `model`, `cancelled`). */
+  /** Runs one conversation until it ends or pauses for approvals. Rejects with `McpLoopError` (codes `config`,
+   * `mcp`, `model`, `cancelled`). */
   run(input: string | ResponseInputItem[], options?: RunOptions): Promise<RunResult>;
+  /** Continues a run from its snapshot (a paused run's, or one given to `onSnapshot`; taken by any host), with
+   * decisions for the calls waiting for approval. A rejected call tells the model "rejected by the user". */
+  resume(snapshot: RunSnapshot | string, decisions?: Decisions, options?: RunOptions): Promise<RunResult>;
+  /** Runs one conversation with streamed responses: its events as they happen, then `{ type: 'runCompleted',
+   * result }`. Leaving the loop early cancels the run. */
+  stream(input: string | ResponseInputItem[], options?: RunOptions): AsyncIterableIterator<AgentEvent | { type: 'runCompleted'; result: RunResult }>;
   /** Ends every run, deletes the MCP sessions, and resolves when nothing is left in flight. */
   close(): Promise<void>;
 }
@@ -171,8 +264,10 @@ export type ToolOutput =
     >;
 
 export interface RunResult {
-  /** `completed`; `max_turns` when the model still wanted tools after `maxTurns`; `incomplete` when the provider cut the response. */
-  status: 'completed' | 'max_turns' | 'incomplete';
+  /** `completed`; `max_turns` when the model still wanted tools after `maxTurns`; `incomplete` when the provider
+   * cut the response; `awaiting_approval` when calls wait for a decision (`pending`, `snapshot`); `cancelled` when
+   * the signal was aborted or `runTimeoutMs` passed (`reason`). */
+  status: 'completed' | 'max_turns' | 'incomplete' | 'awaiting_approval' | 'cancelled';
   /** The final answer's text. */
   outputText: string;
   /** The final response's output items, verbatim. */
@@ -183,16 +278,28 @@ export interface RunResult {
   responseId: string;
   incompleteReason?: string;
   traceId?: string;
+  /** Every model turn: its response id and Portkey's `x-portkey-*` response headers (retry count, cache status,
+   * provider, trace id). */
+  turnDetails: Array<{ turn: number; responseId: string; headers?: Record<string, string> }>;
+  /** Why a cancelled run ended. */
+  reason?: string;
+  /** The calls waiting for a decision (`awaiting_approval`). */
+  pending?: PendingCall[];
+  /** The run's state, for `agent.resume` (`awaiting_approval`). */
+  snapshot?: RunSnapshot;
 }
 
 export type AgentEvent =
+  | { type: 'runStarted'; traceId?: string; resumed: boolean }
+  | { type: 'textDelta'; turn: number; delta: string }
+  | { type: 'modelRetry'; turn: number; attempt: number; delayMs: number; error: string }
   | { type: 'serverConnected'; server: string; protocolVersion: string; serverInfo?: { name: string; version?: string } }
   | { type: 'toolsListed'; count: number; strict: number; notes: string[] }
   | { type: 'toolChanged'; server: string; tool: string; blocked: boolean }
   | { type: 'turnStarted'; turn: number }
   | { type: 'turnCompleted'; turn: number; responseId: string; toolCalls: number; text: string }
   | { type: 'toolCallStarted'; callId: string; name: string; server?: string; tool?: string; arguments: unknown }
-  | { type: 'toolCallFinished'; callId: string; name: string; output: ToolOutput; isError: boolean }
+  | { type: 'toolCallFinished'; callId: string; name: string; server?: string; tool?: string; durationMs?: number; output: ToolOutput; isError: boolean }
   | { type: 'toolProgress'; callId: string; server: string; progress: number; total?: number; message?: string }
   | { type: 'serverLog'; server: string; level: string; logger?: string; data: unknown }
   | { type: 'toolsChanged'; server: string }
@@ -232,6 +339,36 @@ export interface FunctionTools {
 }
 
 export declare function createAgent(options: AgentOptions): Agent;
+
+/** What `ToolLoop.next()` returns. */
+export type LoopOutput =
+  | { type: 'callModel'; id: number; request: Record<string, unknown> }
+  | { type: 'callTool'; id: number; callId: string; server: string; tool: string; arguments: Record<string, unknown> }
+  | { type: 'cancel'; id: number }
+  | { type: 'event'; event: AgentEvent }
+  | { type: 'paused'; pending: PendingCall[] }
+  | { type: 'done'; result?: RunResult; error?: McpLoopError }
+  | { type: 'wait' };
+
+/** The tool loop alone, for hosts with their own MCP clients and model client. Call `next()` until `wait`,
+ * `paused` or `done`; perform effects concurrently; report each outcome with its id, then call `next()` again. */
+export declare class ToolLoop {
+  /** `options`: the agent options that shape a run (model, instructions, limits, strict, approve as a string, …);
+   * `tools`: each server's `tools/list` tools. */
+  static start(options: AgentOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, input: string | ResponseInputItem[]): ToolLoop;
+  static restore(options: AgentOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, snapshot: RunSnapshot | string, decisions?: Decisions): ToolLoop;
+  next(): LoopOutput;
+  modelResponse(id: number, response: Record<string, unknown>): void;
+  /** A failed model request (`status` when the endpoint answered). */
+  modelError(id: number, error: { status?: number; message: string }): void;
+  /** A tool's `CallToolResult`. */
+  toolResult(id: number, result: unknown): void;
+  /** A tool call that did not complete; the message is shown to the model. */
+  toolFailed(id: number, message: string): void;
+  decide(decisions: Decisions): void;
+  cancel(reason?: string): void;
+  snapshot(): RunSnapshot;
+}
 
 export type ConnectOptions = ServerOptions & {
   /** The name used in messages and events. Default `server`. */

@@ -201,7 +201,8 @@ impl AgentConfig {
         })
     }
 
-    fn loop_config(&self) -> LoopConfig {
+    /// The part of the configuration a [`ToolLoop`] takes (for hosts that drive the loop alone).
+    pub fn loop_config(&self) -> LoopConfig {
         let mut model_settings = self.model_settings.clone();
         if let Some(parallel) = self.parallel_tool_calls {
             model_settings.insert("parallel_tool_calls".into(), Value::Bool(parallel));

@@ -8,8 +8,12 @@
 use crate::driver::{AgentConfig, Driver, RunOptions};
 use crate::error::Error;
 use crate::json::Fields;
-use crate::tool_loop::Decision;
+use crate::mcp::Tool;
+use crate::responses::ModelResponse;
+use crate::schema::{Catalog, ServerTools};
+use crate::tool_loop::{Decision, LoopConfig, ToolLoop, ToolResult};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
 /// A JS `Error` with `code` (and `status` / `server` when known), so callers can branch without parsing text.
@@ -177,6 +181,100 @@ impl WasmDriver {
     pub fn poll_output(&mut self) -> String {
         crate::json::text(&self.0.poll_output().to_json())
     }
+}
+
+/// One run of the tool loop alone, for hosts with their own MCP and model clients (see the Rust `tool_loop`
+/// module for the contract). Everything crosses as JSON text.
+#[wasm_bindgen(js_name = ToolLoop)]
+pub struct WasmToolLoop(ToolLoop);
+
+#[wasm_bindgen(js_class = ToolLoop)]
+impl WasmToolLoop {
+    /// `config` is agent options (JSON; servers and Portkey settings are not used), `tools` JSON
+    /// `[{"server", "label"?, "tools": [MCP tools]}]`, `input` the user's text or input items (JSON).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &str, tools: &str, input: &str) -> Result<WasmToolLoop, JsValue> {
+        let (config, catalog) = loop_parts(config, tools)?;
+        let input = parse("invalid input", input)?;
+        ToolLoop::new(config, catalog, input).map(WasmToolLoop).map_err(|e| js_error(&e))
+    }
+
+    /// Continues a run from its snapshot (JSON), with decisions (JSON `[{callId, approved, reason?}]`).
+    pub fn restore(config: &str, tools: &str, snapshot: &str, decisions: &str) -> Result<WasmToolLoop, JsValue> {
+        let (config, catalog) = loop_parts(config, tools)?;
+        let snapshot = parse("invalid snapshot", snapshot)?;
+        let decisions = Decision::list_from_json(&parse("invalid decisions", decisions)?).map_err(|e| js_error(&e))?;
+        ToolLoop::restore(config, catalog, &snapshot, decisions).map(WasmToolLoop).map_err(|e| js_error(&e))
+    }
+
+    /// The next output as JSON.
+    #[wasm_bindgen(js_name = pollOutput)]
+    pub fn poll_output(&mut self) -> String {
+        crate::json::text(&self.0.poll_output().to_json())
+    }
+
+    /// The model's response (a Responses `Response`, JSON) to effect `id`.
+    #[wasm_bindgen(js_name = handleModelResponse)]
+    pub fn handle_model_response(&mut self, id: f64, response: &str) -> Result<(), JsValue> {
+        let response = ModelResponse::from_value(parse("invalid response", response)?)
+            .map_err(|e| Error::model(None, format!("malformed response: {e}")));
+        self.0.handle_model_response(id as u64, response).map_err(|e| js_error(&e))
+    }
+
+    /// The model request of effect `id` failed (`status` 0 when no HTTP status is known).
+    #[wasm_bindgen(js_name = handleModelError)]
+    pub fn handle_model_error(&mut self, id: f64, status: u16, message: &str) -> Result<(), JsValue> {
+        let error = Error::model((status != 0).then_some(status), message);
+        self.0.handle_model_response(id as u64, Err(error)).map_err(|e| js_error(&e))
+    }
+
+    /// The `CallToolResult` (JSON) of effect `id`, or with `failure` set, the reason the call did not complete.
+    #[wasm_bindgen(js_name = handleToolResult)]
+    pub fn handle_tool_result(&mut self, id: f64, result: &str, failure: &str) -> Result<(), JsValue> {
+        let result = match failure {
+            "" => ToolResult::Result(parse("invalid tool result", result)?),
+            message => ToolResult::Failed(message.to_owned()),
+        };
+        self.0.handle_tool_result(id as u64, result).map_err(|e| js_error(&e))
+    }
+
+    /// Decisions (JSON `[{callId, approved, reason?}]`) on calls waiting for approval.
+    pub fn decide(&mut self, decisions: &str) -> Result<(), JsValue> {
+        for decision in Decision::list_from_json(&parse("invalid decisions", decisions)?).map_err(|e| js_error(&e))? {
+            self.0.decide(decision).map_err(|e| js_error(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Ends the run: effects in flight get `cancel` outputs, and it is done with status `cancelled`.
+    pub fn cancel(&mut self, reason: &str) {
+        self.0.cancel(reason);
+    }
+
+    /// The run's state as versioned JSON text.
+    pub fn snapshot(&self) -> String {
+        crate::json::text(&self.0.snapshot())
+    }
+}
+
+/// A loop's configuration and catalog from JSON.
+fn loop_parts(config: &str, tools: &str) -> Result<(LoopConfig, Arc<Catalog>), JsValue> {
+    let config = AgentConfig::from_json(&parse("invalid configuration", config)?).map_err(|e| js_error(&e))?;
+    let Value::Array(servers) = parse("invalid tools", tools)? else {
+        return Err(js_error(&Error::config("tools must be a list of {server, label?, tools}")));
+    };
+    let mut listed = Vec::new();
+    for entry in &servers {
+        let f = Fields::new(entry, "tools[]").map_err(|e| js_error(&Error::config(e)))?;
+        let server =
+            f.string("server").ok().flatten().ok_or_else(|| js_error(&Error::config("tools[].server is required")))?;
+        let tools = f.array("tools").map_err(|e| js_error(&Error::config(e)))?;
+        let tools = tools.iter().map(|t| Tool::from_value(t.clone())).collect::<Result<_, _>>();
+        let tools = tools.map_err(|e| js_error(&Error::config(format!("a tool of server '{server}': {e}"))))?;
+        listed.push(ServerTools { server, label: f.string("label").ok().flatten(), tools });
+    }
+    let catalog = Catalog::build(listed, &config.convert, None);
+    Ok((config.loop_config(), Arc::new(catalog)))
 }
 
 /// Converts the `tools` of a `tools/list` result (or the whole result) for one server. `options` is JSON

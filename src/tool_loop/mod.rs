@@ -174,6 +174,22 @@ pub enum LoopOutput {
     Done(Result<RunResult>),
 }
 
+impl LoopOutput {
+    /// The JSON form hosts outside Rust receive: an effect (`{"type": "callModel" | "callTool" | "cancel", …}`),
+    /// `{"type": "event", "event"}`, `{"type": "paused", "pending"}`, `{"type": "done", "result"}` (or `"error"`
+    /// with its `code`, and `"text"`) or `{"type": "wait"}`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            LoopOutput::Effect(effect) => serde_json::to_value(effect).unwrap_or(Value::Null),
+            LoopOutput::Event(event) => json!({"type": "event", "event": event}),
+            LoopOutput::Paused(pending) => json!({"type": "paused", "pending": pending}),
+            LoopOutput::Done(Ok(result)) => json!({"type": "done", "result": result}),
+            LoopOutput::Done(Err(error)) => json!({"type": "done", "error": error, "text": error.to_string()}),
+            LoopOutput::Wait => json!({"type": "wait"}),
+        }
+    }
+}
+
 /// The outcome of one tool call, as the host reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolResult {
