@@ -172,11 +172,14 @@ impl Host {
     fn fire_timers(&mut self) {
         let due: Vec<u64> = self.timers.keys().copied().collect();
         for id in due {
-            self.timers.remove(&id);
+            // One at a time: a timer may cancel the others (a run's deadline, its calls' timeouts).
+            if self.timers.remove(&id).is_none() {
+                continue;
+            }
             self.now += 5000;
             self.driver.handle_timer(id, self.now).unwrap();
+            self.settle();
         }
-        self.settle();
     }
 }
 
@@ -590,4 +593,127 @@ fn debug_output_keeps_secrets_out() {
     for secret in ["10.9.8.7", "intranet-secret-123", "model-key"] {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
+}
+
+// ---- approvals, snapshots, cancellation, deadlines, retries ----
+
+/// A model that calls `echo` once, then repeats the output.
+fn echo_once(request: &Value) -> (u16, Value) {
+    match request.get("previous_response_id").or(request.get("store")) {
+        None => (200, response("resp_1", json!([call("c1", "echo", json!({"message": "hi"}))]))),
+        Some(_) => {
+            let last = request["input"].as_array().unwrap().last().unwrap().clone();
+            (200, response("resp_2", json!([answer(last["output"].as_str().unwrap())])))
+        }
+    }
+}
+
+fn tool_calls(host: &Host) -> usize {
+    host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("\"tools/call\""))).count()
+}
+
+#[test]
+fn a_paused_run_carries_a_snapshot_without_secrets_that_another_driver_resumes() {
+    let mut approving = config(&["hr"]);
+    approving.approve = Approve::Always;
+    let mut host = Host::new(approving.clone(), echo_once);
+    host.driver.start_run(json!("go"), "trace-p", RunOptions::default(), host.now).unwrap();
+    host.settle();
+    let result = host.done.pop().unwrap().1.unwrap();
+    assert_eq!(result.status, RunStatus::AwaitingApproval);
+    assert_eq!(result.pending.len(), 1);
+    assert_eq!(tool_calls(&host), 0, "nothing runs before the decision");
+    let snapshot = result.snapshot.unwrap();
+    let text = snapshot.to_string();
+    for secret in [SECRET_URL, "10.9.8.7", "intranet-secret-123", "session-abc-999", "model-key"] {
+        assert!(!text.contains(secret), "{secret} in the snapshot");
+    }
+    assert_eq!(snapshot["traceId"], "trace-p");
+
+    let mut other = Host::new(approving, echo_once);
+    let decisions = vec![Decision { call_id: "c1".into(), approved: true, reason: None }];
+    let run = other.driver.resume_run(snapshot.clone(), decisions, RunOptions::default(), other.now).unwrap();
+    other.settle();
+    let (done_run, result) = other.done.pop().unwrap();
+    assert_eq!(done_run, run);
+    let result = result.unwrap();
+    assert_eq!((result.status, result.output_text.as_str()), (RunStatus::Completed, "echo says hi"));
+    assert_eq!(result.trace_id.as_deref(), Some("trace-p"), "the resumed run stays in its trace");
+    assert_eq!(tool_calls(&other), 1);
+    assert!(matches!(other.events[0].1, Event::RunStarted { resumed: true, .. }));
+    let bad =
+        other.driver.resume_run(json!({"format": "mcp-loop/run", "version": 9}), vec![], RunOptions::default(), 0);
+    assert!(bad.unwrap_err().to_string().contains("newer mcp-loop"), "refused at once, not after listing");
+}
+
+#[test]
+fn a_snapshot_follows_every_step_when_asked() {
+    let mut host = Host::new(config(&["hr"]), echo_once);
+    let options = RunOptions { snapshots: true, ..RunOptions::default() };
+    host.driver.start_run(json!("go"), "t", options, host.now).unwrap();
+    host.settle();
+    assert!(host.done.pop().unwrap().1.is_ok());
+    let phases: Vec<&str> =
+        host.snapshots.iter().map(|(_, s)| s["state"]["phase"]["phase"].as_str().unwrap()).collect();
+    assert_eq!(
+        phases,
+        ["tools", "model"],
+        "after the model's call, after the tool's result (the final answer ends the run)"
+    );
+}
+
+#[test]
+fn cancelling_a_run_tells_the_server_and_ends_it_cancelled() {
+    let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
+    host.hang.push("slow");
+    let run = host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    host.settle();
+    let held = host.held[0];
+    host.driver.cancel_run(run, "the user pressed stop", host.now).unwrap();
+    host.settle();
+    assert!(host.cancelled.contains(&held), "the call's request is aborted");
+    let cancelled =
+        host.requests.iter().any(|r| r.body.as_deref().is_some_and(|b| b.contains("notifications/cancelled")));
+    assert!(cancelled, "the server is told");
+    let result = host.done.pop().unwrap().1.unwrap();
+    assert_eq!((result.status, result.reason.as_deref()), (RunStatus::Cancelled, Some("the user pressed stop")));
+    assert!(host.driver.cancel_run(run, "again", host.now).is_err(), "an ended run is not active");
+}
+
+#[test]
+fn a_run_past_its_deadline_ends_cancelled() {
+    let mut limited = config(&["hr"]);
+    limited.run_timeout_ms = Some(1000);
+    let mut host = Host::new(limited, |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
+    host.hang.push("slow");
+    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    host.settle();
+    host.fire_timers();
+    let result = host.done.pop().unwrap().1.unwrap();
+    assert_eq!(result.status, RunStatus::Cancelled);
+    assert!(result.reason.unwrap().contains("runTimeoutMs"));
+    assert!(host.timers.is_empty(), "no timer outlives the run");
+}
+
+#[test]
+fn a_model_error_that_may_heal_is_tried_again() {
+    let mut failures = 0;
+    let mut host = Host::new(config(&["hr"]), move |request| {
+        if failures < 1 {
+            failures += 1;
+            return (503, json!({"error": {"message": "overloaded"}}));
+        }
+        echo_once(request)
+    });
+    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    host.settle();
+    assert!(host.done.is_empty(), "waiting to try again");
+    host.fire_timers();
+    let result = host.done.pop().unwrap().1.unwrap();
+    assert_eq!(result.status, RunStatus::Completed);
+    let retry = host.events.iter().find_map(|(_, e)| match e {
+        Event::ModelRetry { attempt, error, .. } => Some((*attempt, error.clone())),
+        _ => None,
+    });
+    assert_eq!(retry, Some((1, "model request failed (HTTP 503): overloaded".into())));
 }
