@@ -154,6 +154,8 @@ class Host {
   #processes = new Map();
   #idle = [];
   #pumping = false;
+  #held = null;
+  #waits = 0;
   broken = null;
 
   constructor(machine, { fetch, hooks, locals = new Map(), onOutput, onBroken }) {
@@ -198,16 +200,11 @@ class Host {
         }
         switch (out.type) {
           case 'http':
-            this.#http(out.id, out.request, out.server);
-            break;
           case 'stdio':
-            this.#stdio(out.id, out);
-            break;
           case 'timer':
-            this.#timers.set(out.id, setTimeout(() => this.#fire(out.id), Math.max(0, out.atMs - Date.now())));
-            break;
           case 'cancel':
-            this.#cancel(out.id);
+            if (this.#held) this.#held.push(out);
+            else this.#perform(out);
             break;
           case 'idle':
             for (const resolve of this.#idle.splice(0)) resolve();
@@ -215,12 +212,49 @@ class Host {
           case 'wait':
             return;
           default:
-            this.#onOutput(out);
+            this.#hold(this.#onOutput(out));
         }
       }
     } finally {
       this.#pumping = false;
     }
+  }
+
+  #perform(out) {
+    switch (out.type) {
+      case 'http':
+        return this.#http(out.id, out.request, out.server);
+      case 'stdio':
+        return this.#stdio(out.id, out);
+      case 'timer':
+        return this.#timers.set(out.id, setTimeout(() => this.#fire(out.id), Math.max(0, out.atMs - Date.now())));
+      case 'cancel':
+        return this.#cancel(out.id);
+    }
+  }
+
+  /**
+   * An output handler that returns a promise (an `onSnapshot` saving to a store) holds back the effects that
+   * follow until it settles: the snapshot is stored before the calls it records as in flight go out. A store
+   * that fails does not stop the run; its error is thrown where the application sees uncaught errors.
+   */
+  #hold(wait) {
+    if (typeof wait?.then !== 'function') return;
+    this.#held ??= [];
+    this.#waits += 1;
+    Promise.resolve(wait)
+      .catch((error) =>
+        queueMicrotask(() => {
+          throw error;
+        }),
+      )
+      .finally(() => {
+        if (--this.#waits > 0 || this.broken) return;
+        const held = this.#held ?? [];
+        this.#held = null;
+        for (const out of held) this.#perform(out);
+        this.pump();
+      });
   }
 
   #fail(error) {
@@ -538,14 +572,20 @@ class Agent {
     });
   }
 
-  /** A pause for calls whose policy is a function: it approves at once the calls it does not want to ask about. */
+  /** A pause for calls whose policy is a function: it approves at once the calls it does not want to ask about.
+   * If the run's signal is aborted meanwhile, the pause itself is the result: nothing is lost, it can be resumed. */
   async #paused(result, options) {
     if (result.status !== 'awaiting_approval') return result;
+    const STOP = Symbol('stopped');
+    const signal = options.signal;
+    const stopped = new Promise((resolve) => (signal?.aborted ? resolve(STOP) : signal?.addEventListener('abort', () => resolve(STOP), { once: true })));
     const approve = [];
     for (const call of result.pending) {
       const fn = this.#approvers.has(call.server) ? this.#approvers.get(call.server) : this.#approvers.get('');
       // A function that fails leaves the call to a person: the safe side.
-      const needed = fn ? await Promise.resolve().then(() => fn({ ...call })).catch(() => true) : true;
+      const asking = fn ? Promise.resolve().then(() => fn({ ...call })).catch(() => true) : true;
+      const needed = await Promise.race([asking, stopped]);
+      if (needed === STOP) return result;
       if (!needed) approve.push({ callId: call.callId, approved: true });
     }
     if (!approve.length) return result;
@@ -567,8 +607,18 @@ class Agent {
       }
       case 'inputRequest':
         return answerWith(this.#host, this.#handlers, out);
-      case 'snapshot':
-        return deliver(this.#runs.get(out.run)?.onSnapshot, out.snapshot);
+      case 'snapshot': {
+        const onSnapshot = this.#runs.get(out.run)?.onSnapshot;
+        if (!onSnapshot) return;
+        try {
+          return onSnapshot(out.snapshot);
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+        return;
+      }
       case 'done': {
         const slot = this.#runs.get(out.run);
         if (!slot) return;

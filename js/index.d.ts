@@ -292,6 +292,7 @@ export interface RunResult {
 export type AgentEvent =
   | { type: 'runStarted'; traceId?: string; resumed: boolean }
   | { type: 'textDelta'; turn: number; delta: string }
+  /** A model request is tried again; `textDelta`s of the failed attempt are void (the turn's text streams again from its start). */
   | { type: 'modelRetry'; turn: number; attempt: number; delayMs: number; error: string }
   | { type: 'serverConnected'; server: string; protocolVersion: string; serverInfo?: { name: string; version?: string } }
   | { type: 'toolsListed'; count: number; strict: number; notes: string[] }

@@ -423,8 +423,6 @@ struct Run {
     trace_id: String,
     state: RunState,
     options: RunOptions,
-    /// A step was recorded since the last snapshot.
-    stepped: bool,
     /// The deadline's timer effect.
     deadline: Option<u64>,
 }
@@ -572,7 +570,7 @@ impl Driver {
         let event = Event::RunStarted { trace_id: Some(trace_id.clone()).filter(|t| !t.is_empty()), resumed };
         self.out.push_back(Output::Event { run: Some(run), event });
         let state = RunState::AwaitingCatalog(start);
-        self.runs.insert(run, Run { trace_id, state, options, stepped: false, deadline });
+        self.runs.insert(run, Run { trace_id, state, options, deadline });
         if self.catalog.is_some() && !self.catalog_outdated() {
             self.start_waiting_runs();
         } else {
@@ -806,14 +804,17 @@ impl Driver {
                 break;
             }
         }
-        for (run, r) in self.runs.iter_mut() {
-            if let (RunState::Looping(tool_loop), true, true) = (&r.state, r.options.snapshots, r.stepped) {
-                r.stepped = false;
-                if !tool_loop.is_done() {
-                    let snapshot = run_snapshot(tool_loop, &r.trace_id);
-                    self.out.push_back(Output::Snapshot { run: *run, snapshot });
-                }
-            }
+    }
+
+    /// After a step of `run` (a model answer, a tool result, a resume), its snapshot, when the run asked for
+    /// them: taken before the step's effects are drained, so it goes out ahead of them (write-ahead).
+    fn step_snapshot(&mut self, run: RunId) {
+        let Some(Run { state: RunState::Looping(tool_loop), options, trace_id, .. }) = self.runs.get(&run) else {
+            return;
+        };
+        if options.snapshots && !tool_loop.is_done() {
+            let snapshot = run_snapshot(tool_loop, trace_id);
+            self.out.push_back(Output::Snapshot { run, snapshot });
         }
     }
 
@@ -853,12 +854,10 @@ impl Driver {
             }
         };
         let Some((run, effect)) = self.model_calls.remove(&call) else { return };
-        if let Some(r) = self.runs.get_mut(&run) {
-            r.stepped = true;
-            if let RunState::Looping(tool_loop) = &mut r.state {
-                // The loop asked for exactly this effect, so it cannot refuse it.
-                let _ = tool_loop.handle_model_response(effect, result);
-            }
+        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&run) {
+            // The loop asked for exactly this effect, so it cannot refuse it.
+            let _ = tool_loop.handle_model_response(effect, result);
+            self.step_snapshot(run);
         }
     }
 
@@ -1045,12 +1044,10 @@ impl Driver {
     }
 
     fn feed_tool(&mut self, run: RunId, effect: u64, result: ToolResult) {
-        if let Some(r) = self.runs.get_mut(&run) {
-            r.stepped = true;
-            if let RunState::Looping(tool_loop) = &mut r.state {
-                // The loop asked for exactly this effect, so it cannot refuse it.
-                let _ = tool_loop.handle_tool_result(effect, result);
-            }
+        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&run) {
+            // The loop asked for exactly this effect, so it cannot refuse it.
+            let _ = tool_loop.handle_tool_result(effect, result);
+            self.step_snapshot(run);
         }
     }
 
@@ -1194,12 +1191,14 @@ impl Driver {
         let Some(catalog) = &self.catalog else { return };
         let config = self.config.loop_config();
         let mut failed = Vec::new();
+        let mut resumed = Vec::new();
         for (id, run) in self.runs.iter_mut() {
             let RunState::AwaitingCatalog(start) = &mut run.state else { continue };
             let config = LoopConfig { stream: run.options.stream, ..config.clone() };
             let started = match std::mem::replace(start, Start::Input(Value::Null)) {
                 Start::Input(input) => ToolLoop::new(config, catalog.clone(), input),
                 Start::Snapshot(snapshot, decisions) => {
+                    resumed.push(*id);
                     ToolLoop::restore(config, catalog.clone(), &snapshot, decisions)
                 }
             };
@@ -1207,6 +1206,10 @@ impl Driver {
                 Ok(tool_loop) => run.state = RunState::Looping(Box::new(tool_loop)),
                 Err(e) => failed.push((*id, e)),
             }
+        }
+        // A resumed run may already have calls out (approved, or run again): its state now comes first.
+        for run in resumed {
+            self.step_snapshot(run);
         }
         for (run, error) in failed {
             self.end_run(run);

@@ -29,7 +29,8 @@ pub enum Event {
         /// The new text.
         delta: String,
     },
-    /// A model request failed in a way that may heal; it is sent again after `delay_ms`.
+    /// A model request failed in a way that may heal; it is sent again after `delay_ms`. Text deltas the failed
+    /// attempt streamed are void: the next attempt streams the turn's text from its start.
     ModelRetry {
         /// Turn number.
         turn: u32,

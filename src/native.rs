@@ -25,9 +25,10 @@
 
 use crate::driver::{self, AgentConfig, Driver, Effect, Output};
 use crate::error::{Error, Result};
-use crate::event::{Event, RunResult};
+use crate::event::{Event, PendingCall, RunResult, RunStatus};
 use crate::http::HttpRequest;
 use crate::mcp::{ServerConfig, StdioOp};
+use crate::tool_loop::Approve;
 use crate::tool_loop::Decision;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -81,7 +82,13 @@ pub struct Hooks {
     pub on_input: Option<InputHandler>,
     /// Headers asked for before every request to an HTTP server.
     pub headers: Option<HeadersHook>,
+    /// For servers whose approval policy is `host`: says per call whether a person must decide (`true`); the
+    /// calls it waves through run at once, and the run pauses only for the others.
+    pub approve: Option<ApproveHook>,
 }
+
+/// Decides whether a call needs a person's decision (see [`Hooks::approve`]).
+pub type ApproveHook = Arc<dyn Fn(&PendingCall) -> bool + Send + Sync>;
 
 /// How long a stdio server gets to exit after its stdin closes, before it is killed.
 const STDIO_GRACE: Duration = Duration::from_secs(2);
@@ -126,7 +133,18 @@ impl Agent {
         if config.model.trim().is_empty() {
             return Err(Error::config("model is required"));
         }
-        Ok(Agent { handle: Handle::start(Driver::new(config)?, hooks)? })
+        // The servers whose calls the approve hook decides.
+        let host_decides: Vec<String> = config
+            .servers
+            .iter()
+            .filter(|s| s.approve.unwrap_or(config.approve) == Approve::Host)
+            .map(|s| s.name.clone())
+            .collect();
+        if !host_decides.is_empty() && hooks.approve.is_none() {
+            return Err(Error::config("the approval policy 'host' needs Hooks::approve"));
+        }
+        let driver = Driver::new(config)?;
+        Ok(Agent { handle: Handle::start_with(driver, hooks, host_decides)? })
     }
 
     /// Runs one conversation to its end.
@@ -338,13 +356,17 @@ impl Drop for CancelOnDrop<'_> {
 
 impl Handle {
     fn start(driver: Driver, hooks: Hooks) -> Result<Handle> {
+        Handle::start_with(driver, hooks, Vec::new())
+    }
+
+    fn start_with(driver: Driver, hooks: Hooks, host_decides: Vec<String>) -> Result<Handle> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::config("mcp-loop's native host must be started inside a tokio runtime"))?;
         let http = reqwest::Client::builder()
             .build()
             .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         let (commands, receiver) = mpsc::unbounded_channel();
-        runtime.spawn(Host::new(driver, http, hooks).serve(receiver));
+        runtime.spawn(Host::new(driver, http, hooks, host_decides).serve(receiver));
         Ok(Handle { commands, tokens: AtomicU64::new(1) })
     }
 
@@ -398,6 +420,8 @@ enum Input {
 struct Slot {
     token: u64,
     run: bool,
+    /// The run's options, for a run the host resumes itself.
+    flags: driver::RunOptions,
     reply: oneshot::Sender<Result<Finished>>,
     on_event: Option<EventHandler>,
     on_progress: Option<ProgressHandler>,
@@ -408,6 +432,8 @@ struct Host {
     driver: Driver,
     http: reqwest::Client,
     hooks: Hooks,
+    /// The servers whose pending calls `hooks.approve` decides.
+    host_decides: Vec<String>,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs: mpsc::UnboundedReceiver<Input>,
     tasks: HashMap<u64, AbortHandle>,
@@ -419,12 +445,13 @@ struct Host {
 }
 
 impl Host {
-    fn new(driver: Driver, http: reqwest::Client, hooks: Hooks) -> Host {
+    fn new(driver: Driver, http: reqwest::Client, hooks: Hooks, host_decides: Vec<String>) -> Host {
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
         Host {
             driver,
             http,
             hooks,
+            host_decides,
             inputs_tx,
             inputs,
             tasks: HashMap::new(),
@@ -451,8 +478,9 @@ impl Host {
                         let run = work.is_run();
                         match work.start(&mut self.driver, options.run, now_ms()) {
                             Ok(id) => {
-                                let Options { on_event, on_progress, on_snapshot, .. } = options;
-                                self.slots.insert(id, Slot { token, run, reply, on_event, on_progress, on_snapshot });
+                                let Options { on_event, on_progress, on_snapshot, run: flags, .. } = options;
+                                let slot = Slot { token, run, flags, reply, on_event, on_progress, on_snapshot };
+                                self.slots.insert(id, slot);
                             }
                             Err(e) => {
                                 let _ = reply.send(Err(e));
@@ -502,6 +530,9 @@ impl Host {
                         handler(&snapshot);
                     }
                 }
+                Output::Done { run, result: Ok(result) } if result.status == RunStatus::AwaitingApproval => {
+                    self.paused(run, result)
+                }
                 Output::Done { run, result } => self.finish(run, result.map(|r| Finished::Run(Box::new(r)))),
                 Output::OpDone { op, result } => self.finish(op, result.map(Finished::Op)),
                 Output::OpProgress { op, progress, total, message } => {
@@ -511,6 +542,35 @@ impl Host {
                 }
                 Output::Wait => return false,
                 Output::Idle => return true,
+            }
+        }
+    }
+
+    /// A paused run: the approve hook waves through what it need not ask about, and the run goes on at once
+    /// under the same caller; if a person must decide anything, the pause is the result.
+    fn paused(&mut self, run: u64, result: RunResult) {
+        let hook = self.hooks.approve.clone();
+        let decides = |call: &PendingCall| self.host_decides.contains(&call.server);
+        let approved: Vec<Decision> = match (&hook, &result.snapshot) {
+            (Some(hook), Some(_)) => result
+                .pending
+                .iter()
+                .filter(|call| decides(call) && !hook(call))
+                .map(|call| Decision { call_id: call.call_id.clone(), approved: true, reason: None })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let snapshot = match result.snapshot.clone() {
+            Some(snapshot) if !approved.is_empty() && self.slots.contains_key(&run) => snapshot,
+            _ => return self.finish(run, Ok(Finished::Run(Box::new(result)))),
+        };
+        let Some(slot) = self.slots.remove(&run) else { return };
+        match self.driver.resume_run(snapshot, approved, slot.flags, now_ms()) {
+            Ok(next) => {
+                self.slots.insert(next, slot);
+            }
+            Err(e) => {
+                let _ = slot.reply.send(Err(e));
             }
         }
     }

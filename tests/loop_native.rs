@@ -8,9 +8,11 @@ mod common;
 
 use common::Stack;
 use futures::StreamExt;
-use mcp_loop::native::{Agent, CancellationToken, RunEvent, RunOptions};
+use mcp_loop::Decision;
+use mcp_loop::native::{Agent, CancellationToken, Hooks, RunEvent, RunOptions};
 use mcp_loop::{AgentConfig, Event, RunResult, RunStatus};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 const ROUNDS: &str = "Do three rounds of slow lookups.";
 
@@ -100,7 +102,12 @@ async fn a_cancellation_token_stops_a_call_on_the_server_and_ends_the_run() {
         cancel: Some(token),
         on_event: Some(Box::new(move |e: &Event| {
             if matches!(e, Event::ToolCallStarted { .. }) {
-                trigger.cancel();
+                // Once the call has reached the server.
+                let trigger = trigger.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    trigger.cancel();
+                });
             }
         })),
         ..RunOptions::default()
@@ -119,6 +126,30 @@ async fn a_cancellation_token_stops_a_call_on_the_server_and_ends_the_run() {
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0]["tool"], "wait-forever");
     assert_eq!(recorded[0]["cancelled"], true, "the server got notifications/cancelled: {recorded:?}");
+    agent.close().await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approve_hook_waves_calls_through_and_the_rest_pause() {
+    let stack = Stack::start(&["counting", "gateway", "model"]).await;
+    let mut config = config(&stack);
+    config.approve = mcp_loop::tool_loop::Approve::Host;
+    assert!(Agent::new(config.clone()).is_err(), "the host policy needs a hook");
+    let hooks = Hooks { approve: Some(Arc::new(|call| call.arguments["label"] == "r1b")), ..Hooks::default() };
+    let agent = Agent::with_hooks(config, hooks).unwrap();
+    reset(&stack).await;
+    let paused = agent.run("Do one round of slow writes.").await.unwrap();
+    assert_eq!(paused.status, RunStatus::AwaitingApproval);
+    assert_eq!(paused.pending.len(), 1);
+    assert_eq!(paused.pending[0].arguments["label"], "r1b");
+    let mut ran: Vec<String> = calls(&stack).await.iter().map(|c| c["label"].as_str().unwrap().to_owned()).collect();
+    ran.sort();
+    assert_eq!(ran, ["r1a", "r1c"], "the others ran without a pause");
+    let decision = Decision { call_id: paused.pending[0].call_id.clone(), approved: false, reason: None };
+    let done = agent.resume(paused.snapshot.unwrap(), vec![decision], RunOptions::default()).await.unwrap();
+    assert_eq!(done.status, RunStatus::Completed);
+    assert_eq!(calls(&stack).await.len(), 2, "the rejected call never ran");
     agent.close().await;
     stack.stop().await;
 }

@@ -51,7 +51,6 @@ enum Body {
 struct Streamed {
     parser: SseParser,
     bytes: usize,
-    response: Option<Result<ModelResponse>>,
 }
 
 #[derive(Debug)]
@@ -136,7 +135,7 @@ impl ModelClient {
         call.retry_after_ms = retry_after(headers);
         let streamed = http::media_type(http::header(headers, "content-type")) == "text/event-stream";
         call.body = if streamed && (200..300).contains(&status) {
-            Body::Stream(Box::new(Streamed { parser: SseParser::new(MAX_RESPONSE_BYTES), bytes: 0, response: None }))
+            Body::Stream(Box::new(Streamed { parser: SseParser::new(MAX_RESPONSE_BYTES), bytes: 0 }))
         } else {
             Body::Json(BodyBuffer::new(MAX_RESPONSE_BYTES))
         };
@@ -146,28 +145,37 @@ impl ModelClient {
     pub fn handle_http_chunk(&mut self, key: u64, chunk: &[u8], now_ms: u64) {
         let Some((id, call)) = self.by_http(key) else { return };
         let mut deltas = Vec::new();
-        let over = match &mut call.body {
-            Body::Json(buffer) => !buffer.push(chunk),
+        let mut outcome = None;
+        match &mut call.body {
+            Body::Json(buffer) => {
+                if !buffer.push(chunk) {
+                    outcome = Some(Err(too_large()));
+                }
+            }
             Body::Stream(stream) => {
                 stream.bytes = stream.bytes.saturating_add(chunk.len());
                 let mut events = Vec::new();
-                let too_large =
-                    stream.parser.feed(chunk, &mut events).is_err() || stream.bytes > 2 * MAX_RESPONSE_BYTES;
+                if stream.parser.feed(chunk, &mut events).is_err() || stream.bytes > 2 * MAX_RESPONSE_BYTES {
+                    outcome = Some(Err(too_large()));
+                }
                 for event in events {
                     match read_stream_event(&event) {
                         StreamItem::Delta(delta) => deltas.push(delta),
-                        StreamItem::Final(result) if stream.response.is_none() => stream.response = Some(result),
-                        _ => {}
+                        // The response is whole at its final event: a connection kept open (or reset) after it
+                        // changes nothing.
+                        StreamItem::Final(result) => {
+                            outcome.get_or_insert(result);
+                            break;
+                        }
+                        StreamItem::Other => {}
                     }
                 }
-                too_large
             }
-        };
+        }
         self.events.extend(deltas.into_iter().map(|delta| ModelEvent::Delta { call: id, delta }));
-        if over {
+        if let Some(result) = outcome {
             self.effects.push_back(ModelEffect::Cancel { key });
-            let error = Error::model(None, format!("the response exceeded {MAX_RESPONSE_BYTES} bytes"));
-            self.finish(id, Err(error), now_ms);
+            self.finish(id, result, now_ms);
         }
     }
 
@@ -178,9 +186,7 @@ impl ModelClient {
         let status = call.status;
         let result = match &mut call.body {
             Body::Json(buffer) => parse_response(status, buffer),
-            Body::Stream(stream) => stream.response.take().unwrap_or_else(|| {
-                Err(Error::model(Some(status), "the stream ended before the response was complete"))
-            }),
+            Body::Stream(_) => Err(Error::model(Some(status), "the stream ended before the response was complete")),
         };
         self.finish(id, result, now_ms);
     }
@@ -304,15 +310,23 @@ fn read_stream_event(event: &SseEvent) -> StreamItem {
             )
         }
         "error" => {
-            let message = data
-                .get("message")
-                .or_else(|| data.pointer("/error/message"))
-                .and_then(Value::as_str)
-                .unwrap_or("the stream reported an error without a message");
-            StreamItem::Final(Err(Error::model(None, message.to_owned())))
+            let text = |key: &str| data.get(key).or_else(|| data.get("error")?.get(key)).and_then(Value::as_str);
+            let message = text("message").unwrap_or("the stream reported an error without a message");
+            // The stream's HTTP status was 200; the code says what kind of failure it is, so that only what may
+            // heal is tried again.
+            let status = match text("code").unwrap_or("") {
+                c if c.contains("rate_limit") => 429,
+                c if c.is_empty() || c.contains("server_error") || c.contains("overloaded") => 500,
+                _ => 400,
+            };
+            StreamItem::Final(Err(Error::model(Some(status), super::cap_message(message))))
         }
         _ => StreamItem::Other,
     }
+}
+
+fn too_large() -> Error {
+    Error::model(None, format!("the response exceeded {MAX_RESPONSE_BYTES} bytes"))
 }
 
 /// Whether a failure may heal on its own: no answer (network, timeout), or 408, 409, 429, 5xx.

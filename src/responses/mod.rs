@@ -8,6 +8,14 @@ pub mod portkey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The most of a provider's error message kept (it goes into errors, events and snapshots).
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+/// A provider's message, capped at [`MAX_MESSAGE_CHARS`].
+pub fn cap_message(message: &str) -> String {
+    crate::schema::cap_chars(message, MAX_MESSAGE_CHARS)
+}
+
 /// A `function_call` output item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionCall {
@@ -82,8 +90,8 @@ impl ModelResponse {
             Some(_) => return Err("the response's output is not an array".into()),
         };
         let error = obj.get("error").filter(|e| !e.is_null()).map(|e| match e.get("message").and_then(Value::as_str) {
-            Some(m) => m.to_owned(),
-            None => e.to_string(),
+            Some(m) => cap_message(m),
+            None => cap_message(&crate::json::text(e)),
         });
         let incomplete_reason =
             obj.get("incomplete_details").and_then(|d| d.get("reason")).and_then(Value::as_str).map(str::to_owned);

@@ -121,7 +121,10 @@ impl PortkeyConfig {
     pub fn request(&self, body: &Value, span: &Span) -> HttpRequest {
         let mut headers = vec![
             ("content-type".to_owned(), "application/json".to_owned()),
-            ("accept".to_owned(), "application/json".to_owned()),
+            (
+                "accept".to_owned(),
+                if body["stream"] == true { "text/event-stream" } else { "application/json" }.to_owned(),
+            ),
         ];
         let mut add = |name: &str, value: Option<String>| {
             if let Some(value) = value {
@@ -186,7 +189,7 @@ pub fn parse_response(status: u16, body: &BodyBuffer) -> Result<ModelResponse, E
                     .map(str::to_owned)
             })
             .unwrap_or_else(|| body.text_snippet(500));
-        let message = if message.is_empty() { "no details given".to_owned() } else { message };
+        let message = if message.is_empty() { "no details given".to_owned() } else { super::cap_message(&message) };
         return Err(Error::model(Some(status), message));
     }
     let json = json

@@ -34,6 +34,9 @@ use std::sync::Arc;
 const RESERVED_FIELDS: &[&str] =
     &["model", "input", "instructions", "tools", "previous_response_id", "stream", "store", "conversation"];
 
+/// The most of a model-chosen name repeated in messages.
+const MAX_ECHOED_CHARS: usize = 100;
+
 /// What the model is told about a call that was running when its run was interrupted.
 const UNKNOWN_OUTCOME: &str = "the outcome of this call is unknown: the run was interrupted while it was running, so it \
      may or may not have taken effect. Check before calling it again.";
@@ -319,7 +322,21 @@ impl ToolLoop {
 
     /// The next thing to do; see the module docs for the contract.
     pub fn poll_output(&mut self) -> LoopOutput {
-        self.out.pop_front().unwrap_or(LoopOutput::Wait)
+        if let Some(output) = self.out.pop_front() {
+            return output;
+        }
+        // A pause is decided here, once everything queued is out: decisions given one by one (or calls still
+        // to start) never make a pause that is no longer true.
+        let Phase::Tools { calls, paused: paused @ false, .. } = &mut self.state.phase else { return LoopOutput::Wait };
+        if calls.iter().any(|c| matches!(c.state, CallState::Ready | CallState::Running { .. })) {
+            return LoopOutput::Wait;
+        }
+        let awaiting: Vec<PendingCall> = calls.iter().filter_map(pending).collect();
+        if awaiting.is_empty() {
+            return LoopOutput::Wait;
+        }
+        *paused = true;
+        LoopOutput::Paused(awaiting)
     }
 
     /// True once the run has ended (its `Done` may still be waiting in `poll_output`).
@@ -399,15 +416,21 @@ impl ToolLoop {
         let phase = std::mem::replace(&mut self.state.phase, Phase::Done);
         match phase {
             Phase::Model { effect, .. } => self.out.push_back(LoopOutput::Effect(LoopEffect::Cancel { id: effect })),
-            Phase::Tools { calls, .. } => {
-                for call in &calls {
-                    if let CallState::Running { effect } = call.state {
-                        self.out.push_back(LoopOutput::Effect(LoopEffect::Cancel { id: effect }));
-                    }
+            Phase::Tools { mut calls, .. } => {
+                // Every call stays in the record: what was running may have taken effect, and the app must see it.
+                for call in &mut calls {
+                    let message = match call.state {
+                        CallState::Done { .. } => continue,
+                        CallState::Running { effect } => {
+                            self.out.push_back(LoopOutput::Effect(LoopEffect::Cancel { id: effect }));
+                            "cancelled while it was running: its outcome is unknown"
+                        }
+                        CallState::Awaiting | CallState::Ready => "not run: the run was cancelled",
+                    };
+                    let _ = set_output(call, ToolOutput::error(message));
                 }
                 let turn = self.state.turn;
-                let done = calls.into_iter().filter(|c| matches!(c.state, CallState::Done { .. }));
-                self.state.records.extend(done.map(|c| record(turn, c)));
+                self.state.records.extend(calls.into_iter().map(|c| record(turn, c)));
             }
             Phase::Done => return,
         }
@@ -436,6 +459,7 @@ impl ToolLoop {
             text: response.output_text(),
         }));
         for name in unanswerable {
+            let name = schema::cap_chars(&name, MAX_ECHOED_CHARS);
             self.warn(format!("the model sent a function call without call_id (name '{name}'); it cannot be answered"));
         }
         match response.status.as_str() {
@@ -528,7 +552,7 @@ impl ToolLoop {
     fn progress(&mut self) {
         let mut effects = Vec::new();
         let mut next_effect = self.state.next_effect;
-        let Phase::Tools { response_id, calls, paused } = &mut self.state.phase else { return };
+        let Phase::Tools { response_id, calls, .. } = &mut self.state.phase else { return };
         for i in 0..calls.len() {
             let Some(route) = calls[i].route.clone().filter(|_| calls[i].state == CallState::Ready) else {
                 continue;
@@ -554,18 +578,11 @@ impl ToolLoop {
                 arguments: call.arguments.clone(),
             }));
         }
-        let busy = calls.iter().any(|c| matches!(c.state, CallState::Ready | CallState::Running { .. }));
-        let awaiting: Vec<PendingCall> = calls.iter().filter_map(pending).collect();
+        let open = calls.iter().any(|c| !matches!(c.state, CallState::Done { .. }));
         let response_id = response_id.clone();
-        let pause = !busy && !awaiting.is_empty() && !*paused;
-        if pause {
-            *paused = true;
-        }
         self.state.next_effect = next_effect;
         self.out.extend(effects);
-        if pause {
-            self.out.push_back(LoopOutput::Paused(awaiting));
-        } else if !busy && awaiting.is_empty() {
+        if !open {
             self.next_turn(response_id);
         }
     }
@@ -625,8 +642,9 @@ impl ToolLoop {
         for (k, v) in &self.config.model_settings {
             request.insert(k.clone(), v.clone());
         }
-        if self.state.replaying {
-            // Reasoning items can only be replayed with their encrypted content.
+        if self.keeps_history() {
+            // Reasoning items can only be replayed with their encrypted content: ask for it from the first turn
+            // on, since `auto` may have to switch to replaying later.
             let include = request.entry("include").or_insert_with(|| json!([]));
             if let Value::Array(list) = include {
                 if !list.iter().any(|v| v == "reasoning.encrypted_content") {
@@ -642,8 +660,9 @@ impl ToolLoop {
         self.out.push_back(LoopOutput::Effect(LoopEffect::CallModel { id, request: Value::Object(request) }));
     }
 
+    /// The history is kept while it may be replayed (a restored run that replays keeps replaying).
     fn keeps_history(&self) -> bool {
-        self.config.continuation != Continuation::PreviousResponseId
+        self.config.continuation != Continuation::PreviousResponseId || self.state.replaying
     }
 
     fn calls_mut(&mut self) -> &mut [Call] {
@@ -658,6 +677,7 @@ impl ToolLoop {
         if self.catalog.tools().len() > names.len() {
             names.push("…");
         }
+        let name = schema::cap_chars(name, MAX_ECHOED_CHARS);
         format!("there is no tool named '{name}'. Available tools: {}", names.join(", "))
     }
 

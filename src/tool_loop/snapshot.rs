@@ -116,7 +116,37 @@ fn read(snapshot: &Value) -> Result<State> {
         }
     }
     let state = snapshot.get("state").unwrap_or(&Value::Null);
-    read_state(state).map_err(|e| Error::config(format!("the snapshot is damaged: {e}")))
+    read_state(state).and_then(check).map_err(|e| Error::config(format!("the snapshot is damaged: {e}")))
+}
+
+/// What the machine relies on and a snapshot (from anywhere) could break: unique calls, a route for every call
+/// still to run, effect ids below the next one, counters far from overflowing.
+fn check(state: State) -> Read<State> {
+    let mut ids: Vec<u64> = Vec::new();
+    if let Phase::Model { effect, .. } = &state.phase {
+        ids.push(*effect);
+    }
+    if let Phase::Tools { calls, .. } = &state.phase {
+        for (i, call) in calls.iter().enumerate() {
+            if calls[..i].iter().any(|c| c.call_id == call.call_id) {
+                return Err(format!("call '{}' appears twice", call.call_id));
+            }
+            match call.state {
+                CallState::Done { .. } => {}
+                _ if call.route.is_none() => return Err(format!("call '{}' has nowhere to go", call.call_id)),
+                CallState::Running { effect } => ids.push(effect),
+                _ => {}
+            }
+        }
+    }
+    let unique = ids.iter().enumerate().all(|(i, id)| !ids[..i].contains(id));
+    if !unique || ids.iter().any(|id| *id >= state.next_effect) || state.next_effect > u64::MAX / 2 {
+        return Err("its effect ids are inconsistent".into());
+    }
+    if state.turn > u32::MAX / 2 {
+        return Err("its turn count is out of range".into());
+    }
+    Ok(state)
 }
 
 fn write_state(state: &State) -> Value {

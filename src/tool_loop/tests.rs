@@ -525,7 +525,14 @@ fn cancelling_stops_what_is_in_flight_and_keeps_what_was_recorded() {
     assert_eq!(effects(&outs), [LoopEffect::Cancel { id: running[1].0 }]);
     let result = done(&outs).unwrap();
     assert_eq!((result.status, result.reason.as_deref()), (RunStatus::Cancelled, Some("the user pressed stop")));
-    assert_eq!(result.tool_calls.len(), 1, "the finished call stays in the record");
+    let records: Vec<(&str, bool)> =
+        result.tool_calls.iter().map(|c| (c.output.as_str().unwrap(), c.is_error)).collect();
+    assert_eq!(records[0], ("(the tool returned no content)", false), "the finished call stays in the record");
+    assert_eq!(
+        records[1],
+        ("Error: cancelled while it was running: its outcome is unknown", true),
+        "so does the one in flight"
+    );
     assert!(l.is_done());
     l.cancel("again");
     assert!(drain(&mut l).is_empty(), "cancelling an ended run does nothing");
@@ -550,4 +557,48 @@ fn calls_per_server_and_per_turn_are_limited() {
     assert_eq!(tool_effects(&outs).len(), 2);
     let refused = outs.iter().filter(|o| matches!(o, LoopOutput::Event(Event::ToolCallFinished { output, .. }) if output.as_str().is_some_and(|t| t.contains("at most 2 tool calls")))).count();
     assert_eq!(refused, 3);
+}
+
+#[test]
+fn decisions_given_one_by_one_never_make_a_pause_that_is_not_true() {
+    let ask = LoopConfig { approve: Approve::Always, ..config() };
+    let (mut l, outs) =
+        after_first_turn(ask.clone(), annotated(), json!([call("c1", "look", "{}"), call("c2", "write", "{}")]));
+    assert_eq!(paused(&outs), ["c1", "c2"]);
+    // Reject c1, then approve c2, without polling in between: c2 runs, and no pause comes out.
+    l.decide(Decision { call_id: "c1".into(), approved: false, reason: None }).unwrap();
+    l.decide(Decision { call_id: "c2".into(), approved: true, reason: None }).unwrap();
+    let outs = drain(&mut l);
+    assert_eq!(tool_effects(&outs).iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["c2"]);
+    assert!(!outs.iter().any(|o| matches!(o, LoopOutput::Paused(_))), "{outs:?}");
+    // The same through a snapshot.
+    let (l, _) =
+        after_first_turn(ask.clone(), annotated(), json!([call("c1", "look", "{}"), call("c2", "write", "{}")]));
+    let decisions = vec![
+        Decision { call_id: "c1".into(), approved: false, reason: None },
+        Decision { call_id: "c2".into(), approved: true, reason: None },
+    ];
+    let outs = drain(&mut restore(ask, &l.snapshot(), decisions).unwrap());
+    assert_eq!(tool_effects(&outs).len(), 1);
+    assert!(!outs.iter().any(|o| matches!(o, LoopOutput::Paused(_))));
+}
+
+#[test]
+fn a_snapshot_that_breaks_what_the_machine_relies_on_is_refused() {
+    let (l, _) = after_first_turn(config(), annotated(), json!([call("c1", "look", "{}"), call("c2", "write", "{}")]));
+    let good = l.snapshot();
+    let broken = |change: &dyn Fn(&mut Value)| {
+        let mut s = good.clone();
+        change(&mut s);
+        ToolLoop::restore(config(), annotated(), &s, vec![]).unwrap_err().to_string()
+    };
+    assert!(broken(&|s| s["state"]["phase"]["calls"][1]["callId"] = json!("c1")).contains("appears twice"));
+    assert!(broken(&|s| s["state"]["phase"]["calls"][0]["route"] = Value::Null).contains("nowhere to go"));
+    assert!(broken(&|s| s["state"]["nextEffect"] = json!(1)).contains("effect ids"));
+    assert!(broken(&|s| s["state"]["nextEffect"] = json!(u64::MAX)).contains("effect ids"));
+    assert!(
+        broken(&|s| s["state"]["phase"]["calls"][1]["effect"] = s["state"]["phase"]["calls"][0]["effect"].clone())
+            .contains("effect ids")
+    );
+    assert!(broken(&|s| s["state"]["turn"] = json!(u32::MAX)).contains("turn count"));
 }

@@ -185,7 +185,7 @@ test('auto continuation switches to replay when the provider keeps no responses;
   const agent = agentFor({}, noStore);
   const warnings = [];
   const seen = noStore.requests.length;
-  const result = await agent.run('Do one round of slow lookups; unknown item.', { onEvent: (e) => e.type === 'warning' && warnings.push(e.message) });
+  const result = await agent.run('Think, then do one round of slow lookups; unknown item.', { onEvent: (e) => e.type === 'warning' && warnings.push(e.message) });
   assert.equal(result.status, 'completed', JSON.stringify(result));
   assert.equal(result.turns, 2);
   assert.match(warnings.join('\n'), /replaying the history/);
@@ -194,6 +194,8 @@ test('auto continuation switches to replay when the provider keeps no responses;
   assert.match(sent[1].previous_response_id ?? '', /^resp_/, 'auto tries the stored response first');
   assert.equal(sent[2].previous_response_id, undefined);
   assert.ok(sent[2].input.some((i) => i.type === 'web_search_call'), 'the item mcp-loop does not know went back as it came');
+  assert.ok(sent[0].include?.includes('reasoning.encrypted_content'), 'auto asks for what a replay would need from the start');
+  assert.ok(sent[2].input.some((i) => i.type === 'reasoning' && i.encrypted_content), 'so the switch can replay reasoning');
   await agent.close();
 });
 
@@ -254,5 +256,23 @@ test('cancelling mid-call: the server gets notifications/cancelled and the run e
   const [call] = counting.calls();
   assert.equal(call.tool, 'wait-forever');
   assert.equal(call.cancelled, true, 'the server was told');
+  await agent.close();
+});
+
+test('an onSnapshot that returns a promise holds back the calls it records until it has stored them', async () => {
+  const agent = agentFor();
+  counting.reset();
+  const stored = [];
+  const result = await agent.run('Do one round of slow lookups.', {
+    onSnapshot: async (snapshot) => {
+      await new Promise((r) => setTimeout(r, 150));
+      stored.push({ at: Date.now(), snapshot });
+    },
+  });
+  assert.equal(result.status, 'completed');
+  const first = stored[0];
+  const running = first.snapshot.state.phase.calls.filter((c) => c.state === 'running').map((c) => c.arguments.label);
+  assert.deepEqual(running, ['r1a', 'r1b', 'r1c'], 'the first snapshot records the round as in flight');
+  for (const call of counting.calls()) assert.ok(call.startMs >= first.at, `${call.label} started after its snapshot was stored`);
   await agent.close();
 });

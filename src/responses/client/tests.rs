@@ -93,13 +93,39 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
     reply(&mut c, http, 200, &[("content-type", "text/event-stream")], "event: response.created\ndata: {}\n\n", 1);
     let out = events(&mut c);
     assert!(done(&out).as_ref().unwrap_err().to_string().contains("stream ended"), "{out:?}");
-    // An `error` event carries the provider's message.
+    // An `error` event carries the provider's message; its code says whether it may heal.
+    for (code, status, retried) in
+        [("server_error", 500, true), ("rate_limit_exceeded", 429, true), ("context_length_exceeded", 400, false)]
+    {
+        let mut c = client(1);
+        c.send(&json!({}), &span(), 0);
+        let (http, _) = attempt(&mut c);
+        let error = format!("event: error\ndata: {{\"type\":\"error\",\"code\":\"{code}\",\"message\":\"boom\"}}\n\n");
+        reply(&mut c, http, 200, &[("content-type", "text/event-stream")], &error, 1);
+        let out = events(&mut c);
+        match &out[..] {
+            [ModelEvent::Retrying { error, .. }] => {
+                assert!(retried && *error == Error::model(Some(status), "boom"), "{code}")
+            }
+            [ModelEvent::Done { result, .. }] => {
+                assert!(!retried && *result == Err(Error::model(Some(status), "boom")), "{code}")
+            }
+            other => panic!("{code}: {other:?}"),
+        }
+    }
+    // The final event ends the request, even if the connection stays open after it.
     let mut c = client(0);
     c.send(&json!({}), &span(), 0);
-    let (http, _) = attempt(&mut c);
-    let error = "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"boom\"}\n\n";
-    reply(&mut c, http, 200, &[("content-type", "text/event-stream")], error, 1);
-    assert_eq!(done(&events(&mut c)), &Err(Error::model(None, "boom")));
+    let (http, timer) = attempt(&mut c);
+    c.handle_http_head(http, 200, &[("content-type".into(), "text/event-stream".into())]);
+    let completed = format!(
+        "event: response.completed\ndata: {}\n\n",
+        json!({"type":"response.completed","response":response_json()})
+    );
+    c.handle_http_chunk(http, completed.as_bytes(), 2);
+    assert!(done(&events(&mut c)).is_ok());
+    let stops = effects(&mut c);
+    assert!(stops.contains(&ModelEffect::Cancel { key: http }) && stops.contains(&ModelEffect::Cancel { key: timer }));
 }
 
 #[test]
