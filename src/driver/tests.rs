@@ -502,6 +502,35 @@ fn reads_configuration_from_json_and_names_mistakes() {
         message(json!({"model": "m", "servers": [{"name": "a", "url": "u", "headers": [1]}]}))
             .contains("servers[0].headers")
     );
+
+    // The tool loop's options, and what they make of a request.
+    let loop_options = AgentConfig::from_json(&json!({
+        "model": "m", "continuation": "replay", "approve": "destructive", "inflight": "fail",
+        "maxToolCallsPerTurn": 5, "parallelToolCalls": false, "maxRetries": 0, "runTimeoutMs": 9000,
+        "servers": [{"name": "a", "url": "http://x/mcp", "approve": "never", "maxConcurrentCalls": 1}]
+    }))
+    .unwrap();
+    let l = loop_options.loop_config();
+    assert_eq!((l.continuation, l.approve, l.inflight), (Continuation::Replay, Approve::Destructive, Inflight::Fail));
+    assert_eq!(l.max_tool_calls_per_turn, Some(5));
+    assert_eq!(l.model_settings["parallel_tool_calls"], false);
+    assert_eq!(
+        l.servers[0],
+        ServerPolicy { server: "a".into(), approve: Some(Approve::Never), max_concurrent_calls: 1 }
+    );
+    assert_eq!((loop_options.max_retries, loop_options.run_timeout_ms), (0, Some(9000)));
+    assert!(message(json!({"model": "m", "continuation": "stored"})).contains("continuation must be"));
+    assert!(
+        message(json!({"model": "m", "approve": "sometimes"})).contains("approve must be always, never, destructive")
+    );
+    assert!(message(json!({"model": "m", "inflight": "maybe"})).contains("inflight must be"));
+    assert!(
+        message(json!({"model": "m", "parallelToolCalls": "yes"})).contains("parallelToolCalls must be true or false")
+    );
+    let zero = json!({"model": "m", "servers": [{"name": "a", "url": "http://x/mcp", "maxConcurrentCalls": 0}]});
+    assert!(
+        Driver::new(AgentConfig::from_json(&zero).unwrap()).unwrap_err().to_string().contains("maxConcurrentCalls")
+    );
 }
 
 #[test]
