@@ -181,8 +181,16 @@ impl LoopOutput {
     /// The JSON form hosts outside Rust receive: an effect (`{"type": "callModel" | "callTool" | "cancel", …}`),
     /// `{"type": "event", "event"}`, `{"type": "paused", "pending"}`, `{"type": "done", "result"}` (or `"error"`
     /// with its `code`, and `"text"`) or `{"type": "wait"}`.
-    pub fn to_json(&self) -> Value {
+    pub fn to_json(self) -> Value {
         match self {
+            // Moved, not serialised: a request carries the whole tool list (and, replaying, the history).
+            LoopOutput::Effect(LoopEffect::CallModel { id, request }) => {
+                let mut out = Map::new();
+                out.insert("type".into(), json!("callModel"));
+                out.insert("id".into(), json!(id));
+                out.insert("request".into(), request);
+                Value::Object(out)
+            }
             LoopOutput::Effect(effect) => serde_json::to_value(effect).unwrap_or(Value::Null),
             LoopOutput::Event(event) => json!({"type": "event", "event": event}),
             LoopOutput::Paused(pending) => json!({"type": "paused", "pending": pending}),
