@@ -4,7 +4,7 @@
 
 import { Driver, ToolLoop as CoreLoop, toFunctionTools as convertTools } from '../pkg/mcp_loop.js';
 import { platform } from './platform.js';
-import { clientServer, isClient, localUrl, modelFunction } from './local.js';
+import { CONNECTION, clientServer, isClient, localUrl, modelFunction } from './local.js';
 
 /** An error from mcp-loop: `code` is 'config' | 'mcp' | 'model' | 'cancelled' | 'host'. */
 export class McpLoopError extends Error {
@@ -202,10 +202,16 @@ class Host {
           case 'http':
           case 'stdio':
           case 'timer':
-          case 'cancel':
-            if (this.#held) this.#held.push(out);
+            if (this.#held) this.#held.push({ out, at: Date.now() });
             else this.#perform(out);
             break;
+          case 'cancel': {
+            // Never held: it drops the held effect it stops, or stops one that went out.
+            const held = this.#held?.findIndex(({ out: h }) => h.id === out.id && h.type !== 'stdio') ?? -1;
+            if (held >= 0) this.#held.splice(held, 1);
+            else this.#cancel(out.id);
+            break;
+          }
           case 'idle':
             for (const resolve of this.#idle.splice(0)) resolve();
             return;
@@ -228,37 +234,33 @@ class Host {
         return this.#stdio(out.id, out);
       case 'timer':
         return this.#timers.set(out.id, setTimeout(() => this.#fire(out.id), Math.max(0, out.atMs - Date.now())));
-      case 'cancel':
-        return this.#cancel(out.id);
     }
   }
 
   /**
-   * An output handler that returns a promise (an `onSnapshot` saving to a store) holds back the effects that
-   * follow until it settles: the snapshot is stored before the calls it records as in flight go out. A store
-   * that fails does not stop the run; its error is thrown where the application sees uncaught errors.
+   * An output handler that returns a promise (an `onSnapshot` storing a snapshot) holds back the effects that
+   * follow until it settles, so the snapshot is stored before the calls it records as in flight go out. The
+   * handler's promise must settle (the agent bounds it); held timers keep their delay.
    */
   #hold(wait) {
     if (typeof wait?.then !== 'function') return;
     this.#held ??= [];
     this.#waits += 1;
     Promise.resolve(wait)
-      .catch((error) =>
-        queueMicrotask(() => {
-          throw error;
-        }),
-      )
-      .finally(() => {
-        if (--this.#waits > 0 || this.broken) return;
-        const held = this.#held ?? [];
+      .catch(() => {})
+      .then(() => {
+        if (--this.#waits > 0 || this.broken || !this.#held) return;
+        const held = this.#held;
         this.#held = null;
-        for (const out of held) this.#perform(out);
+        const now = Date.now();
+        for (const { out, at } of held) this.#perform(out.type === 'timer' ? { ...out, atMs: out.atMs + (now - at) } : out);
         this.pump();
       });
   }
 
   #fail(error) {
     this.broken = new McpLoopError(`the mcp-loop core failed: ${error?.message ?? error}`, { code: 'host' });
+    this.#held = null;
     for (const id of [...this.#requests.keys(), ...this.#timers.keys()]) this.#cancel(id);
     for (const process of this.#processes.values()) process.close();
     this.#onBroken(this.broken);
@@ -284,7 +286,7 @@ class Host {
       if (!live()) return;
       const local = this.#locals.get(server ?? '');
       const response = local
-        ? await local({ ...request, headers })
+        ? await local({ ...request, headers }, abort.signal)
         : await this.#fetch(request.url, { method: request.method, headers, body: request.body, signal: abort.signal });
       if (!live()) {
         response.body?.cancel().catch(() => {});
@@ -408,6 +410,9 @@ const AGENT_KEYS = [
 ];
 
 const HOST_KEYS = ['portkey', 'servers', 'handlers', 'fetch', 'callModel'];
+
+/** The longest an `onSnapshot` promise holds a run's calls back. */
+const SNAPSHOT_WAIT_MS = 30_000;
 
 /** Decisions as the core takes them: `[{ callId, approved, reason? }]`, from that or `{ [callId]: boolean | { approved, reason } }`. */
 function decisionList(decisions = []) {
@@ -572,21 +577,52 @@ class Agent {
     });
   }
 
+  /**
+   * Gives a run's `onSnapshot` its snapshot. A promise it returns holds the step's calls back until it settles,
+   * for at most SNAPSHOT_WAIT_MS; a store that fails or takes longer does not stop the run: the run's `onEvent`
+   * gets a `warning` saying that snapshot may not be stored.
+   */
+  #store(slot, snapshot) {
+    if (!slot?.onSnapshot) return;
+    const warn = (why) => deliver(slot.onEvent, { type: 'warning', message: `onSnapshot ${why}; the run goes on without waiting for it` });
+    let saved;
+    try {
+      saved = slot.onSnapshot(snapshot);
+    } catch (error) {
+      return warn(`failed: ${error?.message ?? error}`);
+    }
+    if (typeof saved?.then !== 'function') return;
+    let timer;
+    const late = new Promise((resolve) => (timer = setTimeout(() => resolve(warn(`took longer than ${SNAPSHOT_WAIT_MS} ms`)), SNAPSHOT_WAIT_MS)));
+    const stored = Promise.resolve(saved).then(
+      () => {},
+      (error) => warn(`failed: ${error?.message ?? error}`),
+    );
+    return Promise.race([stored, late]).finally(() => clearTimeout(timer));
+  }
+
   /** A pause for calls whose policy is a function: it approves at once the calls it does not want to ask about.
    * If the run's signal is aborted meanwhile, the pause itself is the result: nothing is lost, it can be resumed. */
   async #paused(result, options) {
     if (result.status !== 'awaiting_approval') return result;
     const STOP = Symbol('stopped');
     const signal = options.signal;
-    const stopped = new Promise((resolve) => (signal?.aborted ? resolve(STOP) : signal?.addEventListener('abort', () => resolve(STOP), { once: true })));
+    let onAbort;
+    const stopped = new Promise((resolve) => (onAbort = () => resolve(STOP)));
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     const approve = [];
-    for (const call of result.pending) {
-      const fn = this.#approvers.has(call.server) ? this.#approvers.get(call.server) : this.#approvers.get('');
-      // A function that fails leaves the call to a person: the safe side.
-      const asking = fn ? Promise.resolve().then(() => fn({ ...call })).catch(() => true) : true;
-      const needed = await Promise.race([asking, stopped]);
-      if (needed === STOP) return result;
-      if (!needed) approve.push({ callId: call.callId, approved: true });
+    try {
+      for (const call of result.pending) {
+        const fn = this.#approvers.has(call.server) ? this.#approvers.get(call.server) : this.#approvers.get('');
+        // A function that fails leaves the call to a person: the safe side.
+        const asking = fn ? Promise.resolve().then(() => fn({ ...call })).catch(() => true) : true;
+        const needed = await Promise.race([asking, stopped]);
+        if (needed === STOP) return result;
+        if (!needed) approve.push({ callId: call.callId, approved: true });
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     if (!approve.length) return result;
     // Run the calls nobody needs to see; the run pauses again for the others once those are done.
@@ -607,18 +643,8 @@ class Agent {
       }
       case 'inputRequest':
         return answerWith(this.#host, this.#handlers, out);
-      case 'snapshot': {
-        const onSnapshot = this.#runs.get(out.run)?.onSnapshot;
-        if (!onSnapshot) return;
-        try {
-          return onSnapshot(out.snapshot);
-        } catch (error) {
-          queueMicrotask(() => {
-            throw error;
-          });
-        }
-        return;
-      }
+      case 'snapshot':
+        return this.#store(this.#runs.get(out.run), out.snapshot);
       case 'done': {
         const slot = this.#runs.get(out.run);
         if (!slot) return;
@@ -631,6 +657,20 @@ class Agent {
 }
 
 // ---- the tool loop alone ----
+
+/** A run's options for the core: the agent options that shape a run, `servers` as per-server policies. */
+function loopOptions(options) {
+  if (!options || typeof options !== 'object') throw config('ToolLoop needs an options object');
+  const { servers = {}, approve, ...rest } = options;
+  if (typeof approve === 'function') {
+    throw config("ToolLoop takes approve as 'never', 'always' or 'destructive'; decide paused calls with decide()");
+  }
+  const policies = Object.entries(servers).map(([name, { approve, maxConcurrentCalls } = {}]) => {
+    if (typeof approve === 'function') throw config(`servers.${name}.approve: a function is not possible here; use decide()`);
+    return { name, url: localUrl(name), approve, maxConcurrentCalls };
+  });
+  return JSON.stringify({ ...rest, approve, servers: policies });
+}
 
 /** Servers' tools for the core: `{ name: tools[] | { tools, label } }` → `[{ server, label, tools }]`. */
 function listedTools(servers) {
@@ -654,12 +694,12 @@ export class ToolLoop {
   }
 
   static start(options, tools, input) {
-    return ToolLoop.#make(() => new CoreLoop(JSON.stringify(options), listedTools(tools), JSON.stringify(input)));
+    return ToolLoop.#make(() => new CoreLoop(loopOptions(options), listedTools(tools), JSON.stringify(input)));
   }
 
   static restore(options, tools, snapshot, decisions = []) {
     const text = typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot);
-    return ToolLoop.#make(() => CoreLoop.restore(JSON.stringify(options), listedTools(tools), text, JSON.stringify(decisionList(decisions))));
+    return ToolLoop.#make(() => CoreLoop.restore(loopOptions(options), listedTools(tools), text, JSON.stringify(decisionList(decisions))));
   }
 
   static #make(build) {
@@ -722,6 +762,7 @@ export class ToolLoop {
 export async function connectMcp(options) {
   if (!options || typeof options !== 'object') throw config('connectMcp needs an options object');
   const { handlers, fetch: _fetch, name = 'server', onEvent, ...server } = options;
+  if (server.client !== undefined) throw config('connectMcp connects to a url or a command; a client is already connected');
   const checked = checkHandlers(handlers);
   const hooks = new Map();
   const core = serverConfig(name, server, checked, hooks);
@@ -784,6 +825,7 @@ export async function connectMcp(options) {
     throw error;
   }
   return {
+    [CONNECTION]: true,
     serverInfo: connected?.serverInfo ?? null,
     protocolVersion: connected?.protocolVersion ?? null,
     listTools,

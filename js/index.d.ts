@@ -156,10 +156,14 @@ export interface AgentOptions {
   runTimeoutMs?: number;
   /** The model endpoint. */
   portkey?: PortkeyOptions;
-  /** Instead of Portkey over HTTP: a function given each Responses request body (and the headers mcp-loop would
-   * send, with the trace and span ids) that returns the Response, for example around the `portkey-ai` SDK. An error
-   * with a numeric `status` counts as that HTTP status (429 and 5xx are retried). */
-  callModel?: (request: Record<string, unknown>, context: { headers: Record<string, string> }) => Promise<Record<string, unknown>>;
+  /** Instead of Portkey over HTTP: a function given each Responses request body (with the headers mcp-loop would
+   * send, trace and span ids included, and a signal that aborts) that returns the Response, or for a `stream: true`
+   * request the stream's events as an async iterable (what the OpenAI and Portkey SDKs return), for example around
+   * the `portkey-ai` SDK. An error with a numeric `status` counts as that HTTP status (429 and 5xx are retried). */
+  callModel?: (
+    request: Record<string, unknown>,
+    context: { headers: Record<string, string>; signal: AbortSignal },
+  ) => Promise<Record<string, unknown> | AsyncIterable<Record<string, unknown>>>;
   /** The MCP servers by name. The name prefixes tool names when there is more than one server. A server may be
    * the application's own MCP client. */
   servers?: Record<string, ServerOptions | ClientServerOptions | McpClientLike | string>;
@@ -174,8 +178,10 @@ export interface RunOptions {
   traceId?: string;
   /** Called with every step of the run, as it happens. */
   onEvent?: (event: AgentEvent) => void;
-  /** Called with the run's snapshot after every step (a model answer, a tool result): keep the latest, and
-   * `agent.resume(snapshot)` continues the run in any host after a crash. */
+  /** Called with the run's snapshot after every step (a model answer, a tool result, a resume), before the calls
+   * of that step go out: keep the latest, and `agent.resume(snapshot)` continues the run in any host after a crash.
+   * A promise it returns holds those calls back until it settles (at most 30 s); a store that fails or is late
+   * gives the run a `warning` event and the run goes on. */
   onSnapshot?: (snapshot: RunSnapshot) => void;
   /** Aborting it ends the run with status `cancelled`: MCP calls in flight get `notifications/cancelled`, the
    * model request is aborted. */
@@ -354,8 +360,8 @@ export type LoopOutput =
 /** The tool loop alone, for hosts with their own MCP clients and model client. Call `next()` until `wait`,
  * `paused` or `done`; perform effects concurrently; report each outcome with its id, then call `next()` again. */
 export declare class ToolLoop {
-  /** `options`: the agent options that shape a run (model, instructions, limits, strict, approve as a string, …);
-   * `tools`: each server's `tools/list` tools. */
+  /** `options`: the agent options that shape a run (model, instructions, limits, strict, continuation, approve as
+   * a string, `servers: { name: { approve, maxConcurrentCalls } }`); `tools`: each server's `tools/list` tools. */
   static start(options: AgentOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, input: string | ResponseInputItem[]): ToolLoop;
   static restore(options: AgentOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, snapshot: RunSnapshot | string, decisions?: Decisions): ToolLoop;
   next(): LoopOutput;

@@ -8,28 +8,42 @@ const encoder = new TextEncoder();
 /** The URL the core is given for a server the application brings as an object (never fetched). */
 export const localUrl = (name) => `http://mcp-loop.local/${encodeURIComponent(name)}`;
 
+/** Marks the objects `connectMcp` returns, whose `callTool(name, args, options)` differs from the SDK's. */
+export const CONNECTION = Symbol('mcp-loop connection');
+
 /** True for an object with `listTools()` and `callTool()`. */
 export const isClient = (server) => typeof server?.listTools === 'function' && typeof server?.callTool === 'function';
 
 const json = (status, body) => new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-const rpcError = (id, code, message) => json(200, { jsonrpc: '2.0', id, error: { code, message } });
+/** A JSON-RPC error for the core. Only the server's own JSON-RPC errors keep their message: anything else a
+ * client throws (HTTP bodies, redirect targets) may carry what must not reach the model. */
+function rpcError(id, error) {
+  const code = error?.code;
+  const own = Number.isInteger(code) && code <= -32000 && code >= -32768;
+  const message = own ? String(error.message ?? error) : `the MCP client failed (${error?.name ?? 'Error'})`;
+  return { jsonrpc: '2.0', id, error: { code: own ? code : -32603, message } };
+}
+
+/** The core owns timeouts (reset by progress); the client's own must not cut a call short first. */
+const NO_CLIENT_TIMEOUT = { timeout: 2 ** 31 - 1, maxTotalTimeout: 2 ** 31 - 1, resetTimeoutOnProgress: true };
 
 /**
  * An MCP server in front of `client`: answers the core's JSON-RPC requests by calling `client.listTools({ cursor })`
  * (a `{ tools, nextCursor }` result, or an array of tools) and `client.callTool({ name, arguments }, undefined,
- * { signal, onprogress })`. Progress goes back as SSE notifications; `notifications/cancelled` aborts the call.
+ * { signal, onprogress })`. Progress goes back as SSE notifications; `notifications/cancelled` or an aborted
+ * request aborts the call. Tool list changes on the client are not relayed (list them again with a new agent).
  */
 export function clientServer(name, client) {
   const calls = new Map();
-  return async (request) => {
+  return async (request, signal) => {
     if (request.method === 'DELETE') return json(200);
     if (request.method !== 'POST') return new Response(null, { status: 405 });
     let message;
     try {
       message = JSON.parse(request.body);
     } catch {
-      return rpcError(null, -32700, 'parse error');
+      return json(200, rpcError(null, { code: -32700, message: 'parse error' }));
     }
     const { id, method, params = {} } = message;
     if (id === undefined) {
@@ -46,35 +60,41 @@ export function clientServer(name, client) {
         case 'ping':
           return json(200, { jsonrpc: '2.0', id, result: {} });
         case 'tools/list': {
-          const listed = await client.listTools(params.cursor ? { cursor: params.cursor } : undefined);
+          const listed = client[CONNECTION]
+            ? await client.listTools()
+            : await client.listTools(params.cursor ? { cursor: params.cursor } : undefined, NO_CLIENT_TIMEOUT);
           const result = Array.isArray(listed) ? { tools: listed } : listed;
           return json(200, { jsonrpc: '2.0', id, result });
         }
         case 'tools/call':
-          return callTool(client, calls, id, params);
+          return callTool(client, calls, id, params, signal);
         default:
-          return rpcError(id, -32601, `method not found: ${method}`);
+          return json(200, rpcError(id, { code: -32601, message: `method not found: ${method}` }));
       }
     } catch (error) {
-      return rpcError(id, typeof error?.code === 'number' ? error.code : -32603, String(error?.message ?? error));
+      return json(200, rpcError(id, error));
     }
   };
 }
 
 /** A tool call as an SSE response: progress notifications as they come, then the result (or the error). */
-function callTool(client, calls, id, params) {
+function callTool(client, calls, id, params, signal) {
   const abort = new AbortController();
   calls.set(id, abort);
+  signal?.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
   const token = params._meta?.progressToken;
   const body = new ReadableStream({
     async start(out) {
       const send = (message) => out.enqueue(encoder.encode(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...message })}\n\n`));
       const onprogress = (p) => token !== undefined && send({ method: 'notifications/progress', params: { progressToken: token, ...p } });
       try {
-        const result = await client.callTool({ name: params.name, arguments: params.arguments ?? {} }, undefined, { signal: abort.signal, onprogress });
+        const args = params.arguments ?? {};
+        const result = client[CONNECTION]
+          ? await client.callTool(params.name, args, { signal: abort.signal, onProgress: onprogress })
+          : await client.callTool({ name: params.name, arguments: args }, undefined, { signal: abort.signal, onprogress, ...NO_CLIENT_TIMEOUT });
         send({ id, result });
       } catch (error) {
-        send({ id, error: { code: typeof error?.code === 'number' ? error.code : -32603, message: String(error?.message ?? error) } });
+        send(rpcError(id, error));
       } finally {
         calls.delete(id);
         out.close();
@@ -88,19 +108,32 @@ function callTool(client, calls, id, params) {
 }
 
 /**
- * The model endpoint in front of `callModel(request, { headers })`: it gets the Responses request body (and the
- * headers mcp-loop would have sent, with the trace and span ids) and returns the Response object. A thrown error
- * with a numeric `status` is answered with that status (so 429 and 5xx are retried); any other error counts as
- * a network failure.
+ * The model endpoint in front of `callModel(request, { headers, signal })`: it gets the Responses request body
+ * (and the headers mcp-loop would have sent, with the trace and span ids, and a signal that aborts) and returns
+ * the Response object, or, for a request with `stream: true`, either that or an async iterable of the stream's
+ * events (what the OpenAI and Portkey SDKs return). A thrown error with a numeric `status` is answered with that
+ * status (so 429 and 5xx are retried); any other error counts as a network failure.
  */
 export function modelFunction(callModel) {
-  return async (request) => {
+  return async (request, signal) => {
+    let response;
     try {
-      const response = await callModel(JSON.parse(request.body), { headers: Object.fromEntries(request.headers) });
-      return json(200, response);
+      response = await callModel(JSON.parse(request.body), { headers: Object.fromEntries(request.headers), signal });
     } catch (error) {
       if (typeof error?.status !== 'number') throw error;
       return json(error.status, { error: { message: String(error.message ?? error) } });
     }
+    if (typeof response?.[Symbol.asyncIterator] !== 'function') return json(200, response);
+    const body = new ReadableStream({
+      async start(out) {
+        try {
+          for await (const event of response) out.enqueue(encoder.encode(`event: ${event?.type ?? 'message'}\ndata: ${JSON.stringify(event)}\n\n`));
+        } catch (error) {
+          out.enqueue(encoder.encode(`event: error\ndata: ${JSON.stringify({ type: 'error', code: 'server_error', message: String(error?.message ?? error) })}\n\n`));
+        }
+        out.close();
+      },
+    });
+    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
   };
 }

@@ -140,8 +140,10 @@ impl Agent {
             .filter(|s| s.approve.unwrap_or(config.approve) == Approve::Host)
             .map(|s| s.name.clone())
             .collect();
-        if !host_decides.is_empty() && hooks.approve.is_none() {
-            return Err(Error::config("the approval policy 'host' needs Hooks::approve"));
+        if host_decides.is_empty() != hooks.approve.is_none() {
+            return Err(Error::config(
+                "Hooks::approve and the approval policy 'host' go together: set both (for the agent or a server) or neither",
+            ));
         }
         let driver = Driver::new(config)?;
         Ok(Agent { handle: Handle::start_with(driver, hooks, host_decides)? })
@@ -555,7 +557,11 @@ impl Host {
             (Some(hook), Some(_)) => result
                 .pending
                 .iter()
-                .filter(|call| decides(call) && !hook(call))
+                // A hook that panics leaves the call to a person: the safe side.
+                .filter(|call| {
+                    decides(call)
+                        && !std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(call))).unwrap_or(true)
+                })
                 .map(|call| Decision { call_id: call.call_id.clone(), approved: true, reason: None })
                 .collect(),
             _ => Vec::new(),

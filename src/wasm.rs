@@ -240,10 +240,8 @@ impl WasmToolLoop {
 
     /// Decisions (JSON `[{callId, approved, reason?}]`) on calls waiting for approval.
     pub fn decide(&mut self, decisions: &str) -> Result<(), JsValue> {
-        for decision in Decision::list_from_json(&parse("invalid decisions", decisions)?).map_err(|e| js_error(&e))? {
-            self.0.decide(decision).map_err(|e| js_error(&e))?;
-        }
-        Ok(())
+        let decisions = Decision::list_from_json(&parse("invalid decisions", decisions)?).map_err(|e| js_error(&e))?;
+        self.0.decide_all(decisions).map_err(|e| js_error(&e))
     }
 
     /// Ends the run: effects in flight get `cancel` outputs, and it is done with status `cancelled`.

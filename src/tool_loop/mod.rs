@@ -395,21 +395,32 @@ impl ToolLoop {
 
     /// A decision on a call waiting for approval: approved calls run, rejected ones tell the model so.
     pub fn decide(&mut self, decision: Decision) -> Result<()> {
-        let Some(call) = self.calls_mut().iter_mut().find(|c| c.call_id == decision.call_id) else {
-            return Err(Error::config(format!("no call '{}' in this turn", decision.call_id)));
-        };
-        if call.state != CallState::Awaiting {
-            return Err(Error::config(format!("call '{}' is not waiting for a decision", decision.call_id)));
-        }
-        if decision.approved {
-            call.state = CallState::Ready;
-        } else {
-            let mut message = "rejected by the user: this call was not run".to_owned();
-            if let Some(reason) = decision.reason.filter(|r| !r.is_empty()) {
-                message = format!("{message} ({reason})");
+        self.decide_all(vec![decision])
+    }
+
+    /// Several decisions at once: all are checked before any is applied, so a bad one changes nothing.
+    pub fn decide_all(&mut self, decisions: Vec<Decision>) -> Result<()> {
+        for (i, d) in decisions.iter().enumerate() {
+            let Some(call) = self.calls_mut().iter().find(|c| c.call_id == d.call_id) else {
+                return Err(Error::config(format!("no call '{}' in this turn", d.call_id)));
+            };
+            if call.state != CallState::Awaiting || decisions[..i].iter().any(|e| e.call_id == d.call_id) {
+                return Err(Error::config(format!("call '{}' is not waiting for a decision", d.call_id)));
             }
-            let event = set_output(call, ToolOutput::error(&message));
-            self.out.push_back(LoopOutput::Event(event));
+        }
+        for decision in decisions {
+            let Some(call) = self.calls_mut().iter_mut().find(|c| c.call_id == decision.call_id) else { continue };
+            if decision.approved {
+                call.state = CallState::Ready;
+            } else {
+                let mut message = "rejected by the user: this call was not run".to_owned();
+                if let Some(reason) = decision.reason.filter(|r| !r.is_empty()) {
+                    message =
+                        format!("{message} ({})", schema::cap_chars(&reason, crate::responses::MAX_MESSAGE_CHARS));
+                }
+                let event = set_output(call, ToolOutput::error(&message));
+                self.out.push_back(LoopOutput::Event(event));
+            }
         }
         if let Phase::Tools { paused, .. } = &mut self.state.phase {
             *paused = false;

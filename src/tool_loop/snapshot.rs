@@ -65,10 +65,11 @@ impl ToolLoop {
                     }
                 }
                 this.state.phase = Phase::Tools { response_id, calls, paused: false };
-                for decision in decisions {
-                    this.decide(decision)?;
+                if decisions.is_empty() {
+                    this.progress();
+                } else {
+                    this.decide_all(decisions)?;
                 }
-                this.progress();
             }
         }
         Ok(this)

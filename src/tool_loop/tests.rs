@@ -602,3 +602,15 @@ fn a_snapshot_that_breaks_what_the_machine_relies_on_is_refused() {
     );
     assert!(broken(&|s| s["state"]["turn"] = json!(u32::MAX)).contains("turn count"));
 }
+
+#[test]
+fn a_bad_decision_in_a_list_changes_nothing() {
+    let ask = LoopConfig { approve: Approve::Always, ..config() };
+    let (mut l, _) = after_first_turn(ask, annotated(), json!([call("c1", "look", "{}"), call("c2", "write", "{}")]));
+    let decide = |id: &str, approved| Decision { call_id: id.into(), approved, reason: None };
+    assert!(l.decide_all(vec![decide("c1", true), decide("c9", true)]).is_err());
+    assert!(l.decide_all(vec![decide("c1", true), decide("c1", false)]).is_err(), "one decision per call");
+    assert!(drain(&mut l).is_empty(), "nothing was applied");
+    l.decide_all(vec![decide("c1", true), decide("c2", true)]).unwrap();
+    assert_eq!(tool_effects(&drain(&mut l)).len(), 2);
+}

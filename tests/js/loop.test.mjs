@@ -276,3 +276,28 @@ test('an onSnapshot that returns a promise holds back the calls it records until
   for (const call of counting.calls()) assert.ok(call.startMs >= first.at, `${call.label} started after its snapshot was stored`);
   await agent.close();
 });
+
+test('onSnapshot that fails or is cancelled under: a warning, never a crash, and held calls never go out after a cancel', async () => {
+  const agent = agentFor();
+  const warnings = [];
+  const failing = await agent.run('Do one round of slow lookups.', {
+    onSnapshot: () => Promise.reject(new Error('the store is down')),
+    onEvent: (e) => e.type === 'warning' && warnings.push(e.message),
+  });
+  assert.equal(failing.status, 'completed');
+  assert.match(warnings.join('\n'), /onSnapshot failed: the store is down/);
+
+  counting.reset();
+  const stop = new AbortController();
+  const slow = await agent.run('Do one round of slow writes.', {
+    signal: stop.signal,
+    onSnapshot: () => {
+      setTimeout(() => stop.abort(new Error('stop')), 20);
+      return new Promise((r) => setTimeout(r, 200));
+    },
+  });
+  assert.equal(slow.status, 'cancelled');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(counting.calls(), [], 'the held calls were dropped, not sent late');
+  await agent.close();
+});

@@ -99,3 +99,47 @@ test('the tool loop alone, driven by the host with its own clients, snapshotted 
   assert.throws(() => ToolLoop.start({ model: 'm', maxTurns: 0 }, {}, 'x'), (e) => e.code === 'config');
   assert.throws(() => loop.modelResponse(999, {}), (e) => e.code === 'host');
 });
+
+test('a model function may answer a streamed request with the stream events, as SDKs return them', async () => {
+  // What `portkey.responses.create({ ...request, stream: true })` gives: an async iterable of the stream's events.
+  async function* events(response) {
+    yield { type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress', output: [] } };
+    const text = response.output.find((i) => i.type === 'message')?.content[0].text;
+    if (text) yield { type: 'response.output_text.delta', sequence_number: 1, delta: text };
+    yield { type: 'response.completed', sequence_number: 2, response };
+  }
+  const streaming = async (request, context) => (request.stream ? events(await callModel({ ...request, stream: false }, context)) : callModel(request, context));
+  const agent = createAgent({ model: 'gpt-standin', callModel: streaming, servers: { counting: client } });
+  const seen = [];
+  for await (const event of agent.stream('Do one round of slow lookups.')) seen.push(event);
+  const done = seen.at(-1);
+  assert.equal(done.type, 'runCompleted');
+  assert.equal(done.result.status, 'completed');
+  assert.equal(seen.filter((e) => e.type === 'textDelta').map((e) => e.delta).join(''), done.result.outputText);
+  await agent.close();
+});
+
+test('what a client throws reaches the model only as the server’s own JSON-RPC error, never as its text', async () => {
+  const leaky = {
+    listTools: () => client.listTools(),
+    callTool: async () => {
+      throw new Error('Error POSTing to endpoint https://secret.internal/mcp: {"token":"s3cr3t"}');
+    },
+  };
+  const agent = createAgent({ model: 'gpt-standin', callModel, servers: { counting: leaky } });
+  const result = await agent.run('Do one round of slow lookups.');
+  assert.ok(result.toolCalls.every((c) => c.isError && /the MCP client failed \(Error\)/.test(c.output)), JSON.stringify(result.toolCalls[0]));
+  assert.ok(!JSON.stringify(seen.slice(-2)).includes('secret.internal'), 'nothing of it went to the model');
+  await agent.close();
+});
+
+test('a connectMcp connection can serve as an agent’s server', async () => {
+  const { connectMcp } = await import('mcp-loop');
+  const connection = await connectMcp({ url: counting.url });
+  const agent = createAgent({ model: 'gpt-standin', callModel, servers: { counting: connection } });
+  const result = await agent.run('Do one round of slow lookups.');
+  assert.deepEqual(result.toolCalls.map((c) => c.output), ['looked up r1a', 'looked up r1b', 'looked up r1c']);
+  await agent.close();
+  await connection.close();
+  assert.throws(() => ToolLoop.start({ model: 'm', approve: () => true }, {}, 'x'), (e) => e.code === 'config');
+});
