@@ -148,3 +148,40 @@ test('a web page streams three rounds of three parallel calls: the same result a
     await browser.close();
   }
 });
+
+test('a run paused for approval in Node is resumed in a web page from its snapshot', async () => {
+  const { createAgent } = await import('mcp-loop');
+  const viaGateway = { baseURL: gateway.url, provider: 'openai', customHost: model.url, authorization: 'Bearer standin' };
+  const agent = createAgent({ model: 'gpt-standin', portkey: viaGateway, servers: { counting: { url: counting.url } }, approve: 'destructive' });
+  counting.reset();
+  const paused = await agent.run('Do one round of slow writes.');
+  await agent.close();
+  assert.equal(paused.status, 'awaiting_approval');
+  assert.deepEqual(counting.calls(), []);
+  const browser = await chromium.connect(browserServer.wsEndpoint());
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/tests/browser/index.html?q=`);
+    const result = await page.evaluate(
+      async ({ snapshot, pending, mcp, customHost }) => {
+        const { createAgent } = await import('/pkg/browser.js');
+        const agent = createAgent({
+          model: 'gpt-standin',
+          portkey: { baseURL: new URL('/portkey/v1', location.href).href, provider: 'openai', customHost, authorization: 'Bearer standin' },
+          servers: { counting: { url: mcp } },
+          approve: 'destructive',
+        });
+        const decisions = Object.fromEntries(pending.map((p) => [p.callId, true]));
+        const done = await agent.resume(snapshot, decisions);
+        await agent.close();
+        return done;
+      },
+      { snapshot: paused.snapshot, pending: paused.pending, mcp: counting.url, customHost: model.url },
+    );
+    assert.equal(result.status, 'completed', JSON.stringify(result));
+    assert.equal(result.traceId, paused.traceId);
+    assert.deepEqual(counting.calls().map((c) => c.label).sort(), ['r1a', 'r1b', 'r1c'], 'each approved call ran once, from the page');
+  } finally {
+    await browser.close();
+  }
+});
