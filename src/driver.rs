@@ -144,55 +144,42 @@ impl AgentConfig {
         Ok(AgentConfig {
             model: f.string("model")?.unwrap_or_default(),
             instructions: f.string("instructions")?,
-            max_turns: match f.number("maxTurns")? {
-                Some(n) => u32::try_from(n).map_err(|_| "maxTurns is too large".to_owned())?,
-                None => defaults.max_turns,
-            },
+            max_turns: f.count("maxTurns")?.unwrap_or(defaults.max_turns),
             model_settings,
             max_output_chars: f.number("maxOutputChars")?.map_or(defaults.max_output_chars, |n| n as usize),
             model_timeout_ms: f.number("modelTimeoutMs")?.unwrap_or(defaults.model_timeout_ms),
             convert: ConvertOptions::read(&f)?,
-            validate_arguments: match f.value("validateArguments") {
-                None => true,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => return Err("validateArguments must be true or false".into()),
-            },
-            tool_changes: match f.string("toolChanges")?.as_deref() {
-                None | Some("warn") => ToolChanges::Warn,
-                Some("accept") => ToolChanges::Accept,
-                Some("block") => ToolChanges::Block,
-                Some(other) => return Err(format!("toolChanges must be accept, warn or block, not '{other}'")),
-            },
-            continuation: match f.string("continuation")?.as_deref() {
-                None | Some("auto") => Continuation::Auto,
-                Some("previous_response_id") => Continuation::PreviousResponseId,
-                Some("replay") => Continuation::Replay,
-                Some(other) => {
-                    return Err(format!("continuation must be auto, previous_response_id or replay, not '{other}'"));
-                }
-            },
+            validate_arguments: f.flag("validateArguments")?.unwrap_or(true),
+            tool_changes: f
+                .choice(
+                    "toolChanges",
+                    &[("accept", ToolChanges::Accept), ("warn", ToolChanges::Warn), ("block", ToolChanges::Block)],
+                )?
+                .unwrap_or(ToolChanges::Warn),
+            continuation: f
+                .choice(
+                    "continuation",
+                    &[
+                        ("auto", Continuation::Auto),
+                        ("previous_response_id", Continuation::PreviousResponseId),
+                        ("replay", Continuation::Replay),
+                    ],
+                )?
+                .unwrap_or_default(),
             approve: f.string("approve")?.map(|a| read_approve(&a, "approve")).transpose()?.unwrap_or_default(),
-            inflight: match f.string("inflight")?.as_deref() {
-                None | Some("retry-if-idempotent") => Inflight::RetryIfIdempotent,
-                Some("retry") => Inflight::Retry,
-                Some("fail") => Inflight::Fail,
-                Some(other) => {
-                    return Err(format!("inflight must be retry-if-idempotent, retry or fail, not '{other}'"));
-                }
-            },
-            max_tool_calls_per_turn: f
-                .number("maxToolCallsPerTurn")?
-                .map(|n| u32::try_from(n).map_err(|_| "maxToolCallsPerTurn is too large".to_owned()))
-                .transpose()?,
-            parallel_tool_calls: match f.value("parallelToolCalls") {
-                None => None,
-                Some(Value::Bool(b)) => Some(*b),
-                Some(_) => return Err("parallelToolCalls must be true or false".into()),
-            },
-            max_retries: match f.number("maxRetries")? {
-                Some(n) => u32::try_from(n).map_err(|_| "maxRetries is too large".to_owned())?,
-                None => defaults.max_retries,
-            },
+            inflight: f
+                .choice(
+                    "inflight",
+                    &[
+                        ("retry-if-idempotent", Inflight::RetryIfIdempotent),
+                        ("retry", Inflight::Retry),
+                        ("fail", Inflight::Fail),
+                    ],
+                )?
+                .unwrap_or_default(),
+            max_tool_calls_per_turn: f.count("maxToolCallsPerTurn")?,
+            parallel_tool_calls: f.flag("parallelToolCalls")?,
+            max_retries: f.count("maxRetries")?.unwrap_or(defaults.max_retries),
             run_timeout_ms: f.number("runTimeoutMs")?,
             portkey: f.value("portkey").map(PortkeyConfig::read).transpose()?.unwrap_or_default(),
             servers: servers
@@ -542,7 +529,7 @@ impl Driver {
             RunState::Looping(tool_loop) => tool_loop.cancel(reason),
             RunState::AwaitingCatalog(_) => {
                 self.end_run(run);
-                let result = cancelled_before_start(reason);
+                let result = RunResult { reason: Some(reason.to_owned()), ..RunResult::new(RunStatus::Cancelled) };
                 self.out.push_back(Output::Done { run, result: Ok(result) });
             }
         }
@@ -1231,24 +1218,6 @@ fn run_snapshot(tool_loop: &ToolLoop, trace_id: &str) -> Value {
         map.insert("traceId".into(), json!(trace_id));
     }
     snapshot
-}
-
-fn cancelled_before_start(reason: &str) -> RunResult {
-    RunResult {
-        status: RunStatus::Cancelled,
-        output_text: String::new(),
-        output: Vec::new(),
-        turns: 0,
-        tool_calls: Vec::new(),
-        usage: Default::default(),
-        response_id: String::new(),
-        incomplete_reason: None,
-        trace_id: None,
-        turn_details: Vec::new(),
-        reason: Some(reason.to_owned()),
-        pending: Vec::new(),
-        snapshot: None,
-    }
 }
 
 fn unknown(id: u64) -> Error {

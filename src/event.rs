@@ -277,3 +277,24 @@ pub struct RunResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Value>,
 }
+
+impl RunResult {
+    /// A result with `status` and nothing else yet.
+    pub fn new(status: RunStatus) -> RunResult {
+        RunResult {
+            status,
+            output_text: String::new(),
+            output: Vec::new(),
+            turns: 0,
+            tool_calls: Vec::new(),
+            usage: Usage::default(),
+            response_id: String::new(),
+            incomplete_reason: None,
+            trace_id: None,
+            turn_details: Vec::new(),
+            reason: None,
+            pending: Vec::new(),
+            snapshot: None,
+        }
+    }
+}

@@ -57,6 +57,33 @@ impl<'a> Fields<'a> {
         }
     }
 
+    pub(crate) fn flag(&self, key: &str) -> Result<Option<bool>, String> {
+        match self.value(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(format!("{} must be true or false", self.name(key))),
+        }
+    }
+
+    /// A non-negative integer that fits in 32 bits (a count or a limit).
+    pub(crate) fn count(&self, key: &str) -> Result<Option<u32>, String> {
+        match self.number(key)? {
+            None => Ok(None),
+            Some(n) => u32::try_from(n).map(Some).map_err(|_| format!("{} is too large", self.name(key))),
+        }
+    }
+
+    /// One of a few named values: `options` pairs each name with its value (the first is listed first).
+    pub(crate) fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)]) -> Result<Option<T>, String> {
+        let Some(name) = self.string(key)? else { return Ok(None) };
+        if let Some((_, value)) = options.iter().find(|(n, _)| *n == name) {
+            return Ok(Some(*value));
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+        Err(format!("{} must be {} or {last}, not '{name}'", self.name(key), rest.join(", ")))
+    }
+
     pub(crate) fn array(&self, key: &str) -> Result<&'a [Value], String> {
         match self.value(key) {
             None => Ok(&[]),
@@ -107,5 +134,14 @@ mod tests {
         assert!(f.only(&["a", "n", "o", "h", "p", "z"]).is_ok());
         assert!(f.only(&["a"]).unwrap_err().starts_with("unknown option cfg.n"));
         assert_eq!(Fields::new(&json!(1), "servers[0]").err().unwrap(), "servers[0] must be an object");
+        let v = json!({"b": true, "n": 5_000_000_000u64, "c": "two", "x": "nine"});
+        let f = Fields::new(&v, "cfg").unwrap();
+        assert_eq!(f.flag("b").unwrap(), Some(true));
+        assert_eq!(f.flag("c").unwrap_err(), "cfg.c must be true or false");
+        assert_eq!(f.count("n").unwrap_err(), "cfg.n is too large");
+        assert_eq!(f.count("z").unwrap(), None);
+        let options = [("one", 1), ("two", 2), ("three", 3)];
+        assert_eq!(f.choice("c", &options).unwrap(), Some(2));
+        assert_eq!(f.choice("x", &options).unwrap_err(), "cfg.x must be one, two or three, not 'nine'");
     }
 }

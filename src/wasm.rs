@@ -258,21 +258,22 @@ impl WasmToolLoop {
 /// A loop's configuration and catalog from JSON.
 fn loop_parts(config: &str, tools: &str) -> Result<(LoopConfig, Arc<Catalog>), JsValue> {
     let config = AgentConfig::from_json(&parse("invalid configuration", config)?).map_err(|e| js_error(&e))?;
-    let Value::Array(servers) = parse("invalid tools", tools)? else {
-        return Err(js_error(&Error::config("tools must be a list of {server, label?, tools}")));
-    };
-    let mut listed = Vec::new();
-    for entry in &servers {
-        let f = Fields::new(entry, "tools[]").map_err(|e| js_error(&Error::config(e)))?;
-        let server =
-            f.string("server").ok().flatten().ok_or_else(|| js_error(&Error::config("tools[].server is required")))?;
-        let tools = f.array("tools").map_err(|e| js_error(&Error::config(e)))?;
-        let tools = tools.iter().map(|t| Tool::from_value(t.clone())).collect::<Result<_, _>>();
-        let tools = tools.map_err(|e| js_error(&Error::config(format!("a tool of server '{server}': {e}"))))?;
-        listed.push(ServerTools { server, label: f.string("label").ok().flatten(), tools });
-    }
+    let listed = listed_tools(&parse("invalid tools", tools)?).map_err(|e| js_error(&Error::config(e)))?;
     let catalog = Catalog::build(listed, &config.convert, None);
     Ok((config.loop_config(), Arc::new(catalog)))
+}
+
+/// `[{server, label?, tools}]`, each `tools` as a `tools/list` gave them.
+fn listed_tools(value: &Value) -> Result<Vec<ServerTools>, String> {
+    let Value::Array(servers) = value else { return Err("tools must be a list of {server, label?, tools}".into()) };
+    let read = |entry: &Value| -> Result<ServerTools, String> {
+        let f = Fields::new(entry, "tools[]")?;
+        let server = f.string("server")?.ok_or("tools[].server is required")?;
+        let tools = f.array("tools")?.iter().map(|t| Tool::from_value(t.clone()));
+        let tools = tools.collect::<Result<_, _>>().map_err(|e| format!("a tool of server '{server}': {e}"))?;
+        Ok(ServerTools { server, label: f.string("label")?, tools })
+    };
+    servers.iter().map(read).collect()
 }
 
 /// Converts the `tools` of a `tools/list` result (or the whole result) for one server. `options` is JSON

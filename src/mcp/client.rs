@@ -225,14 +225,12 @@ impl ServerConfig {
         ])?;
         let endpoint = match (f.string("url")?, f.string("command")?) {
             (Some(url), None) => {
-                let transport = match f.string("transport")?.as_deref() {
-                    None | Some("auto") => HttpTransport::Auto,
-                    Some("streamable-http") => HttpTransport::Streamable,
-                    Some("sse") => HttpTransport::Sse,
-                    Some(other) => {
-                        return Err(format!("{path}.transport must be auto, streamable-http or sse, not '{other}'"));
-                    }
-                };
+                let transports = [
+                    ("auto", HttpTransport::Auto),
+                    ("streamable-http", HttpTransport::Streamable),
+                    ("sse", HttpTransport::Sse),
+                ];
+                let transport = f.choice("transport", &transports)?.unwrap_or(HttpTransport::Auto);
                 Endpoint::Http { url, transport }
             }
             (None, Some(command)) => {
@@ -277,10 +275,7 @@ impl ServerConfig {
             tools: ToolFilter { allow: names("allowTools")?, deny: names("denyTools")? },
             label: f.string("label")?,
             approve: f.string("approve")?.map(|a| read_approve(&a, &format!("{path}.approve"))).transpose()?,
-            max_concurrent_calls: match f.number("maxConcurrentCalls")? {
-                None => DEFAULT_MAX_CONCURRENT_CALLS,
-                Some(n) => u32::try_from(n).map_err(|_| format!("{path}.maxConcurrentCalls is too large"))?,
-            },
+            max_concurrent_calls: f.count("maxConcurrentCalls")?.unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS),
         })
     }
 

@@ -94,12 +94,8 @@ impl ConvertOptions {
     /// Reads `{toolPrefix: "auto" | "always" | "never", maxDescriptionChars, strict: "auto" | true | false}`
     /// from an object whose other keys the caller checks.
     pub(crate) fn read(f: &Fields) -> Result<ConvertOptions, String> {
-        let prefix = match f.string("toolPrefix")?.as_deref() {
-            None | Some("auto") => PrefixPolicy::Auto,
-            Some("always") => PrefixPolicy::Always,
-            Some("never") => PrefixPolicy::Never,
-            Some(other) => return Err(format!("toolPrefix must be auto, always or never, not '{other}'")),
-        };
+        let prefixes = [("auto", PrefixPolicy::Auto), ("always", PrefixPolicy::Always), ("never", PrefixPolicy::Never)];
+        let prefix = f.choice("toolPrefix", &prefixes)?.unwrap_or(PrefixPolicy::Auto);
         let strict = match f.value("strict") {
             None => StrictMode::Auto,
             Some(Value::String(s)) if s == "auto" => StrictMode::Auto,

@@ -401,7 +401,7 @@ impl ToolLoop {
     /// Several decisions at once: all are checked before any is applied, so a bad one changes nothing.
     pub fn decide_all(&mut self, decisions: Vec<Decision>) -> Result<()> {
         for (i, d) in decisions.iter().enumerate() {
-            let Some(call) = self.calls_mut().iter().find(|c| c.call_id == d.call_id) else {
+            let Some(call) = self.calls().iter().find(|c| c.call_id == d.call_id) else {
                 return Err(Error::config(format!("no call '{}' in this turn", d.call_id)));
             };
             if call.state != CallState::Awaiting || decisions[..i].iter().any(|e| e.call_id == d.call_id) {
@@ -684,6 +684,13 @@ impl ToolLoop {
         self.config.continuation != Continuation::PreviousResponseId || self.state.replaying
     }
 
+    fn calls(&self) -> &[Call] {
+        match &self.state.phase {
+            Phase::Tools { calls, .. } => calls,
+            _ => &[],
+        }
+    }
+
     fn calls_mut(&mut self) -> &mut [Call] {
         match &mut self.state.phase {
             Phase::Tools { calls, .. } => calls,
@@ -702,36 +709,39 @@ impl ToolLoop {
 
     /// The run so far as a result with `status`, leaving the loop as it is (for a pause).
     pub fn progress_result(&self, status: RunStatus) -> RunResult {
-        let mut copy = ToolLoop {
-            config: self.config.clone(),
-            catalog: Arc::clone(&self.catalog),
-            state: self.state.clone(),
-            out: Queue::new(),
-        };
-        copy.result(status, None)
+        let (records, turns) = (self.state.records.clone(), self.state.turn_details.clone());
+        self.summary(status, None, records, turns)
     }
 
+    /// The run's result; the records move into it (the run is over).
     fn result(&mut self, status: RunStatus, response: Option<ModelResponse>) -> RunResult {
-        let response_id = self.state.turn_details.last().map(|t| t.response_id.clone()).unwrap_or_default();
-        let (output_text, output, incomplete_reason) = match response {
-            Some(r) => (r.output_text(), r.output, r.incomplete_reason),
-            None => (String::new(), Vec::new(), None),
-        };
-        RunResult {
-            status,
-            output_text,
-            output,
+        let records = std::mem::take(&mut self.state.records);
+        let turns = std::mem::take(&mut self.state.turn_details);
+        self.summary(status, response, records, turns)
+    }
+
+    fn summary(
+        &self,
+        status: RunStatus,
+        response: Option<ModelResponse>,
+        tool_calls: Vec<ToolCallRecord>,
+        turn_details: Vec<TurnRecord>,
+    ) -> RunResult {
+        let response_id = turn_details.last().map(|t| t.response_id.clone()).unwrap_or_default();
+        let mut result = RunResult {
             turns: self.state.turn,
-            tool_calls: std::mem::take(&mut self.state.records),
+            tool_calls,
             usage: self.state.usage,
             response_id,
-            incomplete_reason,
-            trace_id: None,
-            turn_details: std::mem::take(&mut self.state.turn_details),
-            reason: None,
-            pending: Vec::new(),
-            snapshot: None,
+            turn_details,
+            ..RunResult::new(status)
+        };
+        if let Some(r) = response {
+            result.output_text = r.output_text();
+            result.output = r.output;
+            result.incomplete_reason = r.incomplete_reason;
         }
+        result
     }
 
     fn finish_with(&mut self, status: RunStatus, response: ModelResponse) {

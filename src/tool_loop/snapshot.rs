@@ -87,10 +87,7 @@ impl Decision {
             f.only(&["callId", "approved", "reason"])?;
             Ok(Decision {
                 call_id: f.string("callId")?.ok_or(format!("decisions[{i}].callId is required"))?,
-                approved: f
-                    .value("approved")
-                    .and_then(Value::as_bool)
-                    .ok_or(format!("decisions[{i}].approved must be true or false"))?,
+                approved: f.flag("approved")?.ok_or(format!("decisions[{i}].approved must be true or false"))?,
                 reason: f.string("reason")?,
             })
         };
@@ -211,12 +208,12 @@ fn read_state(value: &Value) -> Read<State> {
     let phase = value.get("phase").ok_or("state.phase is missing")?;
     Ok(State {
         phase: read_phase(phase)?,
-        turn: u32::try_from(required(&f, "turn")?).map_err(|_| "state.turn is too large")?,
+        turn: required_count(&f, "turn")?,
         usage: read_usage(f.value("usage").unwrap_or(&Value::Null)),
         records: f.array("records")?.iter().map(read_record).collect::<Read<_>>()?,
         turn_details: f.array("turnDetails")?.iter().map(read_turn).collect::<Read<_>>()?,
         history: f.array("history")?.to_vec(),
-        replaying: f.value("replaying").and_then(Value::as_bool).unwrap_or(false),
+        replaying: f.flag("replaying")?.unwrap_or(false),
         next_effect: required(&f, "nextEffect")?,
     })
 }
@@ -232,7 +229,7 @@ fn read_phase(value: &Value) -> Read<Phase> {
         Some("tools") => Ok(Phase::Tools {
             response_id: f.string("responseId")?.ok_or("state.phase.responseId is missing")?,
             calls: f.array("calls")?.iter().map(read_call).collect::<Read<_>>()?,
-            paused: f.value("paused").and_then(Value::as_bool).unwrap_or(false),
+            paused: f.flag("paused")?.unwrap_or(false),
         }),
         Some("done") => Ok(Phase::Done),
         _ => Err("state.phase.phase must be model, tools or done".into()),
@@ -248,7 +245,7 @@ fn read_call(value: &Value) -> Read<Call> {
             Some(Route {
                 server: r.string("server")?.ok_or("call.route.server is missing")?,
                 tool: r.string("tool")?.ok_or("call.route.tool is missing")?,
-                retry_safe: r.value("retrySafe").and_then(Value::as_bool).unwrap_or(false),
+                retry_safe: r.flag("retrySafe")?.unwrap_or(false),
                 annotations: r.value("annotations").cloned(),
             })
         }
@@ -259,7 +256,7 @@ fn read_call(value: &Value) -> Read<Call> {
         Some("running") => CallState::Running { effect: required(&f, "effect")? },
         Some("done") => CallState::Done {
             output: f.value("output").cloned().unwrap_or(Value::Null),
-            is_error: f.value("isError").and_then(Value::as_bool).unwrap_or(false),
+            is_error: f.flag("isError")?.unwrap_or(false),
         },
         _ => return Err("call.state must be awaiting, ready, running or done".into()),
     };
@@ -275,21 +272,21 @@ fn read_call(value: &Value) -> Read<Call> {
 fn read_record(value: &Value) -> Read<ToolCallRecord> {
     let f = Fields::new(value, "record")?;
     Ok(ToolCallRecord {
-        turn: u32::try_from(required(&f, "turn")?).map_err(|_| "record.turn is too large")?,
+        turn: required_count(&f, "turn")?,
         call_id: f.string("callId")?.ok_or("record.callId is missing")?,
         name: f.string("name")?.unwrap_or_default(),
         server: f.string("server")?,
         tool: f.string("tool")?,
         arguments: f.value("arguments").cloned().unwrap_or(Value::Null),
         output: f.value("output").cloned().unwrap_or(Value::Null),
-        is_error: f.value("isError").and_then(Value::as_bool).unwrap_or(false),
+        is_error: f.flag("isError")?.unwrap_or(false),
     })
 }
 
 fn read_turn(value: &Value) -> Read<TurnRecord> {
     let f = Fields::new(value, "turnDetails")?;
     Ok(TurnRecord {
-        turn: u32::try_from(required(&f, "turn")?).map_err(|_| "turnDetails.turn is too large")?,
+        turn: required_count(&f, "turn")?,
         response_id: f.string("responseId")?.unwrap_or_default(),
         headers: f.headers("headers")?.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
     })
@@ -308,4 +305,8 @@ fn read_usage(value: &Value) -> Usage {
 
 fn required(f: &Fields<'_>, key: &str) -> Read<u64> {
     f.number(key)?.ok_or_else(|| format!("{key} is missing"))
+}
+
+fn required_count(f: &Fields<'_>, key: &str) -> Read<u32> {
+    f.count(key)?.ok_or_else(|| format!("{key} is missing"))
 }
