@@ -73,13 +73,18 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// One of a few named values: `options` pairs each name with its value (the first is listed first).
+    /// One of a few named values: `options` pairs each name with its value.
     pub(crate) fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)]) -> Result<Option<T>, String> {
-        let Some(name) = self.string(key)? else { return Ok(None) };
-        if let Some((_, value)) = options.iter().find(|(n, _)| *n == name) {
-            return Ok(Some(*value));
-        }
         let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        Ok(self.pick(key, &names)?.map(|i| options[i].1))
+    }
+
+    /// The position of the name at `key` among `names` (not generic: one copy in the wasm).
+    fn pick(&self, key: &str, names: &[&str]) -> Result<Option<usize>, String> {
+        let Some(name) = self.string(key)? else { return Ok(None) };
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            return Ok(Some(i));
+        }
         let (last, rest) = names.split_last().unwrap_or((&"", &[]));
         Err(format!("{} must be {} or {last}, not '{name}'", self.name(key), rest.join(", ")))
     }
