@@ -19,6 +19,7 @@ use crate::mcp::{McpClient, McpEffect, McpEvent, OpId, ServerConfig, StdioOp, To
 use crate::queue::Queue;
 use crate::responses::client::{ModelClient, ModelEffect, ModelEvent};
 use crate::responses::portkey::{PortkeyConfig, Span};
+use crate::responses::request::ModelRequest;
 use crate::schema::control::{Baseline, ToolChanges};
 use crate::schema::{self, Catalog, ConvertOptions, ServerTools};
 use crate::tool_loop::{
@@ -349,27 +350,36 @@ impl Output {
     /// The JSON form hosts outside Rust receive: `{"type": "http" | "stdio" | "timer" | "cancel" | "event" |
     /// "inputRequest" | "done" | "opDone" | "opProgress" | "wait" | "idle", …}`; a finished run or operation
     /// carries `result`, or `error` (with its `code`) and its `text`.
-    pub fn to_json(&self) -> Value {
+    pub fn to_text(&self) -> String {
+        use crate::json::text;
         match self {
-            Output::Effect(effect) => serde_json::to_value(effect).unwrap_or(Value::Null),
-            Output::Event { run, event } => json!({"type": "event", "run": run, "event": event}),
-            Output::InputRequest { id, server, run, method, params } => {
-                json!({"type": "inputRequest", "id": id, "server": server, "run": run, "method": method, "params": params})
+            Output::Effect(effect) => text(effect),
+            Output::Event { run, event } => {
+                format!(r#"{{"type":"event","run":{},"event":{}}}"#, text(run), text(event))
             }
-            Output::Snapshot { run, snapshot } => json!({"type": "snapshot", "run": run, "snapshot": snapshot}),
-            Output::Done { run, result: Ok(result) } => json!({"type": "done", "run": run, "result": result}),
+            Output::InputRequest { id, server, run, method, params } => text(
+                &json!({"type": "inputRequest", "id": id, "server": server, "run": run, "method": method, "params": params}),
+            ),
+            Output::Snapshot { run, snapshot } => {
+                format!(r#"{{"type":"snapshot","run":{run},"snapshot":{}}}"#, text(snapshot))
+            }
+            Output::Done { run, result: Ok(result) } => {
+                format!(r#"{{"type":"done","run":{run},"result":{}}}"#, text(result))
+            }
             Output::Done { run, result: Err(error) } => {
-                json!({"type": "done", "run": run, "error": error, "text": error.to_string()})
+                format!(r#"{{"type":"done","run":{run},"error":{},"text":{}}}"#, text(error), text(&error.to_string()))
             }
-            Output::OpDone { op, result: Ok(result) } => json!({"type": "opDone", "op": op, "result": result}),
+            Output::OpDone { op, result: Ok(result) } => {
+                format!(r#"{{"type":"opDone","op":{op},"result":{}}}"#, text(result))
+            }
             Output::OpDone { op, result: Err(error) } => {
-                json!({"type": "opDone", "op": op, "error": error, "text": error.to_string()})
+                format!(r#"{{"type":"opDone","op":{op},"error":{},"text":{}}}"#, text(error), text(&error.to_string()))
             }
             Output::OpProgress { op, progress, total, message } => {
-                json!({"type": "opProgress", "op": op, "progress": progress, "total": total, "message": message})
+                text(&json!({"type": "opProgress", "op": op, "progress": progress, "total": total, "message": message}))
             }
-            Output::Wait => json!({"type": "wait"}),
-            Output::Idle => json!({"type": "idle"}),
+            Output::Wait => r#"{"type":"wait"}"#.to_owned(),
+            Output::Idle => r#"{"type":"idle"}"#.to_owned(),
         }
     }
 }
@@ -437,7 +447,7 @@ pub struct Driver {
     expires_ms: Option<u64>,
     listing: Option<Vec<ListingSlot>>,
     /// Model calls held back until the catalog is fresh: (run, loop effect, request).
-    parked: Vec<(RunId, u64, Value)>,
+    parked: Vec<(RunId, u64, ModelRequest)>,
     runs: VecMap<RunId, Run>,
     model: ModelClient,
     /// Model requests in flight: the client's call → (run, loop effect).
@@ -1010,7 +1020,7 @@ impl Driver {
         self.parked.retain(|(r, e, _)| (*r, *e) != (run, effect));
     }
 
-    fn call_model(&mut self, run: RunId, effect: u64, request: Value) {
+    fn call_model(&mut self, run: RunId, effect: u64, request: ModelRequest) {
         let Some(Run { trace_id, state: RunState::Looping(tool_loop), .. }) = self.runs.get(&run) else { return };
         let span = Span { trace_id: trace_id.clone(), turn: tool_loop.turn() };
         let call = self.model.send(&request, &span, self.now_ms);
@@ -1159,17 +1169,9 @@ impl Driver {
     }
 
     fn release_parked(&mut self) {
-        let catalog = self.catalog.clone();
-        let tools = catalog.as_deref().map(Catalog::functions).unwrap_or_default();
+        let tools = self.catalog.as_deref().map(|c| c.functions().clone()).unwrap_or_default();
         for (run, effect, mut request) in std::mem::take(&mut self.parked) {
-            match tools {
-                list if !list.is_empty() => request["tools"] = Value::Array(list.to_vec()),
-                _ => {
-                    if let Some(map) = request.as_object_mut() {
-                        map.remove("tools");
-                    }
-                }
-            }
+            request.tools = tools.clone();
             self.call_model(run, effect, request);
         }
     }

@@ -5,9 +5,10 @@
 use serde_json::{Map, Value};
 
 /// The compact JSON text of `value`, as `value.to_string()` gives it, without `Display`: that one carries the
-/// pretty printer too (for `{:#}`), which nothing here uses.
-pub(crate) fn text(value: &Value) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+/// pretty printer too (for `{:#}`), which nothing here uses. Outputs for hosts are written with it directly,
+/// never built as a JSON value first (which would copy what they carry once more).
+pub(crate) fn text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
 /// An object being read, with its path for messages (`servers[1]`).

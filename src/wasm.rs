@@ -179,7 +179,7 @@ impl WasmDriver {
     /// "done" | "opDone" | "opProgress" | "wait" | "idle", …}`).
     #[wasm_bindgen(js_name = pollOutput)]
     pub fn poll_output(&mut self) -> String {
-        crate::json::text(&self.0.poll_output().to_json())
+        self.0.poll_output().to_text()
     }
 }
 
@@ -210,7 +210,7 @@ impl WasmToolLoop {
     /// The next output as JSON.
     #[wasm_bindgen(js_name = pollOutput)]
     pub fn poll_output(&mut self) -> String {
-        crate::json::text(&self.0.poll_output().to_json())
+        self.0.poll_output().to_text()
     }
 
     /// The model's response (a Responses `Response`, JSON) to effect `id`.

@@ -460,23 +460,26 @@ fn outputs_have_a_json_form_for_other_hosts() {
         server: Some("hr".into()),
     });
     assert_eq!(
-        http.to_json(),
+        parsed(http.to_text()),
         json!({"type":"http","id":3,"request":{"method":"POST","url":"u","headers":[["a","b"]]},"server":"hr"})
     );
-    assert_eq!(Output::Effect(Effect::Timer { id: 4, at_ms: 9 }).to_json(), json!({"type":"timer","id":4,"atMs":9}));
-    assert_eq!(Output::Effect(Effect::Cancel { id: 4 }).to_json(), json!({"type":"cancel","id":4}));
+    assert_eq!(
+        parsed(Output::Effect(Effect::Timer { id: 4, at_ms: 9 }).to_text()),
+        json!({"type":"timer","id":4,"atMs":9})
+    );
+    assert_eq!(parsed(Output::Effect(Effect::Cancel { id: 4 }).to_text()), json!({"type":"cancel","id":4}));
     let failed = Output::Done { run: 1, result: Err(Error::mcp("hr", "down")) };
     assert_eq!(
-        failed.to_json(),
+        parsed(failed.to_text()),
         json!({"type":"done","run":1,"error":{"code":"mcp","server":"hr","message":"down"},"text":"MCP server 'hr': down"})
     );
     let event =
         Output::Event { run: None, event: Event::ToolsListed { count: 2, strict: 1, notes: vec!["x: why".into()] } };
     assert_eq!(
-        event.to_json(),
+        parsed(event.to_text()),
         json!({"type":"event","run":null,"event":{"type":"toolsListed","count":2,"strict":1,"notes":["x: why"]}})
     );
-    assert_eq!(Output::Wait.to_json(), json!({"type":"wait"}));
+    assert_eq!(parsed(Output::Wait.to_text()), json!({"type":"wait"}));
 }
 
 #[test]
@@ -745,4 +748,9 @@ fn a_model_error_that_may_heal_is_tried_again() {
         _ => None,
     });
     assert_eq!(retry, Some((1, "model request failed (HTTP 503): overloaded".into())));
+}
+
+/// An output's text, read back.
+fn parsed(text: String) -> Value {
+    serde_json::from_str(&text).unwrap()
 }

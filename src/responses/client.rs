@@ -5,6 +5,7 @@
 
 use super::ModelResponse;
 use super::portkey::{MAX_RESPONSE_BYTES, PortkeyConfig, Span, parse_response};
+use super::request::ModelRequest;
 use crate::error::{Error, Result};
 use crate::http::{self, BodyBuffer, HttpRequest};
 use crate::queue::Queue;
@@ -91,7 +92,7 @@ impl ModelClient {
     }
 
     /// Sends the request `body` (a Responses request), traced as `span`; returns the call's key.
-    pub fn send(&mut self, body: &Value, span: &Span, now_ms: u64) -> u64 {
+    pub fn send(&mut self, body: &ModelRequest, span: &Span, now_ms: u64) -> u64 {
         let call = self.key();
         let request = self.portkey.request(body, span);
         let placeholder = Call {

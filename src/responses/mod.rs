@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod portkey;
+pub mod request;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

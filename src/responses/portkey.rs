@@ -2,6 +2,7 @@
 //! HTTP request for one turn and reads the answer. Nothing about MCP servers ever goes in here.
 
 use super::ModelResponse;
+use super::request::ModelRequest;
 use crate::error::Error;
 use crate::http::{BodyBuffer, HttpRequest};
 use crate::json::Fields;
@@ -118,12 +119,17 @@ impl PortkeyConfig {
     }
 
     /// The request for one turn.
-    pub fn request(&self, body: &Value, span: &Span) -> HttpRequest {
+    pub fn request(&self, body: &ModelRequest, span: &Span) -> HttpRequest {
         let mut headers = vec![
             ("content-type".to_owned(), "application/json".to_owned()),
             (
                 "accept".to_owned(),
-                if body["stream"] == true { "text/event-stream" } else { "application/json" }.to_owned(),
+                if body.fields.get("stream") == Some(&Value::Bool(true)) {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                }
+                .to_owned(),
             ),
         ];
         let mut add = |name: &str, value: Option<String>| {
@@ -153,7 +159,7 @@ impl PortkeyConfig {
             method: "POST".to_owned(),
             url: format!("{}/responses", self.base_url.trim_end_matches('/')),
             headers,
-            body: Some(crate::json::text(body)),
+            body: Some(body.to_text()),
         }
     }
 }
@@ -224,7 +230,10 @@ mod tests {
             ..PortkeyConfig::default()
         };
         config.validate().unwrap();
-        let req = config.request(&json!({"model": "m"}), &Span { trace_id: "trace-1".into(), turn: 2 });
+        let req = config.request(
+            &crate::responses::request::request_with(json!({"model": "m"})),
+            &Span { trace_id: "trace-1".into(), turn: 2 },
+        );
         assert_eq!(req.url, "http://127.0.0.1:8787/v1/responses");
         assert_eq!(req.header("x-portkey-api-key"), Some("pk"));
         assert_eq!(req.header("x-portkey-provider"), Some("openai"));
@@ -240,7 +249,8 @@ mod tests {
         assert_eq!(req.header("x-portkey-virtual-key"), None);
         assert_eq!(req.body.as_deref(), Some(r#"{"model":"m"}"#));
         let by_id = PortkeyConfig { config: Some(json!("pc-abc")), ..PortkeyConfig::default() };
-        let untraced = by_id.request(&json!({}), &Span { trace_id: String::new(), turn: 1 });
+        let untraced = by_id
+            .request(&crate::responses::request::request_with(json!({})), &Span { trace_id: String::new(), turn: 1 });
         assert_eq!(untraced.header("x-portkey-config"), Some("pc-abc"));
         assert_eq!(untraced.header("x-portkey-span-id"), None, "no trace, no spans");
     }

@@ -12,8 +12,9 @@ pub mod validate;
 
 use crate::json::Fields;
 use crate::mcp::Tool;
+use crate::responses::request::ToolList;
 use serde_json::{Map, Value, json};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The key of a tool in the JSON maps kept per tool: `["server","tool"]`. (JSON maps, because another map type
 /// would cost kilobytes of WebAssembly.)
@@ -200,7 +201,7 @@ pub struct Catalog {
     /// even after its tool was removed or blocked.
     given: Map<String, Value>,
     /// The function tools as the request's `tools` list, made once when first asked for.
-    functions: OnceLock<Vec<Value>>,
+    functions: OnceLock<Arc<ToolList>>,
 }
 
 impl Catalog {
@@ -293,8 +294,9 @@ impl Catalog {
     }
 
     /// The function tools, as the request's `tools` list.
-    pub fn functions(&self) -> &[Value] {
-        self.functions.get_or_init(|| self.tools.iter().map(|t| t.function.to_value()).collect())
+    pub fn functions(&self) -> &Arc<ToolList> {
+        self.functions
+            .get_or_init(|| Arc::new(ToolList::new(self.tools.iter().map(|t| t.function.to_value()).collect())))
     }
 
     /// Leaves out the tool `tool` of `server` (a blocked definition change); says so in the notes.

@@ -24,6 +24,7 @@ use crate::content::{self, ToolOutput};
 use crate::error::{Error, Result};
 use crate::event::{Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
 use crate::queue::Queue;
+use crate::responses::request::ModelRequest;
 use crate::responses::{FunctionCall, ModelResponse, Usage};
 use crate::schema::{self, Catalog};
 use serde::{Deserialize, Serialize};
@@ -128,7 +129,7 @@ impl LoopConfig {
 }
 
 /// Work for the host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[must_use]
 pub enum LoopEffect {
@@ -137,7 +138,7 @@ pub enum LoopEffect {
         /// Effect id.
         id: u64,
         /// The request body.
-        request: Value,
+        request: ModelRequest,
     },
     /// Call MCP tool `tool` on `server` and report with [`ToolLoop::handle_tool_result`].
     CallTool {
@@ -178,25 +179,23 @@ pub enum LoopOutput {
 }
 
 impl LoopOutput {
-    /// The JSON form hosts outside Rust receive: an effect (`{"type": "callModel" | "callTool" | "cancel", …}`),
+    /// The JSON text hosts outside Rust receive: an effect (`{"type": "callModel" | "callTool" | "cancel", …}`),
     /// `{"type": "event", "event"}`, `{"type": "paused", "pending"}`, `{"type": "done", "result"}` (or `"error"`
     /// with its `code`, and `"text"`) or `{"type": "wait"}`.
-    pub fn to_json(self) -> Value {
+    pub fn to_text(self) -> String {
+        use crate::json::text;
         match self {
-            // Moved, not serialised: a request carries the whole tool list (and, replaying, the history).
             LoopOutput::Effect(LoopEffect::CallModel { id, request }) => {
-                let mut out = Map::new();
-                out.insert("type".into(), json!("callModel"));
-                out.insert("id".into(), json!(id));
-                out.insert("request".into(), request);
-                Value::Object(out)
+                format!(r#"{{"type":"callModel","id":{id},"request":{}}}"#, request.to_text())
             }
-            LoopOutput::Effect(effect) => serde_json::to_value(effect).unwrap_or(Value::Null),
-            LoopOutput::Event(event) => json!({"type": "event", "event": event}),
-            LoopOutput::Paused(pending) => json!({"type": "paused", "pending": pending}),
-            LoopOutput::Done(Ok(result)) => json!({"type": "done", "result": result}),
-            LoopOutput::Done(Err(error)) => json!({"type": "done", "error": error, "text": error.to_string()}),
-            LoopOutput::Wait => json!({"type": "wait"}),
+            LoopOutput::Effect(effect) => text(&effect),
+            LoopOutput::Event(event) => format!(r#"{{"type":"event","event":{}}}"#, text(&event)),
+            LoopOutput::Paused(pending) => format!(r#"{{"type":"paused","pending":{}}}"#, text(&pending)),
+            LoopOutput::Done(Ok(result)) => format!(r#"{{"type":"done","result":{}}}"#, text(&result)),
+            LoopOutput::Done(Err(error)) => {
+                format!(r#"{{"type":"done","error":{},"text":{}}}"#, text(&error), text(&error.to_string()))
+            }
+            LoopOutput::Wait => r#"{"type":"wait"}"#.to_owned(),
         }
     }
 }
@@ -652,9 +651,6 @@ impl ToolLoop {
                 request.insert("previous_response_id".into(), json!(previous));
             }
         }
-        if !self.catalog.functions().is_empty() {
-            request.insert("tools".into(), Value::Array(self.catalog.functions().to_vec()));
-        }
         if self.config.stream {
             request.insert("stream".into(), json!(true));
         }
@@ -676,7 +672,8 @@ impl ToolLoop {
         if announce {
             self.out.push_back(LoopOutput::Event(Event::TurnStarted { turn: self.state.turn }));
         }
-        self.out.push_back(LoopOutput::Effect(LoopEffect::CallModel { id, request: Value::Object(request) }));
+        let request = ModelRequest { fields: request, tools: self.catalog.functions().clone() };
+        self.out.push_back(LoopOutput::Effect(LoopEffect::CallModel { id, request }));
     }
 
     /// The history is kept while it may be replayed (a restored run that replays keeps replaying).

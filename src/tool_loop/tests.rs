@@ -42,7 +42,7 @@ fn message(text: &str) -> Value {
 
 fn model_id(outputs: &[LoopOutput]) -> (u64, Value) {
     match effects(outputs).as_slice() {
-        [LoopEffect::CallModel { id, request }] => (*id, request.clone()),
+        [LoopEffect::CallModel { id, request }] => (*id, request.to_value()),
         other => panic!("expected one model call, got {other:?}"),
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::responses::portkey::PortkeyConfig;
+use crate::responses::request::request_with;
 use serde_json::json;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -50,7 +51,7 @@ fn done(events: &[ModelEvent]) -> &Result<ModelResponse> {
 #[test]
 fn a_json_answer_keeps_portkey_headers() {
     let mut c = client(2);
-    let call = c.send(&json!({"model": "m"}), &span(), 0);
+    let call = c.send(&request_with(json!({"model": "m"})), &span(), 0);
     let (http, timer) = attempt(&mut c);
     let headers = [("Content-Type", "application/json"), ("X-Portkey-Cache-Status", "MISS"), ("server", "x")];
     reply(&mut c, http, 200, &headers, &response_json().to_string(), 5);
@@ -75,7 +76,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
     .map(|e| format!("event: {}\r\ndata: {e}\r\n\r\n", e["type"].as_str().unwrap()))
     .collect::<String>();
     let mut c = client(0);
-    c.send(&json!({"stream": true}), &span(), 0);
+    c.send(&request_with(json!({"stream": true})), &span(), 0);
     let (http, _) = attempt(&mut c);
     reply(&mut c, http, 200, &[("content-type", "text/event-stream; charset=utf-8")], &events_text, 1);
     let out = events(&mut c);
@@ -88,7 +89,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
 
     // A stream that stops before its final event is an error, not a truncated answer.
     let mut c = client(2);
-    c.send(&json!({}), &span(), 0);
+    c.send(&request_with(json!({})), &span(), 0);
     let (http, _) = attempt(&mut c);
     reply(&mut c, http, 200, &[("content-type", "text/event-stream")], "event: response.created\ndata: {}\n\n", 1);
     let out = events(&mut c);
@@ -98,7 +99,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
         [("server_error", 500, true), ("rate_limit_exceeded", 429, true), ("context_length_exceeded", 400, false)]
     {
         let mut c = client(1);
-        c.send(&json!({}), &span(), 0);
+        c.send(&request_with(json!({})), &span(), 0);
         let (http, _) = attempt(&mut c);
         let error = format!("event: error\ndata: {{\"type\":\"error\",\"code\":\"{code}\",\"message\":\"boom\"}}\n\n");
         reply(&mut c, http, 200, &[("content-type", "text/event-stream")], &error, 1);
@@ -115,7 +116,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
     }
     // The final event ends the request, even if the connection stays open after it.
     let mut c = client(0);
-    c.send(&json!({}), &span(), 0);
+    c.send(&request_with(json!({})), &span(), 0);
     let (http, timer) = attempt(&mut c);
     c.handle_http_head(http, 200, &[("content-type".into(), "text/event-stream".into())]);
     let completed = format!(
@@ -131,7 +132,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
 #[test]
 fn failures_that_may_heal_are_retried_after_retry_after_or_a_backoff() {
     let mut c = client(2);
-    c.send(&json!({}), &span(), 1_000);
+    c.send(&request_with(json!({})), &span(), 1_000);
     let (http, _) = attempt(&mut c);
     reply(&mut c, http, 503, &[("retry-after", "2")], "{\"error\":{\"message\":\"busy\"}}", 1_000);
     let out = events(&mut c);
@@ -165,7 +166,7 @@ fn failures_that_may_heal_are_retried_after_retry_after_or_a_backoff() {
 fn what_will_not_heal_fails_at_once() {
     for (status, headers) in [(400, vec![]), (401, vec![]), (503, vec![("retry-after", "3600")])] {
         let mut c = client(3);
-        c.send(&json!({}), &span(), 0);
+        c.send(&request_with(json!({})), &span(), 0);
         let (http, _) = attempt(&mut c);
         reply(&mut c, http, status, &headers, "{\"error\":{\"message\":\"no\"}}", 0);
         let out = events(&mut c);
@@ -177,7 +178,7 @@ fn what_will_not_heal_fails_at_once() {
 #[test]
 fn a_timeout_aborts_the_attempt_and_cancel_stops_everything() {
     let mut c = client(1);
-    let call = c.send(&json!({}), &span(), 0);
+    let call = c.send(&request_with(json!({})), &span(), 0);
     let (http, timer) = attempt(&mut c);
     c.handle_timer(timer, 60_000);
     assert!(effects(&mut c).contains(&ModelEffect::Cancel { key: http }));
