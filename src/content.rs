@@ -8,6 +8,7 @@
 //! instead: audio (no part of a function call output takes it), file types outside the API's list, images that
 //! are not PNG, JPEG, GIF or WebP by their own bytes, broken base64, sizes over the API's limits.
 
+use crate::json::object;
 use serde_json::{Value, json};
 
 /// The default cap on one output's text, in characters.
@@ -107,9 +108,9 @@ fn assemble(parts: Vec<Part>, max_chars: usize) -> Value {
         .map(|p| match p {
             Part::Text(text) if total > max_chars => {
                 let share = (max_chars as u128 * text.chars().count() as u128 / total as u128) as usize;
-                json!({"type": "input_text", "text": shorten(&text, share.max(64))})
+                object([("type", "input_text".into()), ("text", shorten(&text, share.max(64)).into())])
             }
-            Part::Text(text) => json!({"type": "input_text", "text": text}),
+            Part::Text(text) => object([("type", "input_text".into()), ("text", text.into())]),
             Part::Media(media) => media,
         })
         .collect();
@@ -163,7 +164,8 @@ fn image(label: &str, data: &str, what: &str) -> Part {
         None => "not a PNG, JPEG, GIF or WebP image, which is all the model can see",
         Some(_) if data.len() + 32 > MAX_IMAGE_URL => "more than the API takes",
         Some(mime) => {
-            return Part::Media(json!({"type": "input_image", "image_url": format!("data:{mime};base64,{data}")}));
+            let url = format!("data:{mime};base64,{data}");
+            return Part::Media(object([("type", "input_image".into()), ("image_url", url.into())]));
         }
     };
     Part::Text(format!("[{what}: {label}, {} bytes, {problem}]", bytes(data)))
@@ -183,7 +185,11 @@ fn file(label: &str, data: &str, uri: &str) -> Part {
                 None => format!("file.{extension}"),
             };
             let file_data = format!("data:{mime};base64,{data}");
-            return Part::Media(json!({"type": "input_file", "filename": filename, "file_data": file_data}));
+            return Part::Media(object([
+                ("type", "input_file".into()),
+                ("filename", filename.into()),
+                ("file_data", file_data.into()),
+            ]));
         }
     };
     Part::Text(format!("[{}: {label}, {} bytes, {problem}]", last.unwrap_or("file"), bytes(data)))

@@ -11,6 +11,12 @@ pub(crate) fn text(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
+/// A JSON object of these members, moved in: `json!` would copy each value (it serialises what it is given),
+/// which matters for tool lists, tool outputs and media.
+pub(crate) fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(members.into_iter().map(|(key, value)| (key.to_owned(), value)).collect())
+}
+
 /// An object being read, with its path for messages (`servers[1]`).
 pub(crate) struct Fields<'a> {
     path: String,

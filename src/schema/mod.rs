@@ -10,7 +10,7 @@ pub mod names;
 pub mod strict;
 pub mod validate;
 
-use crate::json::Fields;
+use crate::json::{Fields, object};
 use crate::mcp::Tool;
 use crate::responses::request::ToolList;
 use serde_json::{Map, Value, json};
@@ -126,7 +126,7 @@ pub fn convert_json(tools: Value, options: &Value) -> Result<Value, String> {
     let routes: Map<String, Value> =
         catalog.tools.iter().map(|t| (t.function.name.clone(), json!({"server": t.server, "tool": t.tool}))).collect();
     let tools: Vec<Value> = catalog.tools.into_iter().map(|t| t.function.into_value()).collect();
-    Ok(json!({"tools": tools, "routes": routes, "notes": catalog.notes}))
+    Ok(object([("tools", tools.into()), ("routes", routes.into()), ("notes", catalog.notes.into())]))
 }
 
 /// One server's tools, as the catalog takes them.
@@ -315,14 +315,13 @@ impl FunctionTool {
     }
 
     fn into_value(self) -> Value {
-        // Built by hand: `json!` would copy the parameters (it serializes what it is given).
-        let mut map = Map::new();
-        map.insert("type".into(), self.kind.into());
-        map.insert("name".into(), self.name.into());
-        map.insert("description".into(), self.description.into());
-        map.insert("parameters".into(), self.parameters);
-        map.insert("strict".into(), self.strict.into());
-        Value::Object(map)
+        object([
+            ("type", self.kind.into()),
+            ("name", self.name.into()),
+            ("description", self.description.into()),
+            ("parameters", self.parameters),
+            ("strict", self.strict.into()),
+        ])
     }
 }
 

@@ -23,6 +23,7 @@ pub use snapshot::SNAPSHOT_VERSION;
 use crate::content::{self, ToolOutput};
 use crate::error::{Error, Result};
 use crate::event::{Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
+use crate::json::object;
 use crate::queue::Queue;
 use crate::responses::request::ModelRequest;
 use crate::responses::{FunctionCall, ModelResponse, Usage};
@@ -615,7 +616,11 @@ impl ToolLoop {
                     CallState::Done { output, .. } => output.clone(),
                     _ => Value::Null,
                 };
-                json!({"type": "function_call_output", "call_id": c.call_id, "output": output})
+                object([
+                    ("type", "function_call_output".into()),
+                    ("call_id", c.call_id.as_str().into()),
+                    ("output", output),
+                ])
             })
             .collect();
         let turn = self.state.turn;
