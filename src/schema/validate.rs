@@ -76,7 +76,7 @@ impl<'a> Validator<'a> {
             Value::Object(map) => map,
             _ => return Ok(()),
         };
-        if UNCHECKED.iter().any(|k| map.contains_key(*k)) {
+        if map.keys().any(|k| UNCHECKED.contains(&k.as_str())) {
             self.unsure = true;
         }
         if let Some(target) = map.get("$ref").and_then(Value::as_str) {
