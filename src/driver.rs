@@ -347,7 +347,7 @@ pub enum Output {
 }
 
 impl Output {
-    /// The JSON form hosts outside Rust receive: `{"type": "http" | "stdio" | "timer" | "cancel" | "event" |
+    /// The JSON text hosts outside Rust receive: `{"type": "http" | "stdio" | "timer" | "cancel" | "event" |
     /// "inputRequest" | "done" | "opDone" | "opProgress" | "wait" | "idle", …}`; a finished run or operation
     /// carries `result`, or `error` (with its `code`) and its `text`.
     pub fn to_text(&self) -> String {

@@ -35,14 +35,6 @@ pub struct ModelRequest {
 }
 
 impl ModelRequest {
-    /// Field `key`, `tools` included.
-    pub fn get(&self, key: &str) -> Option<Value> {
-        match key {
-            "tools" if !self.tools.list.is_empty() => Some(Value::Array(self.tools.list.clone())),
-            _ => self.fields.get(key).cloned(),
-        }
-    }
-
     /// The body as JSON text: the fields, then the tools' text as it is.
     pub fn to_text(&self) -> String {
         let mut text = serde_json::to_string(&self.fields).unwrap_or_default();
@@ -58,8 +50,8 @@ impl ModelRequest {
     /// The body as one JSON value.
     pub fn to_value(&self) -> Value {
         let mut fields = self.fields.clone();
-        if let Some(tools) = self.get("tools") {
-            fields.insert("tools".into(), tools);
+        if !self.tools.list.is_empty() {
+            fields.insert("tools".into(), Value::Array(self.tools.list.clone()));
         }
         Value::Object(fields)
     }
@@ -102,8 +94,8 @@ mod tests {
             assert_eq!(parsed, request.to_value());
             assert_eq!(serde_json::to_value(request).unwrap(), request.to_value());
         }
-        assert_eq!(with.get("tools").unwrap()[0]["name"], "a\"b");
-        assert_eq!(without.get("tools"), None);
+        assert_eq!(with.to_value()["tools"][0]["name"], "a\"b");
+        assert_eq!(without.to_value().get("tools"), None);
         let only_tools = ModelRequest { fields: Map::new(), tools: with.tools.clone() };
         assert_eq!(only_tools.to_text(), r#"{"tools":[{"type":"function","name":"a\"b"}]}"#);
     }

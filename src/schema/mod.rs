@@ -88,7 +88,7 @@ impl Default for ConvertOptions {
     }
 }
 
-/// The option keys [`ConvertOptions::read`] takes.
+/// The option keys the conversion reads (`toolPrefix`, `maxDescriptionChars`, `strict`).
 pub const OPTION_KEYS: &[&str] = &["toolPrefix", "maxDescriptionChars", "strict"];
 
 impl ConvertOptions {

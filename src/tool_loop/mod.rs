@@ -134,7 +134,8 @@ impl LoopConfig {
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[must_use]
 pub enum LoopEffect {
-    /// Send `request` (a Responses API request body) and report the response with [`ToolLoop::handle_model_response`].
+    /// Send `request` (a Responses API request; [`ModelRequest::to_text`] is its body) and report the response
+    /// with [`ToolLoop::handle_model_response`].
     CallModel {
         /// Effect id.
         id: u64,
