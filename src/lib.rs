@@ -55,8 +55,7 @@
 //! }
 //! ```
 
-// No unsafe code, but for the wasm build's global allocator (see `wasm.rs`).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod content;

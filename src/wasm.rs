@@ -391,9 +391,3 @@ mod tests {
         assert_eq!(code(&to_function_tools("[]", r#"{"toolPrefix":"sometimes"}"#).unwrap_err()), "config");
     }
 }
-
-/// Talc instead of the default dlmalloc: about 2 KB less gzipped wasm, and as fast. The one `unsafe` of the
-/// crate: declaring the global allocator is unsafe by nature (nothing else may manage wasm memory).
-#[allow(unsafe_code)]
-#[global_allocator]
-static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
