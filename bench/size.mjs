@@ -1,17 +1,47 @@
-// What a browser page downloads for mcp-loop, gzipped (-9): the wasm core and the browser entry module.
-// Budget: 120 KB.
+// What a browser page downloads for the job, gzipped (-9): mcp-loop (the wasm core and the browser entry
+// module) against peers bundled for the browser the same way (esbuild, minified, one ESM file): the OpenAI
+// Agents SDK with its MCP server class (the whole agent loop, as mcp-loop), and the official MCP TypeScript
+// SDK's client over Streamable HTTP alone (MCP only: no model loop, no tool conversion). Budget: 120 KB.
 //
 //   node bench/size.mjs        (after `npm run build`)
 
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
 
-const files = ['pkg/mcp_loop_bg.wasm', 'pkg/browser.js'];
-let total = 0;
-for (const file of files) {
+const root = fileURLToPath(new URL('..', import.meta.url));
+const kb = (n) => (n / 1000).toFixed(1).padStart(7);
+const line = (name, bytes, gz) => console.log(`${name.padEnd(40)} ${kb(bytes)} KB  ${kb(gz)} KB gzipped`);
+
+let ours = 0;
+for (const file of ['pkg/mcp_loop_bg.wasm', 'pkg/browser.js']) {
   const bytes = readFileSync(new URL(`../${file}`, import.meta.url));
   const gz = gzipSync(bytes, { level: 9 }).length;
-  total += gz;
-  console.log(`${file.padEnd(22)} ${(bytes.length / 1000).toFixed(1).padStart(7)} KB  ${(gz / 1000).toFixed(1).padStart(6)} KB gzipped`);
+  ours += gz;
+  line(file, bytes.length, gz);
 }
-console.log(`${'browser bundle'.padEnd(22)} ${''.padStart(10)}  ${(total / 1000).toFixed(1).padStart(6)} KB gzipped (budget 120 KB)`);
+console.log(`${'mcp-loop browser bundle'.padEnd(40)} ${''.padStart(10)}  ${kb(ours)} KB gzipped (budget 120 KB)`);
+
+const peers = {
+  'OpenAI Agents SDK (agent loop + MCP)': `export { Agent, run, MCPServerStreamableHttp } from '@openai/agents';`,
+  'MCP TypeScript SDK client (MCP only)': `export { Client } from '@modelcontextprotocol/sdk/client/index.js';
+export { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';`,
+};
+const ratios = [];
+for (const [name, contents] of Object.entries(peers)) {
+  const out = await build({
+    stdin: { contents, resolveDir: root, loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    minify: true,
+    write: false,
+    logLevel: 'error',
+  });
+  const bytes = out.outputFiles[0].contents;
+  const gz = gzipSync(bytes, { level: 9 }).length;
+  line(name, bytes.length, gz);
+  ratios.push(`${(ours / gz).toFixed(2)} of ${name.split(' (')[0]}`);
+}
+console.log(`ratios: mcp-loop is ${ratios.join(', ')}`);
