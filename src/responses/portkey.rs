@@ -206,6 +206,7 @@ pub fn parse_response(status: u16, body: &BodyBuffer) -> Result<ModelResponse, E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::responses::request::request_with;
     use serde_json::json;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -230,10 +231,7 @@ mod tests {
             ..PortkeyConfig::default()
         };
         config.validate().unwrap();
-        let req = config.request(
-            &crate::responses::request::request_with(json!({"model": "m"})),
-            &Span { trace_id: "trace-1".into(), turn: 2 },
-        );
+        let req = config.request(&request_with(json!({"model": "m"})), &Span { trace_id: "trace-1".into(), turn: 2 });
         assert_eq!(req.url, "http://127.0.0.1:8787/v1/responses");
         assert_eq!(req.header("x-portkey-api-key"), Some("pk"));
         assert_eq!(req.header("x-portkey-provider"), Some("openai"));
@@ -249,8 +247,7 @@ mod tests {
         assert_eq!(req.header("x-portkey-virtual-key"), None);
         assert_eq!(req.body.as_deref(), Some(r#"{"model":"m"}"#));
         let by_id = PortkeyConfig { config: Some(json!("pc-abc")), ..PortkeyConfig::default() };
-        let untraced = by_id
-            .request(&crate::responses::request::request_with(json!({})), &Span { trace_id: String::new(), turn: 1 });
+        let untraced = by_id.request(&request_with(json!({})), &Span { trace_id: String::new(), turn: 1 });
         assert_eq!(untraced.header("x-portkey-config"), Some("pc-abc"));
         assert_eq!(untraced.header("x-portkey-span-id"), None, "no trace, no spans");
     }

@@ -15,7 +15,7 @@ pub struct ToolList {
 impl ToolList {
     /// The list, with its text made now.
     pub fn new(list: Vec<Value>) -> ToolList {
-        let text = serde_json::to_string(&list).unwrap_or_default();
+        let text = crate::json::text(&list);
         ToolList { list, text }
     }
 
@@ -37,7 +37,7 @@ pub struct ModelRequest {
 impl ModelRequest {
     /// The body as JSON text: the fields, then the tools' text as it is.
     pub fn to_text(&self) -> String {
-        let mut text = serde_json::to_string(&self.fields).unwrap_or_default();
+        let mut text = crate::json::text(&self.fields);
         if !self.tools.list.is_empty() {
             text.pop(); // the closing brace
             text.push_str(if self.fields.is_empty() { "\"tools\":" } else { ",\"tools\":" });
