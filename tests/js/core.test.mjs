@@ -134,11 +134,11 @@ test('a tool call that hangs times out, is aborted, and the model is told', asyn
   const agent = createAgent({
     model: 'gpt-test',
     portkey: { baseURL: MODEL_URL },
-    servers: { intranet: { url: MCP_URL, timeoutMs: 150 } },
+    servers: { intranet: { url: MCP_URL, timeoutMs: 1000 } },
     fetch: watched,
   });
   const result = await agent.run('go');
-  assert.match(result.outputText, /^Error: MCP server 'intranet': request failed: timed out after 150 ms \| echo: \{\}$/);
+  assert.match(result.outputText, /^Error: MCP server 'intranet': request failed: timed out after 1000 ms \| echo: \{\}$/);
   assert.ok(aborted.includes('slow'), `the timed-out request was aborted (${aborted})`);
   await agent.close();
 });
