@@ -132,8 +132,9 @@ export interface AgentOptions {
   /** Check the model's arguments against each tool's own input schema before calling it; a mismatch goes back to the
    * model as an error output. Default true. */
   validateArguments?: boolean;
-  /** When a server changes a tool's definition after it was first listed: `accept`, `warn` (default: use it, with a
-   * warning), or `block` (hide the tool while it differs). A `toolChanged` event is sent in every case. */
+  /** When a server changes a tool's definition (description, input schema or annotations, compared exactly; key order
+   * aside) after it was first listed: `accept`, `warn` (default: use it, with a warning), or `block` (hide the tool
+   * while it differs). A `toolChanged` event is sent in every case. */
   toolChanges?: 'accept' | 'warn' | 'block';
   /** How each request continues the conversation: `auto` (default: `previous_response_id`, switching to `replay`
    * when the endpoint keeps no responses), `previous_response_id`, or `replay` (the whole history in `input`, with

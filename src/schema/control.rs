@@ -1,9 +1,9 @@
 //! What the application lets into the catalog: per-server allow and deny lists, and a watch on tool
 //! definitions, so that a server cannot swap what a tool does after it was first offered (and approved).
 
-use super::Catalog;
+use super::{Catalog, CatalogTool};
 use crate::event::Event;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// Which tools of a server the model may see: names or `*` globs. Deny wins over allow; an empty allow list
 /// allows everything.
@@ -50,24 +50,60 @@ pub enum ToolChanges {
     Block,
 }
 
-/// The definitions first seen, per tool (see `tool_key`), for the life of the agent.
+/// The definitions first seen, per tool (see `tool_key`), for the life of the agent. They are kept whole and
+/// compared exactly, not by a hash: a server that wants to swap a tool's meaning controls the new definition,
+/// and could craft one whose (non-cryptographic) hash matches. Key order does not count (JSON objects compare
+/// as maps), so a server that reorders its JSON has not changed its tool.
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
-    /// Fingerprints.
+    /// `[description, input schema, annotations]` as first seen (or last accepted).
     seen: Map<String, Value>,
     /// Tools hidden by `block`.
     blocked: Map<String, Value>,
 }
 
+/// What the model and the user rely on: the description the model reads, the schema the server takes, and the
+/// annotations that decide approvals.
+struct Definition<'a>(&'a str, &'a Value, &'a Value);
+
+impl<'a> Definition<'a> {
+    fn of(tool: &'a CatalogTool) -> Self {
+        const NONE: &Value = &Value::Null;
+        Definition(&tool.function.description, tool.input_schema(), tool.annotations.as_ref().unwrap_or(NONE))
+    }
+
+    fn matches(&self, seen: &Value) -> bool {
+        matches!(seen.as_array().map(Vec::as_slice), Some([d, schema, annotations])
+            if d.as_str() == Some(self.0) && schema == self.1 && annotations == self.2)
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Array(vec![self.0.into(), self.1.clone(), self.2.clone()])
+    }
+}
+
 impl Baseline {
     /// Compares a fresh catalog with the definitions seen before, applies `policy`, and says what changed.
     pub fn review(&mut self, catalog: &mut Catalog, policy: ToolChanges) -> Vec<Event> {
+        if self.seen.len() > super::MAX_NAMES_KEPT {
+            // A server that keeps renaming its tools must not grow this without end: past the bound, only the
+            // tools offered now are remembered.
+            let current: Vec<String> = catalog.tools.iter().map(|t| super::tool_key(&t.server, &t.tool)).collect();
+            self.seen.retain(|key, _| current.contains(key));
+        }
         let mut events = Vec::new();
         let mut hide = Vec::new();
         for tool in &catalog.tools {
             let key = super::tool_key(&tool.server, &tool.tool);
-            let first = self.seen.entry(key.clone()).or_insert(json!(tool.fingerprint)).as_u64();
-            if first == Some(tool.fingerprint) {
+            let now = Definition::of(tool);
+            let unchanged = match self.seen.get(&key) {
+                Some(first) => now.matches(first),
+                None => {
+                    self.seen.insert(key.clone(), now.to_value());
+                    true
+                }
+            };
+            if unchanged {
                 self.blocked.remove(&key);
                 continue;
             }
@@ -80,7 +116,7 @@ impl Baseline {
                     hide.push((server, name));
                 }
                 ToolChanges::Accept | ToolChanges::Warn => {
-                    self.seen.insert(key, json!(tool.fingerprint));
+                    self.seen.insert(key, now.to_value());
                     if policy == ToolChanges::Warn {
                         let message = format!("the server changed the definition of its tool '{name}'");
                         events.push(Event::Warning { server: Some(server.clone()), message });
@@ -140,5 +176,31 @@ mod tests {
         let events = baseline.review(&mut catalog("v2"), ToolChanges::Warn);
         assert!(matches!(events.as_slice(), [Event::Warning { .. }, Event::ToolChanged { blocked: false, .. }]));
         assert!(baseline.review(&mut catalog("v2"), ToolChanges::Warn).is_empty());
+    }
+
+    fn listed(tool: Value) -> Catalog {
+        let servers = [ServerTools { server: "s".into(), label: None, tools: vec![Tool::from_value(tool).unwrap()] }];
+        Catalog::build(servers.to_vec(), &ConvertOptions::default(), None)
+    }
+
+    #[test]
+    fn key_order_is_no_change_but_schemas_and_annotations_are() {
+        let mut baseline = Baseline::default();
+        let first = json!({"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}});
+        assert!(baseline.review(&mut listed(first), ToolChanges::Block).is_empty());
+        let reordered =
+            json!({"inputSchema":{"properties":{"b":{},"a":{}},"type":"object"},"description":"d","name":"t"});
+        let mut same = listed(reordered);
+        assert!(baseline.review(&mut same, ToolChanges::Block).is_empty() && same.tools.len() == 1);
+        let destructive = json!({"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{},"b":{}}},
+            "annotations":{"readOnlyHint":false,"destructiveHint":true}});
+        let mut changed = listed(destructive);
+        assert_eq!(baseline.review(&mut changed, ToolChanges::Block).len(), 1, "new annotations are a change");
+        assert!(changed.tools.is_empty());
+        let wider =
+            json!({"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{},"b":{},"to":{}}}});
+        let mut changed = listed(wider);
+        baseline.review(&mut changed, ToolChanges::Block);
+        assert!(changed.tools.is_empty(), "a wider schema is a change");
     }
 }

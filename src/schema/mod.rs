@@ -23,7 +23,7 @@ pub(crate) fn tool_key(server: &str, tool: &str) -> String {
 }
 
 /// How many names handed out the catalog remembers (see `Catalog::given`).
-const MAX_NAMES_KEPT: usize = 50_000;
+pub(crate) const MAX_NAMES_KEPT: usize = 50_000;
 
 /// The default cap on descriptions, in characters (OpenAI rejects longer ones on some endpoints).
 pub const DEFAULT_MAX_DESCRIPTION_CHARS: usize = 1024;
@@ -155,8 +155,6 @@ pub struct CatalogTool {
     pub nullable: Vec<String>,
     /// Why the tool is not strict, or what strict mode gave up.
     pub note: Option<String>,
-    /// A hash of the tool's definition, to notice a server changing it.
-    pub fingerprint: u64,
     /// The server's `annotations`, verbatim (hints, untrusted).
     pub annotations: Option<Value>,
 }
@@ -326,7 +324,6 @@ impl FunctionTool {
 }
 
 fn convert(server: &str, label: Option<&str>, tool: Tool, name: String, options: &ConvertOptions) -> CatalogTool {
-    let fingerprint = fingerprint(&tool);
     let mut description = tool.best_description().to_owned();
     if let Some(label) = label {
         description = if description.is_empty() { format!("[{label}]") } else { format!("[{label}] {description}") };
@@ -355,37 +352,8 @@ fn convert(server: &str, label: Option<&str>, tool: Tool, name: String, options:
         original,
         nullable,
         note,
-        fingerprint,
         annotations: tool.annotations,
     }
-}
-
-/// A hash of what the model and the user rely on: name, title, description, schema, annotations. Key order
-/// does not count (object members are combined with a commutative sum), so a server that reorders its JSON
-/// has not changed its tool.
-pub fn fingerprint(tool: &Tool) -> u64 {
-    fn hash(v: &Value) -> u64 {
-        match v {
-            Value::Object(map) => map.iter().fold(names::fnv1a(&[b"{"]), |sum, (k, v)| {
-                sum.wrapping_add(names::fnv1a(&[k.as_bytes(), &hash(v).to_le_bytes()]))
-            }),
-            Value::Array(items) => items.iter().fold(names::fnv1a(&[b"["]), |acc, item| {
-                names::fnv1a(&[&acc.to_le_bytes(), &hash(item).to_le_bytes()])
-            }),
-            Value::String(s) => names::fnv1a(&[b"s", s.as_bytes()]),
-            other => names::fnv1a(&[crate::json::text(other).as_bytes()]),
-        }
-    }
-    let text = |t: &Option<String>| names::fnv1a(&[t.as_deref().unwrap_or("").as_bytes()]);
-    let none = Value::Null;
-    let parts = [
-        names::fnv1a(&[tool.name.as_bytes()]),
-        text(&tool.title),
-        text(&tool.description),
-        hash(tool.input_schema.as_ref().unwrap_or(&none)),
-        hash(tool.annotations.as_ref().unwrap_or(&none)),
-    ];
-    parts.iter().fold(0, |acc, part| names::fnv1a(&[&acc.to_le_bytes(), &part.to_le_bytes()]))
 }
 
 /// The schema the model gets without strict mode: the tool's own, with an object root (a root that is not an
@@ -596,18 +564,5 @@ mod tests {
         let catalog = Catalog::build(vec![one("s", vec![t])], &ConvertOptions::default(), None);
         let find = catalog.resolve("find").unwrap();
         assert_eq!(find.server_arguments(json!({"q":"x","limit":null})), json!({"q":"x"}));
-    }
-
-    #[test]
-    fn fingerprints_see_meaning_not_key_order() {
-        let a =
-            tool(json!({"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}));
-        let b =
-            tool(json!({"inputSchema":{"properties":{"b":{},"a":{}},"type":"object"},"description":"d","name":"t"}));
-        let c = tool(
-            json!({"name":"t","description":"deletes everything","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}),
-        );
-        assert_eq!(fingerprint(&a), fingerprint(&b));
-        assert_ne!(fingerprint(&a), fingerprint(&c));
     }
 }
