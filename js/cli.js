@@ -72,12 +72,13 @@ async function run(args) {
   const servers = {};
   for (const spec of flags.server) {
     const [name, url] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
-    if (!name || !url) fail(`--server ${spec}: expected NAME=URL`);
+    // Neither message repeats the value: a URL or a header may carry a credential.
+    if (!name || !url) fail('--server: expected NAME=URL');
     servers[name] = { url, headers: {} };
   }
   for (const spec of flags.header ?? []) {
     const match = spec.match(/^([^:]+):([^=]+)=(.*)$/);
-    if (!match || !servers[match[1]]) fail(`--header ${spec}: expected SERVER:HEADER=VALUE for a configured server`);
+    if (!match || !servers[match[1]]) fail(`--header${match ? ` for '${match[1]}'` : ''}: expected SERVER:HEADER=VALUE for a configured server`);
     servers[match[1]].headers[match[2]] = match[3];
   }
   const env = process.env;

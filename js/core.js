@@ -277,11 +277,14 @@ class Host {
       if (hook) {
         let extra;
         try {
-          extra = headerPairs(await hook(), `servers.${server}.headers()`);
+          extra = headerPairs(await hook(), `servers.${server}.headers()`) ?? [];
         } catch (error) {
-          throw new Error(`the headers() hook failed: ${error?.message ?? error}`);
+          // Only the kind of error: its text may carry the very credential the hook was fetching.
+          throw new Error(error?.code === 'config' ? error.message : `the headers() hook failed (${error?.name ?? 'Error'})`);
         }
-        headers = [...headers, ...(extra ?? [])];
+        // The core redacts them from every message, as it does configured header values.
+        if (extra.length && live()) this.feed((m) => m.addSecrets(server, JSON.stringify(extra.map(([, value]) => String(value)))));
+        headers = [...headers, ...extra];
       }
       if (!live()) return;
       const local = this.#locals.get(server ?? '');
@@ -369,20 +372,38 @@ function answerWith(host, handlers, { id, server, run, method, params }) {
   const answer = handler
     ? Promise.resolve().then(() => handler(params, { server, run }))
     : Promise.reject(new Error(`no handler for ${method}`));
+  const refuse = (m, why) => m.answerInput(id, undefined, why, Date.now());
   answer.then(
-    (result) => host.feed((m) => m.answerInput(id, JSON.stringify(result ?? {}), '', Date.now())),
-    (error) => host.feed((m) => m.answerInput(id, undefined, String(error?.message ?? error), Date.now())),
+    (result) =>
+      host.feed((m) => {
+        // An answer that cannot be carried (a BigInt, a cycle, a lone surrogate) refuses this one request; it
+        // must not break the agent.
+        let json;
+        try {
+          json = JSON.stringify(result ?? {});
+        } catch (error) {
+          return refuse(m, `the ${method} handler's answer is not JSON (${error?.name ?? 'Error'})`);
+        }
+        try {
+          m.answerInput(id, json, '', Date.now());
+        } catch (error) {
+          if (error?.code !== 'config') throw error;
+          refuse(m, `the ${method} handler's answer is not valid JSON`);
+        }
+      }),
+    (error) => host.feed((m) => refuse(m, String(error?.message ?? error))),
   );
 }
 
+/** Gives an event to the application's listener. What the listener throws (or an async listener rejects with)
+ * is its own affair: it never ends a run nor crashes the process. */
 function deliver(onEvent, event) {
   if (!onEvent) return;
   try {
-    onEvent(event);
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
+    const pending = onEvent(event);
+    if (typeof pending?.catch === 'function') pending.catch(() => {});
+  } catch {
+    // ignored, as said above
   }
 }
 
@@ -437,6 +458,8 @@ class Agent {
   #handlers;
   #approvers = new Map();
   #runs = new Map();
+  /** Aborted by `close()`: approval functions still deciding stop waiting, and their pause is the result. */
+  #closed = new AbortController();
 
   constructor(options) {
     if (!options || typeof options !== 'object') throw config('createAgent needs an options object');
@@ -511,17 +534,17 @@ class Agent {
    */
   stream(input, options = {}) {
     const queue = [];
-    let wake = null;
+    const waiting = []; // resolvers of `next()` calls waiting for an item (callers may overlap)
     let finished = false;
     const push = (item) => {
       queue.push(item);
-      wake?.();
+      for (const wake of waiting.splice(0)) wake();
     };
     const abort = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
     const onEvent = (event) => {
-      options.onEvent?.(event);
       push({ event });
+      deliver(options.onEvent, event);
     };
     this.run(input, { ...options, stream: true, signal, onEvent }).then(
       (result) => push({ event: { type: 'runCompleted', result } }),
@@ -534,8 +557,7 @@ class Agent {
       async next() {
         while (!queue.length) {
           if (finished) return { done: true, value: undefined };
-          await new Promise((resolve) => (wake = resolve));
-          wake = null;
+          await new Promise((resolve) => waiting.push(resolve));
         }
         const { event, error } = queue.shift();
         if (error) {
@@ -602,15 +624,16 @@ class Agent {
   }
 
   /** A pause for calls whose policy is a function: it approves at once the calls it does not want to ask about.
-   * If the run's signal is aborted meanwhile, the pause itself is the result: nothing is lost, it can be resumed. */
+   * If the run's signal is aborted or the agent closed meanwhile, the pause itself is the result: nothing is lost,
+   * it can be resumed. */
   async #paused(result, options) {
     if (result.status !== 'awaiting_approval') return result;
     const STOP = Symbol('stopped');
-    const signal = options.signal;
+    const signals = [options.signal, this.#closed.signal].filter(Boolean);
     let onAbort;
     const stopped = new Promise((resolve) => (onAbort = () => resolve(STOP)));
-    if (signal?.aborted) onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signals.some((s) => s.aborted)) onAbort();
+    for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
     const approve = [];
     try {
       for (const call of result.pending) {
@@ -622,7 +645,7 @@ class Agent {
         if (!needed) approve.push({ callId: call.callId, approved: true });
       }
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      for (const s of signals) s.removeEventListener('abort', onAbort);
     }
     if (!approve.length) return result;
     // Run the calls nobody needs to see; the run pauses again for the others once those are done.
@@ -631,6 +654,7 @@ class Agent {
 
   /** Ends every run, closes the MCP sessions and processes, and resolves once nothing is left in flight. */
   close() {
+    this.#closed.abort();
     return this.#host.close();
   }
 
@@ -812,8 +836,14 @@ export async function connectMcp(options) {
         } catch (error) {
           return reject(wrap(error));
         }
-        ops.set(op, { resolve, reject, onProgress });
-        signal?.addEventListener('abort', () => host.feed((m2) => m2.cancelOp(op, String(signal.reason ?? 'aborted'), Date.now())), { once: true });
+        const cancel = () => host.feed((m2) => m2.cancelOp(op, String(signal.reason ?? 'aborted'), Date.now()));
+        signal?.addEventListener('abort', cancel, { once: true });
+        // The listener goes when the operation ends: an application may share one signal across many calls.
+        const done = (finish) => (value) => {
+          signal?.removeEventListener('abort', cancel);
+          finish(value);
+        };
+        ops.set(op, { resolve: done(resolve), reject: done(reject), onProgress });
       });
     });
   };

@@ -42,7 +42,7 @@ export interface McpClientLike {
 
 /** A server given as the application's own client, with the agent's per-server options. */
 export interface ClientServerOptions extends Omit<CommonServerOptions, 'timeoutMs' | 'protocol'> {
-  client: McpClientLike;
+  client: McpClientLike | McpConnection;
   timeoutMs?: number;
 }
 
@@ -167,7 +167,7 @@ export interface AgentOptions {
   ) => Promise<Record<string, unknown> | AsyncIterable<Record<string, unknown>>>;
   /** The MCP servers by name. The name prefixes tool names when there is more than one server. A server may be
    * the application's own MCP client. */
-  servers?: Record<string, ServerOptions | ClientServerOptions | McpClientLike | string>;
+  servers?: Record<string, ServerOptions | ClientServerOptions | McpClientLike | McpConnection | string>;
   /** Answers to what servers ask (elicitation, sampling, roots). */
   handlers?: Handlers;
   /** The `fetch` used for every request. Default `globalThis.fetch`. */
@@ -177,7 +177,7 @@ export interface AgentOptions {
 export interface RunOptions {
   /** `x-portkey-trace-id` for this run. Default: a fresh random id per run (a resumed run keeps its own). */
   traceId?: string;
-  /** Called with every step of the run, as it happens. */
+  /** Called with every step of the run, as it happens. What it throws is ignored: it never ends the run. */
   onEvent?: (event: AgentEvent) => void;
   /** Called with the run's snapshot after every step (a model answer, a tool result, a resume), before the calls
    * of that step go out: keep the latest, and `agent.resume(snapshot)` continues the run in any host after a crash.
@@ -360,11 +360,18 @@ export type LoopOutput =
 
 /** The tool loop alone, for hosts with their own MCP clients and model client. Call `next()` until `wait`,
  * `paused` or `done`; perform effects concurrently; report each outcome with its id, then call `next()` again. */
+/** The agent options that shape one run of the tool loop alone: no connections, handlers or functions (the host
+ * decides paused calls with `decide()`). */
+export type ToolLoopOptions = Omit<AgentOptions, 'servers' | 'portkey' | 'handlers' | 'fetch' | 'callModel' | 'approve'> & {
+  approve?: 'never' | 'always' | 'destructive';
+  servers?: Record<string, { approve?: 'never' | 'always' | 'destructive'; maxConcurrentCalls?: number }>;
+};
+
 export declare class ToolLoop {
   /** `options`: the agent options that shape a run (model, instructions, limits, strict, continuation, approve as
    * a string, `servers: { name: { approve, maxConcurrentCalls } }`); `tools`: each server's `tools/list` tools. */
-  static start(options: AgentOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, input: string | ResponseInputItem[]): ToolLoop;
-  static restore(options: AgentOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, snapshot: RunSnapshot | string, decisions?: Decisions): ToolLoop;
+  static start(options: ToolLoopOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, input: string | ResponseInputItem[]): ToolLoop;
+  static restore(options: ToolLoopOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, snapshot: RunSnapshot | string, decisions?: Decisions): ToolLoop;
   next(): LoopOutput;
   modelResponse(id: number, response: Record<string, unknown>): void;
   /** A failed model request (`status` when the endpoint answered). */
@@ -382,7 +389,8 @@ export type ConnectOptions = ServerOptions & {
   /** The name used in messages and events. Default `server`. */
   name?: string;
   handlers?: Handlers;
-  /** Called with the connection's events (`serverConnected`, `serverLog`, `toolsChanged`, `warning`, …). */
+  /** Called with the connection's events (`serverConnected`, `serverLog`, `toolsChanged`, `warning`, …). What it
+   * throws is ignored. */
   onEvent?: (event: AgentEvent) => void;
   fetch?: typeof fetch;
 };

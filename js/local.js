@@ -62,7 +62,7 @@ export function clientServer(name, client) {
         case 'tools/list': {
           const listed = client[CONNECTION]
             ? await client.listTools()
-            : await client.listTools(params.cursor ? { cursor: params.cursor } : undefined, NO_CLIENT_TIMEOUT);
+            : await client.listTools(params.cursor ? { cursor: params.cursor } : undefined, { signal, ...NO_CLIENT_TIMEOUT });
           const result = Array.isArray(listed) ? { tools: listed } : listed;
           return json(200, { jsonrpc: '2.0', id, result });
         }
@@ -124,14 +124,22 @@ export function modelFunction(callModel) {
       return json(error.status, { error: { message: String(error.message ?? error) } });
     }
     if (typeof response?.[Symbol.asyncIterator] !== 'function') return json(200, response);
+    // Pulled one event at a time; cancelling the body (a timeout, a cancelled run) closes the application's
+    // iterable at once, even while it waits for a stalled upstream.
+    const events = response[Symbol.asyncIterator]();
     const body = new ReadableStream({
-      async start(out) {
+      async pull(out) {
         try {
-          for await (const event of response) out.enqueue(encoder.encode(`event: ${event?.type ?? 'message'}\ndata: ${JSON.stringify(event)}\n\n`));
+          const { done, value: event } = await events.next();
+          if (done) return out.close();
+          out.enqueue(encoder.encode(`event: ${event?.type ?? 'message'}\ndata: ${JSON.stringify(event)}\n\n`));
         } catch (error) {
           out.enqueue(encoder.encode(`event: error\ndata: ${JSON.stringify({ type: 'error', code: 'server_error', message: String(error?.message ?? error) })}\n\n`));
+          out.close();
         }
-        out.close();
+      },
+      cancel() {
+        Promise.resolve(events.return?.()).catch(() => {});
       },
     });
     return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });

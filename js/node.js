@@ -9,6 +9,8 @@ initSync({ module: readFileSync(new URL('../pkg/mcp_loop_bg.wasm', import.meta.u
 
 /** How long a server gets after its stdin closes before TERM, and after TERM before KILL. */
 const GRACE_MS = 2000;
+/** How long the output of a server that exited may still drain. */
+const EXIT_DRAIN_MS = 500;
 
 platform.spawn = ({ command, args, inherit, env, cwd }, { stdout, stderr, exit }) => {
   const environment = Object.fromEntries(inherit.filter((k) => k in process.env).map((k) => [k, process.env[k]]));
@@ -27,11 +29,22 @@ platform.spawn = ({ command, args, inherit, env, cwd }, { stdout, stderr, exit }
     queueMicrotask(() => end(`could not start: ${error.code ?? error.message}`));
     return { write() {}, close() {} };
   }
-  child.stdout.on('data', stdout);
-  child.stderr.on('data', stderr);
+  child.stdout.on('data', (bytes) => ended || stdout(bytes));
+  child.stderr.on('data', (bytes) => ended || stderr(bytes));
   child.stdin.on('error', () => {}); // a dead process shows up as its exit
   child.on('error', (error) => end(`could not start: ${error.code ?? error.message}`));
-  child.on('close', (code, signal) => end(code === null ? `was killed by ${signal}` : `exited with code ${code}`));
+  const why = (code, signal) => (code === null ? `was killed by ${signal}` : `exited with code ${code}`);
+  // 'close' comes once the pipes are drained too. A helper the server started may hold them open after the
+  // server itself exited: past a short wait, its exit is the end, and whatever the helper writes is ignored.
+  child.on('exit', (code, signal) => {
+    const late = setTimeout(() => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+      end(why(code, signal));
+    }, EXIT_DRAIN_MS);
+    late.unref?.();
+  });
+  child.on('close', (code, signal) => end(why(code, signal)));
   return {
     write(line) {
       if (child.stdin.writable) child.stdin.write(line);

@@ -589,6 +589,16 @@ impl Driver {
         self.direct_op(server, now_ms, |client, now| client.call_tool(name, arguments, true, now))
     }
 
+    /// Header values the host added to a request to `server` (a headers hook's rotating token): they are
+    /// redacted from every message, events and tool outputs included, like configured header values.
+    pub fn add_secrets(&mut self, server: &str, values: Vec<String>) -> Result<()> {
+        let Some(client) = self.servers.iter_mut().find(|s| s.name() == server) else {
+            return Err(Error::host(format!("no server named '{}'", schema::cap_chars(server, 100))));
+        };
+        client.add_secrets(values);
+        Ok(())
+    }
+
     /// Cancels direct operation `op`: the server is told, and it ends with an error saying `reason`.
     pub fn cancel_op(&mut self, op: u64, reason: &str, now_ms: u64) -> Result<()> {
         self.now_ms = now_ms;

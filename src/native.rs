@@ -417,6 +417,8 @@ enum Input {
     Stderr(u64, Vec<u8>),
     Exit(u64, String),
     Answer(u64, std::result::Result<Value, String>),
+    /// Header values a headers hook gave for a request to this server.
+    Secrets(String, Vec<String>),
 }
 
 struct Slot {
@@ -609,10 +611,16 @@ impl Host {
                 let hook = server.and_then(|server| self.hooks.headers.clone().map(|hook| (hook, server)));
                 let task = tokio::spawn(async move {
                     if let Some((hook, server)) = hook {
-                        match hook(server).await {
-                            Ok(extra) => request.headers.extend(extra),
-                            Err(e) => {
-                                let _ = inputs.send(Input::Failed(id, format!("the headers hook failed: {e}")));
+                        match hook(server.clone()).await {
+                            Ok(extra) => {
+                                // The driver redacts them from every message, as it does configured header values.
+                                let values = extra.iter().map(|(_, value)| value.clone()).collect();
+                                let _ = inputs.send(Input::Secrets(server, values));
+                                request.headers.extend(extra);
+                            }
+                            Err(_) => {
+                                // Not its text: that may carry the very credential the hook was fetching.
+                                let _ = inputs.send(Input::Failed(id, "the headers hook failed".into()));
                                 return;
                             }
                         }
@@ -665,6 +673,7 @@ impl Host {
                 driver.handle_stdio_exit(id, &reason, now)
             }
             Input::Answer(id, outcome) => driver.answer_input(id, outcome, now),
+            Input::Secrets(server, values) => driver.add_secrets(&server, values),
         };
     }
 

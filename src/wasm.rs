@@ -103,6 +103,14 @@ impl WasmDriver {
         self.0.cancel_op(id(op), reason, id(now_ms)).map_err(|e| js_error(&e))
     }
 
+    /// Header values (JSON `[string]`) a headers hook added to a request to `server`: redacted like configured ones.
+    #[wasm_bindgen(js_name = addSecrets)]
+    pub fn add_secrets(&mut self, server: &str, values: &str) -> Result<(), JsValue> {
+        let values = parse("invalid secrets", values)?;
+        let values = values.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+        self.0.add_secrets(server, values).map_err(|e| js_error(&e))
+    }
+
     /// Response head; `headers` is JSON `[[name, value], …]`.
     #[wasm_bindgen(js_name = handleHttpHead)]
     pub fn handle_http_head(&mut self, effect: f64, status: u16, headers: &str, now_ms: f64) -> Result<(), JsValue> {

@@ -43,6 +43,10 @@ async fn faults_are_errors_and_the_connection_stays_usable() {
         assert!(error.to_string().contains(expected), "{tool}: {error}");
         works().await;
     }
+    // A server that repeats the hook's credential in an error: the credential never comes back.
+    let error = mcp.call_tool("echo-auth", json!({}), None).await.unwrap_err().to_string();
+    assert!(error.contains("token rejected: [redacted]") && !error.contains("faulty-"), "{error}");
+    works().await;
     let log = reqwest::get(url.replace("/mcp", "/__requests")).await.unwrap().text().await.unwrap();
     let requests: Vec<Value> = serde_json::from_str(&log).unwrap();
     let tokens: Vec<&str> = requests.iter().filter_map(|r| r["headers"]["authorization"].as_str()).collect();

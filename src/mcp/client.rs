@@ -479,7 +479,13 @@ pub struct McpClient {
     announce_timer: Option<u64>,
     version_retries: u32,
     events: Queue<McpEvent>,
+    /// Header values a host's headers hook gave (rotating tokens), the latest few: secrets like the configured
+    /// ones, so they are redacted too.
+    hook_secrets: Vec<String>,
 }
+
+/// How many header values from a headers hook are remembered for redaction.
+const MAX_HOOK_SECRETS: usize = 16;
 
 impl McpClient {
     /// A client that has not connected yet.
@@ -505,6 +511,20 @@ impl McpClient {
             announce_timer: None,
             version_retries: 0,
             events: Queue::new(),
+            hook_secrets: Vec::new(),
+        }
+    }
+
+    /// Header values the host added to a request (a headers hook's): redacted from every message like the
+    /// configured ones. The latest few are kept.
+    pub fn add_secrets(&mut self, values: impl IntoIterator<Item = String>) {
+        for value in values {
+            if !self.hook_secrets.contains(&value) {
+                if self.hook_secrets.len() == MAX_HOOK_SECRETS {
+                    self.hook_secrets.remove(0);
+                }
+                self.hook_secrets.push(value);
+            }
         }
     }
 
@@ -1364,7 +1384,8 @@ impl McpClient {
             }
             Endpoint::Stdio { env, .. } => secrets.extend(env.iter().map(|(_, v)| v.as_str())),
         }
-        for (_, value) in &self.config.headers {
+        let header_values = self.config.headers.iter().map(|(_, v)| v).chain(&self.hook_secrets);
+        for value in header_values {
             secrets.push(value);
             // The credential alone too (`Bearer abc` → `abc`), in case a server echoes just the token.
             if let Some((_, credential)) = value.split_once(' ') {

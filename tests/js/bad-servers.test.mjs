@@ -59,6 +59,15 @@ test('a response over the size cap', async () => {
   }
 });
 
+test("a credential from the headers() hook that a server repeats in an error is redacted", async () => {
+  await assert.rejects(mcp.callTool('echo-auth'), (e) => {
+    assert.match(e.message, /token rejected: \[redacted\]/);
+    assert.doesNotMatch(e.message, /rotating-/);
+    return true;
+  });
+  await stillWorks();
+});
+
 test('an answer to a request nobody made', async () => {
   await assert.rejects(mcp.callTool('wrong-id'), (e) => /did not answer/.test(e.message));
   assert.ok(events.some((e) => e.type === 'warning' && /unknown id 999999/.test(e.message)));

@@ -6,6 +6,7 @@
 //   huge         a response over the client's 32 MiB message cap
 //   wrong-id     an answer to a request nobody made
 //   log          a log message (notifications/message) on the stream, then the answer
+//   echo-auth    an HTTP 500 whose body repeats the request's Authorization header (a credential in an error)
 // It records every request's headers and body in `requests` (also served at GET /__requests).
 import { createServer } from 'node:http';
 
@@ -40,7 +41,7 @@ export function startFaultyServer() {
       case 'initialize':
         return result({ protocolVersion: '2025-11-25', capabilities: { tools: {}, logging: {} }, serverInfo: { name: 'faulty', version: '1' } });
       case 'tools/list':
-        return result({ tools: ['echo', 'invalid-json', 'endless', 'huge', 'wrong-id', 'log'].map((name) => ({ name, inputSchema: { type: 'object' } })) });
+        return result({ tools: ['echo', 'invalid-json', 'endless', 'huge', 'wrong-id', 'log', 'echo-auth'].map((name) => ({ name, inputSchema: { type: 'object' } })) });
       case 'tools/call':
         break;
       default:
@@ -62,6 +63,9 @@ export function startFaultyServer() {
         return result({ content: [{ type: 'text', text: 'x'.repeat(33 << 20) }] });
       case 'wrong-id':
         return json({ jsonrpc: '2.0', id: 999999, result: { content: [] } });
+      case 'echo-auth':
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        return res.end(`token rejected: ${req.headers.authorization}`);
       case 'log': {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const log = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'warning', logger: 'db', data: { slow: true } } };
