@@ -146,7 +146,7 @@ export interface AgentOptions {
    * (default: run it again only if annotated read-only or idempotent, else tell the model the outcome is
    * unknown), `retry`, or `fail`. */
   inflight?: 'retry-if-idempotent' | 'retry' | 'fail';
-  /** The most calls the model may make in one turn; further calls are answered with an error. Default: no limit. */
+  /** The most calls the model may make in one turn; further calls are answered with an error. Default 64. */
   maxToolCallsPerTurn?: number;
   /** `parallel_tool_calls` for every request, when set. */
   parallelToolCalls?: boolean;

@@ -65,7 +65,7 @@ pub struct AgentConfig {
     pub approve: Approve,
     /// What a resumed run does with calls that were in flight (default: retry if read-only or idempotent).
     pub inflight: Inflight,
-    /// The most calls the model may make in one turn (`None`: no limit).
+    /// The most calls the model may make in one turn (default 64; `None`: no limit).
     pub max_tool_calls_per_turn: Option<u32>,
     /// `parallel_tool_calls` for the request, when set.
     pub parallel_tool_calls: Option<bool>,
@@ -95,7 +95,7 @@ impl Default for AgentConfig {
             continuation: Continuation::default(),
             approve: Approve::default(),
             inflight: Inflight::default(),
-            max_tool_calls_per_turn: None,
+            max_tool_calls_per_turn: Some(crate::tool_loop::DEFAULT_MAX_TOOL_CALLS_PER_TURN),
             parallel_tool_calls: None,
             max_retries: 2,
             run_timeout_ms: None,
@@ -178,7 +178,7 @@ impl AgentConfig {
                     ],
                 )?
                 .unwrap_or_default(),
-            max_tool_calls_per_turn: f.count("maxToolCallsPerTurn")?,
+            max_tool_calls_per_turn: f.count("maxToolCallsPerTurn")?.or(defaults.max_tool_calls_per_turn),
             parallel_tool_calls: f.flag("parallelToolCalls")?,
             max_retries: f.count("maxRetries")?.unwrap_or(defaults.max_retries),
             run_timeout_ms: f.number("runTimeoutMs")?,

@@ -482,7 +482,13 @@ pub struct McpClient {
     /// Header values a host's headers hook gave (rotating tokens), the latest few: secrets like the configured
     /// ones, so they are redacted too.
     hook_secrets: Vec<String>,
+    /// Sessions the server forgot (HTTP 404) since an operation last succeeded.
+    sessions_lost: u32,
 }
+
+/// How many sessions in a row a server may forget before the client stops starting new ones: a server that
+/// answers 404 to everything must end in an error, not in a loop.
+const MAX_SESSIONS_LOST: u32 = 3;
 
 /// How many header values from a headers hook are remembered for redaction.
 const MAX_HOOK_SECRETS: usize = 16;
@@ -512,6 +518,7 @@ impl McpClient {
             version_retries: 0,
             events: Queue::new(),
             hook_secrets: Vec::new(),
+            sessions_lost: 0,
         }
     }
 
@@ -1060,7 +1067,8 @@ impl McpClient {
             }
             "notifications/message" => {
                 let text = |key: &str| p.and_then(|p| p.get(key)).and_then(Value::as_str).map(str::to_owned);
-                let data = p.and_then(|p| p.get("data")).cloned().unwrap_or(Value::Null);
+                let mut data = p.and_then(|p| p.get("data")).cloned().unwrap_or(Value::Null);
+                self.redact_credentials(&mut data);
                 let level = text("level").unwrap_or_else(|| "info".into());
                 self.events.push_back(McpEvent::Log { level, logger: text("logger"), data });
             }
@@ -1082,6 +1090,9 @@ impl McpClient {
             Some(Op::CallTool(_)) if result.is_object() => {
                 self.ops.remove(&op);
                 self.retried.retain(|r| *r != op);
+                self.sessions_lost = 0;
+                let mut result = result;
+                self.redact_credentials(&mut result);
                 self.events.push_back(McpEvent::ToolResult { op, result });
             }
             Some(Op::CallTool(_)) => self.fail_op(op, "malformed tools/call result: not an object".into()),
@@ -1158,6 +1169,7 @@ impl McpClient {
         }
         self.retried.retain(|r| *r != op);
         let ttl_ms = result.get("ttlMs").and_then(Value::as_u64);
+        self.sessions_lost = 0;
         self.events.push_back(McpEvent::Tools { op, tools, ttl_ms });
     }
 
@@ -1280,11 +1292,16 @@ impl McpClient {
             }
         }
         if current && self.phase != Phase::Closed {
+            self.waiting.extend(op);
+            self.sessions_lost += 1;
+            if self.sessions_lost > MAX_SESSIONS_LOST {
+                self.sessions_lost = 0;
+                return self.down(format!("the server forgot {} sessions in a row (HTTP 404)", MAX_SESSIONS_LOST + 1));
+            }
             self.warn("the server ended the session (HTTP 404); starting a new session".into());
             if let Transport::Http(t) = &mut self.transport {
                 t.session_id = None;
             }
-            self.waiting.extend(op);
             self.send_initialize();
         } else if let Some(op) = op {
             if self.phase == Phase::Ready { self.send_op(op) } else { self.waiting.push_back(op) }
@@ -1370,24 +1387,51 @@ impl McpClient {
     /// Removes everything secret about this server from `text`: its URL, origin, host, header values,
     /// credentials, environment values and session id.
     pub fn redact(&self, text: &str) -> String {
-        let mut secrets: Vec<&str> = Vec::new();
-        match &self.config.endpoint {
-            Endpoint::Http { url, .. } => {
-                let origin = origin(url);
-                let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
-                let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-                secrets.extend([url.as_str(), origin, authority]);
-                // The bare host name too, unless it is too common to mean anything.
-                if host != "localhost" {
-                    secrets.push(host);
-                }
+        let mut secrets = self.credentials();
+        if let Endpoint::Http { url, .. } = &self.config.endpoint {
+            let origin = origin(url);
+            let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
+            let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+            secrets.extend([url.as_str(), origin, authority]);
+            // The bare host name too, unless it is too common to mean anything.
+            if host != "localhost" {
+                secrets.push(host);
             }
-            Endpoint::Stdio { env, .. } => secrets.extend(env.iter().map(|(_, v)| v.as_str())),
+        }
+        replace_secrets(text, secrets)
+    }
+
+    /// Removes this server's credentials (header values, environment values, session id) from every string in
+    /// `value`, a result or a notification the model or the application gets. Its address stays: results
+    /// rightly name resources on their own server.
+    fn redact_credentials(&self, value: &mut Value) {
+        let secrets = self.credentials();
+        if secrets.is_empty() {
+            return;
+        }
+        fn walk(value: &mut Value, secrets: &[&str]) {
+            match value {
+                Value::String(text) if secrets.iter().any(|s| contains_ignoring_ascii_case(text, s)) => {
+                    *text = replace_secrets(text, secrets.to_vec());
+                }
+                Value::Array(items) => items.iter_mut().for_each(|v| walk(v, secrets)),
+                Value::Object(map) => map.values_mut().for_each(|v| walk(v, secrets)),
+                _ => {}
+            }
+        }
+        walk(value, &secrets);
+    }
+
+    /// The credentials of this server: header values (and the token alone, `Bearer abc` → `abc`, in case a
+    /// server repeats just that), environment values and the session id.
+    fn credentials(&self) -> Vec<&str> {
+        let mut secrets: Vec<&str> = Vec::new();
+        if let Endpoint::Stdio { env, .. } = &self.config.endpoint {
+            secrets.extend(env.iter().map(|(_, v)| v.as_str()));
         }
         let header_values = self.config.headers.iter().map(|(_, v)| v).chain(&self.hook_secrets);
         for value in header_values {
             secrets.push(value);
-            // The credential alone too (`Bearer abc` → `abc`), in case a server echoes just the token.
             if let Some((_, credential)) = value.split_once(' ') {
                 secrets.push(credential.trim());
             }
@@ -1396,13 +1440,18 @@ impl McpClient {
             secrets.extend(t.session_id.as_deref());
         }
         secrets.retain(|s| s.len() >= 4);
-        let mut out = text.to_owned();
-        // Longest first, so the whole URL goes before its origin does. (A handful of entries: no sort needed.)
-        while let Some(i) = (0..secrets.len()).max_by_key(|&i| secrets[i].len()) {
-            out = replace_ignoring_ascii_case(&out, secrets.swap_remove(i), "[redacted]");
-        }
-        out
+        secrets
     }
+}
+
+/// `text` with each secret replaced by `[redacted]`, ignoring ASCII case; longest first, so a whole URL goes
+/// before its origin does. (A handful of entries: no sort needed.)
+fn replace_secrets(text: &str, mut secrets: Vec<&str>) -> String {
+    let mut out = text.to_owned();
+    while let Some(i) = (0..secrets.len()).max_by_key(|&i| secrets[i].len()) {
+        out = replace_ignoring_ascii_case(&out, secrets.swap_remove(i), "[redacted]");
+    }
+    out
 }
 
 /// Only what is safe to log: the transport holds the URL, headers and session id.
@@ -1487,6 +1536,10 @@ pub(crate) fn origin(url: &str) -> &str {
 
 /// Replaces every occurrence of `needle`, comparing ASCII letters without case (host names are case-blind).
 /// ASCII lowercasing keeps byte offsets, so positions found in the lowercase copy hold in the original.
+fn contains_ignoring_ascii_case(text: &str, needle: &str) -> bool {
+    text.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 fn replace_ignoring_ascii_case(text: &str, needle: &str, with: &str) -> String {
     let (hay, needle) = (text.to_ascii_lowercase(), needle.to_ascii_lowercase());
     let mut out = String::with_capacity(text.len());

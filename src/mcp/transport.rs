@@ -41,7 +41,8 @@ pub enum McpEffect {
     },
 }
 
-/// What to do with a server process. Its `{:?}` leaves out the environment's values (they carry credentials).
+/// What to do with a server process. Its `{:?}` leaves out the arguments and the environment's values (they carry
+/// credentials).
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum StdioOp {
@@ -73,8 +74,9 @@ impl std::fmt::Debug for StdioOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StdioOp::Spawn { command, args, env, .. } => {
+                // Arguments often carry keys (`--api-key …`): only their count, as for the configuration.
                 let env: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
-                write!(f, "Spawn {{ command: {command:?}, args: {args:?}, env: {env:?} }}")
+                write!(f, "Spawn {{ command: {command:?}, args: {} hidden, env: {env:?} }}", args.len())
             }
             StdioOp::Write { line } => write!(f, "Write {{ {} bytes }}", line.len()),
             StdioOp::Close => f.write_str("Close"),

@@ -43,6 +43,10 @@ const MAX_ECHOED_CHARS: usize = 100;
 const UNKNOWN_OUTCOME: &str = "the outcome of this call is unknown: the run was interrupted while it was running, so it \
      may or may not have taken effect. Check before calling it again.";
 
+/// The most calls one model turn may make unless configured otherwise: models make a few, and a flood of
+/// them (a prompt injection in a tool output) must not cost unbounded work. The rest are answered with an error.
+pub const DEFAULT_MAX_TOOL_CALLS_PER_TURN: u32 = 64;
+
 /// How a run behaves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoopConfig {
@@ -66,7 +70,8 @@ pub struct LoopConfig {
     pub approve: Approve,
     /// What a restored run does with calls that were in flight.
     pub inflight: Inflight,
-    /// The most calls the model may make in one turn; the rest are answered with an error (`None`: no limit).
+    /// The most calls the model may make in one turn (default [`DEFAULT_MAX_TOOL_CALLS_PER_TURN`]); the rest are
+    /// answered with an error (`None`: no limit).
     pub max_tool_calls_per_turn: Option<u32>,
     /// Per-server approval and concurrency (servers not listed: the agent's `approve`, 4 calls at once).
     pub servers: Vec<ServerPolicy>,
@@ -85,7 +90,7 @@ impl Default for LoopConfig {
             continuation: Continuation::Auto,
             approve: Approve::Never,
             inflight: Inflight::RetryIfIdempotent,
-            max_tool_calls_per_turn: None,
+            max_tool_calls_per_turn: Some(DEFAULT_MAX_TOOL_CALLS_PER_TURN),
             servers: Vec::new(),
         }
     }
@@ -573,21 +578,22 @@ impl ToolLoop {
         let mut effects = Vec::new();
         let mut next_effect = self.state.next_effect;
         let Phase::Tools { response_id, calls, .. } = &mut self.state.phase else { return };
-        for i in 0..calls.len() {
-            let Some(route) = calls[i].route.clone().filter(|_| calls[i].state == CallState::Ready) else {
-                continue;
-            };
-            let running = calls
-                .iter()
-                .filter(|c| matches!(c.state, CallState::Running { .. }))
-                .filter(|c| c.route.as_ref().is_some_and(|r| r.server == route.server))
-                .count();
-            if running >= self.config.concurrency(&route.server) {
+        // Calls running per server, counted once (a turn may hold many calls).
+        let mut running: Vec<(String, usize)> = Vec::new();
+        for route in
+            calls.iter().filter(|c| matches!(c.state, CallState::Running { .. })).filter_map(|c| c.route.as_ref())
+        {
+            *running_on(&mut running, &route.server) += 1;
+        }
+        for call in calls.iter_mut() {
+            let Some(route) = call.route.clone().filter(|_| call.state == CallState::Ready) else { continue };
+            let count = running_on(&mut running, &route.server);
+            if *count >= self.config.concurrency(&route.server) {
                 continue;
             }
+            *count += 1;
             let id = next_effect;
             next_effect += 1;
-            let call = &mut calls[i];
             call.state = CallState::Running { effect: id };
             effects.push(LoopOutput::Event(started(call)));
             effects.push(LoopOutput::Effect(LoopEffect::CallTool {
@@ -782,6 +788,18 @@ fn stored_unavailable(error: &Error) -> bool {
     let Error::Model { status: Some(400 | 404 | 422 | 501), message } = error else { return false };
     let message = message.to_ascii_lowercase();
     message.contains("previous_response_id") || message.contains("previous response")
+}
+
+/// The count of calls running on `server`, in a list of a few servers.
+fn running_on<'a>(running: &'a mut Vec<(String, usize)>, server: &str) -> &'a mut usize {
+    let i = match running.iter().position(|(s, _)| s == server) {
+        Some(i) => i,
+        None => {
+            running.push((server.to_owned(), 0));
+            running.len() - 1
+        }
+    };
+    &mut running[i].1
 }
 
 fn started(call: &Call) -> Event {

@@ -557,6 +557,13 @@ fn calls_per_server_and_per_turn_are_limited() {
     assert_eq!(tool_effects(&outs).len(), 2);
     let refused = outs.iter().filter(|o| matches!(o, LoopOutput::Event(Event::ToolCallFinished { output, .. }) if output.as_str().is_some_and(|t| t.contains("at most 2 tool calls")))).count();
     assert_eq!(refused, 3);
+
+    // By default a flood is bounded too: 64 run (4 at a time on the server), the rest are refused.
+    let flood = json!((1..=500).map(|i| call(&format!("c{i}"), "echo", "{}")).collect::<Vec<_>>());
+    let (_, outs) = after_first_turn(config(), catalog(), flood);
+    assert_eq!(tool_effects(&outs).len(), 4);
+    let refused = outs.iter().filter(|o| matches!(o, LoopOutput::Event(Event::ToolCallFinished { output, .. }) if output.as_str().is_some_and(|t| t.contains("at most 64 tool calls")))).count();
+    assert_eq!(refused, 436);
 }
 
 #[test]

@@ -215,6 +215,31 @@ fn a_broken_stream_is_resumed_with_last_event_id_after_the_retry_delay() {
 }
 
 #[test]
+fn credentials_a_result_or_log_repeats_are_redacted_but_addresses_stay() {
+    let mut c = handshake();
+    c.add_secrets(["Bearer rotated-token-7".to_owned()]);
+    let op = c.call_tool("whoami", json!({}), false, 0);
+    let call = connect(&mut c, "2025-11-25", json!({}));
+    let rpc = call.body(0)["id"].clone();
+    let said = "you sent s3cret-token, then ROTATED-TOKEN-7, on session sess-42; see http://10.1.2.3:8080/docs";
+    let log =
+        json!({"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":{"auth": TOKEN}}});
+    let answer = result(&rpc, json!({"content":[{"type":"text","text": said}],"isError":true}));
+    reply_sse(&mut c, call.key(0), &[], &[log, answer]);
+    let evs = events(&mut c);
+    let text = evs.iter().find_map(|e| match e {
+        McpEvent::ToolResult { op: o, result } if *o == op => result["content"][0]["text"].as_str(),
+        _ => None,
+    });
+    assert_eq!(
+        text,
+        Some("you sent [redacted], then [redacted], on session [redacted]; see http://10.1.2.3:8080/docs"),
+        "{evs:?}"
+    );
+    assert!(evs.iter().any(|e| matches!(e, McpEvent::Log { data, .. } if data["auth"] == "[redacted]")), "{evs:?}");
+}
+
+#[test]
 fn a_404_on_a_session_starts_a_new_session_and_retries_once() {
     let mut c = handshake();
     let op = c.call_tool("x", json!({"k": 1}), false, 0);
@@ -232,6 +257,35 @@ fn a_404_on_a_session_starts_a_new_session_and_retries_once() {
     reply_json(&mut c, again.key(0), 404, &json!({}));
     let evs = events(&mut c);
     assert!(failed(&evs, op, "HTTP 404"), "{evs:?}");
+}
+
+#[test]
+fn a_server_that_forgets_every_session_ends_in_an_error_not_a_loop() {
+    let mut c = handshake();
+    let op = c.list_tools(0);
+    let mut handshakes = 0;
+    loop {
+        let init = drain(&mut c);
+        let Some(0) = init.http.iter().position(|(_, r)| r.body.is_some()) else { break };
+        if init.body(0)["method"] != "initialize" {
+            break;
+        }
+        handshakes += 1;
+        assert!(handshakes <= 10, "still starting sessions");
+        let id = init.body(0)["id"].clone();
+        reply_sse(
+            &mut c,
+            init.key(0),
+            &[("mcp-session-id", "sess-42")],
+            &[result(&id, init_result("2025-11-25", json!({})))],
+        );
+        let notice = drain(&mut c);
+        assert_eq!(notice.body(0)["method"], "notifications/initialized");
+        reply_json(&mut c, notice.key(0), 404, &json!({}));
+    }
+    assert_eq!(handshakes, 4, "the first session and three new ones");
+    let evs = events(&mut c);
+    assert!(failed(&evs, op, "forgot 4 sessions in a row"), "{evs:?}");
 }
 
 #[test]
