@@ -11,6 +11,9 @@
 use crate::json::object;
 use serde_json::{Value, json};
 
+/// The most parts one output has (after neighbouring text is joined); the rest are left out, and it says so.
+pub const MAX_PARTS: usize = 100;
+
 /// The default cap on one output's text, in characters.
 pub const DEFAULT_MAX_OUTPUT_CHARS: usize = 100_000;
 /// What the Responses API takes at most in one image URL and one file's data.
@@ -89,8 +92,8 @@ pub fn to_output(result: &Value, max_chars: usize) -> ToolOutput {
     ToolOutput { output: assemble(parts, max_chars), is_error }
 }
 
-/// Joins neighbouring text, shortens text over the cap (each text part in proportion to its length), and
-/// gives a plain string when nothing but text is left.
+/// Joins neighbouring text, keeps at most [`MAX_PARTS`] parts, shortens text over the cap (each text part in
+/// proportion to its length), and gives a plain string when nothing but text is left.
 fn assemble(parts: Vec<Part>, max_chars: usize) -> Value {
     let mut joined: Vec<Part> = Vec::new();
     for p in parts {
@@ -101,6 +104,12 @@ fn assemble(parts: Vec<Part>, max_chars: usize) -> Value {
             }
             (_, p) => joined.push(p),
         }
+    }
+    if joined.len() > MAX_PARTS {
+        // Text and media interleaved thousands of times would pass the text cap part by part.
+        let left_out = joined.len() - (MAX_PARTS - 1);
+        joined.truncate(MAX_PARTS - 1);
+        joined.push(Part::Text(format!("[{left_out} more content parts left out]")));
     }
     let total: usize = joined.iter().map(|p| if let Part::Text(t) = p { t.chars().count() } else { 0 }).sum();
     let items: Vec<Value> = joined
@@ -347,6 +356,22 @@ mod tests {
         let text = out.output[0]["text"].as_str().unwrap();
         assert!(text.chars().count() <= 1000 && text.contains("characters cut"), "{}", text.len());
         assert_eq!(out.output[1]["image_url"], format!("data:image/png;base64,{PNG}"));
+    }
+
+    #[test]
+    fn text_and_media_interleaved_thousands_of_times_stay_bounded() {
+        let blocks: Vec<Value> = (0..5000)
+            .flat_map(|i| {
+                [
+                    json!({"type":"text","text": format!("part {i}")}),
+                    json!({"type":"image","data":PNG,"mimeType":"image/png"}),
+                ]
+            })
+            .collect();
+        let out = to_output(&json!({ "content": blocks }), 1000).output;
+        let parts = out.as_array().unwrap();
+        assert_eq!(parts.len(), MAX_PARTS);
+        assert_eq!(parts[MAX_PARTS - 1]["text"], "[9901 more content parts left out]");
     }
 
     #[test]

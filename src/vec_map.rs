@@ -46,6 +46,10 @@ impl<K: PartialEq, V> VecMap<K, V> {
         self.0.is_empty()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &(K, V)> {
         self.0.iter()
     }
@@ -56,6 +60,10 @@ impl<K: PartialEq, V> VecMap<K, V> {
 
     pub(crate) fn clear(&mut self) {
         self.0.clear();
+    }
+
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        self.0.retain(|(k, v)| keep(k, v));
     }
 
     pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {

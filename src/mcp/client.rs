@@ -486,6 +486,9 @@ pub struct McpClient {
     sessions_lost: u32,
 }
 
+/// How many of a server's requests (elicitation, sampling, roots) may wait for the application at once.
+const MAX_OPEN_INPUTS: usize = 32;
+
 /// How many sessions in a row a server may forget before the client stops starting new ones: a server that
 /// answers 404 to everything must end in an error, not in a loop.
 const MAX_SESSIONS_LOST: u32 = 3;
@@ -1042,6 +1045,12 @@ impl McpClient {
             };
             return self.send_message(jsonrpc::response(&id, Err(error)));
         }
+        if self.inputs.len() >= MAX_OPEN_INPUTS {
+            // A server may not pile up questions the application has not answered yet.
+            let message = format!("too many requests waiting for the application (at most {MAX_OPEN_INPUTS})");
+            let error = JsonRpcError { code: -32603, message, data: None };
+            return self.send_message(jsonrpc::response(&id, Err(error)));
+        }
         self.ask(Asker::Rpc(id), None, method, params.unwrap_or(Value::Null));
     }
 
@@ -1134,25 +1143,54 @@ impl McpClient {
         };
         let Some(Op::ListTools { mut tools, mut cursors, pages }) = self.ops.remove(&op) else { return };
         let pages = pages + 1;
-        for raw in page {
+        // Names already kept, for the duplicate check (a page may repeat a name a million times).
+        let mut names: Map<String, Value> = tools.iter().map(|t| (t.name.clone(), Value::Null)).collect();
+        // Skipped entries: each kind is told once, then counted.
+        let (mut repeated, mut skipped) = (0usize, 0usize);
+        for (n, raw) in page.into_iter().enumerate() {
             if tools.len() >= MAX_TOOLS {
                 self.warn(format!("kept only the first {MAX_TOOLS} tools"));
                 break;
             }
+            if n >= 2 * MAX_TOOLS {
+                self.warn(format!("stopped reading a page of tools after {n} entries"));
+                break;
+            }
             match Tool::from_value(raw) {
-                Ok(tool) if tools.iter().any(|t| t.name == tool.name) => {
-                    self.warn(format!("skipped a second tool named '{}'", tool.name))
+                Ok(tool) if names.contains_key(&tool.name) => {
+                    repeated += 1;
+                    if repeated == 1 {
+                        self.warn(format!("skipped a second tool named '{}'", tool.name));
+                    }
                 }
                 Ok(tool) => match (self.stateless, tool.header_params()) {
-                    (true, Err(why)) => self.warn(format!("skipped '{}': {why}", tool.name)),
+                    (true, Err(why)) => {
+                        skipped += 1;
+                        if skipped == 1 {
+                            self.warn(format!("skipped '{}': {why}", tool.name));
+                        }
+                    }
                     (true, Ok(params)) => {
                         self.header_params.insert(tool.name.clone(), params);
+                        names.insert(tool.name.clone(), Value::Null);
                         tools.push(tool)
                     }
-                    (false, _) => tools.push(tool),
+                    (false, _) => {
+                        names.insert(tool.name.clone(), Value::Null);
+                        tools.push(tool)
+                    }
                 },
-                Err(e) => self.warn(format!("skipped a malformed tool: {e}")),
+                Err(e) => {
+                    skipped += 1;
+                    if skipped == 1 {
+                        self.warn(format!("skipped a malformed tool: {e}"));
+                    }
+                }
             }
+        }
+        if repeated > 1 || skipped > 1 {
+            let more = repeated.saturating_sub(1) + skipped.saturating_sub(1);
+            self.warn(format!("skipped {more} more tools on that page (repeated names or unusable entries)"));
         }
         let next = result.get("nextCursor").and_then(Value::as_str).filter(|c| !c.is_empty());
         match next {
@@ -1170,6 +1208,12 @@ impl McpClient {
         self.retried.retain(|r| *r != op);
         let ttl_ms = result.get("ttlMs").and_then(Value::as_u64);
         self.sessions_lost = 0;
+        // Tools no longer listed take their header parameters with them (a later tool of the same name may
+        // declare others).
+        if self.stateless {
+            let listed: Map<String, Value> = tools.iter().map(|t| (t.name.clone(), Value::Null)).collect();
+            self.header_params.retain(|name, _| listed.contains_key(name));
+        }
         self.events.push_back(McpEvent::Tools { op, tools, ttl_ms });
     }
 

@@ -54,12 +54,20 @@ pub enum ToolChanges {
 /// compared exactly, not by a hash: a server that wants to swap a tool's meaning controls the new definition,
 /// and could craft one whose (non-cryptographic) hash matches. Key order does not count (JSON objects compare
 /// as maps), so a server that reorders its JSON has not changed its tool.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Baseline {
     /// `[description, input schema, annotations]` as first seen (or last accepted).
     seen: Map<String, Value>,
     /// Tools hidden by `block`.
     blocked: Map<String, Value>,
+    /// How many tools are watched at most.
+    limit: usize,
+}
+
+impl Default for Baseline {
+    fn default() -> Self {
+        Baseline { seen: Map::new(), blocked: Map::new(), limit: super::MAX_NAMES_KEPT }
+    }
 }
 
 /// What the model and the user rely on: the description the model reads, the schema the server takes, and the
@@ -85,19 +93,20 @@ impl<'a> Definition<'a> {
 impl Baseline {
     /// Compares a fresh catalog with the definitions seen before, applies `policy`, and says what changed.
     pub fn review(&mut self, catalog: &mut Catalog, policy: ToolChanges) -> Vec<Event> {
-        if self.seen.len() > super::MAX_NAMES_KEPT {
-            // A server that keeps renaming its tools must not grow this without end: past the bound, only the
-            // tools offered now are remembered.
-            let current: Vec<String> = catalog.tools.iter().map(|t| super::tool_key(&t.server, &t.tool)).collect();
-            self.seen.retain(|key, _| current.contains(key));
-        }
         let mut events = Vec::new();
         let mut hide = Vec::new();
+        let mut unseen = Vec::new();
         for tool in &catalog.tools {
             let key = super::tool_key(&tool.server, &tool.tool);
             let now = Definition::of(tool);
             let unchanged = match self.seen.get(&key) {
                 Some(first) => now.matches(first),
+                // Past the bound, new tools are not taken: forgetting old definitions to make room would let a
+                // server that floods it with names come back with a changed tool as if it were new.
+                None if self.seen.len() >= self.limit => {
+                    unseen.push((tool.server.clone(), tool.tool.clone()));
+                    continue;
+                }
                 None => {
                     self.seen.insert(key.clone(), now.to_value());
                     true
@@ -127,6 +136,9 @@ impl Baseline {
         }
         for (server, tool) in hide {
             catalog.remove(&server, &tool, "its definition changed since it was first listed");
+        }
+        for (server, tool) in unseen {
+            catalog.remove(&server, &tool, "its server has offered too many different tools to watch another");
         }
         events
     }
@@ -202,5 +214,17 @@ mod tests {
         let mut changed = listed(wider);
         baseline.review(&mut changed, ToolChanges::Block);
         assert!(changed.tools.is_empty(), "a wider schema is a change");
+    }
+
+    #[test]
+    fn past_the_watch_limit_new_tools_are_hidden_and_old_definitions_are_not_forgotten() {
+        let mut baseline = Baseline { limit: 1, ..Baseline::default() };
+        assert!(baseline.review(&mut catalog("Pays an invoice"), ToolChanges::Block).is_empty());
+        let mut other = listed(json!({"name":"other"}));
+        baseline.review(&mut other, ToolChanges::Block);
+        assert!(other.tools.is_empty() && other.notes[0].contains("too many different tools"));
+        let mut changed = catalog("Pays an invoice to any account");
+        assert_eq!(baseline.review(&mut changed, ToolChanges::Block).len(), 1, "still watched");
+        assert!(changed.tools.is_empty());
     }
 }

@@ -148,6 +148,47 @@ fn handshake_then_every_page_of_tools() {
 }
 
 #[test]
+fn a_page_that_repeats_one_name_a_hundred_thousand_times_is_cut_short_and_told_in_four_warnings() {
+    let mut c = handshake();
+    let op = c.list_tools(0);
+    let list = connect(&mut c, "2025-11-25", json!({"tools": {}}));
+    let mut page = vec![json!({"name": "a"}), json!({"bad": 1}), json!({"bad": 2})];
+    page.extend(std::iter::repeat_n(json!({"name": "a"}), 100_000));
+    reply_json(&mut c, list.key(0), 200, &result(&list.body(0)["id"], json!({ "tools": page })));
+    let evs = events(&mut c);
+    let warnings: Vec<&String> =
+        evs.iter().filter_map(|e| if let McpEvent::Warning(w) = e { Some(w) } else { None }).collect();
+    assert_eq!(warnings.len(), 4, "{warnings:?}");
+    assert!(warnings[0].contains("malformed") && warnings[1].contains("second tool named 'a'"), "{warnings:?}");
+    assert!(warnings[2].contains("after 20000 entries"), "past twice the tool cap the page is cut: {warnings:?}");
+    assert!(warnings[3].contains("skipped 19997 more tools"), "{warnings:?}");
+    assert!(matches!(evs.last(), Some(McpEvent::Tools { op: got, tools, .. }) if *got == op && tools.len() == 1));
+}
+
+#[test]
+fn a_server_cannot_pile_up_questions_for_the_application() {
+    let mut c = McpClient::new(ServerConfig {
+        capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
+        ..config(Protocol::Handshake("2025-11-25".into()))
+    });
+    let op = c.call_tool("ask", json!({}), false, 0);
+    let call = connect(&mut c, "2025-11-25", json!({}));
+    let questions: Vec<Value> = (0..40)
+        .map(|i| json!({"jsonrpc":"2.0","id": format!("q{i}"),"method":"elicitation/create","params":{"message":"?"}}))
+        .collect();
+    assert!(c.handle_http_head(call.key(0), 200, &h(&[("content-type", "text/event-stream")]), 0));
+    let text: String = questions.iter().map(|q| format!("data: {q}\n\n")).collect();
+    c.handle_http_chunk(call.key(0), text.as_bytes(), 0);
+    let asked = events(&mut c).iter().filter(|e| matches!(e, McpEvent::InputRequest { .. })).count();
+    assert_eq!(asked, 32, "the application is asked at most 32 questions at once");
+    let refusals = drain(&mut c);
+    let refused: Vec<Value> = (0..refusals.http.len()).map(|i| refusals.body(i)).collect();
+    assert_eq!(refused.len(), 8, "{refused:?}");
+    assert!(refused.iter().all(|r| r["error"]["message"].as_str().is_some_and(|m| m.contains("too many requests"))));
+    let _ = op;
+}
+
+#[test]
 fn operations_wait_for_the_handshake_and_calls_ask_for_progress() {
     let mut c = handshake();
     let a = c.call_tool("x", json!({}), true, 0);
