@@ -1,14 +1,15 @@
-//! A first-in first-out queue kept as a vector (every `VecDeque` instantiation would cost about half a kilobyte
-//! of WebAssembly). Taking from the front leaves an empty slot behind a moving head, and the slots are dropped
-//! once they are half the vector: a queue that an untrusted server fills with a million notifications drains
-//! in linear time, not quadratic.
+//! A first-in first-out queue kept as two vectors (every `VecDeque` instantiation would cost about half a
+//! kilobyte of WebAssembly): items go onto the back one; the front one holds older items in reverse, so taking
+//! one is a pop, and when it runs empty the back one is reversed into it. A queue that an untrusted server
+//! fills with a million notifications drains in linear time, not quadratic.
 
 /// A queue with `VecDeque`'s names for the few operations used here.
 #[derive(Debug, Clone)]
 pub(crate) struct Queue<T> {
-    items: Vec<Option<T>>,
-    /// The first slot still holding an item.
-    head: usize,
+    /// Older items, the next one last.
+    front: Vec<T>,
+    /// Newer items, in order.
+    back: Vec<T>,
 }
 
 impl<T> Default for Queue<T> {
@@ -19,46 +20,43 @@ impl<T> Default for Queue<T> {
 
 impl<T: PartialEq> PartialEq for Queue<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.items[self.head..] == other.items[other.head..]
+        self.front.iter().rev().chain(&self.back).eq(other.front.iter().rev().chain(&other.back))
     }
 }
 
 impl<T> Queue<T> {
     pub(crate) fn new() -> Self {
-        Queue { items: Vec::new(), head: 0 }
+        Queue { front: Vec::new(), back: Vec::new() }
     }
 
     pub(crate) fn push_back(&mut self, item: T) {
-        self.items.push(Some(item));
+        self.back.push(item);
     }
 
     pub(crate) fn pop_front(&mut self) -> Option<T> {
-        let item = self.items.get_mut(self.head)?.take();
-        self.head += 1;
-        if self.head == self.items.len() {
-            self.clear();
-        } else if self.head >= 64 && self.head * 2 >= self.items.len() {
-            self.items.drain(..self.head);
-            self.head = 0;
+        if self.front.is_empty() {
+            std::mem::swap(&mut self.front, &mut self.back);
+            self.front.reverse();
         }
-        item
+        self.front.pop()
     }
 
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
-        self.items.drain(..self.head);
-        self.head = 0;
-        self.items.retain(|item| item.as_ref().is_some_and(&mut keep));
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.front.reverse();
+        self.front.append(&mut self.back);
+        std::mem::swap(&mut self.front, &mut self.back);
+        self.back.retain(keep);
     }
 
     pub(crate) fn clear(&mut self) {
-        self.items.clear();
-        self.head = 0;
+        self.front.clear();
+        self.back.clear();
     }
 }
 
 impl<T> Extend<T> for Queue<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
-        self.items.extend(items.into_iter().map(Some));
+        self.back.extend(items);
     }
 }
 
