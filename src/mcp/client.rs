@@ -1145,8 +1145,8 @@ impl McpClient {
         let pages = pages + 1;
         // Names already kept, for the duplicate check (a page may repeat a name a million times).
         let mut names: Map<String, Value> = tools.iter().map(|t| (t.name.clone(), Value::Null)).collect();
-        // Skipped entries: each kind is told once, then counted.
-        let (mut repeated, mut skipped) = (0usize, 0usize);
+        // Skipped entries: the first is told, the rest counted.
+        let mut skipped = 0usize;
         for (n, raw) in page.into_iter().enumerate() {
             if tools.len() >= MAX_TOOLS {
                 self.warn(format!("kept only the first {MAX_TOOLS} tools"));
@@ -1156,40 +1156,31 @@ impl McpClient {
                 self.warn(format!("stopped reading a page of tools after {n} entries"));
                 break;
             }
-            match Tool::from_value(raw) {
-                Ok(tool) if names.contains_key(&tool.name) => {
-                    repeated += 1;
-                    if repeated == 1 {
-                        self.warn(format!("skipped a second tool named '{}'", tool.name));
-                    }
+            let kept = Tool::from_value(raw).map_err(|e| format!("skipped a malformed tool: {e}")).and_then(|tool| {
+                if names.contains_key(&tool.name) {
+                    return Err(format!("skipped a second tool named '{}'", tool.name));
                 }
-                Ok(tool) => match (self.stateless, tool.header_params()) {
-                    (true, Err(why)) => {
-                        skipped += 1;
-                        if skipped == 1 {
-                            self.warn(format!("skipped '{}': {why}", tool.name));
-                        }
-                    }
-                    (true, Ok(params)) => {
-                        self.header_params.insert(tool.name.clone(), params);
-                        names.insert(tool.name.clone(), Value::Null);
-                        tools.push(tool)
-                    }
-                    (false, _) => {
-                        names.insert(tool.name.clone(), Value::Null);
-                        tools.push(tool)
-                    }
-                },
-                Err(e) => {
+                if self.stateless {
+                    let params = tool.header_params().map_err(|why| format!("skipped '{}': {why}", tool.name))?;
+                    self.header_params.insert(tool.name.clone(), params);
+                }
+                Ok(tool)
+            });
+            match kept {
+                Ok(tool) => {
+                    names.insert(tool.name.clone(), Value::Null);
+                    tools.push(tool);
+                }
+                Err(why) => {
                     skipped += 1;
                     if skipped == 1 {
-                        self.warn(format!("skipped a malformed tool: {e}"));
+                        self.warn(why);
                     }
                 }
             }
         }
-        if repeated > 1 || skipped > 1 {
-            let more = repeated.saturating_sub(1) + skipped.saturating_sub(1);
+        if skipped > 1 {
+            let more = skipped - 1;
             self.warn(format!("skipped {more} more tools on that page (repeated names or unusable entries)"));
         }
         let next = result.get("nextCursor").and_then(Value::as_str).filter(|c| !c.is_empty());
