@@ -30,17 +30,51 @@ const config = (message) => new McpLoopError(message, { code: 'config' });
 
 const reason = (signal) => String(signal?.reason?.message ?? signal?.reason ?? 'aborted');
 
+/** `fn()`, with what the core throws turned into an `McpLoopError`. */
+function guarded(fn) {
+  try {
+    return fn();
+  } catch (error) {
+    throw wrap(error);
+  }
+}
+
+/** A core failure given as a `done` or `opDone` output. */
+const failure = (out) => new McpLoopError(out.text, out.error);
+
+/**
+ * Starts a run or an operation on `host`: `begin(machine)` gives its id, and `register(id, settle, resolve,
+ * reject)` keeps its outcome handlers, each wrapped with `settle` so that the `signal` listener (which calls
+ * `stop(machine, id)`) goes when it ends: an application may share one signal across many calls.
+ */
+function launch(host, signal, begin, stop, register) {
+  if (host.broken) return Promise.reject(host.broken);
+  if (signal?.aborted) return Promise.reject(new McpLoopError('cancelled before it started', { code: 'cancelled' }));
+  return new Promise((resolve, reject) => {
+    host.feed((machine) => {
+      let id;
+      try {
+        id = begin(machine);
+      } catch (error) {
+        return reject(wrap(error));
+      }
+      const cancel = () => host.feed((m) => stop(m, id));
+      signal?.addEventListener('abort', cancel, { once: true });
+      const settle = (finish) => (value) => {
+        signal?.removeEventListener('abort', cancel);
+        finish(value);
+      };
+      register(id, settle, resolve, reject);
+    });
+  });
+}
+
 /**
  * Converts MCP tools (the `tools` of a `tools/list` result, or the whole result) to Responses API function
  * tools. `resolve(name)` routes a function name the model uses back to `{ server, tool }`.
  */
 export function toFunctionTools(tools, options = {}) {
-  let out;
-  try {
-    out = JSON.parse(convertTools(JSON.stringify(tools), JSON.stringify(options)));
-  } catch (error) {
-    throw wrap(error);
-  }
+  const out = guarded(() => JSON.parse(convertTools(JSON.stringify(tools), JSON.stringify(options))));
   const routes = new Map(Object.entries(out.routes));
   return { tools: out.tools, notes: out.notes, resolve: (name) => routes.get(name) ?? null };
 }
@@ -435,8 +469,8 @@ const HOST_KEYS = ['portkey', 'servers', 'handlers', 'fetch', 'callModel'];
 /** The longest an `onSnapshot` promise holds a run's calls back. */
 const SNAPSHOT_WAIT_MS = 30_000;
 
-/** Decisions as the core takes them: `[{ callId, approved, reason? }]`, from that or `{ [callId]: boolean | { approved, reason } }`. */
-function decisionList(decisions = []) {
+/** Decisions as the core takes them, JSON `[{ callId, approved, reason? }]`, from that or `{ [callId]: boolean | { approved, reason } }`. */
+function decisionsJson(decisions = []) {
   const list = Array.isArray(decisions)
     ? decisions
     : Object.entries(decisions).map(([callId, d]) => (typeof d === 'boolean' ? { callId, approved: d } : { callId, ...d }));
@@ -445,8 +479,11 @@ function decisionList(decisions = []) {
       throw config('decisions must be [{ callId, approved, reason? }] or { [callId]: boolean | { approved, reason? } }');
     }
   }
-  return list;
+  return JSON.stringify(list);
 }
+
+/** A snapshot as the core takes it: its JSON text. */
+const snapshotText = (snapshot) => (typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot));
 
 /** Creates an agent: a model behind Portkey plus private MCP servers, sessions kept across runs. */
 export function createAgent(options) {
@@ -488,12 +525,7 @@ class Agent {
     core.servers = Object.entries(servers).map(([name, server]) =>
       serverConfig(name, server, this.#handlers, hooks, this.#approvers, locals),
     );
-    let driver;
-    try {
-      driver = new Driver(JSON.stringify(core));
-    } catch (error) {
-      throw wrap(error);
-    }
+    const driver = guarded(() => new Driver(JSON.stringify(core)));
     this.#host = new Host(driver, {
       fetch: pickFetch(options),
       hooks,
@@ -512,19 +544,19 @@ class Agent {
    * step), `signal` (an AbortSignal: the run ends `cancelled`), `stream` (streamed model responses).
    */
   run(input, options = {}) {
-    return this.#start((driver, traceId, flags) => driver.startRun(JSON.stringify(input), traceId, flags, Date.now()), options);
+    const traceId = options.traceId ?? newTraceId();
+    return this.#start((driver, flags) => driver.startRun(JSON.stringify(input), traceId, flags, Date.now()), options);
   }
 
   /** Continues a run from its snapshot (taken here or by any other host), with decisions for its pending calls. */
   resume(snapshot, decisions = [], options = {}) {
     let text, list;
     try {
-      text = typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot);
-      list = JSON.stringify(decisionList(decisions));
+      [text, list] = [snapshotText(snapshot), decisionsJson(decisions)];
     } catch (error) {
       return Promise.reject(wrap(error));
     }
-    return this.#start((driver, _traceId, flags) => driver.resumeRun(text, list, flags, Date.now()), options);
+    return this.#start((driver, flags) => driver.resumeRun(text, list, flags, Date.now()), options);
   }
 
   /**
@@ -576,27 +608,16 @@ class Agent {
   }
 
   #start(begin, { traceId, onEvent, onSnapshot, signal, stream = false } = {}) {
-    if (this.#host.broken) return Promise.reject(this.#host.broken);
-    if (signal?.aborted) return Promise.reject(new McpLoopError('cancelled before it started', { code: 'cancelled' }));
     const flags = JSON.stringify({ stream, snapshots: typeof onSnapshot === 'function' });
-    return new Promise((resolve, reject) => {
-      this.#host.feed((driver) => {
-        let run;
-        try {
-          run = begin(driver, traceId ?? newTraceId(), flags);
-        } catch (error) {
-          return reject(wrap(error));
-        }
-        const options = { traceId, onEvent, onSnapshot, signal, stream };
-        const cancel = () => this.#host.feed((m) => m.cancelRun(run, reason(signal), Date.now()));
-        signal?.addEventListener('abort', cancel, { once: true });
-        const settle = (finish) => (value) => {
-          signal?.removeEventListener('abort', cancel);
-          finish(value);
-        };
-        this.#runs.set(run, { resolve: settle((r) => this.#paused(r, options).then(resolve, reject)), reject: settle(reject), onEvent, onSnapshot });
-      });
-    });
+    const options = { traceId, onEvent, onSnapshot, signal, stream };
+    return launch(
+      this.#host,
+      signal,
+      (driver) => begin(driver, flags),
+      (m, run) => m.cancelRun(run, reason(signal), Date.now()),
+      (run, settle, resolve, reject) =>
+        this.#runs.set(run, { resolve: settle((r) => this.#paused(r, options).then(resolve, reject)), reject: settle(reject), onEvent, onSnapshot }),
+    );
   }
 
   /**
@@ -673,7 +694,7 @@ class Agent {
         const slot = this.#runs.get(out.run);
         if (!slot) return;
         this.#runs.delete(out.run);
-        if (out.error) slot.reject(new McpLoopError(out.text, out.error));
+        if (out.error) slot.reject(failure(out));
         else slot.resolve(out.result);
       }
     }
@@ -722,21 +743,17 @@ export class ToolLoop {
   }
 
   static restore(options, tools, snapshot, decisions = []) {
-    const text = typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot);
-    return ToolLoop.#make(() => CoreLoop.restore(loopOptions(options), listedTools(tools), text, JSON.stringify(decisionList(decisions))));
+    const text = snapshotText(snapshot);
+    return ToolLoop.#make(() => CoreLoop.restore(loopOptions(options), listedTools(tools), text, decisionsJson(decisions)));
   }
 
   static #make(build) {
-    try {
-      return new ToolLoop(build());
-    } catch (error) {
-      throw wrap(error);
-    }
+    return new ToolLoop(guarded(build));
   }
 
   next() {
     const out = JSON.parse(this.#core.pollOutput());
-    if (out.type === 'done' && out.error) out.error = new McpLoopError(out.text, out.error);
+    if (out.type === 'done' && out.error) out.error = failure(out);
     return out;
   }
 
@@ -757,7 +774,7 @@ export class ToolLoop {
   }
 
   decide(decisions) {
-    this.#call((c) => c.decide(JSON.stringify(decisionList(decisions))));
+    this.#call((c) => c.decide(decisionsJson(decisions)));
   }
 
   cancel(reason = 'cancelled') {
@@ -769,11 +786,7 @@ export class ToolLoop {
   }
 
   #call(apply) {
-    try {
-      apply(this.#core);
-    } catch (error) {
-      throw wrap(error);
-    }
+    guarded(() => apply(this.#core));
   }
 }
 
@@ -790,13 +803,8 @@ export async function connectMcp(options) {
   const checked = checkHandlers(handlers);
   const hooks = new Map();
   const core = serverConfig(name, server, checked, hooks);
-  let machine;
-  try {
-    // The same driver as an agent's, with one server and no model.
-    machine = new Driver(JSON.stringify({ servers: [core] }));
-  } catch (error) {
-    throw wrap(error);
-  }
+  // The same driver as an agent's, with one server and no model.
+  const machine = guarded(() => new Driver(JSON.stringify({ servers: [core] })));
   const ops = new Map();
   let connected = null;
   const host = new Host(machine, {
@@ -815,7 +823,7 @@ export async function connectMcp(options) {
           const slot = ops.get(out.op);
           if (!slot) return;
           ops.delete(out.op);
-          if (out.error) slot.reject(new McpLoopError(out.text, out.error));
+          if (out.error) slot.reject(failure(out));
           else slot.resolve(out.result);
         }
       }
@@ -825,28 +833,14 @@ export async function connectMcp(options) {
       ops.clear();
     },
   });
-  const start = (begin, { signal, onProgress } = {}) => {
-    if (host.broken) return Promise.reject(host.broken);
-    if (signal?.aborted) return Promise.reject(new McpLoopError('cancelled before it started', { code: 'cancelled' }));
-    return new Promise((resolve, reject) => {
-      host.feed((m) => {
-        let op;
-        try {
-          op = begin(m);
-        } catch (error) {
-          return reject(wrap(error));
-        }
-        const cancel = () => host.feed((m2) => m2.cancelOp(op, String(signal.reason ?? 'aborted'), Date.now()));
-        signal?.addEventListener('abort', cancel, { once: true });
-        // The listener goes when the operation ends: an application may share one signal across many calls.
-        const done = (finish) => (value) => {
-          signal?.removeEventListener('abort', cancel);
-          finish(value);
-        };
-        ops.set(op, { resolve: done(resolve), reject: done(reject), onProgress });
-      });
-    });
-  };
+  const start = (begin, { signal, onProgress } = {}) =>
+    launch(
+      host,
+      signal,
+      begin,
+      (m, op) => m.cancelOp(op, String(signal.reason ?? 'aborted'), Date.now()),
+      (op, settle, resolve, reject) => ops.set(op, { resolve: settle(resolve), reject: settle(reject), onProgress }),
+    );
   const listTools = () => start((m) => m.listTools(name, Date.now()));
   try {
     await listTools();

@@ -358,20 +358,26 @@ export type LoopOutput =
   | { type: 'done'; result?: RunResult; error?: McpLoopError }
   | { type: 'wait' };
 
-/** The tool loop alone, for hosts with their own MCP clients and model client. Call `next()` until `wait`,
- * `paused` or `done`; perform effects concurrently; report each outcome with its id, then call `next()` again. */
+/** The approval policies the tool loop alone can apply itself (a function needs an agent; use `decide()`). */
+export type ApproveMode = 'never' | 'always' | 'destructive';
+
 /** The agent options that shape one run of the tool loop alone: no connections, handlers or functions (the host
  * decides paused calls with `decide()`). */
 export type ToolLoopOptions = Omit<AgentOptions, 'servers' | 'portkey' | 'handlers' | 'fetch' | 'callModel' | 'approve'> & {
-  approve?: 'never' | 'always' | 'destructive';
-  servers?: Record<string, { approve?: 'never' | 'always' | 'destructive'; maxConcurrentCalls?: number }>;
+  approve?: ApproveMode;
+  servers?: Record<string, { approve?: ApproveMode; maxConcurrentCalls?: number }>;
 };
 
+/** Each server's `tools/list` tools, by server name, optionally with a label. */
+export type ServerTools = Record<string, McpTool[] | { tools: McpTool[]; label?: string }>;
+
+/** The tool loop alone, for hosts with their own MCP clients and model client. Call `next()` until `wait`,
+ * `paused` or `done`; perform effects concurrently; report each outcome with its id, then call `next()` again. */
 export declare class ToolLoop {
   /** `options`: the agent options that shape a run (model, instructions, limits, strict, continuation, approve as
    * a string, `servers: { name: { approve, maxConcurrentCalls } }`); `tools`: each server's `tools/list` tools. */
-  static start(options: ToolLoopOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, input: string | ResponseInputItem[]): ToolLoop;
-  static restore(options: ToolLoopOptions, tools: Record<string, McpTool[] | { tools: McpTool[]; label?: string }>, snapshot: RunSnapshot | string, decisions?: Decisions): ToolLoop;
+  static start(options: ToolLoopOptions, tools: ServerTools, input: string | ResponseInputItem[]): ToolLoop;
+  static restore(options: ToolLoopOptions, tools: ServerTools, snapshot: RunSnapshot | string, decisions?: Decisions): ToolLoop;
   next(): LoopOutput;
   modelResponse(id: number, response: Record<string, unknown>): void;
   /** A failed model request (`status` when the endpoint answered). */

@@ -36,15 +36,19 @@ platform.spawn = ({ command, args, inherit, env, cwd }, { stdout, stderr, exit }
   const why = (code, signal) => (code === null ? `was killed by ${signal}` : `exited with code ${code}`);
   // 'close' comes once the pipes are drained too. A helper the server started may hold them open after the
   // server itself exited: past a short wait, its exit is the end, and whatever the helper writes is ignored.
+  let late;
   child.on('exit', (code, signal) => {
-    const late = setTimeout(() => {
+    late = setTimeout(() => {
       child.stdout.destroy();
       child.stderr.destroy();
       end(why(code, signal));
     }, EXIT_DRAIN_MS);
     late.unref?.();
   });
-  child.on('close', (code, signal) => end(why(code, signal)));
+  child.on('close', (code, signal) => {
+    clearTimeout(late);
+    end(why(code, signal));
+  });
   return {
     write(line) {
       if (child.stdin.writable) child.stdin.write(line);

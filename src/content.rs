@@ -112,7 +112,7 @@ fn assemble(parts: Vec<Part>, max_chars: usize) -> Value {
         joined.push(Part::Text(format!("[{left_out} more content parts left out]")));
     }
     let total: usize = joined.iter().map(|p| if let Part::Text(t) = p { t.chars().count() } else { 0 }).sum();
-    let items: Vec<Value> = joined
+    let mut items: Vec<Value> = joined
         .into_iter()
         .map(|p| match p {
             Part::Text(text) if total > max_chars => {
@@ -123,8 +123,9 @@ fn assemble(parts: Vec<Part>, max_chars: usize) -> Value {
             Part::Media(media) => media,
         })
         .collect();
-    match items.as_slice() {
-        [only] if only["type"] == "input_text" => only["text"].clone(),
+    match items.as_mut_slice() {
+        // All text: the plain string, taken out rather than copied (it may be the whole output cap).
+        [Value::Object(only)] if only["type"] == "input_text" => only.remove("text").unwrap_or_default(),
         _ => Value::Array(items),
     }
 }

@@ -18,6 +18,7 @@ impl<T> Default for Queue<T> {
     }
 }
 
+#[cfg(test)]
 impl<T: PartialEq> PartialEq for Queue<T> {
     fn eq(&self, other: &Self) -> bool {
         self.front.iter().rev().chain(&self.back).eq(other.front.iter().rev().chain(&other.back))

@@ -24,7 +24,7 @@ use super::stdio::Stdio;
 use super::streamable_http::StreamableHttp;
 use super::transport::{Incoming, Io, McpEffect, Outgoing, Transport};
 use super::types::{LATEST_HANDSHAKE_VERSION, STATELESS_VERSION, ServerInfo, Tool, param_headers};
-use crate::json::Fields;
+use crate::json::{Fields, object};
 use crate::queue::Queue;
 use crate::schema::control::ToolFilter;
 use crate::tool_loop::{Approve, DEFAULT_MAX_CONCURRENT_CALLS, read_approve};
@@ -862,7 +862,7 @@ impl McpClient {
                 ("tools/list", params, None, Vec::new())
             }
             Some(Op::CallTool(call)) => {
-                let mut params = json!({"name": call.name, "arguments": call.arguments});
+                let mut params = object([("name", call.name.as_str().into()), ("arguments", call.arguments.clone())]);
                 if call.rounds > 0 {
                     params["inputResponses"] = Value::Object(call.responses.clone());
                     if let Some(state) = &call.request_state {
@@ -1202,8 +1202,7 @@ impl McpClient {
         // Tools no longer listed take their header parameters with them (a later tool of the same name may
         // declare others).
         if self.stateless {
-            let listed: Map<String, Value> = tools.iter().map(|t| (t.name.clone(), Value::Null)).collect();
-            self.header_params.retain(|name, _| listed.contains_key(name));
+            self.header_params.retain(|name, _| names.contains_key(name));
         }
         self.events.push_back(McpEvent::Tools { op, tools, ttl_ms });
     }
@@ -1569,12 +1568,12 @@ pub(crate) fn origin(url: &str) -> &str {
     }
 }
 
-/// Replaces every occurrence of `needle`, comparing ASCII letters without case (host names are case-blind).
-/// ASCII lowercasing keeps byte offsets, so positions found in the lowercase copy hold in the original.
 fn contains_ignoring_ascii_case(text: &str, needle: &str) -> bool {
     text.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
+/// Replaces every occurrence of `needle`, comparing ASCII letters without case (host names are case-blind).
+/// ASCII lowercasing keeps byte offsets, so positions found in the lowercase copy hold in the original.
 fn replace_ignoring_ascii_case(text: &str, needle: &str, with: &str) -> String {
     let (hay, needle) = (text.to_ascii_lowercase(), needle.to_ascii_lowercase());
     let mut out = String::with_capacity(text.len());

@@ -168,7 +168,7 @@ pub fn notification(method: &str, params: Option<Value>) -> String {
 /// Serialises a response to a server's request.
 pub fn response(id: &RequestId, outcome: Result<Value, JsonRpcError>) -> String {
     crate::json::text(&match outcome {
-        Ok(result) => json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result}),
+        Ok(result) => crate::json::object([("jsonrpc", "2.0".into()), ("id", id.to_value()), ("result", result)]),
         Err(error) => json!({"jsonrpc": "2.0", "id": id.to_value(), "error": error}),
     })
 }

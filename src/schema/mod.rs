@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 /// The key of a tool in the JSON maps kept per tool: `["server","tool"]`. (JSON maps, because another map type
 /// would cost kilobytes of WebAssembly.)
 pub(crate) fn tool_key(server: &str, tool: &str) -> String {
-    crate::json::text(&json!([server, tool]))
+    crate::json::text(&[server, tool])
 }
 
 /// How many names handed out the catalog remembers (see `Catalog::given`).

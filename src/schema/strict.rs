@@ -11,7 +11,7 @@
 //! description instead of failing; the arguments are still checked against the original schema before the
 //! call (see [`super::validate`]), so a dropped constraint costs a retry, never a bad call.
 
-use super::validate;
+use super::validate::{self, TYPES, types};
 use serde_json::{Map, Value, json};
 
 /// The formats strict mode knows; others are moved into the description (`format` only annotates).
@@ -548,8 +548,6 @@ fn at(pointer: &str, what: &str) -> String {
 }
 
 /// The types strict mode knows.
-const TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
-
 /// A node whose `type` can take `null` without changing anything else (an `enum` would still refuse it).
 fn node_is_plain(node: &Value) -> bool {
     ["$ref", "anyOf", "enum"].iter().all(|k| node.get(*k).is_none())
@@ -709,14 +707,6 @@ fn value_type(value: &Value) -> &'static str {
 }
 
 /// `type` as a list of names.
-fn types(t: &Value) -> Vec<&str> {
-    match t {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// JSON Pointer escaping of one segment.
 pub(crate) fn escape(segment: &str) -> String {
     if !segment.contains(['~', '/']) {

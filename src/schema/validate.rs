@@ -86,11 +86,7 @@ impl<'a> Validator<'a> {
             }
         }
         if let Some(t) = map.get("type") {
-            let allowed: Vec<&str> = match t {
-                Value::String(s) => vec![s.as_str()],
-                Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
-                _ => Vec::new(),
-            };
+            let allowed = types(t);
             if allowed.iter().any(|t| !TYPES.contains(t)) {
                 // A type name JSON Schema does not have: nothing to check against.
                 self.unsure = true;
@@ -307,7 +303,17 @@ fn miss(path: &str, problem: &str) -> String {
     if path.is_empty() { problem.to_owned() } else { format!("{path} {problem}") }
 }
 
-const TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
+/// The type names JSON Schema has.
+pub(crate) const TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
+
+/// The type names a `type` keyword gives: one, or a list.
+pub(crate) fn types(t: &Value) -> Vec<&str> {
+    match t {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
 
 fn is_type(value: &Value, t: &str) -> bool {
     match (t, value) {

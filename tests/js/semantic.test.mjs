@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createAgent, ToolLoop } from 'mcp-loop';
+import { connectMcp, createAgent, ToolLoop } from 'mcp-loop';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startCountingServer } from '../support/counting-server.mjs';
 
@@ -54,7 +54,7 @@ test('cancelling a run cancels the call through the application’s own client',
   const stop = new AbortController();
   const result = await agent.run('Wait forever, please.', { signal: stop.signal, onEvent: (e) => e.type === 'toolCallStarted' && setTimeout(() => stop.abort('stop'), 50) });
   assert.equal(result.status, 'cancelled');
-  for (let i = 0; i < 100 && !counting.calls()[0]?.cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+  await counting.firstCancelled();
   assert.equal(counting.calls()[0]?.cancelled, true, 'the SDK client told the server');
   await agent.close();
 });
@@ -134,7 +134,6 @@ test('what a client throws reaches the model only as the server’s own JSON-RPC
 });
 
 test('a connectMcp connection can serve as an agent’s server', async () => {
-  const { connectMcp } = await import('mcp-loop');
   const connection = await connectMcp({ url: counting.url });
   const agent = createAgent({ model: 'gpt-standin', callModel, servers: { counting: connection } });
   const result = await agent.run('Do one round of slow lookups.');

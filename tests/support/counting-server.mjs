@@ -96,6 +96,9 @@ function countingServer({ delayMs, record, waiting }) {
  * Starts the server on 127.0.0.1 (`port` 0 picks a free one). Resolves to `{ url, calls, reset, close }`; `url`
  * is the MCP endpoint (ending in /mcp).
  */
+/** True when `calls` ran at the same time: the last one started before the first one ended. */
+export const overlap = (calls) => Math.max(...calls.map((c) => c.startMs)) < Math.min(...calls.map((c) => c.endMs));
+
 export function startCountingServer({ delayMs = 300, port = 0 } = {}) {
   const calls = [];
   const sessions = new Map();
@@ -150,6 +153,10 @@ export function startCountingServer({ delayMs = 300, port = 0 } = {}) {
       resolve({
         url: `http://127.0.0.1:${http.address().port}/mcp`,
         calls: () => calls.map((call) => ({ ...call })),
+        /** Waits (at most 2 s) until the first call recorded was told it is cancelled. */
+        firstCancelled: async () => {
+          for (let i = 0; i < 100 && !calls[0]?.cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+        },
         reset: () => {
           calls.length = 0;
         },

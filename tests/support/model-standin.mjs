@@ -106,10 +106,10 @@ function validate(store, request, issued, noStore) {
   if (prev && !store.has(prev)) {
     return apiError(400, `Previous response with id '${prev}' not found.`, 'previous_response_id', 'previous_response_not_found');
   }
-  const replay = validateReplay(request, issued, noStore);
-  if (replay) return replay;
   const input = inputItems(request.input);
   const outputs = new Set(input.filter((i) => i.type === 'function_call_output').map((i) => i.call_id));
+  const replay = validateReplay(request, input, outputs, issued, noStore);
+  if (replay) return replay;
   const calls = new Set(input.filter((i) => i.type === 'function_call').map((i) => i.call_id));
   if (prev) {
     for (const item of store.get(prev).response.output) {
@@ -128,8 +128,7 @@ function validate(store, request, issued, noStore) {
 }
 
 /** Checks reasoning items and replayed function calls against what this stand-in issued (see the header). */
-function validateReplay(request, issued, noStore) {
-  const input = inputItems(request.input);
+function validateReplay(request, input, outputs, issued, noStore) {
   const replayOnly = !request.previous_response_id && (request.store === false || noStore);
   const seen = new Set();
   for (const item of input) {
@@ -155,7 +154,6 @@ function validateReplay(request, issued, noStore) {
     }
   }
   if (replayOnly) {
-    const outputs = new Set(input.filter((i) => i.type === 'function_call_output').map((i) => i.call_id));
     const missing = input.find((i) => i.type === 'function_call' && !outputs.has(i.call_id));
     if (missing) return apiError(400, `No tool output found for function call ${missing.call_id}.`, 'input');
   }

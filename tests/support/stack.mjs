@@ -10,28 +10,22 @@ import { startModelStandIn } from './model-standin.mjs';
 import { startFaultyServer } from './faulty-server.mjs';
 import { startCountingServer } from './counting-server.mjs';
 
+/** A server started in this process, as the stack keeps it. */
+const inProcess = (start) => async () => {
+  const server = await start();
+  return { url: server.url, stop: server.close };
+};
+
 const STARTERS = {
   everything: () => startEverything('streamableHttp'),
   'everything-sse': () => startEverything('sse'),
   gateway: () => startGateway(),
-  model: async () => {
-    const model = await startModelStandIn();
-    return { url: model.url, stop: model.close };
-  },
+  model: inProcess(() => startModelStandIn()),
   // A provider without stored responses: every previous_response_id is refused.
-  'model-nostore': async () => {
-    const model = await startModelStandIn({ noStore: true });
-    return { url: model.url, stop: model.close };
-  },
+  'model-nostore': inProcess(() => startModelStandIn({ noStore: true })),
   // The MCP endpoint (…/mcp); GET /__calls and POST /__reset sit beside it on the same origin.
-  counting: async () => {
-    const counting = await startCountingServer();
-    return { url: counting.url, stop: counting.close };
-  },
-  faulty: async () => {
-    const faulty = await startFaultyServer();
-    return { url: faulty.url, stop: faulty.close };
-  },
+  counting: inProcess(() => startCountingServer()),
+  faulty: inProcess(() => startFaultyServer()),
   python: () => startPython(),
   'python-json': () => startPython({ json: true }),
   'python-stateless': () => startPython({ stateless: true }),
