@@ -367,13 +367,13 @@ impl Output {
                 format!(r#"{{"type":"done","run":{run},"result":{}}}"#, text(result))
             }
             Output::Done { run, result: Err(error) } => {
-                format!(r#"{{"type":"done","run":{run},"error":{},"text":{}}}"#, text(error), text(&error.to_string()))
+                format!(r#"{{"type":"done","run":{run},{}}}"#, error.json_members())
             }
             Output::OpDone { op, result: Ok(result) } => {
                 format!(r#"{{"type":"opDone","op":{op},"result":{}}}"#, text(result))
             }
             Output::OpDone { op, result: Err(error) } => {
-                format!(r#"{{"type":"opDone","op":{op},"error":{},"text":{}}}"#, text(error), text(&error.to_string()))
+                format!(r#"{{"type":"opDone","op":{op},{}}}"#, error.json_members())
             }
             Output::OpProgress { op, progress, total, message } => {
                 text(&json!({"type": "opProgress", "op": op, "progress": progress, "total": total, "message": message}))
@@ -997,8 +997,9 @@ impl Driver {
             LoopOutput::Paused(pending) => {
                 let Some(r) = self.end_run(run) else { return };
                 let RunState::Looping(tool_loop) = r.state else { return };
-                let mut result = tool_loop.progress_result(RunStatus::AwaitingApproval);
-                result.snapshot = Some(run_snapshot(&tool_loop, &r.trace_id));
+                let snapshot = run_snapshot(&tool_loop, &r.trace_id);
+                let mut result = tool_loop.into_result(RunStatus::AwaitingApproval);
+                result.snapshot = Some(snapshot);
                 result.pending = pending;
                 result.trace_id = Some(r.trace_id).filter(|t| !t.is_empty());
                 self.out.push_back(Output::Done { run, result: Ok(result) });

@@ -42,6 +42,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// The members a failed run or operation carries in the JSON hosts receive: `"error":{code,…},"text":"…"`.
+    pub(crate) fn json_members(&self) -> String {
+        format!(r#""error":{},"text":{}"#, crate::json::text(self), crate::json::text(&self.to_string()))
+    }
+
     /// A stable machine-readable code: `config`, `mcp`, `model`, `cancelled` or `host`.
     pub fn code(&self) -> &'static str {
         match self {

@@ -156,8 +156,7 @@ impl Agent {
 
     /// Runs one conversation with options (trace id, events, streaming, snapshots, cancellation).
     pub async fn run_with(&self, input: impl Into<Value>, options: RunOptions) -> Result<RunResult> {
-        let work = Work::Run { input: input.into(), trace_id: options.trace_id.clone().unwrap_or_else(new_trace_id) };
-        self.submit_run(work, options).await
+        self.submit_run(Work::run(input.into(), &options), options).await
     }
 
     /// Continues a run from its snapshot (a paused run's `snapshot`, or one given to `on_snapshot`, by this
@@ -178,17 +177,14 @@ impl Agent {
             }
             let _ = events_tx.send(event.clone());
         }));
-        let work = Work::Run { input: input.into(), trace_id: options.trace_id.clone().unwrap_or_else(new_trace_id) };
+        let work = Work::run(input.into(), &options);
         let cancel = options.cancel.take().map(|c| Box::pin(c.cancelled_owned()));
         let (token, reply) = self.handle.send(work, options);
         RunStream { events: Some(events), reply: Some(reply), cancel, commands: self.handle.commands.clone(), token }
     }
 
     async fn submit_run(&self, work: Work, options: RunOptions) -> Result<RunResult> {
-        match self.handle.submit(work, options).await? {
-            Finished::Run(result) => Ok(*result),
-            Finished::Op(_) => Err(Error::host("a run ended as an operation")),
-        }
+        self.handle.submit(work, options).await?.into_run()
     }
 
     /// Ends every run, closes the MCP sessions and processes, and waits until that is done.
@@ -265,11 +261,7 @@ impl futures::Stream for RunStream {
         let Some(reply) = self.reply.as_mut() else { return Poll::Ready(None) };
         let Poll::Ready(result) = Pin::new(reply).poll(cx) else { return Poll::Pending };
         self.reply = None;
-        let result = match result.unwrap_or_else(|_| Err(Error::cancelled("the host stopped"))) {
-            Ok(Finished::Run(result)) => Ok(*result),
-            Ok(Finished::Op(_)) => Err(Error::host("a run ended as an operation")),
-            Err(e) => Err(e),
-        };
+        let result = result.unwrap_or_else(|_| Err(Error::cancelled("the host stopped"))).and_then(Finished::into_run);
         Poll::Ready(Some(RunEvent::Done(result)))
     }
 }
@@ -291,6 +283,11 @@ enum Work {
 }
 
 impl Work {
+    /// A new run of `input`, traced as the options say (or with a fresh trace id).
+    fn run(input: Value, options: &RunOptions) -> Work {
+        Work::Run { input, trace_id: options.trace_id.clone().unwrap_or_else(new_trace_id) }
+    }
+
     fn start(self, driver: &mut Driver, options: driver::RunOptions, now: u64) -> Result<u64> {
         match self {
             Work::Run { input, trace_id } => driver.start_run(input, &trace_id, options, now),
@@ -327,6 +324,15 @@ const CANCELLED_BY_APP: &str = "cancelled by the application";
 enum Finished {
     Run(Box<RunResult>),
     Op(Value),
+}
+
+impl Finished {
+    fn into_run(self) -> Result<RunResult> {
+        match self {
+            Finished::Run(result) => Ok(*result),
+            Finished::Op(_) => Err(Error::host("a run ended as an operation")),
+        }
+    }
 }
 
 enum Command {
@@ -552,7 +558,7 @@ impl Host {
 
     /// A paused run: the approve hook waves through what it need not ask about, and the run goes on at once
     /// under the same caller; if a person must decide anything, the pause is the result.
-    fn paused(&mut self, run: u64, result: RunResult) {
+    fn paused(&mut self, run: u64, mut result: RunResult) {
         let hook = self.hooks.approve.clone();
         let decides = |call: &PendingCall| self.host_decides.contains(&call.server);
         let approved: Vec<Decision> = match (&hook, &result.snapshot) {
@@ -568,9 +574,10 @@ impl Host {
                 .collect(),
             _ => Vec::new(),
         };
-        let snapshot = match result.snapshot.clone() {
+        // Moved, not copied: the result is done with once the run goes on.
+        let snapshot = match result.snapshot.take() {
             Some(snapshot) if !approved.is_empty() && self.slots.contains_key(&run) => snapshot,
-            _ => return self.finish(run, Ok(Finished::Run(Box::new(result)))),
+            snapshot => return self.finish(run, Ok(Finished::Run(Box::new(RunResult { snapshot, ..result })))),
         };
         let Some(slot) = self.slots.remove(&run) else { return };
         match self.driver.resume_run(snapshot, approved, slot.flags, now_ms()) {

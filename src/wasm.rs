@@ -36,6 +36,11 @@ fn parse(what: &str, json: &str) -> Result<Value, JsValue> {
     serde_json::from_slice(json.as_bytes()).map_err(|e| js_error(&Error::config(format!("{what}: {e}"))))
 }
 
+/// Decisions given as JSON `[{callId, approved, reason?}]`.
+fn decision_list(json: &str) -> Result<Vec<Decision>, JsValue> {
+    Decision::list_from_json(&parse("invalid decisions", json)?).map_err(|e| js_error(&e))
+}
+
 fn id(value: f64) -> u64 {
     value as u64
 }
@@ -73,7 +78,7 @@ impl WasmDriver {
     #[wasm_bindgen(js_name = resumeRun)]
     pub fn resume_run(&mut self, snapshot: &str, decisions: &str, options: &str, now_ms: f64) -> Result<f64, JsValue> {
         let snapshot = parse("invalid snapshot", snapshot)?;
-        let decisions = Decision::list_from_json(&parse("invalid decisions", decisions)?).map_err(|e| js_error(&e))?;
+        let decisions = decision_list(decisions)?;
         let options = run_options(options)?;
         self.0.resume_run(snapshot, decisions, options, id(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
     }
@@ -211,7 +216,7 @@ impl WasmToolLoop {
     pub fn restore(config: &str, tools: &str, snapshot: &str, decisions: &str) -> Result<WasmToolLoop, JsValue> {
         let (config, catalog) = loop_parts(config, tools)?;
         let snapshot = parse("invalid snapshot", snapshot)?;
-        let decisions = Decision::list_from_json(&parse("invalid decisions", decisions)?).map_err(|e| js_error(&e))?;
+        let decisions = decision_list(decisions)?;
         ToolLoop::restore(config, catalog, &snapshot, decisions).map(WasmToolLoop).map_err(|e| js_error(&e))
     }
 
@@ -248,7 +253,7 @@ impl WasmToolLoop {
 
     /// Decisions (JSON `[{callId, approved, reason?}]`) on calls waiting for approval.
     pub fn decide(&mut self, decisions: &str) -> Result<(), JsValue> {
-        let decisions = Decision::list_from_json(&parse("invalid decisions", decisions)?).map_err(|e| js_error(&e))?;
+        let decisions = decision_list(decisions)?;
         self.0.decide_all(decisions).map_err(|e| js_error(&e))
     }
 

@@ -183,7 +183,6 @@ impl ModelClient {
     /// The end of HTTP effect `key`'s body.
     pub fn handle_http_end(&mut self, key: u64, now_ms: u64) {
         let Some((id, call)) = self.by_http(key) else { return };
-        call.http = None;
         let status = call.status;
         let result = match &mut call.body {
             Body::Json(buffer) => parse_response(status, buffer),
@@ -194,8 +193,7 @@ impl ModelClient {
 
     /// HTTP effect `key` failed in transport.
     pub fn handle_http_error(&mut self, key: u64, message: &str, now_ms: u64) {
-        let Some((id, call)) = self.by_http(key) else { return };
-        call.http = None;
+        let Some((id, _)) = self.by_http(key) else { return };
         self.finish(id, Err(Error::model(None, message)), now_ms);
     }
 
@@ -298,14 +296,15 @@ enum StreamItem {
 /// Reads one event of a streamed response: text deltas, and the final response (completed, incomplete or
 /// failed all carry it whole) or an `error` event.
 fn read_stream_event(event: &SseEvent) -> StreamItem {
-    let Ok(data) = serde_json::from_slice::<Value>(event.data.as_bytes()) else { return StreamItem::Other };
+    let Ok(mut data) = serde_json::from_slice::<Value>(event.data.as_bytes()) else { return StreamItem::Other };
     let kind = data.get("type").and_then(Value::as_str).or(event.event.as_deref()).unwrap_or("");
     match kind {
         "response.output_text.delta" => {
             StreamItem::Delta(data.get("delta").and_then(Value::as_str).unwrap_or("").to_owned())
         }
         "response.completed" | "response.incomplete" | "response.failed" => {
-            let response = data.get("response").cloned().unwrap_or(Value::Null);
+            // Taken out, not copied: it is the whole response.
+            let response = data.get_mut("response").map(Value::take).unwrap_or(Value::Null);
             StreamItem::Final(
                 ModelResponse::from_value(response).map_err(|e| Error::model(None, format!("malformed response: {e}"))),
             )

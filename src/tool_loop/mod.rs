@@ -200,7 +200,7 @@ impl LoopOutput {
             LoopOutput::Paused(pending) => format!(r#"{{"type":"paused","pending":{}}}"#, text(&pending)),
             LoopOutput::Done(Ok(result)) => format!(r#"{{"type":"done","result":{}}}"#, text(&result)),
             LoopOutput::Done(Err(error)) => {
-                format!(r#"{{"type":"done","error":{},"text":{}}}"#, text(&error), text(&error.to_string()))
+                format!(r#"{{"type":"done",{}}}"#, error.json_members())
             }
             LoopOutput::Wait => r#"{"type":"wait"}"#.to_owned(),
         }
@@ -421,8 +421,7 @@ impl ToolLoop {
             } else {
                 let mut message = "rejected by the user: this call was not run".to_owned();
                 if let Some(reason) = decision.reason.filter(|r| !r.is_empty()) {
-                    message =
-                        format!("{message} ({})", schema::cap_chars(&reason, crate::responses::MAX_MESSAGE_CHARS));
+                    message = format!("{message} ({})", crate::responses::cap_message(&reason));
                 }
                 let event = set_output(call, ToolOutput::error(&message));
                 self.out.push_back(LoopOutput::Event(event));
@@ -586,7 +585,7 @@ impl ToolLoop {
             *running_on(&mut running, &route.server) += 1;
         }
         for call in calls.iter_mut() {
-            let Some(route) = call.route.clone().filter(|_| call.state == CallState::Ready) else { continue };
+            let Some(route) = call.route.as_ref().filter(|_| call.state == CallState::Ready) else { continue };
             let count = running_on(&mut running, &route.server);
             if *count >= self.config.concurrency(&route.server) {
                 continue;
@@ -594,13 +593,14 @@ impl ToolLoop {
             *count += 1;
             let id = next_effect;
             next_effect += 1;
+            let (server, tool) = (route.server.clone(), route.tool.clone());
             call.state = CallState::Running { effect: id };
             effects.push(LoopOutput::Event(started(call)));
             effects.push(LoopOutput::Effect(LoopEffect::CallTool {
                 id,
                 call_id: call.call_id.clone(),
-                server: route.server,
-                tool: route.tool,
+                server,
+                tool,
                 arguments: call.arguments.clone(),
             }));
         }
@@ -716,32 +716,20 @@ impl ToolLoop {
         format!("there is no tool named '{name}'. Available tools: {}", names.join(", "))
     }
 
-    /// The run so far as a result with `status`, leaving the loop as it is (for a pause).
-    pub fn progress_result(&self, status: RunStatus) -> RunResult {
-        let (records, turns) = (self.state.records.clone(), self.state.turn_details.clone());
-        self.summary(status, None, records, turns)
+    /// The run so far as a result with `status`, for a pause: take its snapshot first, since the records move
+    /// into the result and the loop is used up.
+    pub fn into_result(mut self, status: RunStatus) -> RunResult {
+        self.result(status, None)
     }
 
     /// The run's result; the records move into it (the run is over).
     fn result(&mut self, status: RunStatus, response: Option<ModelResponse>) -> RunResult {
-        let records = std::mem::take(&mut self.state.records);
-        let turns = std::mem::take(&mut self.state.turn_details);
-        self.summary(status, response, records, turns)
-    }
-
-    fn summary(
-        &self,
-        status: RunStatus,
-        response: Option<ModelResponse>,
-        tool_calls: Vec<ToolCallRecord>,
-        turn_details: Vec<TurnRecord>,
-    ) -> RunResult {
-        let response_id = turn_details.last().map(|t| t.response_id.clone()).unwrap_or_default();
+        let turn_details = std::mem::take(&mut self.state.turn_details);
         let mut result = RunResult {
             turns: self.state.turn,
-            tool_calls,
+            tool_calls: std::mem::take(&mut self.state.records),
             usage: self.state.usage,
-            response_id,
+            response_id: turn_details.last().map(|t| t.response_id.clone()).unwrap_or_default(),
             turn_details,
             ..RunResult::new(status)
         };
