@@ -3,7 +3,7 @@
 //! `MCP_CONFORMANCE_SCENARIO` (and its context in `MCP_CONFORMANCE_CONTEXT`). The protocol era is detected, as
 //! an application would; `MCP_LOOP_PROTOCOL` can fix it.
 
-use mcp_loop::mcp::ServerConfig;
+use mcp_loop::ConnectionConfig;
 use mcp_loop::native::{Hooks, InputHandler, InputRequest, McpConnection};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let context: Value =
         serde_json::from_str(&std::env::var("MCP_CONFORMANCE_CONTEXT").unwrap_or_else(|_| "{}".into()))?;
     let protocol = std::env::var("MCP_LOOP_PROTOCOL").unwrap_or_else(|_| "auto".into());
-    let config = ServerConfig::from_json(
+    let config = ConnectionConfig::from_json(
         &json!({
             "name": "server", "url": url, "protocol": protocol, "timeoutMs": 20000,
             "capabilities": {"elicitation": true, "sampling": true, "roots": true}

@@ -712,7 +712,7 @@ function loopOptions(options) {
   }
   const policies = Object.entries(servers).map(([name, { approve, maxConcurrentCalls } = {}]) => {
     if (typeof approve === 'function') throw config(`servers.${name}.approve: a function is not possible here; use decide()`);
-    return { name, url: localUrl(name), approve, maxConcurrentCalls };
+    return { name, approve, maxConcurrentCalls };
   });
   return JSON.stringify({ ...rest, approve, servers: policies });
 }

@@ -8,11 +8,11 @@
 //! instead: audio (no part of a function call output takes it), file types outside the API's list, images that
 //! are not PNG, JPEG, GIF or WebP by their own bytes, broken base64, sizes over the API's limits.
 
-use crate::json::object;
+use crate::base::json::{self, object};
 use serde_json::{Value, json};
 
 /// The most parts one output has (after neighbouring text is joined); the rest are left out, and it says so.
-pub const MAX_PARTS: usize = 100;
+pub(crate) const MAX_PARTS: usize = 100;
 
 /// The default cap on one output's text, in characters.
 pub const DEFAULT_MAX_OUTPUT_CHARS: usize = 100_000;
@@ -76,7 +76,7 @@ pub fn to_output(result: &Value, max_chars: usize) -> ToolOutput {
         }
     }
     if let Some(s) = structured {
-        parts.insert(structured_at.unwrap_or(parts.len()), Part::Text(crate::json::text(s)));
+        parts.insert(structured_at.unwrap_or(parts.len()), Part::Text(json::text(s)));
     }
     if parts.is_empty() {
         let empty =
@@ -243,7 +243,7 @@ fn bytes(data: &str) -> usize {
 }
 
 /// Keeps the head and the tail of `text` within about `max` characters, with a marker in between.
-pub fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     let total = text.chars().count();
     if total <= max {
         return text.to_owned();

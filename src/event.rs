@@ -1,6 +1,6 @@
 //! What a run reports while it goes, and what it ends with. Shared by the tool loop, the driver and every host.
 
-use crate::responses::Usage;
+use crate::wire::responses::Usage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

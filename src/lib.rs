@@ -10,18 +10,19 @@
 //! `js/` with `fetch` (Node and browsers, through WebAssembly), and [`native`] with tokio and reqwest.
 //!
 //! ## Layers
-//! - [`driver::Driver`]: one agent; transport effects ([`driver::Effect::Http`], `Stdio`, `Timer`, `Cancel`).
-//! - [`tool_loop::ToolLoop`]: one run at the semantic level (`CallModel`, `CallTool`), for hosts that
+//! - [`Driver`]: one agent; transport effects ([`Effect::Http`], `Stdio`, `Timer`, `Cancel`).
+//! - [`ToolLoop`]: one run at the semantic level (`CallModel`, `CallTool`), for hosts that
 //!   already own an MCP client or a Portkey/OpenAI client.
-//! - [`mcp::McpClient`]: one MCP server (both protocol eras; Streamable HTTP, HTTP+SSE or stdio).
-//! - Pure parts: [`schema`] (tools → function tools), [`content`] (tool results → outputs), [`sse`].
+//! - [`McpClient`]: one MCP server (both protocol eras; Streamable HTTP, HTTP+SSE or stdio).
+//! - Pure parts: [`Catalog`] and [`convert_json`] (tools → function tools), [`to_output`] (tool results →
+//!   outputs).
 //!
 //! ## Driving the driver
 //! After every input, drain `poll_output` until `Wait` or `Idle`; perform effects concurrently and feed
 //! each outcome back with its id and the current time:
 //!
 //! ```
-//! use mcp_loop::driver::{AgentConfig, Driver, Effect, Output, RunOptions};
+//! use mcp_loop::{AgentConfig, Driver, Effect, Output, RunOptions};
 //! use serde_json::json;
 //!
 //! let config = AgentConfig::from_json(&json!({
@@ -58,19 +59,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-pub mod content;
-pub mod driver;
-pub mod error;
-pub mod event;
-pub mod http;
-mod json;
-pub mod mcp;
-mod queue;
-pub mod responses;
-pub mod schema;
-pub mod sse;
-pub mod tool_loop;
-mod vec_map;
+mod agent;
+mod base;
+mod content;
+mod event;
+mod hostproto;
+mod mcp;
+mod model;
+mod schema;
+mod tool_loop;
+mod wire;
 
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod native;
@@ -78,7 +76,23 @@ pub mod native;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
 mod wasm;
 
-pub use driver::{AgentConfig, Driver};
-pub use error::{Error, Result};
-pub use event::{Event, RunResult, RunStatus, ToolCallRecord};
-pub use tool_loop::{Decision, ToolLoop};
+pub use agent::{AgentConfig, Driver, Effect, OptionKeys, Output, RunId, RunOptions, ServerEntry, option_keys};
+pub use base::error::{Error, Result};
+pub use base::http::HttpRequest;
+pub use base::limits::MAX_TIMEOUT_MS;
+pub use content::{DEFAULT_MAX_OUTPUT_CHARS, ToolOutput, to_output};
+pub use event::{Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
+pub use mcp::{
+    Capabilities, ConnectionConfig, Endpoint, HttpTransport, McpClient, McpEffect, McpEvent, OpId, Protocol, StdioOp,
+};
+pub use model::{DEFAULT_BASE_URL, PortkeyConfig};
+pub use schema::control::{ToolChange, ToolChanges, ToolFilter};
+pub use schema::{
+    Catalog, CatalogTool, ConvertOptions, FunctionTool, PrefixPolicy, ServerTools, StrictMode, convert_json,
+};
+pub use tool_loop::{
+    Approve, Continuation, Decision, Inflight, LoopConfig, LoopEffect, LoopOutput, SNAPSHOT_VERSION, ServerPolicy,
+    ToolLoop, ToolResult,
+};
+pub use wire::mcp::{ServerInfo, Tool};
+pub use wire::responses::{FunctionCall, ModelRequest, ModelResponse, ToolList, Usage};

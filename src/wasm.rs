@@ -5,13 +5,13 @@
 // Items here are reached from JavaScript, not from Rust.
 #![allow(unreachable_pub)]
 
-use crate::driver::{AgentConfig, Driver, RunOptions};
-use crate::error::Error;
-use crate::json::Fields;
-use crate::mcp::Tool;
-use crate::responses::ModelResponse;
-use crate::schema::{Catalog, ServerTools};
+use crate::agent::{AgentConfig, Driver, RunOptions};
+use crate::base::error::Error;
+use crate::base::json::{self, Fields};
+use crate::schema::{self, Catalog, ServerTools};
 use crate::tool_loop::{Decision, LoopConfig, ToolLoop, ToolResult};
+use crate::wire::mcp::Tool;
+use crate::wire::responses::ModelResponse;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -264,16 +264,23 @@ impl WasmToolLoop {
 
     /// The run's state as versioned JSON text.
     pub fn snapshot(&self) -> String {
-        crate::json::text(&self.0.snapshot())
+        json::text(&self.0.snapshot())
     }
 }
 
 /// A loop's configuration and catalog from JSON.
 fn loop_parts(config: &str, tools: &str) -> Result<(LoopConfig, Arc<Catalog>), JsValue> {
-    let config = AgentConfig::from_json(&parse("invalid configuration", config)?).map_err(|e| js_error(&e))?;
+    let value = parse("invalid configuration", config)?;
+    let (config, convert) = AgentConfig::loop_from_json(&value).map_err(|e| js_error(&e))?;
     let listed = listed_tools(&parse("invalid tools", tools)?).map_err(|e| js_error(&Error::config(e)))?;
-    let catalog = Catalog::build(listed, &config.convert, None);
-    Ok((config.loop_config(), Arc::new(catalog)))
+    Ok((config, Arc::new(Catalog::build(listed, &convert, None))))
+}
+
+/// Every option key the core reads: JSON `{agent, server, portkey}`, each a list of names.
+#[wasm_bindgen(js_name = optionKeys)]
+pub fn option_keys() -> String {
+    let keys = crate::agent::option_keys();
+    json::text(&json!({"agent": keys.agent, "server": keys.server, "portkey": keys.portkey}))
 }
 
 /// `[{server, label?, tools}]`, each `tools` as a `tools/list` gave them.
@@ -296,8 +303,8 @@ fn listed_tools(value: &Value) -> Result<Vec<ServerTools>, String> {
 pub fn to_function_tools(tools: &str, options: &str) -> Result<String, JsValue> {
     let tools = parse("invalid tools", tools)?;
     let options = parse("invalid options", options)?;
-    let out = crate::schema::convert_json(tools, &options).map_err(|e| js_error(&Error::config(e)))?;
-    Ok(crate::json::text(&out))
+    let out = schema::convert_json(tools, &options).map_err(|e| js_error(&Error::config(e)))?;
+    Ok(json::text(&out))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 mod common;
 
 use common::Stack;
-use mcp_loop::mcp::ServerConfig;
+use mcp_loop::ConnectionConfig;
 use mcp_loop::native::{HeadersHook, Hooks, McpConnection};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 async fn faults_are_errors_and_the_connection_stays_usable() {
     let stack = Stack::start(&["faulty"]).await;
     let url = stack.url("faulty");
-    let config = ServerConfig::from_json(
+    let config = ConnectionConfig::from_json(
         &json!({"name": "faulty", "url": url, "protocol": "2025-11-25", "timeoutMs": 2000}),
         "s",
     )

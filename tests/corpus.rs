@@ -10,8 +10,8 @@ mod strict_rules;
 #[path = "common/strict_values.rs"]
 mod strict_values;
 
-use mcp_loop::mcp::Tool;
-use mcp_loop::schema::{Catalog, ConvertOptions, PrefixPolicy, ServerTools, StrictMode, convert_json};
+use mcp_loop::Tool;
+use mcp_loop::{Catalog, ConvertOptions, PrefixPolicy, ServerTools, StrictMode, convert_json};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::PathBuf;

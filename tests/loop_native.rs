@@ -134,7 +134,7 @@ async fn a_cancellation_token_stops_a_call_on_the_server_and_ends_the_run() {
 async fn an_approve_hook_waves_calls_through_and_the_rest_pause() {
     let stack = Stack::start(&["counting", "gateway", "model"]).await;
     let mut config = config(&stack);
-    config.approve = mcp_loop::tool_loop::Approve::Host;
+    config.approve = mcp_loop::Approve::Host;
     assert!(Agent::new(config.clone()).is_err(), "the host policy needs a hook");
     let hooks = Hooks { approve: Some(Arc::new(|call| call.arguments["label"] == "r1b")), ..Hooks::default() };
     let agent = Agent::with_hooks(config, hooks).unwrap();

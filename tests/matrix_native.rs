@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Stack, root};
-use mcp_loop::mcp::ServerConfig;
+use mcp_loop::ConnectionConfig;
 use mcp_loop::native::{HeadersHook, Hooks, McpConnection};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -38,7 +38,7 @@ fn python() -> Kind {
 }
 
 async fn check(name: &str, server: Value, kind: Kind, progress_expected: bool) {
-    let config = ServerConfig::from_json(&server, "server").unwrap();
+    let config = ConnectionConfig::from_json(&server, "server").unwrap();
     // A rotating credential through the headers hook (the servers here accept any).
     let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let headers: HeadersHook = Arc::new(move |_server: String| {

@@ -1,13 +1,328 @@
-//! MCP: JSON-RPC wire types, the tool types a client reads, the client machine, and its transports.
+//! The MCP client machine for one server: the protocol, over any transport. Split by concern: `config` (how
+//! to reach the server), `lifecycle` (connecting, both eras), `requests` (JSON-RPC bookkeeping, timeouts,
+//! progress), `ops` (listings and calls), `server_requests` (what the server asks), `sessions` (404
+//! recovery), `redact` (secrets out of every text), and `transport/` (Streamable HTTP, HTTP+SSE, stdio).
+//!
+//! Sans-IO: ask for semantic operations ([`McpClient::list_tools`], [`McpClient::call_tool`],
+//! [`McpClient::cancel`]), drain [`McpClient::poll_effect`] (HTTP requests, child-process actions, timers,
+//! aborts), feed the outcomes back by key with the current time, and drain [`McpClient::poll_event`].
+//!
+//! - **Eras.** `protocol: auto` probes with `server/discover` (the stateless 2026-07-28 revision) and falls
+//!   back to the `initialize` handshake (2024-11-05 … 2025-11-25) when the server does not speak it; over HTTP
+//!   a server that refuses the handshake POST is tried once more as the legacy HTTP+SSE transport. A fixed
+//!   `protocol` skips the probe.
+//! - **Requests** carry a timeout (reset by progress, capped at ten times the timeout); a request that times
+//!   out or is cancelled is abandoned and the server is told (`notifications/cancelled`, or a closed stream in
+//!   the stateless revision over HTTP).
+//! - **Server requests** (`elicitation/create`, `sampling/createMessage`, `roots/list`, and the stateless
+//!   revision's `input_required` results) go to the application as [`McpEvent::InputRequest`] when it
+//!   declared the capability, and are refused otherwise.
+//! - A 404 to a request that carried a session id starts a new session and sends the request again, once.
+//!
+//! Every text this machine emits has the server's URL, header values and session id redacted.
 
-pub mod client;
-pub mod jsonrpc;
-mod legacy_sse;
-mod stdio;
-mod streamable_http;
+mod config;
+mod lifecycle;
+mod ops;
+mod redact;
+mod requests;
+mod server_requests;
+mod sessions;
 mod transport;
-pub mod types;
 
-pub use client::{Capabilities, Endpoint, HttpTransport, McpClient, McpEvent, OpId, Protocol, ServerConfig};
+pub use config::{Capabilities, ConnectionConfig, Endpoint, HttpTransport, Protocol};
 pub use transport::{McpEffect, StdioOp};
-pub use types::{ServerInfo, Tool};
+
+use crate::base::queue::Queue;
+use crate::base::vec_map::VecMap;
+use crate::wire::mcp::{ServerInfo, Tool};
+use lifecycle::Phase;
+use ops::Op;
+use requests::Pending;
+use serde_json::Value;
+use server_requests::Input;
+use transport::{Io, Transport};
+
+/// Identifies one semantic operation (a full tool listing or one tool call).
+pub type OpId = u64;
+
+/// What the client reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum McpEvent {
+    /// The handshake (or discovery) finished.
+    Connected(ServerInfo),
+    /// A listing finished: every page, in server order. `ttl_ms` is how long the server lets it be cached.
+    Tools {
+        /// The operation.
+        op: OpId,
+        /// The tools.
+        tools: Vec<Tool>,
+        /// The server's `ttlMs` (stateless revision).
+        ttl_ms: Option<u64>,
+    },
+    /// A `tools/call` returned a result (which may itself say `isError`).
+    ToolResult {
+        /// The operation.
+        op: OpId,
+        /// The `CallToolResult`, verbatim.
+        result: Value,
+    },
+    /// An operation failed; the text is safe to show to a model.
+    Failed {
+        /// The operation.
+        op: OpId,
+        /// What went wrong.
+        error: String,
+    },
+    /// Progress of an operation.
+    Progress {
+        /// The operation.
+        op: OpId,
+        /// Progress so far.
+        progress: f64,
+        /// Total, if known.
+        total: Option<f64>,
+        /// A message, if any.
+        message: Option<String>,
+    },
+    /// A log message (`notifications/message`), or a line the server process wrote to stderr (`level` is
+    /// `stderr`).
+    Log {
+        /// RFC 5424 level, or `stderr`.
+        level: String,
+        /// The logger's name.
+        logger: Option<String>,
+        /// The data.
+        data: Value,
+    },
+    /// The server's tool list changed.
+    ToolsChanged,
+    /// The server asks the application something; answer with [`McpClient::answer_input`].
+    InputRequest {
+        /// The id to answer with.
+        id: u64,
+        /// The operation it belongs to, when known.
+        op: Option<OpId>,
+        /// `elicitation/create`, `sampling/createMessage` or `roots/list`.
+        method: String,
+        /// Its params, verbatim.
+        params: Value,
+    },
+    /// Something went wrong that does not fail an operation.
+    Warning(String),
+    /// Any other notification from the server.
+    Notification {
+        /// Method.
+        method: String,
+        /// Params.
+        params: Option<Value>,
+    },
+}
+
+/// The client machine for one server.
+pub struct McpClient {
+    config: ConnectionConfig,
+    transport: Transport,
+    io: Io,
+    phase: Phase,
+    stateless: bool,
+    server: Option<ServerInfo>,
+    next_rpc: i64,
+    next_op: OpId,
+    next_input: u64,
+    ops: VecMap<OpId, Op>,
+    waiting: Queue<OpId>,
+    pending: VecMap<i64, Pending>,
+    inputs: VecMap<u64, Input>,
+    /// Operations already sent again on a new session (each is retried at most once).
+    retried: Vec<OpId>,
+    /// Stateless revision: each tool's `x-mcp-header` parameters.
+    header_params: VecMap<String, Vec<(Vec<String>, String)>>,
+    listen_timer: Option<u64>,
+    /// Bounds the wait for `notifications/initialized` to be accepted.
+    announce_timer: Option<u64>,
+    version_retries: u32,
+    events: Queue<McpEvent>,
+    /// Header values a host's headers hook gave (rotating tokens), the latest few: secrets like the configured
+    /// ones, so they are redacted too.
+    hook_secrets: Vec<String>,
+    /// Sessions the server forgot (HTTP 404) since an operation last succeeded.
+    sessions_lost: u32,
+}
+
+impl McpClient {
+    /// A client that has not connected yet.
+    pub fn new(config: ConnectionConfig) -> Self {
+        let transport = Transport::new(&config, false);
+        McpClient {
+            config,
+            transport,
+            io: Io::default(),
+            phase: Phase::Idle,
+            stateless: false,
+            server: None,
+            next_rpc: 1,
+            next_op: 1,
+            next_input: 1,
+            ops: VecMap::default(),
+            waiting: Queue::new(),
+            pending: VecMap::default(),
+            inputs: VecMap::default(),
+            retried: Vec::new(),
+            header_params: VecMap::default(),
+            listen_timer: None,
+            announce_timer: None,
+            version_retries: 0,
+            events: Queue::new(),
+            hook_secrets: Vec::new(),
+            sessions_lost: 0,
+        }
+    }
+
+    /// The configured name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// What the server said about itself, once connected.
+    pub fn server_info(&self) -> Option<&ServerInfo> {
+        self.server.as_ref()
+    }
+
+    /// Ends the session: pending operations fail, and the transport closes (DELETE, process end).
+    pub fn close(&mut self, now_ms: u64) {
+        self.io.now_ms = now_ms;
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.phase = Phase::Closed;
+        for (_, pending) in self.pending.take() {
+            if let Some(timer) = pending.timer {
+                self.io.cancel(timer);
+            }
+        }
+        if let Some(timer) = self.listen_timer.take() {
+            self.io.cancel(timer);
+        }
+        let ops: Vec<OpId> = self.ops.keys().copied().collect();
+        for op in ops {
+            self.fail_op(op, "the client was closed".into());
+        }
+        self.waiting.clear();
+        self.inputs.clear();
+        self.transport.close(&mut self.io);
+        self.io.incoming.clear();
+    }
+
+    /// The next thing for the host to do.
+    #[must_use]
+    pub fn poll_effect(&mut self) -> Option<McpEffect> {
+        self.io.effects.pop_front()
+    }
+
+    /// The next thing to report.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<McpEvent> {
+        self.events.pop_front()
+    }
+
+    /// The response head of HTTP effect `key`. Returns false if the key is not one of ours.
+    pub fn handle_http_head(&mut self, key: u64, status: u16, headers: &[(String, String)], now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_http_head(key, status, headers, &mut self.io);
+        self.process();
+        ours
+    }
+
+    /// A body chunk of HTTP effect `key`.
+    pub fn handle_http_chunk(&mut self, key: u64, chunk: &[u8], now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_http_chunk(key, chunk, &mut self.io);
+        self.process();
+        ours
+    }
+
+    /// The end of HTTP effect `key`'s body.
+    pub fn handle_http_end(&mut self, key: u64, now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_http_end(key, &mut self.io);
+        self.process();
+        ours
+    }
+
+    /// HTTP effect `key` failed in transport. `message` must not carry secrets; it is redacted anyway.
+    pub fn handle_http_error(&mut self, key: u64, message: &str, now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_http_error(key, message, &mut self.io);
+        self.process();
+        ours
+    }
+
+    /// Bytes the server process wrote to stdout.
+    pub fn handle_stdio_stdout(&mut self, key: u64, chunk: &[u8], now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_stdio_stdout(key, chunk, &mut self.io);
+        self.process();
+        ours
+    }
+
+    /// Bytes the server process wrote to stderr.
+    pub fn handle_stdio_stderr(&mut self, key: u64, chunk: &[u8], now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_stdio_stderr(key, chunk, &mut self.io);
+        self.process();
+        ours
+    }
+
+    /// The server process ended or could not start; `reason` says how (`exited with code 1`, …).
+    pub fn handle_stdio_exit(&mut self, key: u64, reason: &str, now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let ours = self.transport.handle_stdio_exit(key, reason, &mut self.io);
+        self.process();
+        ours
+    }
+
+    /// Timer `key` fired.
+    pub fn handle_timer(&mut self, key: u64, now_ms: u64) -> bool {
+        self.io.now_ms = now_ms;
+        let timed_out = self.pending.iter().find(|(_, p)| p.timer == Some(key)).map(|(rpc, _)| *rpc);
+        let ours = if let Some(rpc) = timed_out {
+            self.timed_out(rpc);
+            true
+        } else if self.listen_timer == Some(key) {
+            self.listen_timer = None;
+            self.listen();
+            true
+        } else if self.announce_timer == Some(key) {
+            self.announce_timer = None;
+            let after = self.config.timeout_ms;
+            self.fail_connection(format!("notifications/initialized was not accepted within {after} ms"));
+            true
+        } else {
+            self.transport.handle_timer(key, &mut self.io)
+        };
+        self.process();
+        ours
+    }
+
+    pub(super) fn warn(&mut self, message: String) {
+        let message = self.redact(&message);
+        self.events.push_back(McpEvent::Warning(message));
+    }
+}
+
+/// Only what is safe to log: the transport holds the URL, headers and session id.
+impl std::fmt::Debug for McpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpClient")
+            .field("config", &self.config)
+            .field("phase", &self.phase)
+            .field("stateless", &self.stateless)
+            .field("ops", &self.ops.keys().collect::<Vec<_>>())
+            .field("requests", &self.pending.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;

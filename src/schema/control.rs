@@ -1,8 +1,7 @@
 //! What the application lets into the catalog: per-server allow and deny lists, and a watch on tool
 //! definitions, so that a server cannot swap what a tool does after it was first offered (and approved).
 
-use super::{Catalog, CatalogTool};
-use crate::event::Event;
+use super::{Catalog, CatalogTool, MAX_NAMES_KEPT, tool_key};
 use serde_json::{Map, Value};
 
 /// Which tools of a server the model may see: names or `*` globs. Deny wins over allow; an empty allow list
@@ -55,7 +54,7 @@ pub enum ToolChanges {
 /// and could craft one whose (non-cryptographic) hash matches. Key order does not count (JSON objects compare
 /// as maps), so a server that reorders its JSON has not changed its tool.
 #[derive(Debug, Clone)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     /// `[description, input schema, annotations]` as first seen (or last accepted).
     seen: Map<String, Value>,
     /// Tools hidden by `block`.
@@ -66,8 +65,19 @@ pub struct Baseline {
 
 impl Default for Baseline {
     fn default() -> Self {
-        Baseline { seen: Map::new(), blocked: Map::new(), limit: super::MAX_NAMES_KEPT }
+        Baseline { seen: Map::new(), blocked: Map::new(), limit: MAX_NAMES_KEPT }
     }
+}
+
+/// A definition change the baseline found, for the agent to tell the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolChange {
+    /// The server's configured name.
+    pub server: String,
+    /// The tool's MCP name.
+    pub tool: String,
+    /// Hidden while its definition differs (`block`); otherwise the new definition is used.
+    pub blocked: bool,
 }
 
 /// What the model and the user rely on: the description the model reads, the schema the server takes, and the
@@ -92,12 +102,12 @@ impl<'a> Definition<'a> {
 
 impl Baseline {
     /// Compares a fresh catalog with the definitions seen before, applies `policy`, and says what changed.
-    pub fn review(&mut self, catalog: &mut Catalog, policy: ToolChanges) -> Vec<Event> {
-        let mut events = Vec::new();
+    pub(crate) fn review(&mut self, catalog: &mut Catalog, policy: ToolChanges) -> Vec<ToolChange> {
+        let mut changes = Vec::new();
         let mut hide = Vec::new();
         let mut unseen = Vec::new();
         for tool in &catalog.tools {
-            let key = super::tool_key(&tool.server, &tool.tool);
+            let key = tool_key(&tool.server, &tool.tool);
             let now = Definition::of(tool);
             let unchanged = match self.seen.get(&key) {
                 Some(first) => now.matches(first),
@@ -120,17 +130,13 @@ impl Baseline {
             match policy {
                 ToolChanges::Block => {
                     if self.blocked.insert(key, Value::Bool(true)).is_none() {
-                        events.push(Event::ToolChanged { server: server.clone(), tool: name.clone(), blocked: true });
+                        changes.push(ToolChange { server: server.clone(), tool: name.clone(), blocked: true });
                     }
                     hide.push((server, name));
                 }
                 ToolChanges::Accept | ToolChanges::Warn => {
                     self.seen.insert(key, now.to_value());
-                    if policy == ToolChanges::Warn {
-                        let message = format!("the server changed the definition of its tool '{name}'");
-                        events.push(Event::Warning { server: Some(server.clone()), message });
-                    }
-                    events.push(Event::ToolChanged { server, tool: name, blocked: false });
+                    changes.push(ToolChange { server, tool: name, blocked: false });
                 }
             }
         }
@@ -140,15 +146,15 @@ impl Baseline {
         for (server, tool) in unseen {
             catalog.remove(&server, &tool, "its server has offered too many different tools to watch another");
         }
-        events
+        changes
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mcp::Tool;
     use crate::schema::{ConvertOptions, ServerTools};
+    use crate::wire::mcp::Tool;
     use serde_json::json;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -176,17 +182,17 @@ mod tests {
         let mut baseline = Baseline::default();
         assert!(baseline.review(&mut catalog("Pays an invoice"), ToolChanges::Block).is_empty());
         let mut changed = catalog("Pays an invoice to any account");
-        let events = baseline.review(&mut changed, ToolChanges::Block);
-        assert_eq!(events, [Event::ToolChanged { server: "bank".into(), tool: "pay".into(), blocked: true }]);
+        let changes = baseline.review(&mut changed, ToolChanges::Block);
+        assert_eq!(changes, [ToolChange { server: "bank".into(), tool: "pay".into(), blocked: true }]);
         assert!(changed.tools.is_empty() && changed.notes[0].contains("definition changed"));
         // Still changed on the next listing: still hidden, said once.
         assert!(baseline.review(&mut catalog("Pays an invoice to any account"), ToolChanges::Block).is_empty());
         // Back to what was approved: offered again.
         let mut back = catalog("Pays an invoice");
         assert!(baseline.review(&mut back, ToolChanges::Block).is_empty() && back.tools.len() == 1);
-        // warn: the new definition is used, with a warning; it becomes the one to compare with.
-        let events = baseline.review(&mut catalog("v2"), ToolChanges::Warn);
-        assert!(matches!(events.as_slice(), [Event::Warning { .. }, Event::ToolChanged { blocked: false, .. }]));
+        // warn: the new definition is used (the agent warns); it becomes the one to compare with.
+        let changes = baseline.review(&mut catalog("v2"), ToolChanges::Warn);
+        assert!(matches!(changes.as_slice(), [ToolChange { blocked: false, .. }]));
         assert!(baseline.review(&mut catalog("v2"), ToolChanges::Warn).is_empty());
     }
 

@@ -5,28 +5,29 @@
 //! mode where that keeps what the tool accepts ([`strict`]), else sent as they are with `strict: false`;
 //! arguments coming back are checked against the tool's own schema ([`validate`]).
 
-pub mod control;
-pub mod names;
-pub mod strict;
-pub mod validate;
+pub(crate) mod control;
+pub(crate) mod names;
+pub(crate) mod strict;
+pub(crate) mod validate;
 
-use crate::json::{Fields, object};
-use crate::mcp::Tool;
-use crate::responses::request::ToolList;
+use crate::base::json::{self, Fields, object};
+use crate::base::text::cap_chars;
+use crate::wire::mcp::Tool;
+use crate::wire::responses::ToolList;
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, OnceLock};
 
 /// The key of a tool in the JSON maps kept per tool: `["server","tool"]`. (JSON maps, because another map type
 /// would cost kilobytes of WebAssembly.)
 pub(crate) fn tool_key(server: &str, tool: &str) -> String {
-    crate::json::text(&[server, tool])
+    json::text(&[server, tool])
 }
 
 /// How many names handed out the catalog remembers (see `Catalog::given`).
 pub(crate) const MAX_NAMES_KEPT: usize = 50_000;
 
 /// The default cap on descriptions, in characters (OpenAI rejects longer ones on some endpoints).
-pub const DEFAULT_MAX_DESCRIPTION_CHARS: usize = 1024;
+pub(crate) const DEFAULT_MAX_DESCRIPTION_CHARS: usize = 1024;
 
 /// A function tool exactly as the Responses API takes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,10 +89,10 @@ impl Default for ConvertOptions {
     }
 }
 
-/// The option keys the conversion reads (`toolPrefix`, `maxDescriptionChars`, `strict`).
-pub const OPTION_KEYS: &[&str] = &["toolPrefix", "maxDescriptionChars", "strict"];
-
 impl ConvertOptions {
+    /// The option keys the conversion reads.
+    pub const KEYS: &'static [&'static str] = &["toolPrefix", "maxDescriptionChars", "strict"];
+
     /// Reads `{toolPrefix: "auto" | "always" | "never", maxDescriptionChars, strict: "auto" | true | false}`
     /// from an object whose other keys the caller checks.
     pub(crate) fn read(f: &Fields) -> Result<ConvertOptions, String> {
@@ -119,7 +120,7 @@ impl ConvertOptions {
 pub fn convert_json(tools: Value, options: &Value) -> Result<Value, String> {
     let f = Fields::new(options, "options")?;
     let mut known = vec!["server"];
-    known.extend_from_slice(OPTION_KEYS);
+    known.extend_from_slice(ConvertOptions::KEYS);
     f.only(&known)?;
     let server = f.string("server")?.unwrap_or_else(|| "default".to_owned());
     let catalog = Catalog::from_json(&server, tools, &ConvertOptions::read(&f)?);
@@ -400,14 +401,6 @@ fn give_arrays_items(schema: &mut Value, depth: usize) {
             }
             _ => {}
         }
-    }
-}
-
-/// `text` cut to at most `max` characters, at a character boundary.
-pub fn cap_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => text[..cut].to_owned(),
-        None => text.to_owned(),
     }
 }
 

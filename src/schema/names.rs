@@ -2,19 +2,19 @@
 //! run and every host for the same catalog.
 
 /// OpenAI's limit on function names.
-pub const MAX_NAME_LEN: usize = 64;
+pub(crate) const MAX_NAME_LEN: usize = 64;
 /// Length of the stem kept in front of a hash suffix (`stem_` + 8 hex digits = 64).
 const HASHED_STEM_LEN: usize = MAX_NAME_LEN - 9;
 
 /// Replaces every character outside `[A-Za-z0-9_-]` with `_`.
-pub fn sanitize(raw: &str) -> String {
+pub(crate) fn sanitize(raw: &str) -> String {
     let out: String =
         raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
     if out.is_empty() { "tool".to_owned() } else { out }
 }
 
 /// FNV-1a, 64 bit: tiny, stable across platforms and versions, good enough to tell names apart.
-pub fn fnv1a(parts: &[&[u8]]) -> u64 {
+pub(crate) fn fnv1a(parts: &[&[u8]]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
@@ -33,19 +33,19 @@ pub fn fnv1a(parts: &[&[u8]]) -> u64 {
 /// Hands out unique names in catalog order: the first tool to want a clean name gets it; a name that is too
 /// long or already taken gets a short stem and a hash of (server, tool) as suffix.
 #[derive(Debug, Default)]
-pub struct NameAllocator {
+pub(crate) struct NameAllocator {
     /// Names in use (a JSON map as a set: another tree type would cost kilobytes of WebAssembly).
     taken: serde_json::Map<String, serde_json::Value>,
 }
 
 impl NameAllocator {
     /// Keeps `name` for a tool that already has it.
-    pub fn reserve(&mut self, name: &str) {
+    pub(crate) fn reserve(&mut self, name: &str) {
         self.taken.insert(name.to_owned(), serde_json::Value::Null);
     }
 
     /// Allocates the public name for `tool` of `server`; `prefix` says whether the server's name leads it.
-    pub fn allocate(&mut self, server: &str, tool: &str, prefix: bool) -> String {
+    pub(crate) fn allocate(&mut self, server: &str, tool: &str, prefix: bool) -> String {
         let stem = if prefix { sanitize(&format!("{server}__{tool}")) } else { sanitize(tool) };
         if stem.len() <= MAX_NAME_LEN && !self.taken.contains_key(&stem) {
             self.taken.insert(stem.clone(), serde_json::Value::Null);
@@ -65,7 +65,8 @@ impl NameAllocator {
 }
 
 /// True if `name` is a valid function name for the model.
-pub fn is_valid(name: &str) -> bool {
+#[cfg(test)]
+fn is_valid(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')

@@ -12,6 +12,7 @@
 //! call (see [`super::validate`]), so a dropped constraint costs a retry, never a bad call.
 
 use super::validate::{self, TYPES, types};
+use crate::base::json::{escape, percent_decode, unescape};
 use serde_json::{Map, Value, json};
 
 /// The formats strict mode knows; others are moved into the description (`format` only annotates).
@@ -86,7 +87,7 @@ const MAX_NESTING: usize = 48;
 
 /// A strict schema and what undoing it needs.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Strict {
+pub(crate) struct Strict {
     /// The schema sent with `strict: true`.
     pub schema: Value,
     /// JSON pointers (into `schema`) of the properties that were optional and became nullable.
@@ -96,7 +97,7 @@ pub struct Strict {
 }
 
 /// Converts `schema` (a tool's `inputSchema`; `None` when it has none) to strict mode, or says why it cannot.
-pub fn convert(schema: Option<&Value>, force: bool) -> Result<Strict, String> {
+pub(crate) fn convert(schema: Option<&Value>, force: bool) -> Result<Strict, String> {
     let empty = json!({});
     let root = schema.unwrap_or(&empty);
     let mut c = Converter {
@@ -125,7 +126,7 @@ pub fn convert(schema: Option<&Value>, force: bool) -> Result<Strict, String> {
 /// Removes the `null`s the model sent for properties that were optional before strict mode made them
 /// nullable (`nullable`, pointers into the strict `schema`), so the server sees what it would have seen without
 /// strict mode. `arguments` fit `schema`.
-pub fn remove_added_nulls(arguments: &mut Value, schema: &Value, nullable: &[String]) {
+pub(crate) fn remove_added_nulls(arguments: &mut Value, schema: &Value, nullable: &[String]) {
     if !nullable.is_empty() {
         strip(arguments, schema, "", nullable, 0);
     }
@@ -300,7 +301,7 @@ impl<'a> Converter<'a> {
             };
             let text = match described.1 {
                 Value::String(s) => s.clone(),
-                other => crate::json::text(other),
+                other => crate::base::json::text(other),
             };
             if text.len() <= 200 {
                 notes.push_str(&[if notes.is_empty() { "" } else { " " }, described.0, ": ", &text, "."].concat());
@@ -704,46 +705,6 @@ fn value_type(value: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
-}
-
-/// `type` as a list of names.
-/// JSON Pointer escaping of one segment.
-pub(crate) fn escape(segment: &str) -> String {
-    if !segment.contains(['~', '/']) {
-        return segment.to_owned();
-    }
-    segment.replace('~', "~0").replace('/', "~1")
-}
-
-fn unescape(segment: &str) -> String {
-    segment.replace("~1", "/").replace("~0", "~")
-}
-
-/// `$ref` fragments are URI-encoded (`%24defs`, `%20`).
-pub(crate) fn percent_decode(text: &str) -> String {
-    if !text.contains('%') {
-        return text.to_owned();
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! a value fit more, so `not`, `oneOf` with several matches and `if` give no verdict where something was
 //! skipped. What it does report names the place and the problem, for the model to fix.
 
-use crate::json::text;
+use crate::base::json::{escape, percent_decode, text};
 use serde_json::Value;
 
 /// Work budget per validation: a pathological schema or value ends the check (as a pass), never the caller.
@@ -15,12 +15,12 @@ const MAX_STEPS: usize = 100_000;
 const MAX_DEPTH: usize = 64;
 
 /// `Ok` when `value` fits `schema` (a whole schema: local `$ref`s resolve against it); else the first problem.
-pub fn validate(value: &Value, schema: &Value) -> Result<(), String> {
+pub(crate) fn validate(value: &Value, schema: &Value) -> Result<(), String> {
     check(value, schema, schema)
 }
 
 /// True when `value` fits `schema`, a part of `root`.
-pub fn fits(value: &Value, schema: &Value, root: &Value) -> bool {
+pub(crate) fn fits(value: &Value, schema: &Value, root: &Value) -> bool {
     check(value, schema, root).is_ok()
 }
 
@@ -32,7 +32,7 @@ fn check(value: &Value, schema: &Value, root: &Value) -> Result<(), String> {
 }
 
 /// True when `schema` (a part of `root`) accepts `null`.
-pub fn accepts_null(schema: &Value, root: &Value) -> bool {
+pub(crate) fn accepts_null(schema: &Value, root: &Value) -> bool {
     match schema.get("type") {
         // The common case, decided without running the validator: every keyword must hold, and this one fails.
         Some(Value::String(t)) if t != "null" => false,
@@ -287,7 +287,7 @@ impl<'a> Validator<'a> {
     ) -> Result<(), String> {
         let len = path.len();
         path.push('/');
-        path.push_str(&super::strict::escape(segment));
+        path.push_str(&escape(segment));
         let result = f(self, path);
         path.truncate(len);
         result
@@ -295,7 +295,7 @@ impl<'a> Validator<'a> {
 
     fn resolve(&self, target: &str) -> Option<&'a Value> {
         let pointer = target.strip_prefix('#')?;
-        self.root.pointer(&super::strict::percent_decode(pointer))
+        self.root.pointer(&percent_decode(pointer))
     }
 }
 

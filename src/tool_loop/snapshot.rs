@@ -5,17 +5,15 @@
 //! Written and read by hand, like every JSON reader of the crate: derived serde readers would cost tens of
 //! kilobytes of WebAssembly, and a hand reader names the field that is wrong.
 
-use super::{
-    Call, CallState, Decision, Inflight, LoopConfig, LoopOutput, Phase, Route, State, ToolLoop, UNKNOWN_OUTCOME,
-    set_output,
-};
+use super::state::{Call, CallState, Phase, Route, State, set_output};
+use super::{Decision, Inflight, LoopConfig, LoopOutput, ToolLoop};
+use crate::base::error::{Error, Result};
+use crate::base::json::Fields;
+use crate::base::queue::Queue;
 use crate::content::ToolOutput;
-use crate::error::{Error, Result};
 use crate::event::{ToolCallRecord, TurnRecord};
-use crate::json::Fields;
-use crate::queue::Queue;
-use crate::responses::Usage;
 use crate::schema::Catalog;
+use crate::wire::responses::Usage;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -23,6 +21,10 @@ use std::sync::Arc;
 pub const SNAPSHOT_VERSION: u64 = 1;
 
 const FORMAT: &str = "mcp-loop/run";
+
+/// What the model is told about a call that was running when its run was interrupted.
+const UNKNOWN_OUTCOME: &str = "the outcome of this call is unknown: the run was interrupted while it was running, so it \
+     may or may not have taken effect. Check before calling it again.";
 
 impl ToolLoop {
     /// The run's state as versioned JSON. Take it between steps (after draining `poll_output`); calls the host
@@ -73,25 +75,6 @@ impl ToolLoop {
             }
         }
         Ok(this)
-    }
-}
-
-impl Decision {
-    /// Reads decisions from JSON `[{"callId", "approved", "reason"?}]`.
-    pub fn list_from_json(value: &Value) -> Result<Vec<Decision>> {
-        let Value::Array(items) = value else {
-            return Err(Error::config("decisions must be a list of {callId, approved, reason?}"));
-        };
-        let read = |(i, item): (usize, &Value)| -> std::result::Result<Decision, String> {
-            let f = Fields::new(item, &format!("decisions[{i}]"))?;
-            f.only(&["callId", "approved", "reason"])?;
-            Ok(Decision {
-                call_id: f.string("callId")?.ok_or(format!("decisions[{i}].callId is required"))?,
-                approved: f.flag("approved")?.ok_or(format!("decisions[{i}].approved must be true or false"))?,
-                reason: f.string("reason")?,
-            })
-        };
-        items.iter().enumerate().map(read).collect::<std::result::Result<_, _>>().map_err(Error::config)
     }
 }
 

@@ -1,6 +1,7 @@
 use super::*;
-use crate::mcp::Tool;
 use crate::schema::ServerTools;
+use crate::wire::mcp::Tool;
+use serde_json::{Map, json};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -1,0 +1,127 @@
+//! What the agent gives its host: effects to perform, and everything else the application hears.
+
+use crate::base::error::Result;
+use crate::base::http::HttpRequest;
+use crate::event::{Event, RunResult};
+use crate::mcp::StdioOp;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Identifies a run of the agent.
+pub type RunId = u64;
+
+/// Work for the host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[must_use]
+#[non_exhaustive]
+pub enum Effect {
+    /// Perform this request; report with `handle_http_head`, `handle_http_chunk`, `handle_http_end` or
+    /// `handle_http_error`.
+    Http {
+        /// Effect id.
+        id: u64,
+        /// The request.
+        request: HttpRequest,
+        /// The MCP server it goes to (`None` for the model), for hosts that add headers per server.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+    },
+    /// Act on an MCP server's child process; report with `handle_stdio_stdout`, `handle_stdio_stderr` and
+    /// (always, also after `close`) `handle_stdio_exit`.
+    Stdio {
+        /// Effect id of the process (the same for every op on it).
+        id: u64,
+        /// What to do.
+        #[serde(flatten)]
+        op: StdioOp,
+    },
+    /// Call `handle_timer(id, now)` at (or after) `at_ms`.
+    Timer {
+        /// Effect id.
+        id: u64,
+        /// When, in the host's milliseconds clock (the one it passes as `now_ms`).
+        at_ms: u64,
+    },
+    /// Stop effect `id` (abort the request, clear the timer) and report nothing more for it.
+    Cancel {
+        /// The effect to stop.
+        id: u64,
+    },
+}
+
+/// What [`Driver::poll_output`](crate::Driver::poll_output) returns: the host protocol.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+#[non_exhaustive]
+pub enum Output {
+    /// Perform this.
+    Effect(Effect),
+    /// Tell the application. `run` is `None` for agent-level events (connections, catalog, logs).
+    Event {
+        /// The run concerned.
+        run: Option<RunId>,
+        /// What happened.
+        event: Event,
+    },
+    /// An MCP server asks the application something (`elicitation/create`, `sampling/createMessage`,
+    /// `roots/list`); answer with [`Driver::answer_input`](crate::Driver::answer_input).
+    InputRequest {
+        /// The id to answer with.
+        id: u64,
+        /// The server asking.
+        server: String,
+        /// The run whose tool call it belongs to, when known.
+        run: Option<RunId>,
+        /// The request method.
+        method: String,
+        /// Its params, verbatim.
+        params: Value,
+    },
+    /// A step of a run that asked for snapshots is recorded: its state now, for
+    /// [`Driver::resume_run`](crate::Driver::resume_run).
+    Snapshot {
+        /// The run.
+        run: RunId,
+        /// Versioned JSON.
+        snapshot: Value,
+    },
+    /// A run is over.
+    Done {
+        /// The run.
+        run: RunId,
+        /// Its result.
+        result: Result<RunResult>,
+    },
+    /// A direct MCP operation ([`Driver::list_tools`](crate::Driver::list_tools), [`Driver::call_tool`](crate::Driver::call_tool)) is over.
+    OpDone {
+        /// The operation.
+        op: u64,
+        /// The `tools` array of a listing, or the `CallToolResult` of a call.
+        result: Result<Value>,
+    },
+    /// Progress of a direct MCP operation.
+    OpProgress {
+        /// The operation.
+        op: u64,
+        /// Progress so far.
+        progress: f64,
+        /// Total, if known.
+        total: Option<f64>,
+        /// The server's message.
+        message: Option<String>,
+    },
+    /// Effects are out; nothing more until one of them reports.
+    Wait,
+    /// No run is active and no effect is out.
+    Idle,
+}
+
+/// How one run goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Ask for streamed responses: text comes as [`Event::TextDelta`] events while the model writes.
+    pub stream: bool,
+    /// Give an [`Output::Snapshot`] after every step.
+    pub snapshots: bool,
+}

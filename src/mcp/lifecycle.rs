@@ -1,0 +1,240 @@
+//! Connecting, being connected, and losing the connection, in both protocol eras.
+//!
+//! ```text
+//!            first operation                 discover result offers 2026-07-28
+//!   Idle ──────────────────────► Discovering ───────────────────────────────────► Ready
+//!    ▲   (protocol auto/stateless)    │ no stateless revision here                  ▲
+//!    │                                ▼                                             │
+//!    │   (fixed handshake version) Initializing ──initialize ok──► Announcing ──────┘
+//!    │                                │            (notifications/initialized accepted)
+//!    └──── failure: every waiting ────┘  a refused POST in `auto`: the legacy HTTP+SSE transport, from Initializing
+//!          operation fails; the next one connects again      (close: Closed, from anywhere, for good)
+//! ```
+
+use super::config::Protocol;
+use super::ops::Op;
+use super::requests::Rpc;
+use super::transport::Transport;
+use super::{McpClient, McpEvent, OpId};
+use crate::wire::jsonrpc::JsonRpcError;
+use crate::wire::mcp::{LATEST_HANDSHAKE_VERSION, STATELESS_VERSION, ServerInfo};
+use serde_json::{Value, json};
+
+/// The wait before reopening a `subscriptions/listen` stream.
+const LISTEN_REOPEN_MS: u64 = 5_000;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Phase {
+    Idle,
+    Discovering,
+    Initializing,
+    /// `notifications/initialized` is out; requests wait until it is accepted.
+    Announcing,
+    Ready,
+    Closed,
+}
+
+impl McpClient {
+    pub(super) fn start(&mut self, op: Op, now_ms: u64) -> OpId {
+        self.io.now_ms = now_ms;
+        let id = self.next_op;
+        self.next_op += 1;
+        self.ops.insert(id, op);
+        match self.phase {
+            Phase::Closed => self.fail_op(id, "the client is closed".into()),
+            Phase::Ready => self.send_op(id),
+            Phase::Idle => {
+                self.waiting.push_back(id);
+                self.connect();
+            }
+            Phase::Discovering | Phase::Initializing | Phase::Announcing => self.waiting.push_back(id),
+        }
+        self.process();
+        id
+    }
+
+    pub(super) fn connect(&mut self) {
+        let legacy_sse = self.transport.is_legacy_sse();
+        match &self.config.protocol {
+            Protocol::Handshake(_) => self.send_initialize(),
+            _ if legacy_sse => self.send_initialize(),
+            Protocol::Auto | Protocol::Stateless => {
+                self.set_stateless(true);
+                self.phase = Phase::Discovering;
+                self.send_request(Rpc::Discover, "server/discover", json!({}), None, Vec::new(), false);
+            }
+        }
+    }
+
+    pub(super) fn set_stateless(&mut self, stateless: bool) {
+        self.stateless = stateless;
+        self.transport.set_stateless(stateless, stateless.then_some(STATELESS_VERSION));
+    }
+
+    pub(super) fn send_initialize(&mut self) {
+        self.set_stateless(false);
+        self.phase = Phase::Initializing;
+        self.server = None;
+        let version = match &self.config.protocol {
+            Protocol::Handshake(v) => v.as_str(),
+            _ => LATEST_HANDSHAKE_VERSION,
+        };
+        let params = json!({
+            "protocolVersion": version,
+            "capabilities": self.config.capabilities.to_json(),
+            "clientInfo": client_info(),
+        });
+        self.send_request(Rpc::Initialize, "initialize", params, None, Vec::new(), false);
+    }
+
+    pub(super) fn on_discover(&mut self, outcome: Result<Value, JsonRpcError>) {
+        match outcome.ok().as_ref().and_then(ServerInfo::from_discover_result) {
+            Some(info) => self.connected(info),
+            None => self.discovery_failed("the server does not offer protocol 2026-07-28".into()),
+        }
+    }
+
+    /// The probe found no stateless revision: speak the handshake, unless the configuration insists.
+    pub(super) fn discovery_failed(&mut self, why: String) {
+        if self.config.protocol == Protocol::Stateless {
+            self.fail_connection(why);
+        } else {
+            self.send_initialize();
+        }
+    }
+
+    pub(super) fn on_initialize(&mut self, outcome: Result<Value, JsonRpcError>) {
+        let info = match outcome {
+            Ok(result) => ServerInfo::from_initialize_result(&result),
+            Err(e) => Err(format!("initialize was refused: MCP error {}: {}", e.code, e.message)),
+        };
+        match info {
+            Ok(info) => {
+                self.transport.set_protocol_version(&info.protocol_version);
+                // The standalone GET stream carries what the server sends outside any request: list changes,
+                // and (from SDK servers) elicitation, sampling and roots requests. Opened now, before anything
+                // else, so that it is in place when the first request runs. 405 means the server has none.
+                let caps = self.config.capabilities;
+                let wanted = info.tools_list_changed() || caps.sampling || caps.elicitation || caps.roots;
+                if wanted {
+                    self.transport.open_get_stream(&mut self.io);
+                }
+                self.server = Some(info.clone());
+                self.events.push_back(McpEvent::Connected(info));
+                self.phase = Phase::Announcing;
+                // Nothing else goes out until this is delivered: over HTTP two POSTs may overtake each other.
+                self.announce_timer = Some(self.io.timer(self.config.timeout_ms));
+                self.notify("notifications/initialized", None, true);
+            }
+            Err(message) => self.fail_connection(message),
+        }
+    }
+
+    pub(super) fn connected(&mut self, info: ServerInfo) {
+        let list_changed = info.tools_list_changed();
+        if self.phase == Phase::Discovering {
+            self.server = Some(info.clone());
+            self.events.push_back(McpEvent::Connected(info));
+        }
+        self.phase = Phase::Ready;
+        while let Some(op) = self.waiting.pop_front() {
+            self.send_op(op);
+        }
+        if self.stateless && list_changed {
+            self.listen();
+        }
+    }
+
+    /// Stateless revision: the long-lived `subscriptions/listen` request that carries list changes.
+    pub(super) fn listen(&mut self) {
+        if self.phase == Phase::Ready && self.stateless {
+            let params = json!({"notifications": {"toolsListChanged": true}});
+            self.send_request(Rpc::Listen, "subscriptions/listen", params, None, Vec::new(), false);
+        }
+    }
+
+    pub(super) fn listen_later(&mut self) {
+        if self.phase == Phase::Ready && self.listen_timer.is_none() {
+            self.listen_timer = Some(self.io.timer(LISTEN_REOPEN_MS));
+        }
+    }
+
+    /// The connection as a whole is gone: everything in flight fails; the next operation reconnects.
+    pub(super) fn down(&mut self, error: String) {
+        let rpcs: Vec<i64> = self.pending.keys().copied().collect();
+        for rpc in rpcs {
+            self.fail_rpc(rpc, error.clone());
+        }
+        // Calls waiting for the application's answers (`input_required`) have nothing in flight, but their
+        // connection is gone all the same.
+        let asking: Vec<OpId> = self
+            .ops
+            .iter()
+            .filter(|(_, op)| matches!(op, Op::CallTool(call) if !call.awaiting.is_empty()))
+            .map(|(id, _)| *id)
+            .collect();
+        for op in asking {
+            self.fail_op(op, error.clone());
+        }
+        self.inputs.clear();
+        if !matches!(self.phase, Phase::Closed | Phase::Idle) {
+            self.fail_connection(error);
+        }
+    }
+
+    /// The handshake failed: every waiting operation fails, and the next operation starts again.
+    pub(super) fn fail_connection(&mut self, message: String) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        // Redact while the session id is still known: the server may have repeated it in its error.
+        let message = self.redact(&format!("could not connect: {message}"));
+        self.phase = Phase::Idle;
+        self.server = None;
+        for (rpc, pending) in self.pending.take() {
+            if let Some(timer) = pending.timer {
+                self.io.cancel(timer);
+            }
+            self.transport.abandon(rpc, &mut self.io);
+            if let Rpc::Op(op) = pending.kind {
+                self.fail_op(op, message.clone());
+            }
+        }
+        if let Some(timer) = self.listen_timer.take() {
+            self.io.cancel(timer);
+        }
+        if let Some(timer) = self.announce_timer.take() {
+            self.io.cancel(timer);
+        }
+        // The old connection ends properly (its process reaped, its streams closed, its session deleted), and
+        // the next operation starts a fresh one.
+        self.transport.close(&mut self.io);
+        self.io.incoming.clear();
+        self.transport = Transport::new(&self.config, self.transport.is_legacy_sse());
+        while let Some(op) = self.waiting.pop_front() {
+            self.fail_op(op, message.clone());
+        }
+    }
+}
+
+/// True for errors only a server of the stateless revision gives: header mismatch (-32020), a missing client
+/// capability (-32021), or invalid params about the `_meta` envelope.
+pub(super) fn speaks_stateless(error: Option<&JsonRpcError>) -> bool {
+    error.is_some_and(|e| matches!(e.code, -32020 | -32021) || (e.code == -32602 && e.message.contains("_meta")))
+}
+
+/// True for the stateless revision's -32022 (unsupported protocol version) when it lists 2026-07-28.
+pub(super) fn offers_stateless(error: Option<&JsonRpcError>) -> bool {
+    error.is_some_and(|e| {
+        e.code == -32022
+            && e.data
+                .as_ref()
+                .and_then(|d| d.get("supported"))
+                .and_then(Value::as_array)
+                .is_some_and(|v| v.iter().any(|v| v == STATELESS_VERSION))
+    })
+}
+
+pub(super) fn client_info() -> Value {
+    json!({"name": "mcp-loop", "version": env!("CARGO_PKG_VERSION")})
+}

@@ -1,0 +1,49 @@
+//! A server that forgets its session (HTTP 404 to a request that carried one): a new session, and the request
+//! sent again, once.
+
+use super::McpClient;
+use super::lifecycle::Phase;
+use super::ops::Op;
+use super::requests::Rpc;
+
+/// How many sessions in a row a server may forget before the client stops starting new ones: a server that
+/// answers 404 to everything must end in an error, not in a loop.
+pub(super) const MAX_SESSIONS_LOST: u32 = 3;
+
+impl McpClient {
+    pub(super) fn session_gone(&mut self, rpc: Option<i64>, session: &str) {
+        let current = self.transport.session_id() == Some(session);
+        let op = rpc.and_then(|rpc| self.pending.get(&rpc)).and_then(|p| match p.kind {
+            Rpc::Op(op) if !self.retried.contains(&op) => Some(op),
+            _ => None,
+        });
+        if let (Some(rpc), None) = (rpc, op) {
+            return self.fail_rpc(rpc, "the server no longer knows this session (HTTP 404)".into());
+        }
+        if let Some(rpc) = rpc {
+            self.settle(rpc);
+        }
+        if let Some(op) = op {
+            self.retried.push(op);
+            if let Some(Op::ListTools { tools, cursors, pages }) = self.ops.get_mut(&op) {
+                // Cursors belong to the session that issued them: list again from the start.
+                tools.clear();
+                cursors.clear();
+                *pages = 0;
+            }
+        }
+        if current && self.phase != Phase::Closed {
+            self.waiting.extend(op);
+            self.sessions_lost += 1;
+            if self.sessions_lost > MAX_SESSIONS_LOST {
+                self.sessions_lost = 0;
+                return self.down(format!("the server forgot {} sessions in a row (HTTP 404)", MAX_SESSIONS_LOST + 1));
+            }
+            self.warn("the server ended the session (HTTP 404); starting a new session".into());
+            self.transport.forget_session();
+            self.send_initialize();
+        } else if let Some(op) = op {
+            if self.phase == Phase::Ready { self.send_op(op) } else { self.waiting.push_back(op) }
+        }
+    }
+}

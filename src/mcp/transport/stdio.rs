@@ -1,0 +1,112 @@
+//! The stdio transport: the server is a child process of the host; messages are lines of JSON on its stdin
+//! and stdout, and its stderr is a log. The core splits the byte stream into lines itself (bounded), so
+//! every host feeds raw chunks.
+
+use super::{Incoming, Io, McpEffect, Outgoing, StdioOp};
+use crate::base::limits::MAX_MESSAGE_BYTES;
+use crate::base::lines::Lines;
+use crate::mcp::config::INHERITED_ENV;
+
+/// The longest stderr line kept (the rest is cut): stderr is only a log.
+const MAX_STDERR_LINE: usize = 4096;
+
+/// The transport for one server process.
+#[derive(Debug)]
+pub(crate) struct Stdio {
+    command: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    cwd: Option<String>,
+    process: Option<u64>,
+    stdout: Lines,
+    stderr: Lines,
+}
+
+impl Stdio {
+    pub(crate) fn new(command: String, args: Vec<String>, env: Vec<(String, String)>, cwd: Option<String>) -> Stdio {
+        Stdio {
+            command,
+            args,
+            env,
+            cwd,
+            process: None,
+            stdout: Lines::new(MAX_MESSAGE_BYTES),
+            stderr: Lines::new(MAX_STDERR_LINE),
+        }
+    }
+
+    pub(crate) fn send(&mut self, message: Outgoing, io: &mut Io) {
+        let key = match self.process {
+            Some(key) => key,
+            None => {
+                let key = io.key();
+                let op = StdioOp::Spawn {
+                    command: self.command.clone(),
+                    args: self.args.clone(),
+                    inherit: INHERITED_ENV.iter().map(|v| (*v).to_owned()).collect(),
+                    env: self.env.clone(),
+                    cwd: self.cwd.clone(),
+                };
+                io.effects.push_back(McpEffect::Stdio { key, op });
+                self.process = Some(key);
+                self.stdout = Lines::new(MAX_MESSAGE_BYTES);
+                self.stderr = Lines::new(MAX_STDERR_LINE);
+                key
+            }
+        };
+        // Serialised JSON never holds a raw newline, so one message is exactly one line. Writes keep their
+        // order, so a message is delivered as soon as it is written.
+        let line = message.body + "\n";
+        io.effects.push_back(McpEffect::Stdio { key, op: StdioOp::Write { line } });
+        if message.confirm {
+            io.report(Incoming::Accepted(Ok(())));
+        }
+    }
+
+    /// Answers share the process's stdout; nothing to release or abort per request.
+    pub(crate) fn answered(&mut self, _rpc: i64, _io: &mut Io) {}
+
+    pub(crate) fn abandon(&mut self, _rpc: i64, _io: &mut Io) {}
+
+    pub(crate) fn close(&mut self, io: &mut Io) {
+        if let Some(key) = self.process.take() {
+            io.effects.push_back(McpEffect::Stdio { key, op: StdioOp::Close });
+        }
+    }
+
+    pub(crate) fn handle_stdout(&mut self, key: u64, chunk: &[u8], io: &mut Io) -> bool {
+        if self.process != Some(key) {
+            return false;
+        }
+        let mut lines = Vec::new();
+        if self.stdout.feed(chunk, &mut lines) > 0 {
+            io.report(Incoming::Warning(format!("dropped a message over {MAX_MESSAGE_BYTES} bytes from the server")));
+        }
+        for line in lines.into_iter().filter(|l| !l.trim().is_empty()) {
+            io.report(Incoming::Message(line));
+        }
+        true
+    }
+
+    pub(crate) fn handle_stderr(&mut self, key: u64, chunk: &[u8], io: &mut Io) -> bool {
+        if self.process != Some(key) {
+            return false;
+        }
+        let mut lines = Vec::new();
+        self.stderr.feed(chunk, &mut lines);
+        for line in lines.into_iter().filter(|l| !l.trim().is_empty()) {
+            io.report(Incoming::Stderr(line));
+        }
+        true
+    }
+
+    /// The process ended (or could not start); `reason` says how.
+    pub(crate) fn handle_exit(&mut self, key: u64, reason: &str, io: &mut Io) -> bool {
+        if self.process != Some(key) {
+            return false;
+        }
+        self.process = None;
+        io.report(Incoming::Down { error: format!("the server process {reason}") });
+        true
+    }
+}

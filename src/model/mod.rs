@@ -1,0 +1,364 @@
+//! The model endpoint as a sans-IO machine: each `send` is one Responses request over HTTP, read as JSON or
+//! as an SSE stream (text deltas come out as they arrive), with a timeout per attempt and retries of what may
+//! heal (network errors, timeouts, 408, 409, 429, 5xx) after an exponential, jittered backoff or the
+//! endpoint's `Retry-After`. Time arrives as `now_ms`; waiting is a timer effect.
+
+mod portkey;
+
+pub use portkey::{DEFAULT_BASE_URL, PortkeyConfig};
+pub(crate) use portkey::{MAX_RESPONSE_BYTES, Span};
+
+use crate::base::error::{Error, Result};
+use crate::base::http::{self, BodyBuffer, HttpRequest};
+use crate::base::queue::Queue;
+use crate::base::sse::{SseEvent, SseParser};
+use crate::base::vec_map::VecMap;
+use crate::wire::responses::{ModelRequest, ModelResponse, cap_message};
+use portkey::parse_response;
+use serde_json::Value;
+
+/// The longest wait before a retry; an endpoint asking for more gets its error reported instead.
+const MAX_RETRY_WAIT_MS: u64 = 120_000;
+/// The first backoff; it doubles per attempt.
+const BASE_BACKOFF_MS: u64 = 500;
+
+/// Work for the host (keys are this machine's; the driver maps them to effect ids).
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)] // The variants' docs say what the fields are.
+pub(crate) enum ModelEffect {
+    /// Perform `request`; report with `handle_http_*(key, …)`.
+    Http { key: u64, request: HttpRequest },
+    /// Call `handle_timer(key)` at `at_ms`.
+    Timer { key: u64, at_ms: u64 },
+    /// Stop effect `key`.
+    Cancel { key: u64 },
+}
+
+/// What a request did.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)] // The variants' docs say what the fields are.
+pub(crate) enum ModelEvent {
+    /// Streamed text of request `call`.
+    Delta { call: u64, delta: String },
+    /// Attempt `attempt` failed with `error`; the next one starts in `delay_ms`.
+    Retrying { call: u64, attempt: u32, delay_ms: u64, error: Error },
+    /// Request `call` is over.
+    Done { call: u64, result: Result<ModelResponse> },
+}
+
+#[derive(Debug)]
+enum Body {
+    Json(BodyBuffer),
+    Stream(Box<Streamed>),
+}
+
+#[derive(Debug)]
+struct Streamed {
+    parser: SseParser,
+    bytes: usize,
+}
+
+#[derive(Debug)]
+struct Call {
+    request: HttpRequest,
+    /// Failed attempts so far.
+    failures: u32,
+    /// The HTTP effect in flight, if any.
+    http: Option<u64>,
+    /// The timeout of the attempt in flight, or the backoff before the next one.
+    timer: u64,
+    status: u16,
+    /// The `x-portkey-*` headers of the last response, lower-cased.
+    headers: Vec<(String, String)>,
+    /// The last response's `Retry-After`.
+    retry_after_ms: Option<u64>,
+    body: Body,
+}
+
+/// Model requests in flight.
+#[derive(Debug)]
+pub(crate) struct ModelClient {
+    portkey: PortkeyConfig,
+    timeout_ms: u64,
+    max_retries: u32,
+    calls: VecMap<u64, Call>,
+    next_key: u64,
+    effects: Queue<ModelEffect>,
+    events: Queue<ModelEvent>,
+}
+
+impl ModelClient {
+    /// A client for `portkey`; each attempt may take `timeout_ms`, and a request is tried `max_retries` more
+    /// times when it fails in a way that may heal.
+    pub(crate) fn new(portkey: PortkeyConfig, timeout_ms: u64, max_retries: u32) -> ModelClient {
+        let (effects, events) = (Queue::new(), Queue::new());
+        ModelClient { portkey, timeout_ms, max_retries, calls: VecMap::default(), next_key: 1, effects, events }
+    }
+
+    /// Sends the request `body` (a Responses request), traced as `span`; returns the call's key.
+    pub(crate) fn send(&mut self, body: &ModelRequest, span: &Span, now_ms: u64) -> u64 {
+        let call = self.key();
+        let request = self.portkey.request(body, span);
+        let placeholder = Call {
+            request,
+            failures: 0,
+            http: None,
+            timer: 0,
+            status: 0,
+            headers: Vec::new(),
+            retry_after_ms: None,
+            body: Body::Json(BodyBuffer::new(0)),
+        };
+        self.calls.insert(call, placeholder);
+        self.attempt(call, now_ms);
+        call
+    }
+
+    /// Stops request `call`: what is in flight is cancelled and nothing more is reported for it.
+    pub(crate) fn cancel(&mut self, call: u64) {
+        if let Some(c) = self.calls.remove(&call) {
+            self.stop(&c);
+        }
+    }
+
+    /// Stops every request.
+    pub(crate) fn cancel_all(&mut self) {
+        for (_, c) in self.calls.take() {
+            self.stop(&c);
+        }
+    }
+
+    /// The response head of HTTP effect `key`.
+    pub(crate) fn handle_http_head(&mut self, key: u64, status: u16, headers: &[(String, String)]) {
+        let Some((_, call)) = self.by_http(key) else { return };
+        call.status = status;
+        call.headers = headers
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+            .filter(|(name, _)| name.starts_with("x-portkey-"))
+            .collect();
+        call.retry_after_ms = retry_after(headers);
+        let streamed = http::media_type(http::header(headers, "content-type")) == "text/event-stream";
+        call.body = if streamed && (200..300).contains(&status) {
+            Body::Stream(Box::new(Streamed { parser: SseParser::new(MAX_RESPONSE_BYTES), bytes: 0 }))
+        } else {
+            Body::Json(BodyBuffer::new(MAX_RESPONSE_BYTES))
+        };
+    }
+
+    /// A body chunk of HTTP effect `key`.
+    pub(crate) fn handle_http_chunk(&mut self, key: u64, chunk: &[u8], now_ms: u64) {
+        let Some((id, call)) = self.by_http(key) else { return };
+        let mut deltas = Vec::new();
+        let mut outcome = None;
+        match &mut call.body {
+            Body::Json(buffer) => {
+                if !buffer.push(chunk) {
+                    outcome = Some(Err(too_large()));
+                }
+            }
+            Body::Stream(stream) => {
+                stream.bytes = stream.bytes.saturating_add(chunk.len());
+                let mut events = Vec::new();
+                if stream.parser.feed(chunk, &mut events).is_err() || stream.bytes > 2 * MAX_RESPONSE_BYTES {
+                    outcome = Some(Err(too_large()));
+                }
+                for event in events {
+                    match read_stream_event(&event) {
+                        StreamItem::Delta(delta) => deltas.push(delta),
+                        // The response is whole at its final event: a connection kept open (or reset) after it
+                        // changes nothing.
+                        StreamItem::Final(result) => {
+                            outcome.get_or_insert(result);
+                            break;
+                        }
+                        StreamItem::Other => {}
+                    }
+                }
+            }
+        }
+        self.events.extend(deltas.into_iter().map(|delta| ModelEvent::Delta { call: id, delta }));
+        if let Some(result) = outcome {
+            self.effects.push_back(ModelEffect::Cancel { key });
+            self.finish(id, result, now_ms);
+        }
+    }
+
+    /// The end of HTTP effect `key`'s body.
+    pub(crate) fn handle_http_end(&mut self, key: u64, now_ms: u64) {
+        let Some((id, call)) = self.by_http(key) else { return };
+        let status = call.status;
+        let result = match &mut call.body {
+            Body::Json(buffer) => parse_response(status, buffer),
+            Body::Stream(_) => Err(Error::model(Some(status), "the stream ended before the response was complete")),
+        };
+        self.finish(id, result, now_ms);
+    }
+
+    /// HTTP effect `key` failed in transport.
+    pub(crate) fn handle_http_error(&mut self, key: u64, message: &str, now_ms: u64) {
+        let Some((id, _)) = self.by_http(key) else { return };
+        self.finish(id, Err(Error::model(None, message)), now_ms);
+    }
+
+    /// Timer `key` fired: an attempt timed out, or a backoff is over.
+    pub(crate) fn handle_timer(&mut self, key: u64, now_ms: u64) {
+        let Some((id, call)) = self.calls.iter_mut().find(|(_, c)| c.timer == key).map(|(id, c)| (*id, c)) else {
+            return;
+        };
+        match call.http.take() {
+            Some(http) => {
+                self.effects.push_back(ModelEffect::Cancel { key: http });
+                let error = Error::model(None, format!("timed out after {} ms", self.timeout_ms));
+                self.finish(id, Err(error), now_ms);
+            }
+            None => self.attempt(id, now_ms),
+        }
+    }
+
+    /// The next effect.
+    pub(crate) fn poll_effect(&mut self) -> Option<ModelEffect> {
+        self.effects.pop_front()
+    }
+
+    /// The next event.
+    pub(crate) fn poll_event(&mut self) -> Option<ModelEvent> {
+        self.events.pop_front()
+    }
+
+    fn attempt(&mut self, id: u64, now_ms: u64) {
+        let (http, timer) = (self.key(), self.key());
+        let at_ms = now_ms.saturating_add(self.timeout_ms);
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        call.http = Some(http);
+        call.timer = timer;
+        call.status = 0;
+        call.headers.clear();
+        call.retry_after_ms = None;
+        self.effects.push_back(ModelEffect::Http { key: http, request: call.request.clone() });
+        self.effects.push_back(ModelEffect::Timer { key: timer, at_ms });
+    }
+
+    /// Ends an attempt: a retry when the failure may heal and attempts are left, else the call's result.
+    fn finish(&mut self, id: u64, result: Result<ModelResponse>, now_ms: u64) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        call.http = None;
+        let timer = call.timer;
+        let wait = match &result {
+            Err(error) if retryable(error) && call.failures < self.max_retries => {
+                let wait = call.retry_after_ms.unwrap_or_else(|| backoff(call.failures, now_ms ^ id));
+                (wait <= MAX_RETRY_WAIT_MS).then_some(wait)
+            }
+            _ => None,
+        };
+        self.effects.push_back(ModelEffect::Cancel { key: timer });
+        match (wait, result) {
+            (Some(delay_ms), Err(error)) => {
+                call.failures += 1;
+                let attempt = call.failures;
+                let key = self.key();
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.timer = key;
+                }
+                self.effects.push_back(ModelEffect::Timer { key, at_ms: now_ms.saturating_add(delay_ms) });
+                self.events.push_back(ModelEvent::Retrying { call: id, attempt, delay_ms, error });
+            }
+            (_, mut result) => {
+                let Some(call) = self.calls.remove(&id) else { return };
+                if let Ok(response) = &mut result {
+                    response.headers = call.headers;
+                }
+                self.events.push_back(ModelEvent::Done { call: id, result });
+            }
+        }
+    }
+
+    fn stop(&mut self, call: &Call) {
+        if let Some(http) = call.http {
+            self.effects.push_back(ModelEffect::Cancel { key: http });
+        }
+        self.effects.push_back(ModelEffect::Cancel { key: call.timer });
+    }
+
+    fn by_http(&mut self, key: u64) -> Option<(u64, &mut Call)> {
+        self.calls.iter_mut().find(|(_, c)| c.http == Some(key)).map(|(id, c)| (*id, c))
+    }
+
+    fn key(&mut self) -> u64 {
+        let key = self.next_key;
+        self.next_key += 1;
+        key
+    }
+}
+
+enum StreamItem {
+    Delta(String),
+    Final(Result<ModelResponse>),
+    Other,
+}
+
+/// Reads one event of a streamed response: text deltas, and the final response (completed, incomplete or
+/// failed all carry it whole) or an `error` event.
+fn read_stream_event(event: &SseEvent) -> StreamItem {
+    let Ok(mut data) = serde_json::from_slice::<Value>(event.data.as_bytes()) else { return StreamItem::Other };
+    let kind = data.get("type").and_then(Value::as_str).or(event.event.as_deref()).unwrap_or("");
+    match kind {
+        "response.output_text.delta" => {
+            StreamItem::Delta(data.get("delta").and_then(Value::as_str).unwrap_or("").to_owned())
+        }
+        "response.completed" | "response.incomplete" | "response.failed" => {
+            // Taken out, not copied: it is the whole response.
+            let response = data.get_mut("response").map(Value::take).unwrap_or(Value::Null);
+            StreamItem::Final(
+                ModelResponse::from_value(response).map_err(|e| Error::model(None, format!("malformed response: {e}"))),
+            )
+        }
+        "error" => {
+            let text = |key: &str| data.get(key).or_else(|| data.get("error")?.get(key)).and_then(Value::as_str);
+            let message = text("message").unwrap_or("the stream reported an error without a message");
+            // The stream's HTTP status was 200; the code says what kind of failure it is, so that only what may
+            // heal is tried again.
+            let status = match text("code").unwrap_or("") {
+                c if c.contains("rate_limit") => 429,
+                c if c.is_empty() || c.contains("server_error") || c.contains("overloaded") => 500,
+                _ => 400,
+            };
+            StreamItem::Final(Err(Error::model(Some(status), cap_message(message))))
+        }
+        _ => StreamItem::Other,
+    }
+}
+
+fn too_large() -> Error {
+    Error::model(None, format!("the response exceeded {MAX_RESPONSE_BYTES} bytes"))
+}
+
+/// Whether a failure may heal on its own: no answer (network, timeout), or 408, 409, 429, 5xx.
+fn retryable(error: &Error) -> bool {
+    match error {
+        Error::Model { status: None, message } => !message.starts_with("the response exceeded"),
+        Error::Model { status: Some(s), .. } => matches!(s, 408 | 409 | 429 | 500..=599),
+        _ => false,
+    }
+}
+
+/// `BASE · 2^failures`, capped at 30 s, with jitter in its upper half, drawn from `seed` (the core takes no
+/// randomness it is not given; the time and the call make a seed that differs between clients).
+fn backoff(failures: u32, seed: u64) -> u64 {
+    let full = BASE_BACKOFF_MS.saturating_mul(1 << failures.min(16)).min(30_000);
+    let mut x = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    full / 2 + x % (full / 2 + 1)
+}
+
+/// `Retry-After` in whole seconds (an HTTP date cannot be read without a clock and is ignored), or
+/// `retry-after-ms`.
+fn retry_after(headers: &[(String, String)]) -> Option<u64> {
+    let number = |name: &str| http::header(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
+    number("retry-after-ms").or_else(|| number("retry-after").map(|s| s.saturating_mul(1000)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! What a run is, as a snapshot holds it: the phase, the calls of the current turn and their states, the
+//! records so far; and the small helpers that read and finish them.
+
+use super::{LoopOutput, ToolLoop};
+use crate::base::error::Result;
+use crate::content::ToolOutput;
+use crate::event::{Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
+use crate::wire::responses::{ModelResponse, Usage};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum CallState {
+    /// Waits for a person's decision.
+    Awaiting,
+    /// Decided; waits for a free slot on its server.
+    Ready,
+    /// The host has the `CallTool` effect.
+    Running { effect: u64 },
+    /// Has its output.
+    Done { output: Value, is_error: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Call {
+    pub(super) call_id: String,
+    pub(super) name: String,
+    pub(super) route: Option<Route>,
+    pub(super) arguments: Value,
+    pub(super) state: CallState,
+}
+
+/// Where a call goes, fixed when the model makes it (a catalog that changes later does not move it).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Route {
+    pub(super) server: String,
+    pub(super) tool: String,
+    pub(super) retry_safe: bool,
+    pub(super) annotations: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Phase {
+    /// A model request for `input` (the new items) is out as `effect`.
+    Model {
+        effect: u64,
+        input: Value,
+        previous: Option<String>,
+    },
+    /// The calls of the model's last response.
+    Tools {
+        response_id: String,
+        calls: Vec<Call>,
+        paused: bool,
+    },
+    Done,
+}
+
+/// Everything a run is, as a snapshot holds it (the configuration and the catalog come from the host).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct State {
+    pub(super) phase: Phase,
+    pub(super) turn: u32,
+    pub(super) usage: Usage,
+    pub(super) records: Vec<ToolCallRecord>,
+    pub(super) turn_details: Vec<TurnRecord>,
+    /// Every item of the conversation, kept when it may be replayed (`continuation` not
+    /// `previous_response_id`).
+    pub(super) history: Vec<Value>,
+    /// The history goes in `input` with `store: false` (configured, or switched to by `auto`).
+    pub(super) replaying: bool,
+    pub(super) next_effect: u64,
+}
+
+impl ToolLoop {
+    pub(super) fn calls(&self) -> &[Call] {
+        match &self.state.phase {
+            Phase::Tools { calls, .. } => calls,
+            _ => &[],
+        }
+    }
+
+    pub(super) fn calls_mut(&mut self) -> &mut [Call] {
+        match &mut self.state.phase {
+            Phase::Tools { calls, .. } => calls,
+            _ => &mut [],
+        }
+    }
+
+    /// The run's result; the records move into it (the run is over).
+    pub(super) fn result(&mut self, status: RunStatus, response: Option<ModelResponse>) -> RunResult {
+        let turn_details = std::mem::take(&mut self.state.turn_details);
+        let mut result = RunResult {
+            turns: self.state.turn,
+            tool_calls: std::mem::take(&mut self.state.records),
+            usage: self.state.usage,
+            response_id: turn_details.last().map(|t| t.response_id.clone()).unwrap_or_default(),
+            turn_details,
+            ..RunResult::new(status)
+        };
+        if let Some(r) = response {
+            result.output_text = r.output_text();
+            result.output = r.output;
+            result.incomplete_reason = r.incomplete_reason;
+        }
+        result
+    }
+
+    pub(super) fn finish_with(&mut self, status: RunStatus, response: ModelResponse) {
+        let result = self.result(status, Some(response));
+        self.finish(Ok(result));
+    }
+
+    pub(super) fn finish(&mut self, result: Result<RunResult>) {
+        self.state.phase = Phase::Done;
+        self.out.push_back(LoopOutput::Done(result));
+    }
+
+    pub(super) fn warn(&mut self, message: String) {
+        self.out.push_back(LoopOutput::Event(Event::Warning { server: None, message }));
+    }
+
+    pub(super) fn effect_id(&mut self) -> u64 {
+        let id = self.state.next_effect;
+        self.state.next_effect += 1;
+        id
+    }
+}
+
+pub(super) fn started(call: &Call) -> Event {
+    Event::ToolCallStarted {
+        call_id: call.call_id.clone(),
+        name: call.name.clone(),
+        server: call.route.as_ref().map(|r| r.server.clone()),
+        tool: call.route.as_ref().map(|r| r.tool.clone()),
+        arguments: call.arguments.clone(),
+    }
+}
+
+pub(super) fn set_output(call: &mut Call, output: ToolOutput) -> Event {
+    call.state = CallState::Done { output: output.output.clone(), is_error: output.is_error };
+    Event::ToolCallFinished {
+        call_id: call.call_id.clone(),
+        name: call.name.clone(),
+        server: call.route.as_ref().map(|r| r.server.clone()),
+        tool: call.route.as_ref().map(|r| r.tool.clone()),
+        duration_ms: None,
+        output: output.output,
+        is_error: output.is_error,
+    }
+}
+
+pub(super) fn pending(call: &Call) -> Option<PendingCall> {
+    let route = call.route.as_ref().filter(|_| call.state == CallState::Awaiting)?;
+    Some(PendingCall {
+        call_id: call.call_id.clone(),
+        name: call.name.clone(),
+        server: route.server.clone(),
+        tool: route.tool.clone(),
+        arguments: call.arguments.clone(),
+        annotations: route.annotations.clone(),
+    })
+}
+
+pub(super) fn record(turn: u32, call: Call) -> ToolCallRecord {
+    let (output, is_error) = match call.state {
+        CallState::Done { output, is_error } => (output, is_error),
+        _ => (Value::Null, false),
+    };
+    ToolCallRecord {
+        turn,
+        call_id: call.call_id,
+        name: call.name,
+        server: call.route.as_ref().map(|r| r.server.clone()),
+        tool: call.route.map(|r| r.tool),
+        arguments: call.arguments,
+        output,
+        is_error,
+    }
+}

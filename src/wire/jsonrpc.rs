@@ -1,0 +1,228 @@
+//! JSON-RPC 2.0 messages as MCP uses them. Incoming messages are classified from raw JSON so that a malformed
+//! message from a server becomes an error value, never a panic.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// A request id: a string or an integer, never null.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum RequestId {
+    /// Integer id (the ids this client sends).
+    Number(i64),
+    /// String id.
+    String(String),
+}
+
+impl RequestId {
+    fn from_value(value: &Value) -> Option<RequestId> {
+        match value {
+            Value::String(s) => Some(RequestId::String(s.clone())),
+            Value::Number(n) => n.as_i64().map(RequestId::Number),
+            _ => None,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            RequestId::Number(n) => json!(n),
+            RequestId::String(s) => json!(s),
+        }
+    }
+}
+
+/// The `error` member of a response.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct JsonRpcError {
+    /// Error code (-32601 method not found, -32602 invalid params, …).
+    pub code: i64,
+    /// Human-readable message.
+    pub message: String,
+    /// Optional details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl JsonRpcError {
+    fn from_value(value: &Value) -> Option<JsonRpcError> {
+        Some(JsonRpcError {
+            code: value.get("code")?.as_i64()?,
+            message: value.get("message")?.as_str()?.to_owned(),
+            data: value.get("data").cloned(),
+        })
+    }
+}
+
+/// Method not found.
+pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
+
+/// A request (has an id and a method).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JsonRpcRequest {
+    /// Request id.
+    pub id: RequestId,
+    /// Method name.
+    pub method: String,
+    /// Params, if any.
+    pub params: Option<Value>,
+}
+
+/// A notification (a method, no id).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JsonRpcNotification {
+    /// Method name.
+    pub method: String,
+    /// Params, if any.
+    pub params: Option<Value>,
+}
+
+/// A response: a result or an error for the request with `id`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JsonRpcResponse {
+    /// The id of the request answered (absent only when the server could not read it).
+    pub id: Option<RequestId>,
+    /// `Ok(result)` or `Err(error)`.
+    pub outcome: Result<Value, JsonRpcError>,
+}
+
+/// Any message on the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum JsonRpcMessage {
+    /// A request.
+    Request(JsonRpcRequest),
+    /// A notification.
+    Notification(JsonRpcNotification),
+    /// A response.
+    Response(JsonRpcResponse),
+}
+
+impl JsonRpcMessage {
+    /// Parses a body or an SSE `data` payload: one message, or a batch (array) of messages.
+    pub(crate) fn parse_all(text: &str) -> Result<Vec<JsonRpcMessage>, String> {
+        let value: Value = serde_json::from_slice(text.as_bytes()).map_err(|e| format!("invalid JSON: {e}"))?;
+        match value {
+            Value::Array(items) if !items.is_empty() => items.into_iter().map(Self::from_value).collect(),
+            Value::Array(_) => Err("empty JSON-RPC batch".into()),
+            other => Ok(vec![Self::from_value(other)?]),
+        }
+    }
+
+    /// Classifies one JSON value.
+    pub(crate) fn from_value(value: Value) -> Result<JsonRpcMessage, String> {
+        let Value::Object(mut obj) = value else {
+            return Err("a JSON-RPC message must be an object".into());
+        };
+        if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+            return Err("missing \"jsonrpc\": \"2.0\"".into());
+        }
+        let id = obj.remove("id").filter(|v| !v.is_null());
+        let id = id.as_ref();
+        if let Some(method) = obj.get("method") {
+            let method = method.as_str().ok_or("\"method\" must be a string")?.to_owned();
+            let params = obj.remove("params");
+            return match id {
+                Some(id) => {
+                    let id = RequestId::from_value(id).ok_or("invalid request id")?;
+                    Ok(JsonRpcMessage::Request(JsonRpcRequest { id, method, params }))
+                }
+                None => Ok(JsonRpcMessage::Notification(JsonRpcNotification { method, params })),
+            };
+        }
+        let id = match id {
+            Some(id) => Some(RequestId::from_value(id).ok_or("invalid response id")?),
+            None => None,
+        };
+        let outcome = if let Some(result) = obj.remove("result") {
+            Ok(result)
+        } else if let Some(error) = obj.remove("error") {
+            Err(JsonRpcError::from_value(&error).ok_or("malformed error object")?)
+        } else {
+            return Err("a message needs \"method\", \"result\" or \"error\"".into());
+        };
+        Ok(JsonRpcMessage::Response(JsonRpcResponse { id, outcome }))
+    }
+}
+
+/// Serialises a request.
+pub(crate) fn request(id: i64, method: &str, params: Option<Value>) -> String {
+    let mut obj = Map::new();
+    obj.insert("jsonrpc".into(), json!("2.0"));
+    obj.insert("id".into(), json!(id));
+    obj.insert("method".into(), json!(method));
+    if let Some(params) = params {
+        obj.insert("params".into(), params);
+    }
+    crate::base::json::text(&Value::Object(obj))
+}
+
+/// Serialises a notification.
+pub(crate) fn notification(method: &str, params: Option<Value>) -> String {
+    let mut obj = Map::new();
+    obj.insert("jsonrpc".into(), json!("2.0"));
+    obj.insert("method".into(), json!(method));
+    if let Some(params) = params {
+        obj.insert("params".into(), params);
+    }
+    crate::base::json::text(&Value::Object(obj))
+}
+
+/// Serialises a response to a server's request.
+pub(crate) fn response(id: &RequestId, outcome: Result<Value, JsonRpcError>) -> String {
+    crate::base::json::text(&match outcome {
+        Ok(result) => crate::base::json::object([("jsonrpc", "2.0".into()), ("id", id.to_value()), ("result", result)]),
+        Err(error) => json!({"jsonrpc": "2.0", "id": id.to_value(), "error": error}),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn classifies_every_kind() {
+        let msgs = JsonRpcMessage::parse_all(
+            r#"[{"jsonrpc":"2.0","id":"a","method":"ping"},
+                {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}},
+                {"jsonrpc":"2.0","id":3,"result":{}},
+                {"jsonrpc":"2.0","id":4,"error":{"code":-32602,"message":"Unknown tool"}}]"#,
+        )
+        .unwrap();
+        assert!(matches!(&msgs[0], JsonRpcMessage::Request(r) if r.id == RequestId::String("a".into())));
+        assert!(matches!(&msgs[1], JsonRpcMessage::Notification(n) if n.method == "notifications/progress"));
+        assert!(matches!(&msgs[2], JsonRpcMessage::Response(r) if r.id == Some(RequestId::Number(3))));
+        match &msgs[3] {
+            JsonRpcMessage::Response(JsonRpcResponse { outcome: Err(e), .. }) => assert_eq!(e.code, -32602),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_messages_are_errors() {
+        for bad in [
+            "not json",
+            "[]",
+            "42",
+            r#"{"id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":7}"#,
+            r#"{"jsonrpc":"2.0","id":1,"error":"boom"}"#,
+        ] {
+            assert!(JsonRpcMessage::parse_all(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn writes_messages() {
+        assert_eq!(request(1, "tools/list", None), r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+        assert_eq!(
+            notification("notifications/initialized", None),
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+        );
+        assert_eq!(
+            response(&RequestId::String("p".into()), Ok(json!({}))),
+            r#"{"jsonrpc":"2.0","id":"p","result":{}}"#
+        );
+    }
+}
