@@ -202,13 +202,14 @@ class Host {
     this.#onBroken = onBroken;
   }
 
-  /** Calls the machine; `host` errors (an outcome for an effect it already gave up) are dropped. */
+  /** Calls the machine. An outcome for an effect it already gave up is simply not taken (the binding returns
+   * false); anything it throws here means the host broke the contract or the core failed. */
   feed(apply) {
     if (this.broken) return;
     try {
       apply(this.#machine);
     } catch (error) {
-      if (error?.code !== 'host') return this.#fail(error);
+      return this.#fail(error);
     }
     this.pump();
   }
@@ -739,12 +740,12 @@ export class ToolLoop {
   }
 
   static start(options, tools, input) {
-    return ToolLoop.#make(() => new CoreLoop(loopOptions(options), listedTools(tools), JSON.stringify(input)));
+    return ToolLoop.#make(() => new CoreLoop(loopOptions(options), listedTools(tools), JSON.stringify(input), '', Date.now()));
   }
 
   static restore(options, tools, snapshot, decisions = []) {
     const text = snapshotText(snapshot);
-    return ToolLoop.#make(() => CoreLoop.restore(loopOptions(options), listedTools(tools), text, decisionsJson(decisions)));
+    return ToolLoop.#make(() => CoreLoop.restore(loopOptions(options), listedTools(tools), text, decisionsJson(decisions), Date.now()));
   }
 
   static #make(build) {
@@ -758,23 +759,23 @@ export class ToolLoop {
   }
 
   modelResponse(id, response) {
-    this.#call((c) => c.handleModelResponse(id, JSON.stringify(response)));
+    return this.#call((c) => c.handleModelResponse(id, JSON.stringify(response), Date.now()));
   }
 
   modelError(id, error) {
-    this.#call((c) => c.handleModelError(id, Number(error?.status) || 0, String(error?.message ?? error)));
+    return this.#call((c) => c.handleModelError(id, Number(error?.status) || 0, String(error?.message ?? error), Date.now()));
   }
 
   toolResult(id, result) {
-    this.#call((c) => c.handleToolResult(id, JSON.stringify(result), ''));
+    return this.#call((c) => c.handleToolResult(id, JSON.stringify(result), '', Date.now()));
   }
 
   toolFailed(id, message) {
-    this.#call((c) => c.handleToolResult(id, '', String(message || 'the call failed')));
+    return this.#call((c) => c.handleToolResult(id, '', String(message || 'the call failed'), Date.now()));
   }
 
   decide(decisions) {
-    this.#call((c) => c.decide(decisionsJson(decisions)));
+    this.#call((c) => c.decide(decisionsJson(decisions), Date.now()));
   }
 
   cancel(reason = 'cancelled') {
@@ -786,7 +787,7 @@ export class ToolLoop {
   }
 
   #call(apply) {
-    guarded(() => apply(this.#core));
+    return guarded(() => apply(this.#core));
   }
 }
 

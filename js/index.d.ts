@@ -379,13 +379,16 @@ export declare class ToolLoop {
   static start(options: ToolLoopOptions, tools: ServerTools, input: string | ResponseInputItem[]): ToolLoop;
   static restore(options: ToolLoopOptions, tools: ServerTools, snapshot: RunSnapshot | string, decisions?: Decisions): ToolLoop;
   next(): LoopOutput;
-  modelResponse(id: number, response: Record<string, unknown>): void;
+  /** The model's response to effect `id`. Each outcome method returns false when `id` is no longer pending (an
+   * answer that raced a cancel: nothing changes) and throws `McpLoopError { code: 'host' }` for an id this loop
+   * never issued. */
+  modelResponse(id: number, response: Record<string, unknown>): boolean;
   /** A failed model request (`status` when the endpoint answered). */
-  modelError(id: number, error: { status?: number; message: string }): void;
+  modelError(id: number, error: { status?: number; message: string }): boolean;
   /** A tool's `CallToolResult`. */
-  toolResult(id: number, result: unknown): void;
+  toolResult(id: number, result: unknown): boolean;
   /** A tool call that did not complete; the message is shown to the model. */
-  toolFailed(id: number, message: string): void;
+  toolFailed(id: number, message: string): boolean;
   decide(decisions: Decisions): void;
   cancel(reason?: string): void;
   snapshot(): RunSnapshot;

@@ -76,15 +76,14 @@ pub mod native;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
 mod wasm;
 
-pub use agent::{AgentConfig, Driver, Effect, OptionKeys, Output, RunId, RunOptions, ServerEntry, option_keys};
+pub use agent::{AgentConfig, Driver, OptionKeys, Output, RunId, RunOptions, ServerEntry, option_keys};
 pub use base::error::{Error, Result};
 pub use base::http::HttpRequest;
+pub use base::io::{Effect, EffectId, OpId, Owner, StdioOp};
 pub use base::limits::MAX_TIMEOUT_MS;
 pub use content::{DEFAULT_MAX_OUTPUT_CHARS, ToolOutput, to_output};
 pub use event::{Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
-pub use mcp::{
-    Capabilities, ConnectionConfig, Endpoint, HttpTransport, McpClient, McpEffect, McpEvent, OpId, Protocol, StdioOp,
-};
+pub use mcp::{Capabilities, ConnectionConfig, Endpoint, HttpTransport, McpClient, McpEvent, McpOutput, Protocol};
 pub use model::{DEFAULT_BASE_URL, PortkeyConfig};
 pub use schema::control::{ToolChange, ToolChanges, ToolFilter};
 pub use schema::{

@@ -7,6 +7,7 @@
 
 use crate::agent::{AgentConfig, Driver, RunOptions};
 use crate::base::error::Error;
+use crate::base::io::EffectId;
 use crate::base::json::{self, Fields};
 use crate::schema::{self, Catalog, ServerTools};
 use crate::tool_loop::{Decision, LoopConfig, ToolLoop, ToolResult};
@@ -41,8 +42,14 @@ fn decision_list(json: &str) -> Result<Vec<Decision>, JsValue> {
     Decision::list_from_json(&parse("invalid decisions", json)?).map_err(|e| js_error(&e))
 }
 
-fn id(value: f64) -> u64 {
+/// A time, or a run id, from JavaScript.
+fn ms(value: f64) -> u64 {
     value as u64
+}
+
+/// An effect id from JavaScript (a number below 2^53).
+fn id(value: f64) -> EffectId {
+    EffectId::from_raw(value as u64)
 }
 
 fn run_options(json: &str) -> Result<RunOptions, JsValue> {
@@ -71,7 +78,7 @@ impl WasmDriver {
     pub fn start_run(&mut self, input: &str, trace_id: &str, options: &str, now_ms: f64) -> Result<f64, JsValue> {
         let input = parse("invalid input", input)?;
         let options = run_options(options)?;
-        self.0.start_run(input, trace_id, options, id(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
+        self.0.start_run(input, trace_id, options, ms(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
     }
 
     /// Resumes a run from its snapshot (JSON) with decisions (JSON `[{callId, approved, reason?}]`).
@@ -80,32 +87,32 @@ impl WasmDriver {
         let snapshot = parse("invalid snapshot", snapshot)?;
         let decisions = decision_list(decisions)?;
         let options = run_options(options)?;
-        self.0.resume_run(snapshot, decisions, options, id(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
+        self.0.resume_run(snapshot, decisions, options, ms(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
     }
 
     /// Cancels a run; it ends with status `cancelled` and `reason`.
     #[wasm_bindgen(js_name = cancelRun)]
-    pub fn cancel_run(&mut self, run: f64, reason: &str, now_ms: f64) -> Result<(), JsValue> {
-        self.0.cancel_run(id(run), reason, id(now_ms)).map_err(|e| js_error(&e))
+    pub fn cancel_run(&mut self, run: f64, reason: &str, now_ms: f64) -> Result<bool, JsValue> {
+        self.0.cancel_run(ms(run), reason, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Lists the tools of `server` directly (no model); returns the operation id (ends with `opDone`).
     #[wasm_bindgen(js_name = listTools)]
     pub fn list_tools(&mut self, server: &str, now_ms: f64) -> Result<f64, JsValue> {
-        self.0.list_tools(server, id(now_ms)).map(|op| op as f64).map_err(|e| js_error(&e))
+        self.0.list_tools(server, ms(now_ms)).map(|op| op.get() as f64).map_err(|e| js_error(&e))
     }
 
     /// Calls a tool of `server` directly (`arguments` is JSON); returns the operation id.
     #[wasm_bindgen(js_name = callTool)]
     pub fn call_tool(&mut self, server: &str, name: &str, arguments: &str, now_ms: f64) -> Result<f64, JsValue> {
         let arguments = parse("invalid arguments", arguments)?;
-        self.0.call_tool(server, name, arguments, id(now_ms)).map(|op| op as f64).map_err(|e| js_error(&e))
+        self.0.call_tool(server, name, arguments, ms(now_ms)).map(|op| op.get() as f64).map_err(|e| js_error(&e))
     }
 
     /// Cancels a direct operation; the server is told.
     #[wasm_bindgen(js_name = cancelOp)]
-    pub fn cancel_op(&mut self, op: f64, reason: &str, now_ms: f64) -> Result<(), JsValue> {
-        self.0.cancel_op(id(op), reason, id(now_ms)).map_err(|e| js_error(&e))
+    pub fn cancel_op(&mut self, op: f64, reason: &str, now_ms: f64) -> Result<bool, JsValue> {
+        self.0.cancel_op(id(op), reason, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Header values (JSON `[string]`) a headers hook added to a request to `server`: redacted like configured ones.
@@ -118,53 +125,53 @@ impl WasmDriver {
 
     /// Response head; `headers` is JSON `[[name, value], …]`.
     #[wasm_bindgen(js_name = handleHttpHead)]
-    pub fn handle_http_head(&mut self, effect: f64, status: u16, headers: &str, now_ms: f64) -> Result<(), JsValue> {
+    pub fn handle_http_head(&mut self, effect: f64, status: u16, headers: &str, now_ms: f64) -> Result<bool, JsValue> {
         let headers = Fields::new(&json!({ "headers": parse("invalid headers", headers)? }), "")
             .and_then(|f| f.headers("headers"))
             .map_err(|e| js_error(&Error::host(e)))?;
-        self.0.handle_http_head(id(effect), status, &headers, id(now_ms)).map_err(|e| js_error(&e))
+        self.0.handle_http_head(id(effect), status, &headers, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// One body chunk.
     #[wasm_bindgen(js_name = handleHttpChunk)]
-    pub fn handle_http_chunk(&mut self, effect: f64, chunk: &[u8], now_ms: f64) -> Result<(), JsValue> {
-        self.0.handle_http_chunk(id(effect), chunk, id(now_ms)).map_err(|e| js_error(&e))
+    pub fn handle_http_chunk(&mut self, effect: f64, chunk: &[u8], now_ms: f64) -> Result<bool, JsValue> {
+        self.0.handle_http_chunk(id(effect), chunk, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// The end of the body.
     #[wasm_bindgen(js_name = handleHttpEnd)]
-    pub fn handle_http_end(&mut self, effect: f64, now_ms: f64) -> Result<(), JsValue> {
-        self.0.handle_http_end(id(effect), id(now_ms)).map_err(|e| js_error(&e))
+    pub fn handle_http_end(&mut self, effect: f64, now_ms: f64) -> Result<bool, JsValue> {
+        self.0.handle_http_end(id(effect), ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// A transport failure (the message must not contain the URL).
     #[wasm_bindgen(js_name = handleHttpError)]
-    pub fn handle_http_error(&mut self, effect: f64, message: &str, now_ms: f64) -> Result<(), JsValue> {
-        self.0.handle_http_error(id(effect), message, id(now_ms)).map_err(|e| js_error(&e))
+    pub fn handle_http_error(&mut self, effect: f64, message: &str, now_ms: f64) -> Result<bool, JsValue> {
+        self.0.handle_http_error(id(effect), message, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Bytes a server process wrote to stdout.
     #[wasm_bindgen(js_name = handleStdioStdout)]
-    pub fn handle_stdio_stdout(&mut self, effect: f64, chunk: &[u8], now_ms: f64) -> Result<(), JsValue> {
-        self.0.handle_stdio_stdout(id(effect), chunk, id(now_ms)).map_err(|e| js_error(&e))
+    pub fn handle_stdio_stdout(&mut self, effect: f64, chunk: &[u8], now_ms: f64) -> Result<bool, JsValue> {
+        self.0.handle_stdio_stdout(id(effect), chunk, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Bytes a server process wrote to stderr.
     #[wasm_bindgen(js_name = handleStdioStderr)]
-    pub fn handle_stdio_stderr(&mut self, effect: f64, chunk: &[u8], now_ms: f64) -> Result<(), JsValue> {
-        self.0.handle_stdio_stderr(id(effect), chunk, id(now_ms)).map_err(|e| js_error(&e))
+    pub fn handle_stdio_stderr(&mut self, effect: f64, chunk: &[u8], now_ms: f64) -> Result<bool, JsValue> {
+        self.0.handle_stdio_stderr(id(effect), chunk, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// A server process ended (or could not start): `reason` says how.
     #[wasm_bindgen(js_name = handleStdioExit)]
-    pub fn handle_stdio_exit(&mut self, effect: f64, reason: &str, now_ms: f64) -> Result<(), JsValue> {
-        self.0.handle_stdio_exit(id(effect), reason, id(now_ms)).map_err(|e| js_error(&e))
+    pub fn handle_stdio_exit(&mut self, effect: f64, reason: &str, now_ms: f64) -> Result<bool, JsValue> {
+        self.0.handle_stdio_exit(id(effect), reason, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// A timer fired.
     #[wasm_bindgen(js_name = handleTimer)]
-    pub fn handle_timer(&mut self, effect: f64, now_ms: f64) -> Result<(), JsValue> {
-        self.0.handle_timer(id(effect), id(now_ms)).map_err(|e| js_error(&e))
+    pub fn handle_timer(&mut self, effect: f64, now_ms: f64) -> Result<bool, JsValue> {
+        self.0.handle_timer(id(effect), ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Answers an `inputRequest`: `result` is JSON, or absent with `refusal` saying why not.
@@ -175,17 +182,17 @@ impl WasmDriver {
         result: Option<String>,
         refusal: &str,
         now_ms: f64,
-    ) -> Result<(), JsValue> {
+    ) -> Result<bool, JsValue> {
         let outcome = match result {
             Some(json) => Ok(parse("invalid answer", &json)?),
             None => Err(refusal.to_owned()),
         };
-        self.0.answer_input(id(input), outcome, id(now_ms)).map_err(|e| js_error(&e))
+        self.0.answer_input(id(input), outcome, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Ends everything; drain until `idle`.
     pub fn close(&mut self, now_ms: f64) {
-        self.0.close(id(now_ms));
+        self.0.close(ms(now_ms));
     }
 
     /// The next output as JSON (`{"type": "http" | "stdio" | "timer" | "cancel" | "event" | "inputRequest" |
@@ -203,21 +210,29 @@ pub struct WasmToolLoop(ToolLoop);
 
 #[wasm_bindgen(js_class = ToolLoop)]
 impl WasmToolLoop {
-    /// `config` is agent options (JSON; servers and Portkey settings are not used), `tools` JSON
-    /// `[{"server", "label"?, "tools": [MCP tools]}]`, `input` the user's text or input items (JSON).
+    /// `config` is the run options (JSON: agent options without `portkey`, `servers` as policies
+    /// `[{name, approve?, maxConcurrentCalls?}]`), `tools` JSON `[{"server", "label"?, "tools": [MCP tools]}]`,
+    /// `input` the user's text or input items (JSON).
     #[wasm_bindgen(constructor)]
-    pub fn new(config: &str, tools: &str, input: &str) -> Result<WasmToolLoop, JsValue> {
+    pub fn new(config: &str, tools: &str, input: &str, trace_id: &str, now_ms: f64) -> Result<WasmToolLoop, JsValue> {
         let (config, catalog) = loop_parts(config, tools)?;
         let input = parse("invalid input", input)?;
-        ToolLoop::new(config, catalog, input).map(WasmToolLoop).map_err(|e| js_error(&e))
+        ToolLoop::new(config, catalog, input, trace_id, ms(now_ms)).map(WasmToolLoop).map_err(|e| js_error(&e))
     }
 
     /// Continues a run from its snapshot (JSON), with decisions (JSON `[{callId, approved, reason?}]`).
-    pub fn restore(config: &str, tools: &str, snapshot: &str, decisions: &str) -> Result<WasmToolLoop, JsValue> {
+    pub fn restore(
+        config: &str,
+        tools: &str,
+        snapshot: &str,
+        decisions: &str,
+        now_ms: f64,
+    ) -> Result<WasmToolLoop, JsValue> {
         let (config, catalog) = loop_parts(config, tools)?;
         let snapshot = parse("invalid snapshot", snapshot)?;
         let decisions = decision_list(decisions)?;
-        ToolLoop::restore(config, catalog, &snapshot, decisions).map(WasmToolLoop).map_err(|e| js_error(&e))
+        let restored = ToolLoop::restore(config, catalog, &snapshot, decisions, ms(now_ms));
+        restored.map(WasmToolLoop).map_err(|e| js_error(&e))
     }
 
     /// The next output as JSON.
@@ -226,35 +241,35 @@ impl WasmToolLoop {
         self.0.poll_output().to_text()
     }
 
-    /// The model's response (a Responses `Response`, JSON) to effect `id`.
+    /// The model's response (a Responses `Response`, JSON) to effect `id`; false when it is no longer pending.
     #[wasm_bindgen(js_name = handleModelResponse)]
-    pub fn handle_model_response(&mut self, id: f64, response: &str) -> Result<(), JsValue> {
+    pub fn handle_model_response(&mut self, id: f64, response: &str, now_ms: f64) -> Result<bool, JsValue> {
         let response = ModelResponse::from_value(parse("invalid response", response)?)
             .map_err(|e| Error::model(None, format!("malformed response: {e}")));
-        self.0.handle_model_response(id as u64, response).map_err(|e| js_error(&e))
+        self.0.handle_model_response(self::id(id), response, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// The model request of effect `id` failed (`status` 0 when no HTTP status is known).
     #[wasm_bindgen(js_name = handleModelError)]
-    pub fn handle_model_error(&mut self, id: f64, status: u16, message: &str) -> Result<(), JsValue> {
+    pub fn handle_model_error(&mut self, id: f64, status: u16, message: &str, now_ms: f64) -> Result<bool, JsValue> {
         let error = Error::model((status != 0).then_some(status), message);
-        self.0.handle_model_response(id as u64, Err(error)).map_err(|e| js_error(&e))
+        self.0.handle_model_response(self::id(id), Err(error), ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// The `CallToolResult` (JSON) of effect `id`, or with `failure` set, the reason the call did not complete.
     #[wasm_bindgen(js_name = handleToolResult)]
-    pub fn handle_tool_result(&mut self, id: f64, result: &str, failure: &str) -> Result<(), JsValue> {
+    pub fn handle_tool_result(&mut self, id: f64, result: &str, failure: &str, now_ms: f64) -> Result<bool, JsValue> {
         let result = match failure {
             "" => ToolResult::Result(parse("invalid tool result", result)?),
             message => ToolResult::Failed(message.to_owned()),
         };
-        self.0.handle_tool_result(id as u64, result).map_err(|e| js_error(&e))
+        self.0.handle_tool_result(self::id(id), result, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Decisions (JSON `[{callId, approved, reason?}]`) on calls waiting for approval.
-    pub fn decide(&mut self, decisions: &str) -> Result<(), JsValue> {
+    pub fn decide(&mut self, decisions: &str, now_ms: f64) -> Result<(), JsValue> {
         let decisions = decision_list(decisions)?;
-        self.0.decide_all(decisions).map_err(|e| js_error(&e))
+        self.0.decide_all(decisions, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Ends the run: effects in flight get `cancel` outputs, and it is done with status `cancelled`.

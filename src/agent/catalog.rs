@@ -1,11 +1,11 @@
 //! The tool catalog the runs share: every server listed (again when a server says its tools changed or the
 //! listing's time to live ran out), filtered, converted, and watched for definition changes.
 
-use super::runs::{RunState, Start};
+use super::runs::{Run, RunState, Start};
 use super::{Driver, Output, RunId};
 use crate::base::error::Error;
+use crate::base::io::OpId;
 use crate::event::Event;
-use crate::mcp::OpId;
 use crate::schema::control::{ToolChange, ToolChanges};
 use crate::schema::{Catalog, ServerTools};
 use crate::tool_loop::{LoopConfig, ToolLoop};
@@ -34,9 +34,13 @@ impl Driver {
         if self.listing.is_some() {
             return;
         }
-        let now = self.now_ms;
         self.stale = false;
-        let slots = self.servers.iter_mut().map(|s| ListingSlot::Waiting(s.list_tools(now))).collect();
+        let mut slots = Vec::with_capacity(self.servers.len());
+        for server in 0..self.servers.len() {
+            let op = self.own_op();
+            self.servers[server].list_tools(op, self.now_ms);
+            slots.push(ListingSlot::Waiting(op));
+        }
         self.listing = Some(slots);
         self.finish_listing_if_complete();
     }
@@ -119,11 +123,13 @@ impl Driver {
         }
     }
 
+    /// Sends the model requests held back for the catalog, as their loops make them now (with the new tools).
     pub(super) fn release_parked(&mut self) {
-        let tools = self.catalog.as_deref().map(|c| c.functions().clone()).unwrap_or_default();
-        for (run, effect, mut request) in std::mem::take(&mut self.parked) {
-            request.tools = tools.clone();
-            self.call_model(run, effect, request);
+        for run in std::mem::take(&mut self.parked) {
+            let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get(&run) else { continue };
+            if let Some((id, request)) = tool_loop.model_request() {
+                self.call_model(run, id, &request);
+            }
         }
     }
 
@@ -135,11 +141,12 @@ impl Driver {
         for (id, run) in self.runs.iter_mut() {
             let RunState::AwaitingCatalog(start) = &mut run.state else { continue };
             let config = LoopConfig { stream: run.options.stream, ..config.clone() };
-            let started = match std::mem::replace(start, Start::Input(Value::Null)) {
-                Start::Input(input) => ToolLoop::new(config, catalog.clone(), input),
+            let now = self.now_ms;
+            let started = match std::mem::replace(start, Start::Input(Value::Null, String::new())) {
+                Start::Input(input, trace_id) => ToolLoop::new(config, catalog.clone(), input, &trace_id, now),
                 Start::Snapshot(snapshot, decisions) => {
                     resumed.push(*id);
-                    ToolLoop::restore(config, catalog.clone(), &snapshot, decisions)
+                    ToolLoop::restore(config, catalog.clone(), &snapshot, decisions, now)
                 }
             };
             match started {

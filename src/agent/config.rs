@@ -2,6 +2,7 @@
 //! JSON hosts send, and checked before anything is sent.
 
 use crate::base::error::{Error, Result};
+use crate::base::io::MAX_SERVERS;
 use crate::base::json::Fields;
 use crate::base::limits::MAX_TIMEOUT_MS;
 use crate::content::DEFAULT_MAX_OUTPUT_CHARS;
@@ -319,6 +320,9 @@ impl AgentConfig {
         }
         if self.max_retries > 10 {
             return Err(Error::config("maxRetries must be at most 10"));
+        }
+        if self.servers.len() > MAX_SERVERS {
+            return Err(Error::config(format!("an agent takes at most {MAX_SERVERS} servers")));
         }
         for (i, server) in self.servers.iter().enumerate() {
             server.connection.validate().map_err(Error::config)?;

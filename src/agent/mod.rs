@@ -1,12 +1,11 @@
-//! The driver composes the machines of one agent: an [`McpClient`] per server, the Portkey endpoint, and a
-//! [`ToolLoop`] per run. It turns their semantic steps into transport effects any host can perform:
-//! [`Effect::Http`] (the response comes back as head, body chunks and end), [`Effect::Timer`] and
-//! [`Effect::Cancel`].
+//! The agent's machine composes the others: an [`McpClient`] per server, the [`ModelClient`] for the Portkey
+//! endpoint, and a [`ToolLoop`] per run. It turns their semantic steps into transport effects any host can
+//! perform: [`Effect::Http`] (the response comes back as head, body chunks and end), [`Effect::Stdio`],
+//! [`Effect::Timer`] and [`Effect::Cancel`].
 //!
-//! Driving contract (as for every machine here): after [`Driver::new`] and after every `start_run`, `handle_*`
-//! or `close`, drain [`Driver::poll_output`] until it returns [`Output::Wait`] or [`Output::Idle`]. Perform
-//! effects concurrently; feed their outcomes back with their id and the current time in milliseconds. Every
-//! HTTP effect gets a timer effect; when the timer fires first, the driver cancels the request.
+//! Every id a host sees names its owner ([`EffectId`], [`Owner`]): an outcome goes to the machine the tag
+//! names, with no table between them. A run's calls reach the clients as [`OpId`]s (the run and its loop's
+//! effect id), which come back with their results.
 //!
 //! Several runs may be active at once; they share the servers' sessions and the tool catalog.
 
@@ -17,34 +16,33 @@ mod output;
 mod runs;
 
 pub use config::{AgentConfig, OptionKeys, ServerEntry, option_keys};
-pub use output::{Effect, Output, RunId, RunOptions};
+pub use output::{Output, RunId, RunOptions};
 
 use crate::base::error::{Error, Result};
+use crate::base::io::{Effect, EffectId, Ids, OpId, Owner, StdioOp};
 use crate::base::queue::Queue;
 use crate::base::vec_map::VecMap;
 use crate::event::Event;
-use crate::mcp::{McpClient, McpEffect, McpEvent, OpId};
-use crate::model::{ModelClient, ModelEffect};
+use crate::mcp::{McpClient, McpEvent, McpOutput};
+use crate::model::{ModelClient, ModelOutput};
 use crate::schema::Catalog;
 use crate::schema::control::Baseline;
 use crate::tool_loop::{LoopOutput, ToolResult};
-use crate::wire::responses::ModelRequest;
 use catalog::ListingSlot;
-use runs::{Run, RunState, ToolOp};
+use runs::{Run, RunState};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-#[derive(Debug, Clone)]
-enum Pending {
-    /// Any effect of an MCP client (request, process, timer), by its key there.
-    Mcp { server: usize, key: u64 },
-    /// Any effect of the model client, by its key there.
-    Model { key: u64 },
-    /// The deadline of a run.
-    Deadline { run: RunId },
-}
-
-/// The composed machine of one agent.
+/// The composed machine of one agent. The shape of every machine here:
+/// - commands: [`Driver::start_run`], [`Driver::resume_run`], [`Driver::cancel_run`], [`Driver::list_tools`],
+///   [`Driver::call_tool`], [`Driver::cancel_op`], [`Driver::answer_input`], [`Driver::close`];
+/// - inputs: `handle_http_*`, `handle_stdio_*` and [`Driver::handle_timer`], each with the [`EffectId`] of the
+///   effect it reports and the current time in milliseconds. Each returns `Ok(true)` when the effect's owner
+///   took it, `Ok(false)` when it is no longer out (an outcome that raced a cancel: drop it), and `Err` only
+///   for an id this agent never issued (a broken host);
+/// - output: after [`Driver::new`] and after every command or input, drain [`Driver::poll_output`] until it
+///   returns [`Output::Wait`] or [`Output::Idle`]. Perform effects concurrently; every HTTP effect has a
+///   timer, and when the timer fires first the agent cancels the request itself.
 #[derive(Debug)]
 pub struct Driver {
     config: AgentConfig,
@@ -57,21 +55,17 @@ pub struct Driver {
     stale: bool,
     expires_ms: Option<u64>,
     listing: Option<Vec<ListingSlot>>,
-    /// Model calls held back until the catalog is fresh: (run, loop effect, request).
-    parked: Vec<(RunId, u64, ModelRequest)>,
+    /// Runs whose model call waits for a fresh catalog.
+    parked: Vec<RunId>,
     runs: VecMap<RunId, Run>,
     model: ModelClient,
-    /// Model requests in flight: the client's call → (run, loop effect).
-    model_calls: VecMap<u64, (RunId, u64)>,
-    tool_ops: VecMap<(usize, OpId), ToolOp>,
-    /// How long finished tool calls took, by (run, call id), until their event goes out.
-    durations: VecMap<(RunId, String), u64>,
-    /// Direct operations (MCP without a model): the client's operation → the id the host knows.
-    direct: VecMap<(usize, OpId), u64>,
-    inputs: VecMap<u64, (usize, u64)>,
-    pending: VecMap<u64, Pending>,
+    /// Effects the host has and has not finished (for `Idle`, and to tell a late outcome from a made-up one).
+    outstanding: Vec<EffectId>,
+    /// Direct operations (MCP without a model) in flight.
+    direct: Vec<EffectId>,
+    /// The agent's own ids: direct operations and listings.
+    ids: Ids,
     next_run: RunId,
-    next_effect: u64,
     now_ms: u64,
     closed: bool,
     out: Queue<Output>,
@@ -81,7 +75,8 @@ impl Driver {
     /// A driver for `config`; nothing is sent until the first run.
     pub fn new(config: AgentConfig) -> Result<Driver> {
         config.validate()?;
-        let servers = config.servers.iter().map(|s| McpClient::new(s.connection.clone())).collect();
+        let servers = config.servers.iter().enumerate();
+        let servers = servers.map(|(i, s)| McpClient::new(s.connection.clone(), Owner::Server(i as u32))).collect();
         let model = ModelClient::new(config.portkey.clone(), config.model_timeout_ms, config.max_retries);
         Ok(Driver {
             config,
@@ -94,14 +89,10 @@ impl Driver {
             parked: Vec::new(),
             runs: VecMap::default(),
             model,
-            model_calls: VecMap::default(),
-            tool_ops: VecMap::default(),
-            durations: VecMap::default(),
-            direct: VecMap::default(),
-            inputs: VecMap::default(),
-            pending: VecMap::default(),
+            outstanding: Vec::new(),
+            direct: Vec::new(),
+            ids: Ids::new(Owner::Agent),
             next_run: 1,
-            next_effect: 1,
             now_ms: 0,
             closed: false,
             out: Queue::new(),
@@ -109,112 +100,99 @@ impl Driver {
     }
 
     /// The response head of HTTP effect `id`. Header names may be in any case.
-    pub fn handle_http_head(&mut self, id: u64, status: u16, headers: &[(String, String)], now_ms: u64) -> Result<()> {
-        self.now_ms = now_ms;
-        match self.pending.get_mut(&id) {
-            Some(Pending::Mcp { server, key }) => {
-                let (server, key) = (*server, *key);
-                self.servers[server].handle_http_head(key, status, headers, now_ms);
-            }
-            Some(Pending::Model { key }) => self.model.handle_http_head(*key, status, headers),
-            _ => return Err(unknown(id)),
-        }
-        self.pump();
-        Ok(())
+    pub fn handle_http_head(
+        &mut self,
+        id: EffectId,
+        status: u16,
+        headers: &[(String, String)],
+        now_ms: u64,
+    ) -> Result<bool> {
+        self.input(id, now_ms, false, |this| match id.owner() {
+            Some(Owner::Model) => this.model.handle_http_head(id, status, headers),
+            Some(Owner::Server(i)) => this.servers[i as usize].handle_http_head(id, status, headers, now_ms),
+            _ => false,
+        })
     }
 
     /// A body chunk of HTTP effect `id`.
-    pub fn handle_http_chunk(&mut self, id: u64, chunk: &[u8], now_ms: u64) -> Result<()> {
-        self.now_ms = now_ms;
-        match self.pending.get_mut(&id) {
-            Some(Pending::Mcp { server, key }) => {
-                let (server, key) = (*server, *key);
-                self.servers[server].handle_http_chunk(key, chunk, now_ms);
-            }
-            Some(Pending::Model { key }) => self.model.handle_http_chunk(*key, chunk, now_ms),
-            _ => return Err(unknown(id)),
-        }
-        self.pump();
-        Ok(())
+    pub fn handle_http_chunk(&mut self, id: EffectId, chunk: &[u8], now_ms: u64) -> Result<bool> {
+        self.input(id, now_ms, false, |this| match id.owner() {
+            Some(Owner::Model) => this.model.handle_http_chunk(id, chunk, now_ms),
+            Some(Owner::Server(i)) => this.servers[i as usize].handle_http_chunk(id, chunk, now_ms),
+            _ => false,
+        })
     }
 
     /// The end of HTTP effect `id`'s body.
-    pub fn handle_http_end(&mut self, id: u64, now_ms: u64) -> Result<()> {
-        self.now_ms = now_ms;
-        match self.pending.remove(&id) {
-            Some(Pending::Mcp { server, key }) => {
-                self.servers[server].handle_http_end(key, now_ms);
-            }
-            Some(Pending::Model { key }) => self.model.handle_http_end(key, now_ms),
-            _ => return Err(unknown(id)),
-        }
-        self.pump();
-        Ok(())
+    pub fn handle_http_end(&mut self, id: EffectId, now_ms: u64) -> Result<bool> {
+        self.input(id, now_ms, true, |this| match id.owner() {
+            Some(Owner::Model) => this.model.handle_http_end(id, now_ms),
+            Some(Owner::Server(i)) => this.servers[i as usize].handle_http_end(id, now_ms),
+            _ => false,
+        })
     }
 
     /// HTTP effect `id` failed in transport. `message` must not name the URL (it is redacted for MCP
     /// servers anyway).
-    pub fn handle_http_error(&mut self, id: u64, message: &str, now_ms: u64) -> Result<()> {
-        self.now_ms = now_ms;
-        match self.pending.remove(&id) {
-            Some(Pending::Mcp { server, key }) => {
-                self.servers[server].handle_http_error(key, message, now_ms);
-            }
-            Some(Pending::Model { key }) => self.model.handle_http_error(key, message, now_ms),
-            _ => return Err(unknown(id)),
-        }
-        self.pump();
-        Ok(())
+    pub fn handle_http_error(&mut self, id: EffectId, message: &str, now_ms: u64) -> Result<bool> {
+        self.input(id, now_ms, true, |this| match id.owner() {
+            Some(Owner::Model) => this.model.handle_http_error(id, message, now_ms),
+            Some(Owner::Server(i)) => this.servers[i as usize].handle_http_error(id, message, now_ms),
+            _ => false,
+        })
     }
 
     /// Bytes a server process (stdio effect `id`) wrote to stdout.
-    pub fn handle_stdio_stdout(&mut self, id: u64, chunk: &[u8], now_ms: u64) -> Result<()> {
-        self.with_process(id, now_ms, |client, key, now| client.handle_stdio_stdout(key, chunk, now))
+    pub fn handle_stdio_stdout(&mut self, id: EffectId, chunk: &[u8], now_ms: u64) -> Result<bool> {
+        self.input(id, now_ms, false, |this| match id.owner() {
+            Some(Owner::Server(i)) => this.servers[i as usize].handle_stdio_stdout(id, chunk, now_ms),
+            _ => false,
+        })
     }
 
     /// Bytes a server process wrote to stderr.
-    pub fn handle_stdio_stderr(&mut self, id: u64, chunk: &[u8], now_ms: u64) -> Result<()> {
-        self.with_process(id, now_ms, |client, key, now| client.handle_stdio_stderr(key, chunk, now))
+    pub fn handle_stdio_stderr(&mut self, id: EffectId, chunk: &[u8], now_ms: u64) -> Result<bool> {
+        self.input(id, now_ms, false, |this| match id.owner() {
+            Some(Owner::Server(i)) => this.servers[i as usize].handle_stdio_stderr(id, chunk, now_ms),
+            _ => false,
+        })
     }
 
     /// The server process ended or could not start; `reason` says how (`exited with code 1`, `could not
     /// start: …`). Report it also after a `close` op: that is how the driver knows the process is reaped.
-    pub fn handle_stdio_exit(&mut self, id: u64, reason: &str, now_ms: u64) -> Result<()> {
-        self.with_process(id, now_ms, |client, key, now| client.handle_stdio_exit(key, reason, now))?;
-        self.pending.remove(&id);
-        self.pump();
-        Ok(())
+    pub fn handle_stdio_exit(&mut self, id: EffectId, reason: &str, now_ms: u64) -> Result<bool> {
+        self.input(id, now_ms, true, |this| match id.owner() {
+            Some(Owner::Server(i)) => this.servers[i as usize].handle_stdio_exit(id, reason, now_ms),
+            _ => false,
+        })
     }
 
     /// Timer effect `id` fired.
-    pub fn handle_timer(&mut self, id: u64, now_ms: u64) -> Result<()> {
-        self.now_ms = now_ms;
-        match self.pending.remove(&id) {
-            Some(Pending::Mcp { server, key }) => {
-                self.servers[server].handle_timer(key, now_ms);
-            }
-            Some(Pending::Model { key }) => self.model.handle_timer(key, now_ms),
-            Some(Pending::Deadline { run }) => {
-                if let Some(r) = self.runs.get_mut(&run) {
-                    r.deadline = None;
-                }
-                let reason =
-                    format!("the run took longer than runTimeoutMs ({} ms)", self.config.run_timeout_ms.unwrap_or(0));
-                let _ = self.cancel_run(run, &reason, now_ms);
-            }
-            _ => return Err(unknown(id)),
-        }
-        self.pump();
-        Ok(())
+    pub fn handle_timer(&mut self, id: EffectId, now_ms: u64) -> Result<bool> {
+        self.input(id, now_ms, true, |this| match id.owner() {
+            Some(Owner::Model) => this.model.handle_timer(id, now_ms),
+            Some(Owner::Server(i)) => this.servers[i as usize].handle_timer(id, now_ms),
+            Some(Owner::Run(run)) => this.deadline(run),
+            _ => false,
+        })
     }
 
     /// The application's answer to [`Output::InputRequest`] `id`: the result, or a refusal with a message.
-    pub fn answer_input(&mut self, id: u64, outcome: std::result::Result<Value, String>, now_ms: u64) -> Result<()> {
+    pub fn answer_input(
+        &mut self,
+        id: EffectId,
+        outcome: std::result::Result<Value, String>,
+        now_ms: u64,
+    ) -> Result<bool> {
         self.now_ms = now_ms;
-        let Some((server, input)) = self.inputs.remove(&id) else { return Err(unknown(id)) };
-        self.servers[server].answer_input(input, outcome, now_ms);
-        self.pump();
-        Ok(())
+        let Some(Owner::Server(i)) = id.owner() else { return self.late(id) };
+        match self.servers.get_mut(i as usize).is_some_and(|s| s.answer_input(id, outcome, now_ms)) {
+            true => {
+                self.pump();
+                Ok(true)
+            }
+            false => self.late(id),
+        }
     }
 
     /// Ends every run (with a `cancelled` error), aborts what is out, and ends the servers' sessions. Keep
@@ -226,12 +204,9 @@ impl Driver {
         }
         self.closed = true;
         self.model.cancel_all();
-        self.model_calls.clear();
         for server in &mut self.servers {
             server.close(now_ms);
         }
-        self.tool_ops.clear();
-        self.inputs.clear();
         self.parked.clear();
         let runs: Vec<RunId> = self.runs.keys().copied().collect();
         for run in runs {
@@ -242,37 +217,71 @@ impl Driver {
         self.pump();
     }
 
-    /// The next thing to do; see the module docs.
+    /// The next thing to do; see the type's docs.
     pub fn poll_output(&mut self) -> Output {
         if let Some(output) = self.out.pop_front() {
             return output;
         }
-        if self.runs.is_empty() && self.pending.is_empty() && self.direct.is_empty() {
+        if self.runs.is_empty() && self.outstanding.is_empty() && self.direct.is_empty() {
             Output::Idle
         } else {
             Output::Wait
         }
     }
 
-    pub(super) fn pump(&mut self) {
+    /// An outcome of effect `id` from the host, delivered to its owner (the effect is over when `ends`).
+    fn input(
+        &mut self,
+        id: EffectId,
+        now_ms: u64,
+        ends: bool,
+        deliver: impl FnOnce(&mut Self) -> bool,
+    ) -> Result<bool> {
+        self.now_ms = now_ms;
+        let Some(at) = self.outstanding.iter().position(|o| *o == id) else { return self.late(id) };
+        if ends {
+            self.outstanding.swap_remove(at);
+        }
+        let ours = deliver(self);
+        self.pump();
+        Ok(ours)
+    }
+
+    /// An outcome or an answer for `id`, which is not out (any more): the race of an outcome that arrives after
+    /// its effect was cancelled, or a host that made the id up.
+    fn late(&self, id: EffectId) -> Result<bool> {
+        let issued = match id.owner() {
+            Some(Owner::Model) => self.model.issued(id),
+            Some(Owner::Server(i)) => self.servers.get(i as usize).is_some_and(|s| s.issued(id)),
+            Some(Owner::Run(run)) => (1..self.next_run).contains(&run),
+            Some(Owner::Agent) => self.ids.issued(id),
+            Some(Owner::Loop) | None => false,
+        };
+        match issued {
+            true => Ok(false),
+            false => Err(Error::host(format!("effect {id} was never issued (a host mixed up its ids)"))),
+        }
+    }
+
+    // ---- moving work between the machines ----
+
+    fn pump(&mut self) {
         loop {
             let mut progress = false;
-            while let Some(effect) = self.model.poll_effect() {
+            while let Some(output) = self.model.poll_output() {
                 progress = true;
-                self.model_effect(effect);
-            }
-            while let Some(event) = self.model.poll_event() {
-                progress = true;
-                self.model_event(event);
+                match output {
+                    ModelOutput::Effect(effect) => self.effect(effect),
+                    ModelOutput::Event(event) => self.model_event(event),
+                }
             }
             for server in 0..self.servers.len() {
-                while let Some(effect) = self.servers[server].poll_effect() {
+                while let Some(output) = self.servers[server].poll_output() {
                     progress = true;
-                    self.mcp_effect(server, effect);
-                }
-                while let Some(event) = self.servers[server].poll_event() {
-                    progress = true;
-                    self.mcp_event(server, event);
+                    match output {
+                        McpOutput::Effect(effect) => self.effect(effect),
+                        McpOutput::Event(event) => self.mcp_event(server, event),
+                    }
                 }
             }
             let runs: Vec<RunId> = self.runs.keys().copied().collect();
@@ -292,100 +301,64 @@ impl Driver {
         }
     }
 
-    pub(super) fn model_effect(&mut self, effect: ModelEffect) {
-        let output = match effect {
-            ModelEffect::Http { key, request } => {
-                let id = self.effect_id();
-                self.pending.insert(id, Pending::Model { key });
-                Effect::Http { id, request, server: None }
+    /// An effect a machine issued, on its way to the host. A cancel of what is no longer out is dropped.
+    fn effect(&mut self, effect: Effect) {
+        match &effect {
+            Effect::Http { id, .. } | Effect::Timer { id, .. } | Effect::Stdio { id, op: StdioOp::Spawn { .. } } => {
+                self.outstanding.push(*id)
             }
-            ModelEffect::Timer { key, at_ms } => {
-                let id = self.effect_id();
-                self.pending.insert(id, Pending::Model { key });
-                Effect::Timer { id, at_ms }
-            }
-            ModelEffect::Cancel { key } => {
-                let found = self.pending.iter().find(|(_, p)| matches!(p, Pending::Model { key: k } if *k == key));
-                let Some(&(id, _)) = found else { return };
-                self.pending.remove(&id);
-                Effect::Cancel { id }
-            }
-        };
-        self.out.push_back(Output::Effect(output));
-    }
-
-    pub(super) fn mcp_effect(&mut self, server: usize, effect: McpEffect) {
-        let output = match effect {
-            McpEffect::Http { key, request } => {
-                let id = self.track(server, key);
-                Effect::Http { id, request, server: Some(self.servers[server].name().to_owned()) }
-            }
-            McpEffect::Stdio { key, op } => {
-                let id = match self.effect_of(server, key) {
-                    Some(id) => id,
-                    None => self.track(server, key),
-                };
-                Effect::Stdio { id, op }
-            }
-            McpEffect::Timer { key, at_ms } => Effect::Timer { id: self.track(server, key), at_ms },
-            McpEffect::Cancel { key } => match self.effect_of(server, key) {
-                Some(id) => {
-                    self.pending.remove(&id);
-                    Effect::Cancel { id }
+            Effect::Stdio { .. } => {}
+            Effect::Cancel { id } => match self.outstanding.iter().position(|o| o == id) {
+                Some(at) => {
+                    self.outstanding.swap_remove(at);
                 }
                 None => return,
             },
-        };
-        self.out.push_back(Output::Effect(output));
+        }
+        self.out.push_back(Output::Effect(effect));
     }
 
-    pub(super) fn mcp_event(&mut self, server: usize, event: McpEvent) {
+    fn mcp_event(&mut self, server: usize, event: McpEvent) {
         let name = self.servers[server].name().to_owned();
         let event = match event {
             McpEvent::Connected(info) => {
                 let server_info = info.identity();
                 Event::ServerConnected { server: name, protocol_version: info.protocol_version, server_info }
             }
-            McpEvent::Tools { op, tools, .. } if self.direct.contains_key(&(server, op)) => {
-                return self.direct_done(server, op, Ok(json!(tools)));
-            }
             McpEvent::Tools { op, tools, ttl_ms } => {
                 if let Some(slot) = self.listing_slot(server, op) {
                     *slot = ListingSlot::Listed(tools, ttl_ms);
-                    self.finish_listing_if_complete();
+                    return self.finish_listing_if_complete();
                 }
-                return;
+                return self.direct_done(op, Ok(json!(tools)));
             }
-            McpEvent::ToolResult { op, result } if self.direct.contains_key(&(server, op)) => {
-                return self.direct_done(server, op, Ok(result));
-            }
-            McpEvent::ToolResult { op, result } => return self.tool_result(server, op, ToolResult::Result(result)),
-            McpEvent::Failed { op, error } if self.direct.contains_key(&(server, op)) => {
-                return self.direct_done(server, op, Err(Error::mcp(&name, error)));
-            }
+            McpEvent::ToolResult { op, result } if op.run == 0 => return self.direct_done(op, Ok(result)),
+            McpEvent::ToolResult { op, result } => return self.tool_result(op, ToolResult::Result(result)),
             McpEvent::Failed { op, error } => {
                 if self.listing_slot(server, op).is_some() {
                     return self.listing_failed(Error::mcp(&name, format!("listing tools failed: {error}")));
                 }
-                return self.tool_result(server, op, ToolResult::Failed(format!("MCP server '{name}': {error}")));
+                if op.run == 0 {
+                    return self.direct_done(op, Err(Error::mcp(&name, error)));
+                }
+                return self.tool_result(op, ToolResult::Failed(format!("MCP server '{name}': {error}")));
+            }
+            McpEvent::Progress { op, progress, total, message } if op.run == 0 => {
+                return self.out.push_back(Output::OpProgress { op: op.id, progress, total, message });
             }
             McpEvent::Progress { op, progress, total, message } => {
-                if let Some(&id) = self.direct.get(&(server, op)) {
-                    return self.out.push_back(Output::OpProgress { op: id, progress, total, message });
-                }
-                let Some(ToolOp { run, call_id, .. }) = self.tool_ops.get(&(server, op)).cloned() else { return };
-                let event = Event::ToolProgress { call_id, server: name, progress, total, message };
-                return self.out.push_back(Output::Event { run: Some(run), event });
+                let Some(RunState::Looping(tool_loop)) = self.runs.get(&op.run).map(|r| &r.state) else { return };
+                let Some(call_id) = tool_loop.call_id(op.id) else { return };
+                let event = Event::ToolProgress { call_id: call_id.to_owned(), server: name, progress, total, message };
+                return self.out.push_back(Output::Event { run: Some(op.run), event });
             }
             McpEvent::Log { level, logger, data } => Event::ServerLog { server: name, level, logger, data },
             McpEvent::ToolsChanged => {
                 self.stale = true;
                 Event::ToolsChanged { server: name }
             }
-            McpEvent::InputRequest { id: input, op, method, params } => {
-                let id = self.effect_id();
-                self.inputs.insert(id, (server, input));
-                let run = op.and_then(|op| self.tool_ops.get(&(server, op))).map(|t| t.run);
+            McpEvent::InputRequest { id, op, method, params } => {
+                let run = op.map(|op| op.run).filter(|run| *run != 0);
                 return self.out.push_back(Output::InputRequest { id, server: name, run, method, params });
             }
             McpEvent::Warning(message) => Event::Warning { server: Some(name), message },
@@ -394,42 +367,15 @@ impl Driver {
         self.out.push_back(Output::Event { run: None, event });
     }
 
-    pub(super) fn with_process(
-        &mut self,
-        id: u64,
-        now_ms: u64,
-        input: impl FnOnce(&mut McpClient, u64, u64) -> bool,
-    ) -> Result<()> {
-        self.now_ms = now_ms;
-        let Some(Pending::Mcp { server, key }) = self.pending.get(&id) else { return Err(unknown(id)) };
-        let (server, key) = (*server, *key);
-        input(&mut self.servers[server], key, now_ms);
-        self.pump();
-        Ok(())
+    /// An operation the agent starts itself (a listing, or a direct one), named with one of its own ids.
+    fn own_op(&mut self) -> OpId {
+        OpId { run: 0, id: self.ids.id() }
     }
 
-    pub(super) fn track(&mut self, server: usize, key: u64) -> u64 {
-        let id = self.effect_id();
-        self.pending.insert(id, Pending::Mcp { server, key });
-        id
+    /// The server named `name`, by its index (which tags its ids).
+    fn server_index(&self, name: &str) -> Option<usize> {
+        self.servers.iter().position(|s| s.name() == name)
     }
-
-    pub(super) fn effect_of(&self, server: usize, key: u64) -> Option<u64> {
-        self.pending.iter().find_map(|(id, p)| match p {
-            Pending::Mcp { server: s, key: k } if *s == server && *k == key => Some(*id),
-            _ => None,
-        })
-    }
-
-    pub(super) fn effect_id(&mut self) -> u64 {
-        let id = self.next_effect;
-        self.next_effect += 1;
-        id
-    }
-}
-
-fn unknown(id: u64) -> Error {
-    Error::host(format!("effect {id} is not pending (finished, cancelled, or never issued)"))
 }
 
 #[cfg(test)]

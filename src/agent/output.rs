@@ -1,54 +1,12 @@
 //! What the agent gives its host: effects to perform, and everything else the application hears.
 
 use crate::base::error::Result;
-use crate::base::http::HttpRequest;
+use crate::base::io::{Effect, EffectId};
 use crate::event::{Event, RunResult};
-use crate::mcp::StdioOp;
-use serde::Serialize;
 use serde_json::Value;
 
 /// Identifies a run of the agent.
 pub type RunId = u64;
-
-/// Work for the host.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
-#[must_use]
-#[non_exhaustive]
-pub enum Effect {
-    /// Perform this request; report with `handle_http_head`, `handle_http_chunk`, `handle_http_end` or
-    /// `handle_http_error`.
-    Http {
-        /// Effect id.
-        id: u64,
-        /// The request.
-        request: HttpRequest,
-        /// The MCP server it goes to (`None` for the model), for hosts that add headers per server.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        server: Option<String>,
-    },
-    /// Act on an MCP server's child process; report with `handle_stdio_stdout`, `handle_stdio_stderr` and
-    /// (always, also after `close`) `handle_stdio_exit`.
-    Stdio {
-        /// Effect id of the process (the same for every op on it).
-        id: u64,
-        /// What to do.
-        #[serde(flatten)]
-        op: StdioOp,
-    },
-    /// Call `handle_timer(id, now)` at (or after) `at_ms`.
-    Timer {
-        /// Effect id.
-        id: u64,
-        /// When, in the host's milliseconds clock (the one it passes as `now_ms`).
-        at_ms: u64,
-    },
-    /// Stop effect `id` (abort the request, clear the timer) and report nothing more for it.
-    Cancel {
-        /// The effect to stop.
-        id: u64,
-    },
-}
 
 /// What [`Driver::poll_output`](crate::Driver::poll_output) returns: the host protocol.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +26,7 @@ pub enum Output {
     /// `roots/list`); answer with [`Driver::answer_input`](crate::Driver::answer_input).
     InputRequest {
         /// The id to answer with.
-        id: u64,
+        id: EffectId,
         /// The server asking.
         server: String,
         /// The run whose tool call it belongs to, when known.
@@ -96,14 +54,14 @@ pub enum Output {
     /// A direct MCP operation ([`Driver::list_tools`](crate::Driver::list_tools), [`Driver::call_tool`](crate::Driver::call_tool)) is over.
     OpDone {
         /// The operation.
-        op: u64,
+        op: EffectId,
         /// The `tools` array of a listing, or the `CallToolResult` of a call.
         result: Result<Value>,
     },
     /// Progress of a direct MCP operation.
     OpProgress {
         /// The operation.
-        op: u64,
+        op: EffectId,
         /// Progress so far.
         progress: f64,
         /// Total, if known.

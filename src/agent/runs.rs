@@ -1,19 +1,21 @@
 //! Runs: started or resumed once the catalog is there, their loops' outputs turned into MCP calls and model
 //! requests, and ended (done, paused, cancelled, timed out).
 
-use super::{Driver, Effect, Output, Pending, RunId, RunOptions};
+use super::{Driver, Output, RunId, RunOptions};
 use crate::base::error::{Error, Result};
+use crate::base::io::{Effect, EffectId, OpId, Owner};
 use crate::event::{Event, RunResult, RunStatus};
-use crate::mcp::OpId;
 use crate::model::{ModelEvent, Span};
 use crate::tool_loop::{self, Decision, LoopEffect, LoopOutput, ToolLoop, ToolResult};
 use crate::wire::responses::ModelRequest;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 
+/// How a run begins once the catalog is there: the user's input and its trace id, or a snapshot (which holds
+/// its trace id) with decisions.
 #[derive(Debug, Clone)]
 pub(super) enum Start {
-    Input(Value),
+    Input(Value, String),
     Snapshot(Value, Vec<Decision>),
 }
 
@@ -25,20 +27,10 @@ pub(super) enum RunState {
 
 #[derive(Debug, Clone)]
 pub(super) struct Run {
-    pub(super) trace_id: String,
     pub(super) state: RunState,
     pub(super) options: RunOptions,
-    /// The deadline's timer effect.
-    pub(super) deadline: Option<u64>,
-}
-
-/// A tool call in flight: the run and loop effect it answers, the model's call id, and when it started.
-#[derive(Debug, Clone)]
-pub(super) struct ToolOp {
-    pub(super) run: RunId,
-    pub(super) effect: u64,
-    pub(super) call_id: String,
-    pub(super) started_ms: u64,
+    /// The deadline's timer, when the run has one (its id names the run: [`Owner::Run`]).
+    pub(super) deadline: Option<EffectId>,
 }
 
 impl Driver {
@@ -46,7 +38,8 @@ impl Driver {
     /// `x-portkey-trace-id`; the host makes one per run when the application gives none.
     pub fn start_run(&mut self, input: Value, trace_id: &str, options: RunOptions, now_ms: u64) -> Result<RunId> {
         tool_loop::validate_input(&input)?;
-        self.begin(Start::Input(input), trace_id.to_owned(), options, now_ms)
+        let trace_id = trace_id.to_owned();
+        self.begin(Start::Input(input, trace_id.clone()), trace_id, options, now_ms)
     }
 
     /// Continues the run of `snapshot` (from [`Output::Snapshot`] or a paused run's result, taken by this
@@ -58,17 +51,18 @@ impl Driver {
         options: RunOptions,
         now_ms: u64,
     ) -> Result<RunId> {
-        let trace_id = snapshot.get("traceId").and_then(Value::as_str).unwrap_or_default().to_owned();
         // Refuse a bad snapshot now, not after listing the tools.
-        ToolLoop::restore(self.config.loop_config(), Arc::default(), &snapshot, decisions.clone())?;
+        let probe = ToolLoop::restore(self.config.loop_config(), Arc::default(), &snapshot, decisions.clone(), now_ms)?;
+        let trace_id = probe.trace_id().to_owned();
         self.begin(Start::Snapshot(snapshot, decisions), trace_id, options, now_ms)
     }
 
     /// Cancels run `run`: its MCP calls in flight are cancelled (servers get `notifications/cancelled`), its
-    /// model request is aborted, and it ends with status `cancelled` and `reason`.
-    pub fn cancel_run(&mut self, run: RunId, reason: &str, now_ms: u64) -> Result<()> {
+    /// model request is aborted, and it ends with status `cancelled` and `reason`. `Ok(false)` when the run has
+    /// already ended.
+    pub fn cancel_run(&mut self, run: RunId, reason: &str, now_ms: u64) -> Result<bool> {
         self.now_ms = now_ms;
-        let Some(r) = self.runs.get_mut(&run) else { return Err(Error::host(format!("run {run} is not active"))) };
+        let Some(r) = self.runs.get_mut(&run) else { return self.late(EffectId::new(Owner::Run(run), 0)) };
         match &mut r.state {
             RunState::Looping(tool_loop) => tool_loop.cancel(reason),
             RunState::AwaitingCatalog(_) => {
@@ -78,7 +72,7 @@ impl Driver {
             }
         }
         self.pump();
-        Ok(())
+        Ok(true)
     }
 
     pub(super) fn begin(&mut self, start: Start, trace_id: String, options: RunOptions, now_ms: u64) -> Result<RunId> {
@@ -92,16 +86,14 @@ impl Driver {
         let run = self.next_run;
         self.next_run += 1;
         let deadline = self.config.run_timeout_ms.map(|after| {
-            let id = self.effect_id();
-            self.pending.insert(id, Pending::Deadline { run });
-            self.out.push_back(Output::Effect(Effect::Timer { id, at_ms: now_ms.saturating_add(after) }));
+            let id = EffectId::new(Owner::Run(run), 0);
+            self.effect(Effect::Timer { id, at_ms: now_ms.saturating_add(after) });
             id
         });
         let resumed = matches!(start, Start::Snapshot(..));
-        let event = Event::RunStarted { trace_id: Some(trace_id.clone()).filter(|t| !t.is_empty()), resumed };
+        let event = Event::RunStarted { trace_id: Some(trace_id).filter(|t| !t.is_empty()), resumed };
         self.out.push_back(Output::Event { run: Some(run), event });
-        let state = RunState::AwaitingCatalog(start);
-        self.runs.insert(run, Run { trace_id, state, options, deadline });
+        self.runs.insert(run, Run { state: RunState::AwaitingCatalog(start), options, deadline });
         if self.catalog.is_some() && !self.catalog_outdated() {
             self.start_waiting_runs();
         } else {
@@ -111,54 +103,55 @@ impl Driver {
         Ok(run)
     }
 
+    /// The deadline of `run` passed: it ends `cancelled`.
+    pub(super) fn deadline(&mut self, run: RunId) -> bool {
+        let Some(r) = self.runs.get_mut(&run) else { return false };
+        r.deadline = None;
+        let reason = format!("the run took longer than runTimeoutMs ({} ms)", self.config.run_timeout_ms.unwrap_or(0));
+        let _ = self.cancel_run(run, &reason, self.now_ms);
+        true
+    }
+
     /// After a step of `run` (a model answer, a tool result, a resume), its snapshot, when the run asked for
     /// them: taken before the step's effects are drained, so it goes out ahead of them (write-ahead).
     pub(super) fn step_snapshot(&mut self, run: RunId) {
-        let Some(Run { state: RunState::Looping(tool_loop), options, trace_id, .. }) = self.runs.get(&run) else {
-            return;
-        };
+        let Some(Run { state: RunState::Looping(tool_loop), options, .. }) = self.runs.get(&run) else { return };
         if options.snapshots && !tool_loop.is_done() {
-            let snapshot = run_snapshot(tool_loop, trace_id);
+            let snapshot = tool_loop.snapshot();
             self.out.push_back(Output::Snapshot { run, snapshot });
         }
     }
 
     pub(super) fn model_event(&mut self, event: ModelEvent) {
-        let (call, result) = match event {
-            ModelEvent::Done { call, result } => (call, result),
-            ModelEvent::Delta { call, delta } => {
-                let Some((run, turn)) = self.turn_of(call) else { return };
-                return self.out.push_back(Output::Event { run: Some(run), event: Event::TextDelta { turn, delta } });
+        match event {
+            ModelEvent::Done { call, result } => {
+                if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&call.run) {
+                    // The loop asked for exactly this call, so it takes the answer.
+                    let _ = tool_loop.handle_model_response(call.id, result, self.now_ms);
+                    self.step_snapshot(call.run);
+                }
             }
-            ModelEvent::Retrying { call, attempt, delay_ms, error } => {
-                let Some((run, turn)) = self.turn_of(call) else { return };
-                let event = Event::ModelRetry { turn, attempt, delay_ms, error: error.to_string() };
-                return self.out.push_back(Output::Event { run: Some(run), event });
-            }
-        };
-        let Some((run, effect)) = self.model_calls.remove(&call) else { return };
-        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&run) {
-            // The loop asked for exactly this effect, so it cannot refuse it.
-            let _ = tool_loop.handle_model_response(effect, result);
-            self.step_snapshot(run);
+            ModelEvent::Delta { call, delta } => self.turn_event(call.run, |turn| Event::TextDelta { turn, delta }),
+            ModelEvent::Retrying { call, attempt, delay_ms, error } => self
+                .turn_event(call.run, |turn| Event::ModelRetry { turn, attempt, delay_ms, error: error.to_string() }),
         }
     }
 
-    /// The run and turn of model request `call`.
-    pub(super) fn turn_of(&self, call: u64) -> Option<(RunId, u32)> {
-        let (run, _) = *self.model_calls.get(&call)?;
-        match &self.runs.get(&run)?.state {
-            RunState::Looping(tool_loop) => Some((run, tool_loop.turn())),
-            RunState::AwaitingCatalog(_) => None,
+    /// An event of `run`'s current turn.
+    fn turn_event(&mut self, run: RunId, event: impl FnOnce(u32) -> Event) {
+        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get(&run) {
+            let event = event(tool_loop.turn());
+            self.out.push_back(Output::Event { run: Some(run), event });
         }
     }
 
-    /// Forgets a run's deadline; the run itself is removed by the caller.
+    /// Forgets a run and stops its deadline; returns it.
     pub(super) fn end_run(&mut self, run: RunId) -> Option<Run> {
         let r = self.runs.remove(&run)?;
-        if let Some(id) = r.deadline.filter(|id| self.pending.remove(id).is_some()) {
-            self.out.push_back(Output::Effect(Effect::Cancel { id }));
+        if let Some(id) = r.deadline {
+            self.effect(Effect::Cancel { id });
         }
+        self.parked.retain(|p| *p != run);
         Some(r)
     }
 
@@ -167,94 +160,50 @@ impl Driver {
             LoopOutput::Effect(LoopEffect::CallModel { id, request }) => {
                 if self.catalog_outdated() {
                     // Tools changed (or their listing expired): list again before the model sees them.
-                    self.parked.push((run, id, request));
+                    self.parked.push(run);
                     self.list_all();
                 } else {
-                    self.call_model(run, id, request);
+                    self.call_model(run, id, &request);
                 }
             }
-            LoopOutput::Effect(LoopEffect::CallTool { id, call_id, server, tool, arguments }) => {
-                match self.servers.iter().position(|s| s.name() == server) {
-                    Some(index) => {
-                        let op = self.servers[index].call_tool(&tool, arguments, true, self.now_ms);
-                        let started_ms = self.now_ms;
-                        self.tool_ops.insert((index, op), ToolOp { run, effect: id, call_id, started_ms });
-                    }
-                    None => self.feed_tool(run, id, ToolResult::Failed(format!("no server named '{server}'"))),
+            LoopOutput::Effect(LoopEffect::CallTool { id, server, tool, arguments, .. }) => {
+                let op = OpId { run, id };
+                match self.server_index(&server) {
+                    Some(i) => self.servers[i].call_tool(op, &tool, arguments, true, self.now_ms),
+                    None => self.tool_result(op, ToolResult::Failed(format!("no server named '{server}'"))),
                 }
             }
-            LoopOutput::Effect(LoopEffect::Cancel { id }) => self.cancel_effect(run, id),
-            LoopOutput::Event(Event::ToolCallFinished { call_id, name, server, tool, output, is_error, .. }) => {
-                let duration_ms = self.durations.remove(&(run, call_id.clone()));
-                let event = Event::ToolCallFinished { call_id, name, server, tool, duration_ms, output, is_error };
-                self.out.push_back(Output::Event { run: Some(run), event });
+            LoopOutput::Effect(LoopEffect::Cancel { id }) => {
+                // The model client or one server has it in flight, or it waits for the catalog.
+                let (op, now) = (OpId { run, id }, self.now_ms);
+                let _ = self.model.cancel(op)
+                    || self.servers.iter_mut().any(|s| s.cancel(op, "the run was cancelled", now));
+                self.parked.retain(|p| *p != run);
             }
             LoopOutput::Event(event) => self.out.push_back(Output::Event { run: Some(run), event }),
             LoopOutput::Paused(pending) => {
-                let Some(r) = self.end_run(run) else { return };
-                let RunState::Looping(tool_loop) = r.state else { return };
-                let snapshot = run_snapshot(&tool_loop, &r.trace_id);
-                let mut result = tool_loop.into_result(RunStatus::AwaitingApproval);
-                result.snapshot = Some(snapshot);
-                result.pending = pending;
-                result.trace_id = Some(r.trace_id).filter(|t| !t.is_empty());
-                self.out.push_back(Output::Done { run, result: Ok(result) });
+                let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.end_run(run) else { return };
+                self.out.push_back(Output::Done { run, result: Ok(tool_loop.into_paused(pending)) });
             }
             LoopOutput::Done(result) => {
-                let trace_id = self.end_run(run).map(|r| r.trace_id);
-                let result = result.map(|mut r| {
-                    r.trace_id = trace_id.filter(|t| !t.is_empty());
-                    r
-                });
+                self.end_run(run);
                 self.out.push_back(Output::Done { run, result });
             }
             LoopOutput::Wait => {}
         }
     }
 
-    /// Stops what a cancelled run's loop effect `effect` started: its MCP call, model request or parked request.
-    pub(super) fn cancel_effect(&mut self, run: RunId, effect: u64) {
-        let tool = self.tool_ops.iter().find(|(_, t)| t.run == run && t.effect == effect).map(|(key, _)| *key);
-        if let Some((server, op)) = tool {
-            self.tool_ops.remove(&(server, op));
-            self.servers[server].cancel(op, "the run was cancelled", self.now_ms);
-        }
-        let model = self.model_calls.iter().find(|(_, v)| *v == (run, effect)).map(|(call, _)| *call);
-        if let Some(call) = model {
-            self.model_calls.remove(&call);
-            self.model.cancel(call);
-        }
-        self.parked.retain(|(r, e, _)| (*r, *e) != (run, effect));
+    pub(super) fn call_model(&mut self, run: RunId, id: EffectId, request: &ModelRequest) {
+        let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get(&run) else { return };
+        let span = Span { trace_id: tool_loop.trace_id().to_owned(), turn: tool_loop.turn() };
+        self.model.send(OpId { run, id }, request, &span, self.now_ms);
     }
 
-    pub(super) fn call_model(&mut self, run: RunId, effect: u64, request: ModelRequest) {
-        let Some(Run { trace_id, state: RunState::Looping(tool_loop), .. }) = self.runs.get(&run) else { return };
-        let span = Span { trace_id: trace_id.clone(), turn: tool_loop.turn() };
-        let call = self.model.send(&request, &span, self.now_ms);
-        self.model_calls.insert(call, (run, effect));
-    }
-
-    pub(super) fn tool_result(&mut self, server: usize, op: OpId, result: ToolResult) {
-        if let Some(ToolOp { run, effect, call_id, started_ms }) = self.tool_ops.remove(&(server, op)) {
-            self.durations.insert((run, call_id), self.now_ms.saturating_sub(started_ms));
-            self.feed_tool(run, effect, result);
+    pub(super) fn tool_result(&mut self, op: OpId, result: ToolResult) {
+        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&op.run) {
+            // The loop asked for exactly this call, so it takes the result.
+            let _ = tool_loop.handle_tool_result(op.id, result, self.now_ms);
+            self.step_snapshot(op.run);
         }
     }
-
-    pub(super) fn feed_tool(&mut self, run: RunId, effect: u64, result: ToolResult) {
-        if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&run) {
-            // The loop asked for exactly this effect, so it cannot refuse it.
-            let _ = tool_loop.handle_tool_result(effect, result);
-            self.step_snapshot(run);
-        }
-    }
-}
-
-/// A run's snapshot, with its trace id (so a resumed run stays in the same Portkey trace).
-fn run_snapshot(tool_loop: &ToolLoop, trace_id: &str) -> Value {
-    let mut snapshot = tool_loop.snapshot();
-    if let Some(map) = snapshot.as_object_mut() {
-        map.insert("traceId".into(), json!(trace_id));
-    }
-    snapshot
 }

@@ -20,9 +20,9 @@ struct Host {
     driver: Driver,
     now: u64,
     requests: Vec<HttpRequest>,
-    timers: BTreeMap<u64, u64>,
-    cancelled: Vec<u64>,
-    held: Vec<u64>,
+    timers: BTreeMap<EffectId, u64>,
+    cancelled: Vec<EffectId>,
+    held: Vec<EffectId>,
     events: Vec<(Option<RunId>, Event)>,
     done: Vec<(RunId, Result<RunResult>)>,
     model: Model,
@@ -171,7 +171,7 @@ impl Host {
     }
 
     fn fire_timers(&mut self) {
-        let due: Vec<u64> = self.timers.keys().copied().collect();
+        let due: Vec<EffectId> = self.timers.keys().copied().collect();
         for id in due {
             // One at a time: a timer may cancel the others (a run's deadline, its calls' timeouts).
             if self.timers.remove(&id).is_none() {
@@ -349,9 +349,9 @@ fn a_call_that_times_out_is_cancelled_and_the_model_is_told() {
     );
     assert!(result.output_text.contains("echo says fast"));
     assert_eq!(
-        host.driver.handle_http_end(held, host.now).unwrap_err().code(),
-        "host",
-        "a cancelled effect takes no input"
+        host.driver.handle_http_end(held, host.now),
+        Ok(false),
+        "a cancelled effect's late outcome is not taken"
     );
 }
 
@@ -433,7 +433,7 @@ fn refuses_bad_configuration_and_input() {
     );
     let mut driver = Driver::new(config(&["hr"])).unwrap();
     assert_eq!(driver.start_run(json!(42), "t", RunOptions::default(), 0).unwrap_err().code(), "config");
-    assert_eq!(driver.handle_timer(77, 0).unwrap_err().code(), "host");
+    assert_eq!(driver.handle_timer(EffectId::from_raw(77), 0).unwrap_err().code(), "host", "an id nobody issued");
     assert_eq!(driver.poll_output(), Output::Idle);
 }
 
@@ -451,7 +451,7 @@ fn no_servers_means_no_tools() {
 #[test]
 fn outputs_have_a_json_form_for_other_hosts() {
     let http = Output::Effect(Effect::Http {
-        id: 3,
+        id: EffectId::from_raw(3),
         request: HttpRequest {
             method: "POST".into(),
             url: "u".into(),
@@ -465,10 +465,13 @@ fn outputs_have_a_json_form_for_other_hosts() {
         json!({"type":"http","id":3,"request":{"method":"POST","url":"u","headers":[["a","b"]]},"server":"hr"})
     );
     assert_eq!(
-        parsed(Output::Effect(Effect::Timer { id: 4, at_ms: 9 }).to_text()),
+        parsed(Output::Effect(Effect::Timer { id: EffectId::from_raw(4), at_ms: 9 }).to_text()),
         json!({"type":"timer","id":4,"atMs":9})
     );
-    assert_eq!(parsed(Output::Effect(Effect::Cancel { id: 4 }).to_text()), json!({"type":"cancel","id":4}));
+    assert_eq!(
+        parsed(Output::Effect(Effect::Cancel { id: EffectId::from_raw(4) }).to_text()),
+        json!({"type":"cancel","id":4})
+    );
     let failed = Output::Done { run: 1, result: Err(Error::mcp("hr", "down")) };
     assert_eq!(
         parsed(failed.to_text()),
@@ -754,7 +757,8 @@ fn cancelling_a_run_tells_the_server_and_ends_it_cancelled() {
     assert!(cancelled, "the server is told");
     let result = host.done.pop().unwrap().1.unwrap();
     assert_eq!((result.status, result.reason.as_deref()), (RunStatus::Cancelled, Some("the user pressed stop")));
-    assert!(host.driver.cancel_run(run, "again", host.now).is_err(), "an ended run is not active");
+    assert_eq!(host.driver.cancel_run(run, "again", host.now), Ok(false), "an ended run is not active");
+    assert_eq!(host.driver.cancel_run(run + 1, "never", host.now).unwrap_err().code(), "host", "a run never started");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A request for the host to perform. Its `{:?}` shows no URL and no header values (an MCP server's address and
 /// credentials must not reach logs).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpRequest {
     /// `GET`, `POST` or `DELETE`.
     pub method: String,

@@ -2,6 +2,7 @@
 
 pub(crate) mod error;
 pub(crate) mod http;
+pub(crate) mod io;
 pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod lines;

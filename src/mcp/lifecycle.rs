@@ -15,7 +15,8 @@ use super::config::Protocol;
 use super::ops::Op;
 use super::requests::Rpc;
 use super::transport::Transport;
-use super::{McpClient, McpEvent, OpId};
+use super::{McpClient, McpEvent};
+use crate::base::io::OpId;
 use crate::wire::jsonrpc::JsonRpcError;
 use crate::wire::mcp::{LATEST_HANDSHAKE_VERSION, STATELESS_VERSION, ServerInfo};
 use serde_json::{Value, json};
@@ -35,10 +36,8 @@ pub(super) enum Phase {
 }
 
 impl McpClient {
-    pub(super) fn start(&mut self, op: Op, now_ms: u64) -> OpId {
+    pub(super) fn start(&mut self, id: OpId, op: Op, now_ms: u64) {
         self.io.now_ms = now_ms;
-        let id = self.next_op;
-        self.next_op += 1;
         self.ops.insert(id, op);
         match self.phase {
             Phase::Closed => self.fail_op(id, "the client is closed".into()),
@@ -50,7 +49,6 @@ impl McpClient {
             Phase::Discovering | Phase::Initializing | Phase::Announcing => self.waiting.push_back(id),
         }
         self.process();
-        id
     }
 
     pub(super) fn connect(&mut self) {

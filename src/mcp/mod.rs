@@ -3,9 +3,14 @@
 //! progress), `ops` (listings and calls), `server_requests` (what the server asks), `sessions` (404
 //! recovery), `redact` (secrets out of every text), and `transport/` (Streamable HTTP, HTTP+SSE, stdio).
 //!
-//! Sans-IO: ask for semantic operations ([`McpClient::list_tools`], [`McpClient::call_tool`],
-//! [`McpClient::cancel`]), drain [`McpClient::poll_effect`] (HTTP requests, child-process actions, timers,
-//! aborts), feed the outcomes back by key with the current time, and drain [`McpClient::poll_event`].
+//! Sans-IO, in the shape of every machine here:
+//! - commands: [`McpClient::list_tools`], [`McpClient::call_tool`] (operations named by the caller's [`OpId`],
+//!   echoed in their events), [`McpClient::cancel`], [`McpClient::answer_input`], [`McpClient::close`];
+//! - inputs: `handle_http_*`, `handle_stdio_*` and [`McpClient::handle_timer`], each with the [`EffectId`] of the
+//!   effect it reports and the current time; each returns whether the id was this client's;
+//! - output: after every command or input, drain [`McpClient::poll_output`] until it gives `None`: effects
+//!   (HTTP requests, child-process actions, timers, aborts; their ids tagged with this client's [`Owner`]) and
+//!   events, in order.
 //!
 //! - **Eras.** `protocol: auto` probes with `server/discover` (the stateless 2026-07-28 revision) and falls
 //!   back to the `initialize` handshake (2024-11-05 … 2025-11-25) when the server does not speak it; over HTTP
@@ -31,8 +36,8 @@ mod sessions;
 mod transport;
 
 pub use config::{Capabilities, ConnectionConfig, Endpoint, HttpTransport, Protocol};
-pub use transport::{McpEffect, StdioOp};
 
+use crate::base::io::{Effect, EffectId, OpId, Owner};
 use crate::base::queue::Queue;
 use crate::base::vec_map::VecMap;
 use crate::wire::mcp::{ServerInfo, Tool};
@@ -43,8 +48,15 @@ use serde_json::Value;
 use server_requests::Input;
 use transport::{Io, Transport};
 
-/// Identifies one semantic operation (a full tool listing or one tool call).
-pub type OpId = u64;
+/// What [`McpClient::poll_output`] gives.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum McpOutput {
+    /// Work for the host.
+    Effect(Effect),
+    /// Something that happened.
+    Event(McpEvent),
+}
 
 /// What the client reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +112,7 @@ pub enum McpEvent {
     /// The server asks the application something; answer with [`McpClient::answer_input`].
     InputRequest {
         /// The id to answer with.
-        id: u64,
+        id: EffectId,
         /// The operation it belongs to, when known.
         op: Option<OpId>,
         /// `elicitation/create`, `sampling/createMessage` or `roots/list`.
@@ -128,19 +140,17 @@ pub struct McpClient {
     stateless: bool,
     server: Option<ServerInfo>,
     next_rpc: i64,
-    next_op: OpId,
-    next_input: u64,
     ops: VecMap<OpId, Op>,
     waiting: Queue<OpId>,
     pending: VecMap<i64, Pending>,
-    inputs: VecMap<u64, Input>,
+    inputs: VecMap<EffectId, Input>,
     /// Operations already sent again on a new session (each is retried at most once).
     retried: Vec<OpId>,
     /// Stateless revision: each tool's `x-mcp-header` parameters.
     header_params: VecMap<String, Vec<(Vec<String>, String)>>,
-    listen_timer: Option<u64>,
+    listen_timer: Option<EffectId>,
     /// Bounds the wait for `notifications/initialized` to be accepted.
-    announce_timer: Option<u64>,
+    announce_timer: Option<EffectId>,
     version_retries: u32,
     events: Queue<McpEvent>,
     /// Header values a host's headers hook gave (rotating tokens), the latest few: secrets like the configured
@@ -151,19 +161,17 @@ pub struct McpClient {
 }
 
 impl McpClient {
-    /// A client that has not connected yet.
-    pub fn new(config: ConnectionConfig) -> Self {
+    /// A client that has not connected yet; its ids are tagged with `owner`.
+    pub fn new(config: ConnectionConfig, owner: Owner) -> Self {
         let transport = Transport::new(&config, false);
         McpClient {
+            io: Io::new(owner, config.name.clone()),
             config,
             transport,
-            io: Io::default(),
             phase: Phase::Idle,
             stateless: false,
             server: None,
             next_rpc: 1,
-            next_op: 1,
-            next_input: 1,
             ops: VecMap::default(),
             waiting: Queue::new(),
             pending: VecMap::default(),
@@ -214,20 +222,21 @@ impl McpClient {
         self.io.incoming.clear();
     }
 
-    /// The next thing for the host to do.
-    #[must_use]
-    pub fn poll_effect(&mut self) -> Option<McpEffect> {
-        self.io.effects.pop_front()
+    /// The next effect or event; `None` when there is nothing more until an input or a command.
+    pub fn poll_output(&mut self) -> Option<McpOutput> {
+        match self.io.effects.pop() {
+            Some(effect) => Some(McpOutput::Effect(effect)),
+            None => self.events.pop_front().map(McpOutput::Event),
+        }
     }
 
-    /// The next thing to report.
-    #[must_use]
-    pub fn poll_event(&mut self) -> Option<McpEvent> {
-        self.events.pop_front()
+    /// Whether this client issued `id` (an effect or a question), answered or not.
+    pub fn issued(&self, id: EffectId) -> bool {
+        self.io.effects.issued(id)
     }
 
-    /// The response head of HTTP effect `key`. Returns false if the key is not one of ours.
-    pub fn handle_http_head(&mut self, key: u64, status: u16, headers: &[(String, String)], now_ms: u64) -> bool {
+    /// The response head of HTTP effect `key`. Returns false if the id is not one of ours.
+    pub fn handle_http_head(&mut self, key: EffectId, status: u16, headers: &[(String, String)], now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
         let ours = self.transport.handle_http_head(key, status, headers, &mut self.io);
         self.process();
@@ -235,7 +244,7 @@ impl McpClient {
     }
 
     /// A body chunk of HTTP effect `key`.
-    pub fn handle_http_chunk(&mut self, key: u64, chunk: &[u8], now_ms: u64) -> bool {
+    pub fn handle_http_chunk(&mut self, key: EffectId, chunk: &[u8], now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
         let ours = self.transport.handle_http_chunk(key, chunk, &mut self.io);
         self.process();
@@ -243,7 +252,7 @@ impl McpClient {
     }
 
     /// The end of HTTP effect `key`'s body.
-    pub fn handle_http_end(&mut self, key: u64, now_ms: u64) -> bool {
+    pub fn handle_http_end(&mut self, key: EffectId, now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
         let ours = self.transport.handle_http_end(key, &mut self.io);
         self.process();
@@ -251,7 +260,7 @@ impl McpClient {
     }
 
     /// HTTP effect `key` failed in transport. `message` must not carry secrets; it is redacted anyway.
-    pub fn handle_http_error(&mut self, key: u64, message: &str, now_ms: u64) -> bool {
+    pub fn handle_http_error(&mut self, key: EffectId, message: &str, now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
         let ours = self.transport.handle_http_error(key, message, &mut self.io);
         self.process();
@@ -259,7 +268,7 @@ impl McpClient {
     }
 
     /// Bytes the server process wrote to stdout.
-    pub fn handle_stdio_stdout(&mut self, key: u64, chunk: &[u8], now_ms: u64) -> bool {
+    pub fn handle_stdio_stdout(&mut self, key: EffectId, chunk: &[u8], now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
         let ours = self.transport.handle_stdio_stdout(key, chunk, &mut self.io);
         self.process();
@@ -267,7 +276,7 @@ impl McpClient {
     }
 
     /// Bytes the server process wrote to stderr.
-    pub fn handle_stdio_stderr(&mut self, key: u64, chunk: &[u8], now_ms: u64) -> bool {
+    pub fn handle_stdio_stderr(&mut self, key: EffectId, chunk: &[u8], now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
         let ours = self.transport.handle_stdio_stderr(key, chunk, &mut self.io);
         self.process();
@@ -275,7 +284,7 @@ impl McpClient {
     }
 
     /// The server process ended or could not start; `reason` says how (`exited with code 1`, …).
-    pub fn handle_stdio_exit(&mut self, key: u64, reason: &str, now_ms: u64) -> bool {
+    pub fn handle_stdio_exit(&mut self, key: EffectId, reason: &str, now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
         let ours = self.transport.handle_stdio_exit(key, reason, &mut self.io);
         self.process();
@@ -283,7 +292,7 @@ impl McpClient {
     }
 
     /// Timer `key` fired.
-    pub fn handle_timer(&mut self, key: u64, now_ms: u64) -> bool {
+    pub fn handle_timer(&mut self, key: EffectId, now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
         let timed_out = self.pending.iter().find(|(_, p)| p.timer == Some(key)).map(|(rpc, _)| *rpc);
         let ours = if let Some(rpc) = timed_out {

@@ -3,7 +3,8 @@
 
 use super::requests::Rpc;
 use super::server_requests::Asker;
-use super::{McpClient, McpEvent, OpId};
+use super::{McpClient, McpEvent};
+use crate::base::io::OpId;
 use crate::base::json::object;
 use crate::wire::jsonrpc::JsonRpcError;
 use crate::wire::mcp::{Tool, param_headers};
@@ -37,14 +38,15 @@ pub(super) struct Call {
 }
 
 impl McpClient {
-    /// Lists every tool (following `nextCursor`). Completes with [`McpEvent::Tools`] or [`McpEvent::Failed`].
-    pub fn list_tools(&mut self, now_ms: u64) -> OpId {
-        self.start(Op::ListTools { tools: Vec::new(), cursors: Vec::new(), pages: 0 }, now_ms)
+    /// Lists every tool (following `nextCursor`) as operation `op`. Completes with [`McpEvent::Tools`] or
+    /// [`McpEvent::Failed`].
+    pub fn list_tools(&mut self, op: OpId, now_ms: u64) {
+        self.start(op, Op::ListTools { tools: Vec::new(), cursors: Vec::new(), pages: 0 }, now_ms)
     }
 
-    /// Calls a tool; with `progress`, the server is asked for progress notifications. Completes with
-    /// [`McpEvent::ToolResult`] or [`McpEvent::Failed`].
-    pub fn call_tool(&mut self, name: &str, arguments: Value, progress: bool, now_ms: u64) -> OpId {
+    /// Calls a tool as operation `op`; with `progress`, the server is asked for progress notifications.
+    /// Completes with [`McpEvent::ToolResult`] or [`McpEvent::Failed`].
+    pub fn call_tool(&mut self, op: OpId, name: &str, arguments: Value, progress: bool, now_ms: u64) {
         let call = Call {
             name: name.to_owned(),
             arguments,
@@ -54,11 +56,15 @@ impl McpClient {
             responses: Map::new(),
             awaiting: Vec::new(),
         };
-        self.start(Op::CallTool(Box::new(call)), now_ms)
+        self.start(op, Op::CallTool(Box::new(call)), now_ms)
     }
 
-    /// Cancels an operation: the server is told, and the operation fails with `reason`.
-    pub fn cancel(&mut self, op: OpId, reason: &str, now_ms: u64) {
+    /// Cancels an operation: the server is told, and the operation fails with `reason`. Returns whether `op` was
+    /// one of this client's operations.
+    pub fn cancel(&mut self, op: OpId, reason: &str, now_ms: u64) -> bool {
+        if !self.ops.contains_key(&op) {
+            return false;
+        }
         self.io.now_ms = now_ms;
         let rpc = self.pending.iter().find(|(_, p)| p.kind == Rpc::Op(op)).map(|(rpc, _)| *rpc);
         if let Some(rpc) = rpc {
@@ -68,6 +74,7 @@ impl McpClient {
         self.waiting.retain(|w| *w != op);
         self.fail_op(op, format!("cancelled: {reason}"));
         self.process();
+        true
     }
 
     pub(super) fn send_op(&mut self, op: OpId) {

@@ -4,7 +4,8 @@
 use super::config::{Endpoint, HttpTransport};
 use super::lifecycle::{Phase, client_info, offers_stateless, speaks_stateless};
 use super::transport::{Incoming, Outgoing, Transport};
-use super::{McpClient, McpEvent, OpId};
+use super::{McpClient, McpEvent};
+use crate::base::io::OpId;
 use crate::wire::jsonrpc::{self, JsonRpcError, JsonRpcMessage, JsonRpcResponse, RequestId};
 use crate::wire::mcp::STATELESS_VERSION;
 use serde_json::{Map, Value, json};
@@ -25,7 +26,7 @@ pub(super) enum Rpc {
 #[derive(Debug, Clone)]
 pub(super) struct Pending {
     pub(super) kind: Rpc,
-    pub(super) timer: Option<u64>,
+    pub(super) timer: Option<crate::base::io::EffectId>,
     pub(super) started_ms: u64,
 }
 

@@ -4,7 +4,8 @@
 
 use super::ops::Op;
 use super::requests::Rpc;
-use super::{McpClient, McpEvent, OpId};
+use super::{McpClient, McpEvent};
+use crate::base::io::{EffectId, OpId};
 use crate::wire::jsonrpc::{self, JsonRpcError, JsonRpcRequest, RequestId};
 use serde_json::{Value, json};
 
@@ -28,7 +29,7 @@ pub(super) struct Input {
 
 impl McpClient {
     /// The application's answer to [`McpEvent::InputRequest`] `id`: a result, or a refusal with a message.
-    pub fn answer_input(&mut self, id: u64, outcome: Result<Value, String>, now_ms: u64) -> bool {
+    pub fn answer_input(&mut self, id: EffectId, outcome: Result<Value, String>, now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
         let Some(input) = self.inputs.remove(&id) else { return false };
         let outcome = outcome.map(|result| match input.method.as_str() {
@@ -79,8 +80,7 @@ impl McpClient {
     }
 
     pub(super) fn ask(&mut self, asker: Asker, op: Option<OpId>, method: String, params: Value) {
-        let id = self.next_input;
-        self.next_input += 1;
+        let id = self.io.effects.id();
         self.inputs.insert(id, Input { asker, method: method.clone(), params: params.clone() });
         self.events.push_back(McpEvent::InputRequest { id, op, method, params });
     }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::base::http::HttpRequest;
+use crate::base::io::StdioOp;
 use crate::base::limits::MAX_MESSAGE_BYTES;
 use serde_json::json;
 #[cfg(target_arch = "wasm32")]
@@ -18,23 +19,23 @@ fn config(protocol: Protocol) -> ConnectionConfig {
 }
 
 fn handshake() -> McpClient {
-    McpClient::new(config(Protocol::Handshake("2025-11-25".into())))
+    McpClient::new(config(Protocol::Handshake("2025-11-25".into())), Owner::Server(0))
 }
 
 /// What the client asked the host to do, sorted by kind.
 #[derive(Default, Debug)]
 struct Effects {
-    http: Vec<(u64, HttpRequest)>,
-    stdio: Vec<(u64, StdioOp)>,
-    timers: Vec<(u64, u64)>,
-    cancels: Vec<u64>,
+    http: Vec<(EffectId, HttpRequest)>,
+    stdio: Vec<(EffectId, StdioOp)>,
+    timers: Vec<(EffectId, u64)>,
+    cancels: Vec<EffectId>,
 }
 
 impl Effects {
     fn body(&self, i: usize) -> Value {
         serde_json::from_str(self.http[i].1.body.as_deref().unwrap()).unwrap()
     }
-    fn key(&self, i: usize) -> u64 {
+    fn key(&self, i: usize) -> EffectId {
         self.http[i].0
     }
     fn header(&self, i: usize, name: &str) -> Option<&str> {
@@ -44,19 +45,23 @@ impl Effects {
 
 fn drain(c: &mut McpClient) -> Effects {
     let mut effects = Effects::default();
-    while let Some(effect) = c.poll_effect() {
+    // `poll_output` gives every effect before any event: the events stay for `events`.
+    while let Some(effect) = c.io.effects.pop() {
         match effect {
-            McpEffect::Http { key, request } => effects.http.push((key, request)),
-            McpEffect::Stdio { key, op } => effects.stdio.push((key, op)),
-            McpEffect::Timer { key, at_ms } => effects.timers.push((key, at_ms)),
-            McpEffect::Cancel { key } => effects.cancels.push(key),
+            Effect::Http { id, request, server } => {
+                assert_eq!(server.as_deref(), Some(c.name()), "HTTP effects name their server");
+                effects.http.push((id, request))
+            }
+            Effect::Stdio { id, op } => effects.stdio.push((id, op)),
+            Effect::Timer { id, at_ms } => effects.timers.push((id, at_ms)),
+            Effect::Cancel { id } => effects.cancels.push(id),
         }
     }
     effects
 }
 
 fn events(c: &mut McpClient) -> Vec<McpEvent> {
-    std::iter::from_fn(|| c.poll_event()).collect()
+    std::iter::from_fn(|| c.events.pop_front()).collect()
 }
 
 /// Whether `evs` tell that operation `op` failed, with `text` in the error.
@@ -68,13 +73,32 @@ fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-fn reply_json(c: &mut McpClient, key: u64, status: u16, value: &Value) {
+/// Starts a listing as a fresh operation.
+fn list(c: &mut McpClient, now: u64) -> OpId {
+    let op = next_op();
+    c.list_tools(op, now);
+    op
+}
+
+/// Starts a tool call as a fresh operation.
+fn call(c: &mut McpClient, name: &str, arguments: Value, progress: bool, now: u64) -> OpId {
+    let op = next_op();
+    c.call_tool(op, name, arguments, progress, now);
+    op
+}
+
+fn next_op() -> OpId {
+    static OPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    OpId { run: 1, id: EffectId::new(Owner::Loop, OPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) }
+}
+
+fn reply_json(c: &mut McpClient, key: EffectId, status: u16, value: &Value) {
     assert!(c.handle_http_head(key, status, &h(&[("content-type", "application/json")]), 0));
     c.handle_http_chunk(key, value.to_string().as_bytes(), 0);
     c.handle_http_end(key, 0);
 }
 
-fn reply_sse(c: &mut McpClient, key: u64, extra: &[(&str, &str)], events: &[Value]) {
+fn reply_sse(c: &mut McpClient, key: EffectId, extra: &[(&str, &str)], events: &[Value]) {
     let mut headers = h(&[("content-type", "text/event-stream")]);
     headers.extend(h(extra));
     assert!(c.handle_http_head(key, 200, &headers, 0));
@@ -91,7 +115,7 @@ fn reply_sse(c: &mut McpClient, key: u64, extra: &[(&str, &str)], events: &[Valu
     c.handle_http_end(key, 0);
 }
 
-fn accept(c: &mut McpClient, key: u64) {
+fn accept(c: &mut McpClient, key: EffectId) {
     assert!(c.handle_http_head(key, 202, &[], 0));
     c.handle_http_end(key, 0);
 }
@@ -125,7 +149,7 @@ fn connect(c: &mut McpClient, version: &str, caps: Value) -> Effects {
 #[test]
 fn handshake_then_every_page_of_tools() {
     let mut c = handshake();
-    let op = c.list_tools(0);
+    let op = list(&mut c, 0);
     let list = connect(&mut c, "2025-06-18", json!({"tools": {}}));
     assert!(matches!(events(&mut c).as_slice(), [McpEvent::Connected(info)] if info.protocol_version == "2025-06-18"));
     assert_eq!(list.header(0, "mcp-protocol-version"), Some("2025-06-18"));
@@ -151,7 +175,7 @@ fn handshake_then_every_page_of_tools() {
 #[test]
 fn a_page_that_repeats_one_name_a_hundred_thousand_times_is_cut_short_and_told_in_three_warnings() {
     let mut c = handshake();
-    let op = c.list_tools(0);
+    let op = list(&mut c, 0);
     let list = connect(&mut c, "2025-11-25", json!({"tools": {}}));
     let mut page = vec![json!({"name": "a"}), json!({"bad": 1}), json!({"bad": 2})];
     page.extend(std::iter::repeat_n(json!({"name": "a"}), 100_000));
@@ -168,11 +192,14 @@ fn a_page_that_repeats_one_name_a_hundred_thousand_times_is_cut_short_and_told_i
 
 #[test]
 fn a_server_cannot_pile_up_questions_for_the_application() {
-    let mut c = McpClient::new(ConnectionConfig {
-        capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
-        ..config(Protocol::Handshake("2025-11-25".into()))
-    });
-    let op = c.call_tool("ask", json!({}), false, 0);
+    let mut c = McpClient::new(
+        ConnectionConfig {
+            capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
+            ..config(Protocol::Handshake("2025-11-25".into()))
+        },
+        Owner::Server(0),
+    );
+    let op = call(&mut c, "ask", json!({}), false, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     let questions: Vec<Value> = (0..40)
         .map(|i| json!({"jsonrpc":"2.0","id": format!("q{i}"),"method":"elicitation/create","params":{"message":"?"}}))
@@ -192,8 +219,8 @@ fn a_server_cannot_pile_up_questions_for_the_application() {
 #[test]
 fn operations_wait_for_the_handshake_and_calls_ask_for_progress() {
     let mut c = handshake();
-    let a = c.call_tool("x", json!({}), true, 0);
-    let b = c.call_tool("y", json!({"k": 1}), false, 0);
+    let a = call(&mut c, "x", json!({}), true, 0);
+    let b = call(&mut c, "y", json!({"k": 1}), false, 0);
     let calls = connect(&mut c, "2025-11-25", json!({}));
     assert_eq!(calls.http.len(), 2);
     let (ba, bb) = (calls.body(0), calls.body(1));
@@ -214,7 +241,7 @@ fn operations_wait_for_the_handshake_and_calls_ask_for_progress() {
 #[test]
 fn progress_restarts_the_timeout_and_a_timeout_cancels_on_the_server() {
     let mut c = handshake();
-    let op = c.call_tool("slow", json!({}), true, 0);
+    let op = call(&mut c, "slow", json!({}), true, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     let timer = call.timers[0].0;
     let rpc = call.body(0)["id"].clone();
@@ -238,7 +265,7 @@ fn progress_restarts_the_timeout_and_a_timeout_cancels_on_the_server() {
 #[test]
 fn a_broken_stream_is_resumed_with_last_event_id_after_the_retry_delay() {
     let mut c = handshake();
-    let op = c.call_tool("x", json!({}), false, 0);
+    let op = call(&mut c, "x", json!({}), false, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     let rpc = call.body(0)["id"].clone();
     assert!(c.handle_http_head(call.key(0), 200, &h(&[("content-type", "text/event-stream")]), 1000));
@@ -260,7 +287,7 @@ fn a_broken_stream_is_resumed_with_last_event_id_after_the_retry_delay() {
 fn credentials_a_result_or_log_repeats_are_redacted_but_addresses_stay() {
     let mut c = handshake();
     c.add_secrets(["Bearer rotated-token-7".to_owned()]);
-    let op = c.call_tool("whoami", json!({}), false, 0);
+    let op = call(&mut c, "whoami", json!({}), false, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     let rpc = call.body(0)["id"].clone();
     let said = "you sent s3cret-token, then ROTATED-TOKEN-7, on session sess-42; see http://10.1.2.3:8080/docs";
@@ -284,7 +311,7 @@ fn credentials_a_result_or_log_repeats_are_redacted_but_addresses_stay() {
 #[test]
 fn a_404_on_a_session_starts_a_new_session_and_retries_once() {
     let mut c = handshake();
-    let op = c.call_tool("x", json!({"k": 1}), false, 0);
+    let op = call(&mut c, "x", json!({"k": 1}), false, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     reply_json(
         &mut c,
@@ -304,7 +331,7 @@ fn a_404_on_a_session_starts_a_new_session_and_retries_once() {
 #[test]
 fn a_server_that_forgets_every_session_ends_in_an_error_not_a_loop() {
     let mut c = handshake();
-    let op = c.list_tools(0);
+    let op = list(&mut c, 0);
     let mut handshakes = 0;
     loop {
         let init = drain(&mut c);
@@ -333,7 +360,7 @@ fn a_server_that_forgets_every_session_ends_in_an_error_not_a_loop() {
 #[test]
 fn a_resumption_that_finds_the_session_gone_fails_the_call_without_sending_it_again() {
     let mut c = handshake();
-    let op = c.call_tool("transfer", json!({}), false, 0);
+    let op = call(&mut c, "transfer", json!({}), false, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     assert!(c.handle_http_head(call.key(0), 200, &h(&[("content-type", "text/event-stream")]), 0));
     c.handle_http_chunk(call.key(0), b"id: e1\ndata: \n\n", 0);
@@ -353,7 +380,7 @@ fn a_resumption_that_finds_the_session_gone_fails_the_call_without_sending_it_ag
 #[test]
 fn a_server_that_never_accepts_initialized_fails_the_connection_in_time() {
     let mut c = handshake();
-    let op = c.list_tools(0);
+    let op = list(&mut c, 0);
     let init = drain(&mut c);
     let id = init.body(0)["id"].clone();
     reply_json(&mut c, init.key(0), 200, &result(&id, init_result("2025-11-25", json!({}))));
@@ -370,11 +397,14 @@ fn a_server_that_never_accepts_initialized_fails_the_connection_in_time() {
 
 #[test]
 fn elicitation_goes_to_the_application_and_defaults_fill_the_answer() {
-    let mut c = McpClient::new(ConnectionConfig {
-        capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
-        ..config(Protocol::Handshake("2025-11-25".into()))
-    });
-    let op = c.call_tool("ask", json!({}), false, 0);
+    let mut c = McpClient::new(
+        ConnectionConfig {
+            capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
+            ..config(Protocol::Handshake("2025-11-25".into()))
+        },
+        Owner::Server(0),
+    );
+    let op = call(&mut c, "ask", json!({}), false, 0);
     let init = drain(&mut c);
     assert_eq!(
         init.body(0)["params"]["capabilities"],
@@ -406,7 +436,7 @@ fn elicitation_goes_to_the_application_and_defaults_fill_the_answer() {
 #[test]
 fn server_requests_without_a_handler_are_refused() {
     let mut c = handshake();
-    c.call_tool("slow", json!({}), false, 0);
+    call(&mut c, "slow", json!({}), false, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     reply_sse(
         &mut c,
@@ -440,8 +470,8 @@ fn discover(c: &mut McpClient, caps: Value) -> Effects {
 
 #[test]
 fn auto_finds_the_stateless_revision_and_speaks_it() {
-    let mut c = McpClient::new(config(Protocol::Auto));
-    let op = c.list_tools(0);
+    let mut c = McpClient::new(config(Protocol::Auto), Owner::Server(0));
+    let op = list(&mut c, 0);
     let list = discover(&mut c, json!({"tools":{}}));
     assert!(matches!(events(&mut c).as_slice(), [McpEvent::Connected(info)] if info.protocol_version == "2026-07-28"));
     let body = list.body(0);
@@ -460,7 +490,7 @@ fn auto_finds_the_stateless_revision_and_speaks_it() {
             |e| matches!(e, McpEvent::Tools { op: o, tools, ttl_ms: Some(300000) } if *o == op && tools.len() == 1)
         )
     );
-    c.call_tool("weather", json!({"region": "Zürich", "days": 3}), true, 0);
+    call(&mut c, "weather", json!({"region": "Zürich", "days": 3}), true, 0);
     let call = drain(&mut c);
     assert_eq!(call.header(0, "mcp-name"), Some("weather"));
     assert_eq!(call.header(0, "mcp-param-Region"), Some("=?base64?WsO8cmljaA==?="));
@@ -470,8 +500,8 @@ fn auto_finds_the_stateless_revision_and_speaks_it() {
 
 #[test]
 fn auto_falls_back_to_the_handshake_when_discovery_is_refused() {
-    let mut c = McpClient::new(config(Protocol::Auto));
-    c.list_tools(0);
+    let mut c = McpClient::new(config(Protocol::Auto), Owner::Server(0));
+    list(&mut c, 0);
     let probe = drain(&mut c);
     reply_json(
         &mut c,
@@ -488,8 +518,8 @@ fn auto_falls_back_to_the_handshake_when_discovery_is_refused() {
 
 #[test]
 fn an_unsupported_version_answer_that_lists_ours_is_met_by_sending_again() {
-    let mut c = McpClient::new(config(Protocol::Stateless));
-    c.list_tools(0);
+    let mut c = McpClient::new(config(Protocol::Stateless), Owner::Server(0));
+    list(&mut c, 0);
     let probe = drain(&mut c);
     let refusal = json!({"jsonrpc":"2.0","id":probe.body(0)["id"],"error":{"code":-32022,"message":"Unsupported protocol version","data":{"supported":["2026-07-28"],"requested":"x"}}});
     reply_json(&mut c, probe.key(0), 400, &refusal);
@@ -500,11 +530,14 @@ fn an_unsupported_version_answer_that_lists_ours_is_met_by_sending_again() {
 
 #[test]
 fn input_required_asks_the_application_and_calls_again_with_the_state() {
-    let mut c = McpClient::new(ConnectionConfig {
-        capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
-        ..config(Protocol::Stateless)
-    });
-    let op = c.call_tool("confirm", json!({"x": 1}), false, 0);
+    let mut c = McpClient::new(
+        ConnectionConfig {
+            capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
+            ..config(Protocol::Stateless)
+        },
+        Owner::Server(0),
+    );
+    let op = call(&mut c, "confirm", json!({"x": 1}), false, 0);
     let call = discover(&mut c, json!({"tools":{}}));
     events(&mut c);
     let first = call.body(0);
@@ -541,8 +574,8 @@ fn input_required_asks_the_application_and_calls_again_with_the_state() {
 
 #[test]
 fn input_required_for_an_undeclared_capability_fails_the_call_cleanly() {
-    let mut c = McpClient::new(config(Protocol::Stateless));
-    let op = c.call_tool("needs", json!({}), false, 0);
+    let mut c = McpClient::new(config(Protocol::Stateless), Owner::Server(0));
+    let op = call(&mut c, "needs", json!({}), false, 0);
     let call = discover(&mut c, json!({}));
     let needs =
         json!({"resultType":"input_required","inputRequests":{"k":{"method":"sampling/createMessage","params":{}}}});
@@ -555,7 +588,7 @@ fn input_required_for_an_undeclared_capability_fails_the_call_cleanly() {
 #[test]
 fn a_server_refusing_the_handshake_post_is_tried_as_legacy_sse() {
     let mut c = handshake();
-    let op = c.list_tools(0);
+    let op = list(&mut c, 0);
     let init = drain(&mut c);
     reply_json(&mut c, init.key(0), 405, &json!({}));
     let get = drain(&mut c);
@@ -585,11 +618,14 @@ fn a_server_refusing_the_handshake_post_is_tried_as_legacy_sse() {
 
 #[test]
 fn a_legacy_endpoint_on_another_origin_is_refused() {
-    let mut c = McpClient::new(ConnectionConfig {
-        endpoint: Endpoint::Http { url: URL.into(), transport: HttpTransport::Sse },
-        ..config(Protocol::Auto)
-    });
-    let op = c.list_tools(0);
+    let mut c = McpClient::new(
+        ConnectionConfig {
+            endpoint: Endpoint::Http { url: URL.into(), transport: HttpTransport::Sse },
+            ..config(Protocol::Auto)
+        },
+        Owner::Server(0),
+    );
+    let op = list(&mut c, 0);
     let get = drain(&mut c);
     assert!(c.handle_http_head(get.key(0), 200, &h(&[("content-type", "text/event-stream")]), 0));
     c.handle_http_chunk(get.key(0), b"event: endpoint\ndata: http://evil.example/steal\n\n", 0);
@@ -599,17 +635,20 @@ fn a_legacy_endpoint_on_another_origin_is_refused() {
 
 #[test]
 fn stdio_spawns_writes_lines_and_reports_a_dead_process() {
-    let mut c = McpClient::new(ConnectionConfig {
-        endpoint: Endpoint::Stdio {
-            command: "node".into(),
-            args: vec!["server.js".into()],
-            env: vec![("API_TOKEN".into(), "t0ps3cret".into())],
-            cwd: None,
+    let mut c = McpClient::new(
+        ConnectionConfig {
+            endpoint: Endpoint::Stdio {
+                command: "node".into(),
+                args: vec!["server.js".into()],
+                env: vec![("API_TOKEN".into(), "t0ps3cret".into())],
+                cwd: None,
+            },
+            headers: Vec::new(),
+            ..config(Protocol::Handshake("2025-11-25".into()))
         },
-        headers: Vec::new(),
-        ..config(Protocol::Handshake("2025-11-25".into()))
-    });
-    let op = c.list_tools(0);
+        Owner::Server(0),
+    );
+    let op = list(&mut c, 0);
     let start = drain(&mut c);
     let (key, StdioOp::Spawn { command, env, .. }) = &start.stdio[0] else { panic!("{start:?}") };
     assert_eq!((command.as_str(), env.len()), ("node", 1));
@@ -634,18 +673,21 @@ fn stdio_spawns_writes_lines_and_reports_a_dead_process() {
     assert!(c.handle_stdio_exit(*key, "exited with code 1", 0));
     assert!(failed(&events(&mut c), op, "the server process exited with code 1"));
     // The next operation starts the process again.
-    c.list_tools(0);
+    list(&mut c, 0);
     assert!(matches!(drain(&mut c).stdio[0].1, StdioOp::Spawn { .. }));
 }
 
 #[test]
 fn a_failed_stdio_handshake_ends_the_process_before_starting_another() {
-    let mut c = McpClient::new(ConnectionConfig {
-        endpoint: Endpoint::Stdio { command: "node".into(), args: Vec::new(), env: Vec::new(), cwd: None },
-        headers: Vec::new(),
-        ..config(Protocol::Handshake("2025-11-25".into()))
-    });
-    let op = c.list_tools(0);
+    let mut c = McpClient::new(
+        ConnectionConfig {
+            endpoint: Endpoint::Stdio { command: "node".into(), args: Vec::new(), env: Vec::new(), cwd: None },
+            headers: Vec::new(),
+            ..config(Protocol::Handshake("2025-11-25".into()))
+        },
+        Owner::Server(0),
+    );
+    let op = list(&mut c, 0);
     let start = drain(&mut c);
     let key = start.stdio[0].0;
     let StdioOp::Write { line } = &start.stdio[1].1 else { panic!() };
@@ -657,7 +699,7 @@ fn a_failed_stdio_handshake_ends_the_process_before_starting_another() {
         drain(&mut c).stdio.iter().any(|(k, op)| *k == key && matches!(op, StdioOp::Close)),
         "the old process is ended"
     );
-    c.list_tools(0);
+    list(&mut c, 0);
     let again = drain(&mut c);
     assert!(matches!(again.stdio[0], (k, StdioOp::Spawn { .. }) if k != key));
 }
@@ -667,7 +709,7 @@ fn a_failed_stdio_handshake_ends_the_process_before_starting_another() {
 #[test]
 fn http_errors_name_the_status_and_never_the_secrets() {
     let mut c = handshake();
-    let op = c.call_tool("x", json!({}), false, 0);
+    let op = call(&mut c, "x", json!({}), false, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     let leak = json!({"jsonrpc":"2.0","error":{"code":-32603,"message":format!("backend {URL} rejected s3cret-token for SESS-42 (connect 10.1.2.3:8080)")}});
     reply_json(&mut c, call.key(0), 500, &leak);
@@ -686,8 +728,8 @@ fn http_errors_name_the_status_and_never_the_secrets() {
 #[test]
 fn malformed_and_stray_messages_leave_the_client_usable() {
     let mut c = handshake();
-    let a = c.call_tool("x", json!({}), false, 0);
-    let b = c.call_tool("y", json!({}), false, 0);
+    let a = call(&mut c, "x", json!({}), false, 0);
+    let b = call(&mut c, "y", json!({}), false, 0);
     let calls = connect(&mut c, "2025-11-25", json!({}));
     // A body that is not JSON, and a response with an id nobody asked for.
     assert!(c.handle_http_head(calls.key(0), 200, &h(&[("content-type", "application/json")]), 0));
@@ -701,7 +743,7 @@ fn malformed_and_stray_messages_leave_the_client_usable() {
         "{evs:?}"
     );
     assert!(evs.iter().any(|e| matches!(e, McpEvent::Warning(w) if w.contains("unknown id 999"))));
-    let c2 = c.call_tool("z", json!({}), false, 0);
+    let c2 = call(&mut c, "z", json!({}), false, 0);
     let third = drain(&mut c);
     reply_json(&mut c, third.key(0), 200, &result(&third.body(0)["id"], json!({"content":[]})));
     assert!(events(&mut c).iter().any(|e| matches!(e, McpEvent::ToolResult { op, .. } if *op == c2)), "still usable");
@@ -710,7 +752,7 @@ fn malformed_and_stray_messages_leave_the_client_usable() {
 #[test]
 fn an_oversized_message_is_refused() {
     let mut c = handshake();
-    let op = c.call_tool("x", json!({}), false, 0);
+    let op = call(&mut c, "x", json!({}), false, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     assert!(c.handle_http_head(call.key(0), 200, &h(&[("content-type", "application/json")]), 0));
     let big = vec![b' '; MAX_MESSAGE_BYTES + 1];
@@ -722,16 +764,16 @@ fn an_oversized_message_is_refused() {
 #[test]
 fn close_deletes_the_session_and_fails_what_is_pending() {
     let mut c = handshake();
-    c.list_tools(0);
+    list(&mut c, 0);
     let list = connect(&mut c, "2025-11-25", json!({}));
-    let op = c.call_tool("later", json!({}), false, 0);
+    let op = call(&mut c, "later", json!({}), false, 0);
     let _ = drain(&mut c);
     c.close(0);
     let closing = drain(&mut c);
     assert!(closing.cancels.contains(&list.key(0)));
     assert!(closing.http.iter().any(|(_, r)| r.method == "DELETE" && r.header("mcp-session-id") == Some("sess-42")));
     assert!(failed(&events(&mut c), op, ""));
-    let after = c.call_tool("x", json!({}), false, 0);
+    let after = call(&mut c, "x", json!({}), false, 0);
     assert!(
         matches!(events(&mut c).pop(), Some(McpEvent::Failed { op, error }) if op == after && error.contains("closed"))
     );
@@ -740,7 +782,7 @@ fn close_deletes_the_session_and_fails_what_is_pending() {
 #[test]
 fn the_get_stream_opens_when_tools_can_change_and_405_is_fine() {
     let mut c = handshake();
-    c.list_tools(0);
+    list(&mut c, 0);
     let after = connect(&mut c, "2025-11-25", json!({"tools": {"listChanged": true}}));
     let get = after.http.iter().position(|(_, r)| r.method == "GET").expect("a GET stream");
     reply_json(&mut c, after.key(get), 405, &json!({}));

@@ -10,6 +10,7 @@ pub(crate) use portkey::{MAX_RESPONSE_BYTES, Span};
 
 use crate::base::error::{Error, Result};
 use crate::base::http::{self, BodyBuffer, HttpRequest};
+use crate::base::io::{Effect, EffectId, Effects, OpId, Owner};
 use crate::base::queue::Queue;
 use crate::base::sse::{SseEvent, SseParser};
 use crate::base::vec_map::VecMap;
@@ -22,16 +23,13 @@ const MAX_RETRY_WAIT_MS: u64 = 120_000;
 /// The first backoff; it doubles per attempt.
 const BASE_BACKOFF_MS: u64 = 500;
 
-/// Work for the host (keys are this machine's; the driver maps them to effect ids).
+/// What [`ModelClient::poll_output`] gives.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)] // The variants' docs say what the fields are.
-pub(crate) enum ModelEffect {
-    /// Perform `request`; report with `handle_http_*(key, …)`.
-    Http { key: u64, request: HttpRequest },
-    /// Call `handle_timer(key)` at `at_ms`.
-    Timer { key: u64, at_ms: u64 },
-    /// Stop effect `key`.
-    Cancel { key: u64 },
+pub(crate) enum ModelOutput {
+    /// Work for the host.
+    Effect(Effect),
+    /// Something that happened to a request.
+    Event(ModelEvent),
 }
 
 /// What a request did.
@@ -39,11 +37,11 @@ pub(crate) enum ModelEffect {
 #[allow(missing_docs)] // The variants' docs say what the fields are.
 pub(crate) enum ModelEvent {
     /// Streamed text of request `call`.
-    Delta { call: u64, delta: String },
+    Delta { call: OpId, delta: String },
     /// Attempt `attempt` failed with `error`; the next one starts in `delay_ms`.
-    Retrying { call: u64, attempt: u32, delay_ms: u64, error: Error },
+    Retrying { call: OpId, attempt: u32, delay_ms: u64, error: Error },
     /// Request `call` is over.
-    Done { call: u64, result: Result<ModelResponse> },
+    Done { call: OpId, result: Result<ModelResponse> },
 }
 
 #[derive(Debug)]
@@ -64,9 +62,9 @@ struct Call {
     /// Failed attempts so far.
     failures: u32,
     /// The HTTP effect in flight, if any.
-    http: Option<u64>,
+    http: Option<EffectId>,
     /// The timeout of the attempt in flight, or the backoff before the next one.
-    timer: u64,
+    timer: EffectId,
     status: u16,
     /// The `x-portkey-*` headers of the last response, lower-cased.
     headers: Vec<(String, String)>,
@@ -75,15 +73,19 @@ struct Call {
     body: Body,
 }
 
-/// Model requests in flight.
+/// The model endpoint's requests in flight. The shape of every machine here:
+/// - commands: [`ModelClient::send`] (a request named by the caller's [`OpId`], echoed in its events) and
+///   [`ModelClient::cancel`];
+/// - inputs: `handle_http_*` and [`ModelClient::handle_timer`] with the [`EffectId`] they report and the time;
+///   each returns whether the id was this client's;
+/// - output: drain [`ModelClient::poll_output`] until `None` after every command or input.
 #[derive(Debug)]
 pub(crate) struct ModelClient {
     portkey: PortkeyConfig,
     timeout_ms: u64,
     max_retries: u32,
-    calls: VecMap<u64, Call>,
-    next_key: u64,
-    effects: Queue<ModelEffect>,
+    calls: VecMap<OpId, Call>,
+    effects: Effects,
     events: Queue<ModelEvent>,
 }
 
@@ -91,19 +93,18 @@ impl ModelClient {
     /// A client for `portkey`; each attempt may take `timeout_ms`, and a request is tried `max_retries` more
     /// times when it fails in a way that may heal.
     pub(crate) fn new(portkey: PortkeyConfig, timeout_ms: u64, max_retries: u32) -> ModelClient {
-        let (effects, events) = (Queue::new(), Queue::new());
-        ModelClient { portkey, timeout_ms, max_retries, calls: VecMap::default(), next_key: 1, effects, events }
+        let (effects, events) = (Effects::new(Owner::Model), Queue::new());
+        ModelClient { portkey, timeout_ms, max_retries, calls: VecMap::default(), effects, events }
     }
 
-    /// Sends the request `body` (a Responses request), traced as `span`; returns the call's key.
-    pub(crate) fn send(&mut self, body: &ModelRequest, span: &Span, now_ms: u64) -> u64 {
-        let call = self.key();
+    /// Sends the request `body` (a Responses request) as `call`, traced as `span`.
+    pub(crate) fn send(&mut self, call: OpId, body: &ModelRequest, span: &Span, now_ms: u64) {
         let request = self.portkey.request(body, span);
         let placeholder = Call {
             request,
             failures: 0,
             http: None,
-            timer: 0,
+            timer: EffectId::new(Owner::Model, 0),
             status: 0,
             headers: Vec::new(),
             retry_after_ms: None,
@@ -111,14 +112,14 @@ impl ModelClient {
         };
         self.calls.insert(call, placeholder);
         self.attempt(call, now_ms);
-        call
     }
 
-    /// Stops request `call`: what is in flight is cancelled and nothing more is reported for it.
-    pub(crate) fn cancel(&mut self, call: u64) {
-        if let Some(c) = self.calls.remove(&call) {
-            self.stop(&c);
-        }
+    /// Stops request `call`: what is in flight is cancelled and nothing more is reported for it. Returns whether
+    /// it was in flight here.
+    pub(crate) fn cancel(&mut self, call: OpId) -> bool {
+        let Some(c) = self.calls.remove(&call) else { return false };
+        self.stop(&c);
+        true
     }
 
     /// Stops every request.
@@ -128,9 +129,14 @@ impl ModelClient {
         }
     }
 
+    /// Whether this client issued effect `id`, answered or not.
+    pub(crate) fn issued(&self, id: EffectId) -> bool {
+        self.effects.issued(id)
+    }
+
     /// The response head of HTTP effect `key`.
-    pub(crate) fn handle_http_head(&mut self, key: u64, status: u16, headers: &[(String, String)]) {
-        let Some((_, call)) = self.by_http(key) else { return };
+    pub(crate) fn handle_http_head(&mut self, key: EffectId, status: u16, headers: &[(String, String)]) -> bool {
+        let Some((_, call)) = self.by_http(key) else { return false };
         call.status = status;
         call.headers = headers
             .iter()
@@ -144,11 +150,12 @@ impl ModelClient {
         } else {
             Body::Json(BodyBuffer::new(MAX_RESPONSE_BYTES))
         };
+        true
     }
 
     /// A body chunk of HTTP effect `key`.
-    pub(crate) fn handle_http_chunk(&mut self, key: u64, chunk: &[u8], now_ms: u64) {
-        let Some((id, call)) = self.by_http(key) else { return };
+    pub(crate) fn handle_http_chunk(&mut self, key: EffectId, chunk: &[u8], now_ms: u64) -> bool {
+        let Some((id, call)) = self.by_http(key) else { return false };
         let mut deltas = Vec::new();
         let mut outcome = None;
         match &mut call.body {
@@ -179,88 +186,84 @@ impl ModelClient {
         }
         self.events.extend(deltas.into_iter().map(|delta| ModelEvent::Delta { call: id, delta }));
         if let Some(result) = outcome {
-            self.effects.push_back(ModelEffect::Cancel { key });
+            self.effects.cancel(key);
             self.finish(id, result, now_ms);
         }
+        true
     }
 
     /// The end of HTTP effect `key`'s body.
-    pub(crate) fn handle_http_end(&mut self, key: u64, now_ms: u64) {
-        let Some((id, call)) = self.by_http(key) else { return };
+    pub(crate) fn handle_http_end(&mut self, key: EffectId, now_ms: u64) -> bool {
+        let Some((id, call)) = self.by_http(key) else { return false };
         let status = call.status;
         let result = match &mut call.body {
             Body::Json(buffer) => parse_response(status, buffer),
             Body::Stream(_) => Err(Error::model(Some(status), "the stream ended before the response was complete")),
         };
         self.finish(id, result, now_ms);
+        true
     }
 
     /// HTTP effect `key` failed in transport.
-    pub(crate) fn handle_http_error(&mut self, key: u64, message: &str, now_ms: u64) {
-        let Some((id, _)) = self.by_http(key) else { return };
+    pub(crate) fn handle_http_error(&mut self, key: EffectId, message: &str, now_ms: u64) -> bool {
+        let Some((id, _)) = self.by_http(key) else { return false };
         self.finish(id, Err(Error::model(None, message)), now_ms);
+        true
     }
 
     /// Timer `key` fired: an attempt timed out, or a backoff is over.
-    pub(crate) fn handle_timer(&mut self, key: u64, now_ms: u64) {
+    pub(crate) fn handle_timer(&mut self, key: EffectId, now_ms: u64) -> bool {
         let Some((id, call)) = self.calls.iter_mut().find(|(_, c)| c.timer == key).map(|(id, c)| (*id, c)) else {
-            return;
+            return false;
         };
         match call.http.take() {
             Some(http) => {
-                self.effects.push_back(ModelEffect::Cancel { key: http });
+                self.effects.cancel(http);
                 let error = Error::model(None, format!("timed out after {} ms", self.timeout_ms));
                 self.finish(id, Err(error), now_ms);
             }
             None => self.attempt(id, now_ms),
         }
+        true
     }
 
-    /// The next effect.
-    pub(crate) fn poll_effect(&mut self) -> Option<ModelEffect> {
-        self.effects.pop_front()
+    /// The next effect or event; `None` when there is nothing more until an input or a command.
+    pub(crate) fn poll_output(&mut self) -> Option<ModelOutput> {
+        match self.effects.pop() {
+            Some(effect) => Some(ModelOutput::Effect(effect)),
+            None => self.events.pop_front().map(ModelOutput::Event),
+        }
     }
 
-    /// The next event.
-    pub(crate) fn poll_event(&mut self) -> Option<ModelEvent> {
-        self.events.pop_front()
-    }
-
-    fn attempt(&mut self, id: u64, now_ms: u64) {
-        let (http, timer) = (self.key(), self.key());
-        let at_ms = now_ms.saturating_add(self.timeout_ms);
+    fn attempt(&mut self, id: OpId, now_ms: u64) {
         let Some(call) = self.calls.get_mut(&id) else { return };
+        let http = self.effects.http(call.request.clone(), None);
+        let timer = self.effects.timer(now_ms.saturating_add(self.timeout_ms));
         call.http = Some(http);
         call.timer = timer;
         call.status = 0;
         call.headers.clear();
         call.retry_after_ms = None;
-        self.effects.push_back(ModelEffect::Http { key: http, request: call.request.clone() });
-        self.effects.push_back(ModelEffect::Timer { key: timer, at_ms });
     }
 
     /// Ends an attempt: a retry when the failure may heal and attempts are left, else the call's result.
-    fn finish(&mut self, id: u64, result: Result<ModelResponse>, now_ms: u64) {
+    fn finish(&mut self, id: OpId, result: Result<ModelResponse>, now_ms: u64) {
         let Some(call) = self.calls.get_mut(&id) else { return };
         call.http = None;
         let timer = call.timer;
         let wait = match &result {
             Err(error) if retryable(error) && call.failures < self.max_retries => {
-                let wait = call.retry_after_ms.unwrap_or_else(|| backoff(call.failures, now_ms ^ id));
+                let wait = call.retry_after_ms.unwrap_or_else(|| backoff(call.failures, now_ms ^ id.id.get()));
                 (wait <= MAX_RETRY_WAIT_MS).then_some(wait)
             }
             _ => None,
         };
-        self.effects.push_back(ModelEffect::Cancel { key: timer });
+        self.effects.cancel(timer);
         match (wait, result) {
             (Some(delay_ms), Err(error)) => {
                 call.failures += 1;
                 let attempt = call.failures;
-                let key = self.key();
-                if let Some(call) = self.calls.get_mut(&id) {
-                    call.timer = key;
-                }
-                self.effects.push_back(ModelEffect::Timer { key, at_ms: now_ms.saturating_add(delay_ms) });
+                call.timer = self.effects.timer(now_ms.saturating_add(delay_ms));
                 self.events.push_back(ModelEvent::Retrying { call: id, attempt, delay_ms, error });
             }
             (_, mut result) => {
@@ -275,19 +278,13 @@ impl ModelClient {
 
     fn stop(&mut self, call: &Call) {
         if let Some(http) = call.http {
-            self.effects.push_back(ModelEffect::Cancel { key: http });
+            self.effects.cancel(http);
         }
-        self.effects.push_back(ModelEffect::Cancel { key: call.timer });
+        self.effects.cancel(call.timer);
     }
 
-    fn by_http(&mut self, key: u64) -> Option<(u64, &mut Call)> {
+    fn by_http(&mut self, key: EffectId) -> Option<(OpId, &mut Call)> {
         self.calls.iter_mut().find(|(_, c)| c.http == Some(key)).map(|(id, c)| (*id, c))
-    }
-
-    fn key(&mut self) -> u64 {
-        let key = self.next_key;
-        self.next_key += 1;
-        key
     }
 }
 

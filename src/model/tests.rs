@@ -12,19 +12,29 @@ fn span() -> Span {
     Span { trace_id: "t".into(), turn: 1 }
 }
 
-fn effects(c: &mut ModelClient) -> Vec<ModelEffect> {
-    std::iter::from_fn(|| c.poll_effect()).collect()
+/// Sends `body` as a fresh call.
+fn send(c: &mut ModelClient, body: &ModelRequest, now: u64) -> OpId {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let call = OpId { run: 1, id: EffectId::new(Owner::Loop, n) };
+    c.send(call, body, &span(), now);
+    call
+}
+
+/// The effects out now (`poll_output` gives every effect before any event).
+fn effects(c: &mut ModelClient) -> Vec<Effect> {
+    std::iter::from_fn(|| c.effects.pop()).collect()
 }
 
 fn events(c: &mut ModelClient) -> Vec<ModelEvent> {
-    std::iter::from_fn(|| c.poll_event()).collect()
+    std::iter::from_fn(|| c.events.pop_front()).collect()
 }
 
 /// The HTTP and timer keys of the attempt just sent.
-fn attempt(c: &mut ModelClient) -> (u64, u64) {
+fn attempt(c: &mut ModelClient) -> (EffectId, EffectId) {
     let out = effects(c);
-    let http = out.iter().find_map(|e| if let ModelEffect::Http { key, .. } = e { Some(*key) } else { None });
-    let timer = out.iter().find_map(|e| if let ModelEffect::Timer { key, .. } = e { Some(*key) } else { None });
+    let http = out.iter().find_map(|e| if let Effect::Http { id, .. } = e { Some(*id) } else { None });
+    let timer = out.iter().find_map(|e| if let Effect::Timer { id, .. } = e { Some(*id) } else { None });
     (http.expect("an HTTP effect"), timer.expect("its timeout"))
 }
 
@@ -34,7 +44,7 @@ fn response_json() -> Value {
     ],"usage":{"total_tokens":3}})
 }
 
-fn reply(c: &mut ModelClient, key: u64, status: u16, headers: &[(&str, &str)], body: &str, now: u64) {
+fn reply(c: &mut ModelClient, key: EffectId, status: u16, headers: &[(&str, &str)], body: &str, now: u64) {
     let headers: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
     c.handle_http_head(key, status, &headers);
     for chunk in body.as_bytes().chunks(7) {
@@ -50,11 +60,11 @@ fn done(events: &[ModelEvent]) -> &Result<ModelResponse> {
 #[test]
 fn a_json_answer_keeps_portkey_headers() {
     let mut c = client(2);
-    let call = c.send(&request_with(json!({"model": "m"})), &span(), 0);
+    let call = send(&mut c, &request_with(json!({"model": "m"})), 0);
     let (http, timer) = attempt(&mut c);
     let headers = [("Content-Type", "application/json"), ("X-Portkey-Cache-Status", "MISS"), ("server", "x")];
     reply(&mut c, http, 200, &headers, &response_json().to_string(), 5);
-    assert_eq!(effects(&mut c), [ModelEffect::Cancel { key: timer }], "the timeout is cleared");
+    assert_eq!(effects(&mut c), [Effect::Cancel { id: timer }], "the timeout is cleared");
     let out = events(&mut c);
     assert!(matches!(&out[..], [ModelEvent::Done { call: k, .. }] if *k == call));
     let response = done(&out).as_ref().unwrap();
@@ -75,7 +85,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
     .map(|e| format!("event: {}\r\ndata: {e}\r\n\r\n", e["type"].as_str().unwrap()))
     .collect::<String>();
     let mut c = client(0);
-    c.send(&request_with(json!({"stream": true})), &span(), 0);
+    send(&mut c, &request_with(json!({"stream": true})), 0);
     let (http, _) = attempt(&mut c);
     reply(&mut c, http, 200, &[("content-type", "text/event-stream; charset=utf-8")], &events_text, 1);
     let out = events(&mut c);
@@ -88,7 +98,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
 
     // A stream that stops before its final event is an error, not a truncated answer.
     let mut c = client(2);
-    c.send(&request_with(json!({})), &span(), 0);
+    send(&mut c, &request_with(json!({})), 0);
     let (http, _) = attempt(&mut c);
     reply(&mut c, http, 200, &[("content-type", "text/event-stream")], "event: response.created\ndata: {}\n\n", 1);
     let out = events(&mut c);
@@ -98,7 +108,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
         [("server_error", 500, true), ("rate_limit_exceeded", 429, true), ("context_length_exceeded", 400, false)]
     {
         let mut c = client(1);
-        c.send(&request_with(json!({})), &span(), 0);
+        send(&mut c, &request_with(json!({})), 0);
         let (http, _) = attempt(&mut c);
         let error = format!("event: error\ndata: {{\"type\":\"error\",\"code\":\"{code}\",\"message\":\"boom\"}}\n\n");
         reply(&mut c, http, 200, &[("content-type", "text/event-stream")], &error, 1);
@@ -115,7 +125,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
     }
     // The final event ends the request, even if the connection stays open after it.
     let mut c = client(0);
-    c.send(&request_with(json!({})), &span(), 0);
+    send(&mut c, &request_with(json!({})), 0);
     let (http, timer) = attempt(&mut c);
     c.handle_http_head(http, 200, &[("content-type".into(), "text/event-stream".into())]);
     let completed = format!(
@@ -125,19 +135,19 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
     c.handle_http_chunk(http, completed.as_bytes(), 2);
     assert!(done(&events(&mut c)).is_ok());
     let stops = effects(&mut c);
-    assert!(stops.contains(&ModelEffect::Cancel { key: http }) && stops.contains(&ModelEffect::Cancel { key: timer }));
+    assert!(stops.contains(&Effect::Cancel { id: http }) && stops.contains(&Effect::Cancel { id: timer }));
 }
 
 #[test]
 fn failures_that_may_heal_are_retried_after_retry_after_or_a_backoff() {
     let mut c = client(2);
-    c.send(&request_with(json!({})), &span(), 1_000);
+    send(&mut c, &request_with(json!({})), 1_000);
     let (http, _) = attempt(&mut c);
     reply(&mut c, http, 503, &[("retry-after", "2")], "{\"error\":{\"message\":\"busy\"}}", 1_000);
     let out = events(&mut c);
     assert!(matches!(&out[..], [ModelEvent::Retrying { attempt: 1, delay_ms: 2000, .. }]), "{out:?}");
     let backoff_timer = effects(&mut c).iter().find_map(|e| match e {
-        ModelEffect::Timer { key, at_ms } => Some((*key, *at_ms)),
+        Effect::Timer { id, at_ms } => Some((*id, *at_ms)),
         _ => None,
     });
     let (timer, at) = backoff_timer.unwrap();
@@ -151,7 +161,7 @@ fn failures_that_may_heal_are_retried_after_retry_after_or_a_backoff() {
     let (timer, _) = effects(&mut c)
         .iter()
         .find_map(|e| match e {
-            ModelEffect::Timer { key, at_ms } => Some((*key, *at_ms)),
+            Effect::Timer { id, at_ms } => Some((*id, *at_ms)),
             _ => None,
         })
         .unwrap();
@@ -165,7 +175,7 @@ fn failures_that_may_heal_are_retried_after_retry_after_or_a_backoff() {
 fn what_will_not_heal_fails_at_once() {
     for (status, headers) in [(400, vec![]), (401, vec![]), (503, vec![("retry-after", "3600")])] {
         let mut c = client(3);
-        c.send(&request_with(json!({})), &span(), 0);
+        send(&mut c, &request_with(json!({})), 0);
         let (http, _) = attempt(&mut c);
         reply(&mut c, http, status, &headers, "{\"error\":{\"message\":\"no\"}}", 0);
         let out = events(&mut c);
@@ -177,13 +187,13 @@ fn what_will_not_heal_fails_at_once() {
 #[test]
 fn a_timeout_aborts_the_attempt_and_cancel_stops_everything() {
     let mut c = client(1);
-    let call = c.send(&request_with(json!({})), &span(), 0);
+    let call = send(&mut c, &request_with(json!({})), 0);
     let (http, timer) = attempt(&mut c);
     c.handle_timer(timer, 60_000);
-    assert!(effects(&mut c).contains(&ModelEffect::Cancel { key: http }));
+    assert!(effects(&mut c).contains(&Effect::Cancel { id: http }));
     assert!(matches!(&events(&mut c)[..], [ModelEvent::Retrying { .. }]));
     c.cancel(call);
-    assert!(effects(&mut c).iter().all(|e| matches!(e, ModelEffect::Cancel { .. })));
+    assert!(effects(&mut c).iter().all(|e| matches!(e, Effect::Cancel { .. })));
     c.handle_http_end(http, 1);
     assert!(events(&mut c).is_empty(), "nothing more is reported for a cancelled call");
 }

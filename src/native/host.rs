@@ -4,10 +4,10 @@
 use super::http::perform;
 use super::process::spawn_process;
 use super::{CancellationToken, EventHandler, Hooks, InputRequest, ProgressHandler, RunOptions, SnapshotHandler};
-use crate::agent::{self, Driver, Effect, Output};
+use crate::agent::{self, Driver, Output, RunId};
 use crate::base::error::{Error, Result};
+use crate::base::io::{Effect, EffectId, StdioOp};
 use crate::event::{PendingCall, RunResult, RunStatus};
-use crate::mcp::StdioOp;
 use crate::tool_loop::Decision;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -30,18 +30,21 @@ impl Work {
         Work::Run { input, trace_id: options.trace_id.clone().unwrap_or_else(new_trace_id) }
     }
 
-    pub(super) fn start(self, driver: &mut Driver, options: agent::RunOptions, now: u64) -> Result<u64> {
+    pub(super) fn start(self, driver: &mut Driver, options: agent::RunOptions, now: u64) -> Result<Job> {
         match self {
-            Work::Run { input, trace_id } => driver.start_run(input, &trace_id, options, now),
-            Work::Resume { snapshot, decisions } => driver.resume_run(snapshot, decisions, options, now),
-            Work::ListTools { server } => driver.list_tools(&server, now),
-            Work::CallTool { server, name, arguments } => driver.call_tool(&server, &name, arguments, now),
+            Work::Run { input, trace_id } => driver.start_run(input, &trace_id, options, now).map(Job::Run),
+            Work::Resume { snapshot, decisions } => driver.resume_run(snapshot, decisions, options, now).map(Job::Run),
+            Work::ListTools { server } => driver.list_tools(&server, now).map(Job::Op),
+            Work::CallTool { server, name, arguments } => driver.call_tool(&server, &name, arguments, now).map(Job::Op),
         }
     }
+}
 
-    pub(super) fn is_run(&self) -> bool {
-        matches!(self, Work::Run { .. } | Work::Resume { .. })
-    }
+/// What the driver calls a piece of work: a run, or a direct operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Job {
+    Run(RunId),
+    Op(EffectId),
 }
 
 /// The handlers and settings of one piece of work.
@@ -156,22 +159,21 @@ impl Handle {
 }
 
 pub(super) enum Input {
-    Head(u64, u16, Vec<(String, String)>),
-    Chunk(u64, Vec<u8>),
-    End(u64),
-    Failed(u64, String),
-    Timer(u64),
-    Stdout(u64, Vec<u8>),
-    Stderr(u64, Vec<u8>),
-    Exit(u64, String),
-    Answer(u64, std::result::Result<Value, String>),
+    Head(EffectId, u16, Vec<(String, String)>),
+    Chunk(EffectId, Vec<u8>),
+    End(EffectId),
+    Failed(EffectId, String),
+    Timer(EffectId),
+    Stdout(EffectId, Vec<u8>),
+    Stderr(EffectId, Vec<u8>),
+    Exit(EffectId, String),
+    Answer(EffectId, std::result::Result<Value, String>),
     /// Header values a headers hook gave for a request to this server.
     Secrets(String, Vec<String>),
 }
 
 pub(super) struct Slot {
     token: u64,
-    run: bool,
     /// The run's options, for a run the host resumes itself.
     flags: agent::RunOptions,
     reply: oneshot::Sender<Result<Finished>>,
@@ -188,11 +190,11 @@ pub(super) struct Host {
     host_decides: Vec<String>,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs: mpsc::UnboundedReceiver<Input>,
-    tasks: HashMap<u64, AbortHandle>,
+    tasks: HashMap<EffectId, AbortHandle>,
     /// stdin of each server process; dropping it closes the pipe.
-    processes: HashMap<u64, mpsc::UnboundedSender<String>>,
+    processes: HashMap<EffectId, mpsc::UnboundedSender<String>>,
     /// Work in progress, by the machine's run or operation id.
-    slots: HashMap<u64, Slot>,
+    slots: HashMap<Job, Slot>,
     closing: Vec<oneshot::Sender<()>>,
 }
 
@@ -227,11 +229,10 @@ impl Host {
             tokio::select! {
                 command = commands.recv(), if accepting => match command {
                     Some(Command::Start { token, work, options, reply }) => {
-                        let run = work.is_run();
                         match work.start(&mut self.driver, options.run, now_ms()) {
                             Ok(id) => {
                                 let Options { on_event, on_progress, on_snapshot, run: flags, .. } = options;
-                                let slot = Slot { token, run, flags, reply, on_event, on_progress, on_snapshot };
+                                let slot = Slot { token, flags, reply, on_event, on_progress, on_snapshot };
                                 self.slots.insert(id, slot);
                             }
                             Err(e) => {
@@ -240,10 +241,10 @@ impl Host {
                         }
                     }
                     Some(Command::Cancel(token, reason)) => {
-                        if let Some((id, slot)) = self.slots.iter().find(|(_, s)| s.token == token) {
-                            let _ = match slot.run {
-                                true => self.driver.cancel_run(*id, &reason, now_ms()),
-                                false => self.driver.cancel_op(*id, &reason, now_ms()),
+                        if let Some((id, _)) = self.slots.iter().find(|(_, s)| s.token == token) {
+                            let _ = match *id {
+                                Job::Run(run) => self.driver.cancel_run(run, &reason, now_ms()),
+                                Job::Op(op) => self.driver.cancel_op(op, &reason, now_ms()),
                             };
                         }
                     }
@@ -267,7 +268,7 @@ impl Host {
             match self.driver.poll_output() {
                 Output::Effect(effect) => self.perform(effect),
                 Output::Event { run: Some(run), event } => {
-                    if let Some(handler) = self.slots.get_mut(&run).and_then(|slot| slot.on_event.as_mut()) {
+                    if let Some(handler) = self.slots.get_mut(&Job::Run(run)).and_then(|slot| slot.on_event.as_mut()) {
                         handler(&event);
                     }
                 }
@@ -278,17 +279,18 @@ impl Host {
                 }
                 Output::InputRequest { id, server, method, params, .. } => self.ask(id, server, method, params),
                 Output::Snapshot { run, snapshot } => {
-                    if let Some(handler) = self.slots.get_mut(&run).and_then(|slot| slot.on_snapshot.as_mut()) {
+                    if let Some(handler) = self.slots.get_mut(&Job::Run(run)).and_then(|slot| slot.on_snapshot.as_mut())
+                    {
                         handler(&snapshot);
                     }
                 }
                 Output::Done { run, result: Ok(result) } if result.status == RunStatus::AwaitingApproval => {
                     self.paused(run, result)
                 }
-                Output::Done { run, result } => self.finish(run, result.map(|r| Finished::Run(Box::new(r)))),
-                Output::OpDone { op, result } => self.finish(op, result.map(Finished::Op)),
+                Output::Done { run, result } => self.finish(Job::Run(run), result.map(|r| Finished::Run(Box::new(r)))),
+                Output::OpDone { op, result } => self.finish(Job::Op(op), result.map(Finished::Op)),
                 Output::OpProgress { op, progress, total, message } => {
-                    if let Some(handler) = self.slots.get_mut(&op).and_then(|slot| slot.on_progress.as_mut()) {
+                    if let Some(handler) = self.slots.get_mut(&Job::Op(op)).and_then(|slot| slot.on_progress.as_mut()) {
                         handler(progress, total, message.as_deref());
                     }
                 }
@@ -300,7 +302,7 @@ impl Host {
 
     /// A paused run: the approve hook waves through what it need not ask about, and the run goes on at once
     /// under the same caller; if a person must decide anything, the pause is the result.
-    fn paused(&mut self, run: u64, mut result: RunResult) {
+    fn paused(&mut self, run: RunId, mut result: RunResult) {
         let hook = self.hooks.approve.clone();
         let decides = |call: &PendingCall| self.host_decides.contains(&call.server);
         let approved: Vec<Decision> = match (&hook, &result.snapshot) {
@@ -318,13 +320,15 @@ impl Host {
         };
         // Moved, not copied: the result is done with once the run goes on.
         let snapshot = match result.snapshot.take() {
-            Some(snapshot) if !approved.is_empty() && self.slots.contains_key(&run) => snapshot,
-            snapshot => return self.finish(run, Ok(Finished::Run(Box::new(RunResult { snapshot, ..result })))),
+            Some(snapshot) if !approved.is_empty() && self.slots.contains_key(&Job::Run(run)) => snapshot,
+            snapshot => {
+                return self.finish(Job::Run(run), Ok(Finished::Run(Box::new(RunResult { snapshot, ..result }))));
+            }
         };
-        let Some(slot) = self.slots.remove(&run) else { return };
+        let Some(slot) = self.slots.remove(&Job::Run(run)) else { return };
         match self.driver.resume_run(snapshot, approved, slot.flags, now_ms()) {
             Ok(next) => {
-                self.slots.insert(next, slot);
+                self.slots.insert(Job::Run(next), slot);
             }
             Err(e) => {
                 let _ = slot.reply.send(Err(e));
@@ -332,13 +336,13 @@ impl Host {
         }
     }
 
-    fn finish(&mut self, id: u64, result: Result<Finished>) {
+    fn finish(&mut self, id: Job, result: Result<Finished>) {
         if let Some(slot) = self.slots.remove(&id) {
             let _ = slot.reply.send(result);
         }
     }
 
-    fn ask(&mut self, id: u64, server: String, method: String, params: Value) {
+    fn ask(&mut self, id: EffectId, server: String, method: String, params: Value) {
         let inputs = self.inputs_tx.clone();
         match &self.hooks.on_input {
             Some(handler) => {
@@ -422,11 +426,11 @@ impl Host {
                 driver.handle_stdio_exit(id, &reason, now)
             }
             Input::Answer(id, outcome) => driver.answer_input(id, outcome, now),
-            Input::Secrets(server, values) => driver.add_secrets(&server, values),
+            Input::Secrets(server, values) => driver.add_secrets(&server, values).map(|()| true),
         };
     }
 
-    fn stdio(&mut self, id: u64, op: StdioOp) {
+    fn stdio(&mut self, id: EffectId, op: StdioOp) {
         match op {
             StdioOp::Spawn { command, args, inherit, env, cwd } => {
                 let inputs = self.inputs_tx.clone();

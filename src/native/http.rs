@@ -2,11 +2,12 @@
 
 use super::host::Input;
 use crate::base::http::HttpRequest;
+use crate::base::io::EffectId;
 use tokio::sync::mpsc;
 
 pub(super) async fn perform(
     http: reqwest::Client,
-    id: u64,
+    id: EffectId,
     request: HttpRequest,
     inputs: mpsc::UnboundedSender<Input>,
 ) {

@@ -2,6 +2,7 @@
 //! fed back, and always reaped.
 
 use super::host::Input;
+use crate::base::io::EffectId;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -13,7 +14,7 @@ pub(super) const STDIO_GRACE: Duration = Duration::from_secs(2);
 /// returned channel go to its stdin, and dropping the channel closes stdin, after which the process gets
 /// [`STDIO_GRACE`] to exit before it is killed. It is always reaped.
 pub(super) fn spawn_process(
-    id: u64,
+    id: EffectId,
     command: &str,
     args: &[String],
     inherit: &[String],

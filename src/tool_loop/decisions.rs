@@ -24,12 +24,12 @@ pub struct Decision {
 
 impl ToolLoop {
     /// A decision on a call waiting for approval: approved calls run, rejected ones tell the model so.
-    pub fn decide(&mut self, decision: Decision) -> Result<()> {
-        self.decide_all(vec![decision])
+    pub fn decide(&mut self, decision: Decision, now_ms: u64) -> Result<()> {
+        self.decide_all(vec![decision], now_ms)
     }
 
     /// Several decisions at once: all are checked before any is applied, so a bad one changes nothing.
-    pub fn decide_all(&mut self, decisions: Vec<Decision>) -> Result<()> {
+    pub fn decide_all(&mut self, decisions: Vec<Decision>, now_ms: u64) -> Result<()> {
         for (i, d) in decisions.iter().enumerate() {
             let Some(call) = self.calls().iter().find(|c| c.call_id == d.call_id) else {
                 return Err(Error::config(format!("no call '{}' in this turn", d.call_id)));
@@ -38,6 +38,7 @@ impl ToolLoop {
                 return Err(Error::config(format!("call '{}' is not waiting for a decision", d.call_id)));
             }
         }
+        self.now_ms = now_ms;
         for decision in decisions {
             let Some(call) = self.calls_mut().iter_mut().find(|c| c.call_id == decision.call_id) else { continue };
             if decision.approved {
@@ -47,7 +48,7 @@ impl ToolLoop {
                 if let Some(reason) = decision.reason.filter(|r| !r.is_empty()) {
                     message = format!("{message} ({})", cap_message(&reason));
                 }
-                let event = set_output(call, ToolOutput::error(&message));
+                let event = set_output(call, ToolOutput::error(&message), now_ms);
                 self.out.push_back(LoopOutput::Event(event));
             }
         }

@@ -26,6 +26,7 @@ pub(crate) use policy::{DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_TOOL_CALLS_PER
 pub use snapshot::SNAPSHOT_VERSION;
 
 use crate::base::error::{Error, Result};
+use crate::base::io::{EffectId, Owner};
 use crate::base::queue::Queue;
 use crate::content::{self, ToolOutput};
 use crate::event::{Event, PendingCall, RunResult, RunStatus};
@@ -46,14 +47,14 @@ pub enum LoopEffect {
     /// with [`ToolLoop::handle_model_response`].
     CallModel {
         /// Effect id.
-        id: u64,
+        id: EffectId,
         /// The request body.
         request: ModelRequest,
     },
     /// Call MCP tool `tool` on `server` and report with [`ToolLoop::handle_tool_result`].
     CallTool {
         /// Effect id.
-        id: u64,
+        id: EffectId,
         /// The model's call id.
         call_id: String,
         /// The server's configured name.
@@ -67,7 +68,7 @@ pub enum LoopEffect {
     /// get `notifications/cancelled`). Report nothing more for it.
     Cancel {
         /// The effect to stop.
-        id: u64,
+        id: EffectId,
     },
 }
 
@@ -97,7 +98,54 @@ pub enum ToolResult {
     Failed(String),
 }
 
-/// One run of the tool loop.
+/// One run of the tool loop. The shape of every machine here:
+/// - getters: [`ToolLoop::turn`], [`ToolLoop::is_done`], [`ToolLoop::snapshot`], [`ToolLoop::model_request`];
+/// - inputs: [`ToolLoop::handle_model_response`] and [`ToolLoop::handle_tool_result`], each with the id of the
+///   effect it answers and the current time; `Ok(false)` for an id no longer pending (the race of an answer
+///   that arrives after a cancel), `Err` only for an id this loop never issued;
+/// - commands: [`ToolLoop::decide`], [`ToolLoop::decide_all`], [`ToolLoop::cancel`], [`ToolLoop::set_catalog`];
+/// - output: after creating or restoring the loop and after every input or command, drain
+///   [`ToolLoop::poll_output`] until it returns [`LoopOutput::Wait`], [`LoopOutput::Paused`] or
+///   [`LoopOutput::Done`].
+///
+/// ```
+/// use mcp_loop::{Catalog, LoopConfig, LoopEffect, LoopOutput, ModelResponse, ServerTools, Tool, ToolLoop, ToolResult};
+/// use serde_json::json;
+/// use std::sync::Arc;
+///
+/// let tools = vec![Tool::from_value(json!({"name": "echo"})).unwrap()];
+/// let catalog = Catalog::build(vec![ServerTools { server: "intranet".into(), label: None, tools }], &Default::default(), None);
+/// let config = LoopConfig { model: "gpt-4.1".into(), ..LoopConfig::default() };
+/// let mut run = ToolLoop::new(config, Arc::new(catalog), json!("Say hi through echo"), "", 0).unwrap();
+/// let mut now = 0;
+/// loop {
+///     now += 1;
+///     match run.poll_output() {
+///         LoopOutput::Effect(LoopEffect::CallModel { id, request }) => {
+///             // Send `request.to_text()` to the Responses API; here, the model answers at once.
+///             let calls = request.fields["input"].is_string();
+///             let output = match calls {
+///                 true => json!([{"type": "function_call", "call_id": "c1", "name": "echo", "arguments": "{}"}]),
+///                 false => json!([{"type": "message", "content": [{"type": "output_text", "text": "hi"}]}]),
+///             };
+///             let response = ModelResponse::from_value(json!({"id": format!("r{now}"), "output": output}));
+///             run.handle_model_response(id, Ok(response.unwrap()), now).unwrap();
+///         }
+///         LoopOutput::Effect(LoopEffect::CallTool { id, server, tool, arguments, .. }) => {
+///             // Call `tool` on MCP server `server` with `arguments`; here, a canned CallToolResult.
+///             let _ = (server, tool, arguments);
+///             let result = ToolResult::Result(json!({"content": [{"type": "text", "text": "hi"}]}));
+///             run.handle_tool_result(id, result, now).unwrap();
+///         }
+///         LoopOutput::Done(result) => {
+///             assert_eq!(result.unwrap().output_text, "hi");
+///             break;
+///         }
+///         LoopOutput::Paused(_) | LoopOutput::Wait => unreachable!("no approvals, and every effect is answered"),
+///         _ => {} // cancellations, and events for the application
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ToolLoop {
     config: LoopConfig,
@@ -105,11 +153,20 @@ pub struct ToolLoop {
     catalog: Arc<Catalog>,
     state: State,
     out: Queue<LoopOutput>,
+    /// The time of the latest input, for the durations of calls.
+    now_ms: u64,
 }
 
 impl ToolLoop {
-    /// Starts a run: `input` is the user's text or a list of Responses input items.
-    pub fn new(config: LoopConfig, catalog: Arc<Catalog>, input: Value) -> Result<ToolLoop> {
+    /// Starts a run: `input` is the user's text or a list of Responses input items. `trace_id` names the run in
+    /// Portkey's traces (empty: none); it stays with the run, in its snapshots and its result.
+    pub fn new(
+        config: LoopConfig,
+        catalog: Arc<Catalog>,
+        input: Value,
+        trace_id: &str,
+        now_ms: u64,
+    ) -> Result<ToolLoop> {
         config.validate().map_err(Error::config)?;
         validate_input(&input)?;
         let replaying = config.continuation == Continuation::Replay;
@@ -122,8 +179,9 @@ impl ToolLoop {
             history: Vec::new(),
             replaying,
             next_effect: 1,
+            trace_id: trace_id.to_owned(),
         };
-        let mut this = ToolLoop { config, catalog, state, out: Queue::new() };
+        let mut this = ToolLoop { config, catalog, state, out: Queue::new(), now_ms };
         this.call_model(input, None);
         Ok(this)
     }
@@ -139,7 +197,26 @@ impl ToolLoop {
         self.state.turn
     }
 
-    /// The next thing to do; see the module docs for the contract.
+    /// The run's Portkey trace id (empty: none).
+    pub fn trace_id(&self) -> &str {
+        &self.state.trace_id
+    }
+
+    /// The model call in flight and its request as it would go out now, with the current catalog: a host that
+    /// held the request back until the tools were listed again sends this one.
+    pub fn model_request(&self) -> Option<(EffectId, ModelRequest)> {
+        let Phase::Model { effect, input, previous } = &self.state.phase else { return None };
+        Some((loop_id(*effect), self.request(input, previous.as_deref())))
+    }
+
+    /// The model's call id of running tool call `id`.
+    pub fn call_id(&self, id: EffectId) -> Option<&str> {
+        let number = id.number();
+        let running = |c: &&state::Call| matches!(c.state, CallState::Running { effect, .. } if effect == number);
+        self.calls().iter().find(running).map(|c| c.call_id.as_str())
+    }
+
+    /// The next thing to do; see the type's docs for the contract.
     pub fn poll_output(&mut self) -> LoopOutput {
         if let Some(output) = self.out.pop_front() {
             return output;
@@ -164,12 +241,17 @@ impl ToolLoop {
     }
 
     /// The model's answer (or the failure to get one) for effect `id`.
-    pub fn handle_model_response(&mut self, id: u64, response: Result<ModelResponse>) -> Result<()> {
-        let Phase::Model { effect, input, previous } = &mut self.state.phase else {
-            return Err(Error::host(format!("no model call {id} is pending")));
-        };
-        if *effect != id {
-            return Err(Error::host(format!("no model call {id} is pending")));
+    pub fn handle_model_response(
+        &mut self,
+        id: EffectId,
+        response: Result<ModelResponse>,
+        now_ms: u64,
+    ) -> Result<bool> {
+        self.check_issued(id)?;
+        self.now_ms = now_ms;
+        let Phase::Model { effect, input, previous } = &mut self.state.phase else { return Ok(false) };
+        if *effect != id.number() {
+            return Ok(false);
         }
         match response {
             Ok(response) => self.take_response(response),
@@ -185,23 +267,25 @@ impl ToolLoop {
             }
             Err(e) => self.finish(Err(e)),
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The result of tool effect `id`.
-    pub fn handle_tool_result(&mut self, id: u64, result: ToolResult) -> Result<()> {
+    pub fn handle_tool_result(&mut self, id: EffectId, result: ToolResult, now_ms: u64) -> Result<bool> {
+        self.check_issued(id)?;
+        self.now_ms = now_ms;
         let max = self.config.max_output_chars;
-        let Some(call) = self.calls_mut().iter_mut().find(|c| c.state == CallState::Running { effect: id }) else {
-            return Err(Error::host(format!("no tool call {id} is pending")));
-        };
+        let number = id.number();
+        let running = |c: &&mut state::Call| matches!(c.state, CallState::Running { effect, .. } if effect == number);
+        let Some(call) = self.calls_mut().iter_mut().find(running) else { return Ok(false) };
         let output = match result {
             ToolResult::Result(value) => content::to_output(&value, max),
             ToolResult::Failed(message) => ToolOutput::error(&message),
         };
-        let event = set_output(call, output);
+        let event = set_output(call, output, now_ms);
         self.out.push_back(LoopOutput::Event(event));
         self.progress();
-        Ok(())
+        Ok(true)
     }
 
     /// Ends the run now: effects in flight are cancelled ([`LoopEffect::Cancel`]) and the run is done with
@@ -209,19 +293,21 @@ impl ToolLoop {
     pub fn cancel(&mut self, reason: &str) {
         let phase = std::mem::replace(&mut self.state.phase, Phase::Done);
         match phase {
-            Phase::Model { effect, .. } => self.out.push_back(LoopOutput::Effect(LoopEffect::Cancel { id: effect })),
+            Phase::Model { effect, .. } => {
+                self.out.push_back(LoopOutput::Effect(LoopEffect::Cancel { id: loop_id(effect) }))
+            }
             Phase::Tools { mut calls, .. } => {
                 // Every call stays in the record: what was running may have taken effect, and the app must see it.
                 for call in &mut calls {
                     let message = match call.state {
                         CallState::Done { .. } => continue,
-                        CallState::Running { effect } => {
-                            self.out.push_back(LoopOutput::Effect(LoopEffect::Cancel { id: effect }));
+                        CallState::Running { effect, .. } => {
+                            self.out.push_back(LoopOutput::Effect(LoopEffect::Cancel { id: loop_id(effect) }));
                             "cancelled while it was running: its outcome is unknown"
                         }
                         CallState::Awaiting | CallState::Ready => "not run: the run was cancelled",
                     };
-                    let _ = set_output(call, ToolOutput::error(message));
+                    let _ = set_output(call, ToolOutput::error(message), self.now_ms);
                 }
                 let turn = self.state.turn;
                 self.state.records.extend(calls.into_iter().map(|c| record(turn, c)));
@@ -233,11 +319,25 @@ impl ToolLoop {
         self.out.push_back(LoopOutput::Done(Ok(result)));
     }
 
-    /// The run so far as a result with `status`, for a pause: take its snapshot first, since the records move
-    /// into the result and the loop is used up.
-    pub fn into_result(mut self, status: RunStatus) -> RunResult {
-        self.result(status, None)
+    /// The result of a run paused for `pending` (from [`LoopOutput::Paused`]): its snapshot (to resume it
+    /// anywhere), the calls waiting for decisions, and everything so far. The loop is used up.
+    pub fn into_paused(mut self, pending: Vec<PendingCall>) -> RunResult {
+        let snapshot = self.snapshot();
+        RunResult { snapshot: Some(snapshot), pending, ..self.result(RunStatus::AwaitingApproval, None) }
     }
+
+    /// `Err` for an id this loop never issued: the host mixed up its effects.
+    fn check_issued(&self, id: EffectId) -> Result<()> {
+        match id.owner() == Some(Owner::Loop) && (1..self.state.next_effect).contains(&id.number()) {
+            true => Ok(()),
+            false => Err(Error::host(format!("effect {id} was never issued by this run"))),
+        }
+    }
+}
+
+/// The id the host sees for the loop's effect number `n`.
+pub(super) fn loop_id(n: u64) -> EffectId {
+    EffectId::new(Owner::Loop, n)
 }
 
 /// Checks a run's input: the user's text, or a list of Responses input items.

@@ -27,24 +27,26 @@ const UNKNOWN_OUTCOME: &str = "the outcome of this call is unknown: the run was 
      may or may not have taken effect. Check before calling it again.";
 
 impl ToolLoop {
-    /// The run's state as versioned JSON. Take it between steps (after draining `poll_output`); calls the host
-    /// has been given are recorded as in flight.
+    /// The run's state as versioned JSON, with its trace id. Take it between steps (after draining
+    /// `poll_output`); calls the host has been given are recorded as in flight.
     pub fn snapshot(&self) -> Value {
-        json!({"format": FORMAT, "version": SNAPSHOT_VERSION, "state": write_state(&self.state)})
+        let state = write_state(&self.state);
+        json!({"format": FORMAT, "version": SNAPSHOT_VERSION, "state": state, "traceId": self.state.trace_id})
     }
 
     /// Continues the run of `snapshot` with this host's configuration and catalog, applying `decisions` to
     /// calls waiting for approval. A pending model request is sent again; calls that were in flight follow
-    /// `config.inflight`; recorded results are kept and never asked for again.
+    /// `config.inflight`; recorded results are kept and never asked for again. The run keeps its trace id.
     pub fn restore(
         config: LoopConfig,
         catalog: Arc<Catalog>,
         snapshot: &Value,
         decisions: Vec<Decision>,
+        now_ms: u64,
     ) -> Result<ToolLoop> {
         config.validate().map_err(Error::config)?;
         let state = read(snapshot)?;
-        let mut this = ToolLoop { config, catalog, state, out: Queue::new() };
+        let mut this = ToolLoop { config, catalog, state, out: Queue::new(), now_ms };
         match std::mem::replace(&mut this.state.phase, Phase::Done) {
             Phase::Done => return Err(Error::config("the run in this snapshot is already over")),
             Phase::Model { input, previous, .. } => {
@@ -62,7 +64,7 @@ impl ToolLoop {
                     if policy == Inflight::Retry || (policy == Inflight::RetryIfIdempotent && retry_safe) {
                         call.state = CallState::Ready;
                     } else {
-                        let event = set_output(call, ToolOutput::error(UNKNOWN_OUTCOME));
+                        let event = set_output(call, ToolOutput::error(UNKNOWN_OUTCOME), this.now_ms);
                         this.out.push_back(LoopOutput::Event(event));
                     }
                 }
@@ -70,7 +72,7 @@ impl ToolLoop {
                 if decisions.is_empty() {
                     this.progress();
                 } else {
-                    this.decide_all(decisions)?;
+                    this.decide_all(decisions, now_ms)?;
                 }
             }
         }
@@ -97,7 +99,13 @@ fn read(snapshot: &Value) -> Result<State> {
         }
     }
     let state = snapshot.get("state").unwrap_or(&Value::Null);
-    read_state(state).and_then(check).map_err(|e| Error::config(format!("the snapshot is damaged: {e}")))
+    let trace_id = match snapshot.get("traceId") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(id)) => id.clone(),
+        Some(_) => return Err(Error::config("the snapshot is damaged: traceId must be a string")),
+    };
+    let state = read_state(state, trace_id).and_then(check);
+    state.map_err(|e| Error::config(format!("the snapshot is damaged: {e}")))
 }
 
 /// What the machine relies on and a snapshot (from anywhere) could break: unique calls, a route for every call
@@ -115,13 +123,13 @@ fn check(state: State) -> Read<State> {
             match call.state {
                 CallState::Done { .. } => {}
                 _ if call.route.is_none() => return Err(format!("call '{}' has nowhere to go", call.call_id)),
-                CallState::Running { effect } => ids.push(effect),
+                CallState::Running { effect, .. } => ids.push(effect),
                 _ => {}
             }
         }
     }
     let unique = ids.iter().enumerate().all(|(i, id)| !ids[..i].contains(id));
-    if !unique || ids.iter().any(|id| *id >= state.next_effect) || state.next_effect > u64::MAX / 2 {
+    if !unique || ids.iter().any(|id| *id >= state.next_effect) || state.next_effect > 1 << 49 {
         return Err("its effect ids are inconsistent".into());
     }
     if state.turn > u32::MAX / 2 {
@@ -170,7 +178,7 @@ fn write_call(call: &Call) -> Value {
     let state = match &call.state {
         CallState::Awaiting => "awaiting",
         CallState::Ready => "ready",
-        CallState::Running { effect } => {
+        CallState::Running { effect, .. } => {
             out.insert("effect".into(), json!(effect));
             "running"
         }
@@ -186,7 +194,7 @@ fn write_call(call: &Call) -> Value {
 
 type Read<T> = std::result::Result<T, String>;
 
-fn read_state(value: &Value) -> Read<State> {
+fn read_state(value: &Value, trace_id: String) -> Read<State> {
     let f = Fields::new(value, "state")?;
     let phase = value.get("phase").ok_or("state.phase is missing")?;
     Ok(State {
@@ -198,6 +206,7 @@ fn read_state(value: &Value) -> Read<State> {
         history: f.array("history")?.to_vec(),
         replaying: f.flag("replaying")?.unwrap_or(false),
         next_effect: required(&f, "nextEffect")?,
+        trace_id,
     })
 }
 
@@ -236,7 +245,7 @@ fn read_call(value: &Value) -> Read<Call> {
     let state = match f.string("state")?.as_deref() {
         Some("awaiting") => CallState::Awaiting,
         Some("ready") => CallState::Ready,
-        Some("running") => CallState::Running { effect: required(&f, "effect")? },
+        Some("running") => CallState::Running { effect: required(&f, "effect")?, started_ms: None },
         Some("done") => CallState::Done {
             output: f.value("output").cloned().unwrap_or(Value::Null),
             is_error: f.flag("isError")?.unwrap_or(false),

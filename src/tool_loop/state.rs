@@ -14,8 +14,9 @@ pub(super) enum CallState {
     Awaiting,
     /// Decided; waits for a free slot on its server.
     Ready,
-    /// The host has the `CallTool` effect.
-    Running { effect: u64 },
+    /// The host has the `CallTool` effect, since `started_ms` (unknown for a call restored from a snapshot,
+    /// which does not keep it).
+    Running { effect: u64, started_ms: Option<u64> },
     /// Has its output.
     Done { output: Value, is_error: bool },
 }
@@ -69,6 +70,8 @@ pub(super) struct State {
     /// The history goes in `input` with `store: false` (configured, or switched to by `auto`).
     pub(super) replaying: bool,
     pub(super) next_effect: u64,
+    /// Names the run in Portkey's traces (empty: none).
+    pub(super) trace_id: String,
 }
 
 impl ToolLoop {
@@ -95,6 +98,7 @@ impl ToolLoop {
             usage: self.state.usage,
             response_id: turn_details.last().map(|t| t.response_id.clone()).unwrap_or_default(),
             turn_details,
+            trace_id: Some(self.state.trace_id.clone()).filter(|t| !t.is_empty()),
             ..RunResult::new(status)
         };
         if let Some(r) = response {
@@ -136,14 +140,19 @@ pub(super) fn started(call: &Call) -> Event {
     }
 }
 
-pub(super) fn set_output(call: &mut Call, output: ToolOutput) -> Event {
+/// Gives `call` its output; a call that was running at `now_ms` tells how long it took.
+pub(super) fn set_output(call: &mut Call, output: ToolOutput, now_ms: u64) -> Event {
+    let duration_ms = match call.state {
+        CallState::Running { started_ms, .. } => started_ms.map(|started| now_ms.saturating_sub(started)),
+        _ => None,
+    };
     call.state = CallState::Done { output: output.output.clone(), is_error: output.is_error };
     Event::ToolCallFinished {
         call_id: call.call_id.clone(),
         name: call.name.clone(),
         server: call.route.as_ref().map(|r| r.server.clone()),
         tool: call.route.as_ref().map(|r| r.tool.clone()),
-        duration_ms: None,
+        duration_ms,
         output: output.output,
         is_error: output.is_error,
     }

@@ -41,7 +41,7 @@ fn message(text: &str) -> Value {
     json!({"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[{"type":"output_text","text":text,"annotations":[]}]})
 }
 
-fn model_id(outputs: &[LoopOutput]) -> (u64, Value) {
+fn model_id(outputs: &[LoopOutput]) -> (EffectId, Value) {
     match effects(outputs).as_slice() {
         [LoopEffect::CallModel { id, request }] => (*id, request.to_value()),
         other => panic!("expected one model call, got {other:?}"),
@@ -57,7 +57,7 @@ fn done(outputs: &[LoopOutput]) -> Result<RunResult> {
 
 #[test]
 fn two_parallel_calls_then_an_answer() {
-    let mut l = ToolLoop::new(config(), catalog(), json!("add 2 and 3, echo hi")).unwrap();
+    let mut l = ToolLoop::new(config(), catalog(), json!("add 2 and 3, echo hi"), "", 0).unwrap();
     let (first, request) = model_id(&drain(&mut l));
     assert_eq!(request["model"], "gpt-test");
     assert_eq!(request["instructions"], "be brief");
@@ -74,6 +74,7 @@ fn two_parallel_calls_then_an_answer() {
             "resp_1",
             json!([call("c1", "get-sum", r#"{"a":2,"b":3}"#), call("c2", "echo", r#"{"message":"hi"}"#)]),
         )),
+        0,
     )
     .unwrap();
     let outs = drain(&mut l);
@@ -88,9 +89,9 @@ fn two_parallel_calls_then_an_answer() {
     assert_eq!(arguments, &json!({"a":2,"b":3}));
 
     // Results arrive out of order; outputs still follow the model's order.
-    l.handle_tool_result(*b, ToolResult::Result(json!({"content":[{"type":"text","text":"Echo: hi"}]}))).unwrap();
+    l.handle_tool_result(*b, ToolResult::Result(json!({"content":[{"type":"text","text":"Echo: hi"}]})), 0).unwrap();
     assert!(effects(&drain(&mut l)).is_empty(), "the turn waits for every call");
-    l.handle_tool_result(*a, ToolResult::Result(json!({"content":[{"type":"text","text":"5"}]}))).unwrap();
+    l.handle_tool_result(*a, ToolResult::Result(json!({"content":[{"type":"text","text":"5"}]})), 0).unwrap();
     let (second, request) = model_id(&drain(&mut l));
     assert_eq!(request["previous_response_id"], "resp_1");
     assert_eq!(request["instructions"], "be brief", "instructions are not carried over by the API, so they are resent");
@@ -99,7 +100,7 @@ fn two_parallel_calls_then_an_answer() {
         json!([{"type":"function_call_output","call_id":"c1","output":"5"},{"type":"function_call_output","call_id":"c2","output":"Echo: hi"}])
     );
 
-    l.handle_model_response(second, Ok(response("resp_2", json!([message("5 and hi")])))).unwrap();
+    l.handle_model_response(second, Ok(response("resp_2", json!([message("5 and hi")]))), 0).unwrap();
     let result = done(&drain(&mut l)).unwrap();
     assert_eq!(result.status, RunStatus::Completed);
     assert_eq!(result.output_text, "5 and hi");
@@ -111,7 +112,7 @@ fn two_parallel_calls_then_an_answer() {
 
 #[test]
 fn bad_calls_become_error_outputs_without_touching_a_server() {
-    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let mut l = ToolLoop::new(config(), catalog(), json!("x"), "", 0).unwrap();
     let (first, _) = model_id(&drain(&mut l));
     l.handle_model_response(
         first,
@@ -126,6 +127,7 @@ fn bad_calls_become_error_outputs_without_touching_a_server() {
                 {"type":"function_call","name":"echo","arguments":"{}"}
             ]),
         )),
+        0,
     )
     .unwrap();
     let outs = drain(&mut l);
@@ -135,7 +137,8 @@ fn bad_calls_become_error_outputs_without_touching_a_server() {
     assert_eq!((call_id.as_str(), arguments), ("c4", &json!({})));
     let warnings = outs.iter().filter(|o| matches!(o, LoopOutput::Event(Event::Warning { .. }))).count();
     assert_eq!(warnings, 2, "a repeated call_id and a call without call_id are reported");
-    l.handle_tool_result(*id, ToolResult::Failed("MCP server 'everything': request failed: timed out".into())).unwrap();
+    l.handle_tool_result(*id, ToolResult::Failed("MCP server 'everything': request failed: timed out".into()), 0)
+        .unwrap();
     let (_, request) = model_id(&drain(&mut l));
     let outputs: Vec<(String, String)> = request["input"]
         .as_array()
@@ -158,10 +161,10 @@ fn the_server_gets_the_arguments_without_strict_nulls_and_only_when_they_fit() {
     let servers = [ServerTools { server: "s".into(), label: None, tools: vec![Tool::from_value(find).unwrap()] }];
     let catalog = Arc::new(Catalog::build(servers.to_vec(), &Default::default(), None));
     let run = |config: LoopConfig, arguments: &str| {
-        let mut l = ToolLoop::new(config, catalog.clone(), json!("x")).unwrap();
+        let mut l = ToolLoop::new(config, catalog.clone(), json!("x"), "", 0).unwrap();
         let (first, request) = model_id(&drain(&mut l));
         assert_eq!(request["tools"][0]["strict"], json!(true));
-        l.handle_model_response(first, Ok(response("r", json!([call("c1", "find", arguments)])))).unwrap();
+        l.handle_model_response(first, Ok(response("r", json!([call("c1", "find", arguments)]))), 0).unwrap();
         drain(&mut l)
     };
     let outs = run(config(), r#"{"q": "vpn", "limit": null}"#);
@@ -182,18 +185,19 @@ fn the_server_gets_the_arguments_without_strict_nulls_and_only_when_they_fit() {
 
 #[test]
 fn stops_at_max_turns_without_running_the_last_calls() {
-    let mut l = ToolLoop::new(LoopConfig { max_turns: 2, ..config() }, catalog(), json!("loop")).unwrap();
+    let mut l = ToolLoop::new(LoopConfig { max_turns: 2, ..config() }, catalog(), json!("loop"), "", 0).unwrap();
     for turn in 1..=2 {
         let (id, _) = model_id(&drain(&mut l));
         l.handle_model_response(
             id,
             Ok(response(&format!("resp_{turn}"), json!([call(&format!("c{turn}"), "echo", "{}")]))),
+            0,
         )
         .unwrap();
         if turn == 1 {
             let outs = drain(&mut l);
             let LoopEffect::CallTool { id, .. } = effects(&outs)[0].clone() else { panic!() };
-            l.handle_tool_result(id, ToolResult::Result(json!({"content":[]}))).unwrap();
+            l.handle_tool_result(id, ToolResult::Result(json!({"content":[]})), 0).unwrap();
         }
     }
     let outs = drain(&mut l);
@@ -206,17 +210,17 @@ fn stops_at_max_turns_without_running_the_last_calls() {
 
 #[test]
 fn failed_incomplete_and_provider_errors_end_the_run() {
-    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let mut l = ToolLoop::new(config(), catalog(), json!("x"), "", 0).unwrap();
     let (id, _) = model_id(&drain(&mut l));
     let failed =
         ModelResponse::from_value(json!({"id":"r","status":"failed","error":{"message":"overloaded"}})).unwrap();
-    l.handle_model_response(id, Ok(failed)).unwrap();
+    l.handle_model_response(id, Ok(failed), 0).unwrap();
     assert_eq!(done(&drain(&mut l)), Err(Error::model(None, "overloaded")));
 
-    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let mut l = ToolLoop::new(config(), catalog(), json!("x"), "", 0).unwrap();
     let (id, _) = model_id(&drain(&mut l));
     let incomplete = ModelResponse::from_value(json!({"id":"r","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[call("c1","echo","{\"mess")]})).unwrap();
-    l.handle_model_response(id, Ok(incomplete)).unwrap();
+    l.handle_model_response(id, Ok(incomplete), 0).unwrap();
     let outs = drain(&mut l);
     assert!(effects(&outs).is_empty(), "calls of an incomplete response never run");
     let result = done(&outs).unwrap();
@@ -225,25 +229,29 @@ fn failed_incomplete_and_provider_errors_end_the_run() {
         (RunStatus::Incomplete, Some("max_output_tokens"))
     );
 
-    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let mut l = ToolLoop::new(config(), catalog(), json!("x"), "", 0).unwrap();
     let (id, _) = model_id(&drain(&mut l));
-    l.handle_model_response(id, Err(Error::model(Some(401), "invalid api key"))).unwrap();
+    l.handle_model_response(id, Err(Error::model(Some(401), "invalid api key")), 0).unwrap();
     assert_eq!(done(&drain(&mut l)), Err(Error::model(Some(401), "invalid api key")));
 }
 
 #[test]
-fn refuses_inputs_for_effects_that_are_not_pending() {
-    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+fn an_answer_for_what_is_not_pending_is_not_taken_and_a_made_up_id_is_an_error() {
+    let mut l = ToolLoop::new(config(), catalog(), json!("x"), "", 0).unwrap();
     let (id, _) = model_id(&drain(&mut l));
-    assert_eq!(l.handle_tool_result(id, ToolResult::Failed("x".into())).unwrap_err().code(), "host");
-    assert_eq!(l.handle_model_response(id + 7, Ok(response("r", json!([])))).unwrap_err().code(), "host");
-    l.handle_model_response(id, Ok(response("r", json!([message("hi")])))).unwrap();
-    assert!(l.handle_model_response(id, Ok(response("r", json!([])))).is_err(), "a response is taken once");
+    assert_eq!(l.handle_tool_result(id, ToolResult::Failed("x".into()), 0), Ok(false), "not a tool call");
+    let never = EffectId::new(Owner::Loop, id.number() + 7);
+    assert_eq!(l.handle_model_response(never, Ok(response("r", json!([]))), 0).unwrap_err().code(), "host");
+    let foreign = EffectId::new(Owner::Model, id.number());
+    assert_eq!(l.handle_model_response(foreign, Ok(response("r", json!([]))), 0).unwrap_err().code(), "host");
+    assert_eq!(l.handle_model_response(id, Ok(response("r", json!([message("hi")]))), 0), Ok(true));
+    assert_eq!(l.handle_model_response(id, Ok(response("r", json!([]))), 0), Ok(false), "a response is taken once");
+    assert_eq!(done(&drain(&mut l)).unwrap().output_text, "hi", "the late answer changed nothing");
 }
 
 #[test]
 fn repeated_polling_does_not_repeat_effects() {
-    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let mut l = ToolLoop::new(config(), catalog(), json!("x"), "", 0).unwrap();
     assert_eq!(effects(&drain(&mut l)).len(), 1);
     for _ in 0..3 {
         assert_eq!(l.poll_output(), LoopOutput::Wait);
@@ -252,23 +260,26 @@ fn repeated_polling_does_not_repeat_effects() {
 
 #[test]
 fn validates_configuration_and_input() {
-    assert!(ToolLoop::new(LoopConfig { model: " ".into(), ..config() }, catalog(), json!("x")).is_err());
-    assert!(ToolLoop::new(LoopConfig { max_turns: 0, ..config() }, catalog(), json!("x")).is_err());
+    assert!(ToolLoop::new(LoopConfig { model: " ".into(), ..config() }, catalog(), json!("x"), "", 0).is_err());
+    assert!(ToolLoop::new(LoopConfig { max_turns: 0, ..config() }, catalog(), json!("x"), "", 0).is_err());
     let mut settings = Map::new();
     settings.insert("previous_response_id".into(), json!("r"));
-    let err = ToolLoop::new(LoopConfig { model_settings: settings, ..config() }, catalog(), json!("x")).unwrap_err();
+    let err =
+        ToolLoop::new(LoopConfig { model_settings: settings, ..config() }, catalog(), json!("x"), "", 0).unwrap_err();
     assert!(err.to_string().contains("previous_response_id"), "{err}");
     let mut settings = Map::new();
     settings.insert("store".into(), json!(false));
-    assert!(ToolLoop::new(LoopConfig { model_settings: settings, ..config() }, catalog(), json!("x")).is_err());
-    assert!(ToolLoop::new(config(), catalog(), json!("")).is_err());
-    assert!(ToolLoop::new(config(), catalog(), json!({"a": 1})).is_err());
+    assert!(ToolLoop::new(LoopConfig { model_settings: settings, ..config() }, catalog(), json!("x"), "", 0).is_err());
+    assert!(ToolLoop::new(config(), catalog(), json!(""), "", 0).is_err());
+    assert!(ToolLoop::new(config(), catalog(), json!({"a": 1}), "", 0).is_err());
     let mut settings = Map::new();
     settings.insert("temperature".into(), json!(0.2));
     let mut l = ToolLoop::new(
         LoopConfig { model_settings: settings, ..config() },
         Arc::default(),
         json!([{"role":"user","content":"hi"}]),
+        "",
+        0,
     )
     .unwrap();
     let (_, request) = model_id(&drain(&mut l));
@@ -287,7 +298,7 @@ fn annotated() -> Arc<Catalog> {
     Arc::new(Catalog::build(vec![ServerTools { server: "s".into(), label: None, tools }], &Default::default(), None))
 }
 
-fn tool_effects(outputs: &[LoopOutput]) -> Vec<(u64, String)> {
+fn tool_effects(outputs: &[LoopOutput]) -> Vec<(EffectId, String)> {
     effects(outputs)
         .into_iter()
         .filter_map(|e| match e {
@@ -306,9 +317,9 @@ fn paused(outputs: &[LoopOutput]) -> Vec<String> {
 
 /// A loop past its first model turn, which asked for `calls`.
 fn after_first_turn(config: LoopConfig, catalog: Arc<Catalog>, calls: Value) -> (ToolLoop, Vec<LoopOutput>) {
-    let mut l = ToolLoop::new(config, catalog, json!("go")).unwrap();
+    let mut l = ToolLoop::new(config, catalog, json!("go"), "", 0).unwrap();
     let (id, _) = model_id(&drain(&mut l));
-    l.handle_model_response(id, Ok(response("resp_1", calls))).unwrap();
+    l.handle_model_response(id, Ok(response("resp_1", calls)), 0).unwrap();
     let outs = drain(&mut l);
     (l, outs)
 }
@@ -316,7 +327,7 @@ fn after_first_turn(config: LoopConfig, catalog: Arc<Catalog>, calls: Value) -> 
 fn restore(config: LoopConfig, snapshot: &Value, decisions: Vec<Decision>) -> Result<ToolLoop> {
     // Through text, as a snapshot travels between hosts.
     let text = serde_json::to_string(snapshot).unwrap();
-    ToolLoop::restore(config, annotated(), &serde_json::from_str(&text).unwrap(), decisions)
+    ToolLoop::restore(config, annotated(), &serde_json::from_str(&text).unwrap(), decisions, 0)
 }
 
 #[test]
@@ -324,15 +335,15 @@ fn replay_sends_the_whole_history_with_reasoning_in_front_and_unknown_items_unto
     let replay = LoopConfig { continuation: Continuation::Replay, ..config() };
     let reasoning = json!({"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAA"});
     let unknown = json!({"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search"}});
-    let mut l = ToolLoop::new(replay, catalog(), json!("echo hi")).unwrap();
+    let mut l = ToolLoop::new(replay, catalog(), json!("echo hi"), "", 0).unwrap();
     let (id, request) = model_id(&drain(&mut l));
     assert_eq!(request["store"], false);
     assert_eq!(request["include"], json!(["reasoning.encrypted_content"]));
     assert_eq!(request["input"], json!([{"role":"user","content":"echo hi"}]));
     let output = json!([reasoning, unknown, call("c1", "echo", "{}")]);
-    l.handle_model_response(id, Ok(response("resp_1", output))).unwrap();
+    l.handle_model_response(id, Ok(response("resp_1", output)), 0).unwrap();
     let (tool, _) = tool_effects(&drain(&mut l))[0].clone();
-    l.handle_tool_result(tool, ToolResult::Result(json!({"content":[{"type":"text","text":"hi"}]}))).unwrap();
+    l.handle_tool_result(tool, ToolResult::Result(json!({"content":[{"type":"text","text":"hi"}]})), 0).unwrap();
     let (_, request) = model_id(&drain(&mut l));
     assert!(request.get("previous_response_id").is_none());
     assert_eq!(request["store"], false);
@@ -352,12 +363,12 @@ fn replay_sends_the_whole_history_with_reasoning_in_front_and_unknown_items_unto
 fn auto_switches_to_replay_when_the_endpoint_keeps_no_responses() {
     let (mut l, outs) = after_first_turn(config(), catalog(), json!([call("c1", "echo", "{}")]));
     let (tool, _) = tool_effects(&outs)[0].clone();
-    l.handle_tool_result(tool, ToolResult::Result(json!({"content":[]}))).unwrap();
+    l.handle_tool_result(tool, ToolResult::Result(json!({"content":[]})), 0).unwrap();
     let (id, request) = model_id(&drain(&mut l));
     assert_eq!(request["previous_response_id"], "resp_1");
     assert!(request.get("store").is_none(), "auto stores while it can");
     let refused = Error::model(Some(400), "openai error: previous_response_id is not supported by this provider");
-    l.handle_model_response(id, Err(refused)).unwrap();
+    l.handle_model_response(id, Err(refused), 0).unwrap();
     let outs = drain(&mut l);
     let (_, request) = model_id(&outs);
     assert!(request.get("previous_response_id").is_none());
@@ -371,9 +382,9 @@ fn auto_switches_to_replay_when_the_endpoint_keeps_no_responses() {
     // Other errors still end the run; previous_response_id mode never switches.
     let fixed = LoopConfig { continuation: Continuation::PreviousResponseId, ..config() };
     let (mut l, outs) = after_first_turn(fixed, catalog(), json!([call("c1", "echo", "{}")]));
-    l.handle_tool_result(tool_effects(&outs)[0].0, ToolResult::Result(json!({"content":[]}))).unwrap();
+    l.handle_tool_result(tool_effects(&outs)[0].0, ToolResult::Result(json!({"content":[]})), 0).unwrap();
     let (id, _) = model_id(&drain(&mut l));
-    l.handle_model_response(id, Err(Error::model(Some(400), "previous_response_id not found"))).unwrap();
+    l.handle_model_response(id, Err(Error::model(Some(400), "previous_response_id not found")), 0).unwrap();
     assert!(done(&drain(&mut l)).is_err());
     assert_eq!(l.snapshot()["state"]["history"], json!([]), "nothing kept that will never be replayed");
 }
@@ -385,14 +396,17 @@ fn approvals_pause_the_turn_and_decisions_continue_it() {
     let (mut l, outs) = after_first_turn(ask, catalog(), calls);
     assert!(tool_effects(&outs).is_empty(), "nothing runs before a decision");
     assert_eq!(paused(&outs), ["c1", "c2"], "an unknown tool needs no decision: it is answered at once");
-    assert_eq!(l.decide(Decision { call_id: "c9".into(), approved: true, reason: None }).unwrap_err().code(), "config");
-    l.decide(Decision { call_id: "c1".into(), approved: true, reason: None }).unwrap();
+    assert_eq!(
+        l.decide(Decision { call_id: "c9".into(), approved: true, reason: None }, 0).unwrap_err().code(),
+        "config"
+    );
+    l.decide(Decision { call_id: "c1".into(), approved: true, reason: None }, 0).unwrap();
     let outs = drain(&mut l);
     let (tool, call_id) = tool_effects(&outs)[0].clone();
     assert_eq!(call_id, "c1");
-    l.decide(Decision { call_id: "c2".into(), approved: false, reason: Some("not today".into()) }).unwrap();
-    assert!(l.decide(Decision { call_id: "c2".into(), approved: true, reason: None }).is_err(), "decided once");
-    l.handle_tool_result(tool, ToolResult::Result(json!({"content":[{"type":"text","text":"ok"}]}))).unwrap();
+    l.decide(Decision { call_id: "c2".into(), approved: false, reason: Some("not today".into()) }, 0).unwrap();
+    assert!(l.decide(Decision { call_id: "c2".into(), approved: true, reason: None }, 0).is_err(), "decided once");
+    l.handle_tool_result(tool, ToolResult::Result(json!({"content":[{"type":"text","text":"ok"}]})), 0).unwrap();
     let (_, request) = model_id(&drain(&mut l));
     let outputs: Vec<&str> =
         request["input"].as_array().unwrap().iter().map(|o| o["output"].as_str().unwrap()).collect();
@@ -444,7 +458,8 @@ fn calls_in_flight_at_a_snapshot_follow_the_inflight_policy() {
     let running = tool_effects(&outs);
     assert_eq!(running.len(), 3);
     // c3's result is recorded; c1 and c2 are in flight when the snapshot is taken.
-    l.handle_tool_result(running[2].0, ToolResult::Result(json!({"content":[{"type":"text","text":"seen"}]}))).unwrap();
+    l.handle_tool_result(running[2].0, ToolResult::Result(json!({"content":[{"type":"text","text":"seen"}]})), 0)
+        .unwrap();
     let _ = drain(&mut l);
     let snapshot = l.snapshot();
     let rerun = |inflight: Inflight| {
@@ -463,7 +478,7 @@ fn calls_in_flight_at_a_snapshot_follow_the_inflight_policy() {
     });
     assert!(unknown.unwrap().as_str().unwrap().contains("outcome of this call is unknown"));
     let (id, _) = tool_effects(&outs)[0].clone();
-    l.handle_tool_result(id, ToolResult::Result(json!({"content":[{"type":"text","text":"again"}]}))).unwrap();
+    l.handle_tool_result(id, ToolResult::Result(json!({"content":[{"type":"text","text":"again"}]})), 0).unwrap();
     let (_, request) = model_id(&drain(&mut l));
     let outputs: Vec<&str> =
         request["input"].as_array().unwrap().iter().map(|o| o["output"].as_str().unwrap()).collect();
@@ -477,9 +492,9 @@ fn calls_in_flight_at_a_snapshot_follow_the_inflight_policy() {
 #[test]
 fn a_snapshot_while_the_model_thinks_sends_the_same_request_again() {
     let (mut l, outs) = after_first_turn(config(), catalog(), json!([call("c1", "echo", "{}")]));
-    l.handle_tool_result(tool_effects(&outs)[0].0, ToolResult::Result(json!({"content":[]}))).unwrap();
+    l.handle_tool_result(tool_effects(&outs)[0].0, ToolResult::Result(json!({"content":[]})), 0).unwrap();
     let (_, before) = model_id(&drain(&mut l));
-    let mut resumed = ToolLoop::restore(config(), catalog(), &l.snapshot(), vec![]).unwrap();
+    let mut resumed = ToolLoop::restore(config(), catalog(), &l.snapshot(), vec![], 0).unwrap();
     let (_, after) = model_id(&drain(&mut resumed));
     assert_eq!(before, after);
     assert_eq!(resumed.turn(), 2);
@@ -488,7 +503,8 @@ fn a_snapshot_while_the_model_thinks_sends_the_same_request_again() {
             config(),
             catalog(),
             &l.snapshot(),
-            vec![Decision { call_id: "c1".into(), approved: true, reason: None }]
+            vec![Decision { call_id: "c1".into(), approved: true, reason: None }],
+            0
         )
         .is_err()
     );
@@ -501,16 +517,16 @@ fn snapshots_of_other_versions_or_damaged_ones_are_refused_clearly() {
     let with = |key: &str, value: Value| {
         let mut s = good.clone();
         s[key] = value;
-        ToolLoop::restore(config(), catalog(), &s, vec![]).unwrap_err().to_string()
+        ToolLoop::restore(config(), catalog(), &s, vec![], 0).unwrap_err().to_string()
     };
     assert!(with("version", json!(2)).contains("newer mcp-loop"));
     assert!(with("version", json!(0)).contains("format version 0"));
     assert!(with("format", json!("other")).contains("not an mcp-loop run snapshot"));
     assert!(with("state", json!({"phase": {"phase": "tools"}})).contains("damaged"));
-    let mut finished = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let mut finished = ToolLoop::new(config(), catalog(), json!("x"), "", 0).unwrap();
     let (id, _) = model_id(&drain(&mut finished));
-    finished.handle_model_response(id, Ok(response("r", json!([message("hi")])))).unwrap();
-    let over = ToolLoop::restore(config(), catalog(), &finished.snapshot(), vec![]).unwrap_err();
+    finished.handle_model_response(id, Ok(response("r", json!([message("hi")]))), 0).unwrap();
+    let over = ToolLoop::restore(config(), catalog(), &finished.snapshot(), vec![], 0).unwrap_err();
     assert!(over.to_string().contains("already over"));
 }
 
@@ -519,7 +535,7 @@ fn cancelling_stops_what_is_in_flight_and_keeps_what_was_recorded() {
     let (mut l, outs) =
         after_first_turn(config(), catalog(), json!([call("c1", "echo", "{}"), call("c2", "get-sum", "{}")]));
     let running = tool_effects(&outs);
-    l.handle_tool_result(running[0].0, ToolResult::Result(json!({"content":[]}))).unwrap();
+    l.handle_tool_result(running[0].0, ToolResult::Result(json!({"content":[]})), 0).unwrap();
     let _ = drain(&mut l);
     l.cancel("the user pressed stop");
     let outs = drain(&mut l);
@@ -538,7 +554,7 @@ fn cancelling_stops_what_is_in_flight_and_keeps_what_was_recorded() {
     l.cancel("again");
     assert!(drain(&mut l).is_empty(), "cancelling an ended run does nothing");
     // While the model thinks, its request is what gets cancelled.
-    let mut l = ToolLoop::new(config(), catalog(), json!("x")).unwrap();
+    let mut l = ToolLoop::new(config(), catalog(), json!("x"), "", 0).unwrap();
     let (id, _) = model_id(&drain(&mut l));
     l.cancel("stop");
     assert_eq!(effects(&drain(&mut l)), [LoopEffect::Cancel { id }]);
@@ -551,7 +567,7 @@ fn calls_per_server_and_per_turn_are_limited() {
     let (mut l, outs) = after_first_turn(LoopConfig { servers, ..config() }, catalog(), five.clone());
     let first = tool_effects(&outs);
     assert_eq!(first.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
-    l.handle_tool_result(first[1].0, ToolResult::Result(json!({"content":[]}))).unwrap();
+    l.handle_tool_result(first[1].0, ToolResult::Result(json!({"content":[]})), 0).unwrap();
     assert_eq!(tool_effects(&drain(&mut l)).iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["c3"], "a slot freed");
 
     let (_, outs) = after_first_turn(LoopConfig { max_tool_calls_per_turn: Some(2), ..config() }, catalog(), five);
@@ -574,8 +590,8 @@ fn decisions_given_one_by_one_never_make_a_pause_that_is_not_true() {
         after_first_turn(ask.clone(), annotated(), json!([call("c1", "look", "{}"), call("c2", "write", "{}")]));
     assert_eq!(paused(&outs), ["c1", "c2"]);
     // Reject c1, then approve c2, without polling in between: c2 runs, and no pause comes out.
-    l.decide(Decision { call_id: "c1".into(), approved: false, reason: None }).unwrap();
-    l.decide(Decision { call_id: "c2".into(), approved: true, reason: None }).unwrap();
+    l.decide(Decision { call_id: "c1".into(), approved: false, reason: None }, 0).unwrap();
+    l.decide(Decision { call_id: "c2".into(), approved: true, reason: None }, 0).unwrap();
     let outs = drain(&mut l);
     assert_eq!(tool_effects(&outs).iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["c2"]);
     assert!(!outs.iter().any(|o| matches!(o, LoopOutput::Paused(_))), "{outs:?}");
@@ -598,7 +614,7 @@ fn a_snapshot_that_breaks_what_the_machine_relies_on_is_refused() {
     let broken = |change: &dyn Fn(&mut Value)| {
         let mut s = good.clone();
         change(&mut s);
-        ToolLoop::restore(config(), annotated(), &s, vec![]).unwrap_err().to_string()
+        ToolLoop::restore(config(), annotated(), &s, vec![], 0).unwrap_err().to_string()
     };
     assert!(broken(&|s| s["state"]["phase"]["calls"][1]["callId"] = json!("c1")).contains("appears twice"));
     assert!(broken(&|s| s["state"]["phase"]["calls"][0]["route"] = Value::Null).contains("nowhere to go"));
@@ -616,9 +632,9 @@ fn a_bad_decision_in_a_list_changes_nothing() {
     let ask = LoopConfig { approve: Approve::Always, ..config() };
     let (mut l, _) = after_first_turn(ask, annotated(), json!([call("c1", "look", "{}"), call("c2", "write", "{}")]));
     let decide = |id: &str, approved| Decision { call_id: id.into(), approved, reason: None };
-    assert!(l.decide_all(vec![decide("c1", true), decide("c9", true)]).is_err());
-    assert!(l.decide_all(vec![decide("c1", true), decide("c1", false)]).is_err(), "one decision per call");
+    assert!(l.decide_all(vec![decide("c1", true), decide("c9", true)], 0).is_err());
+    assert!(l.decide_all(vec![decide("c1", true), decide("c1", false)], 0).is_err(), "one decision per call");
     assert!(drain(&mut l).is_empty(), "nothing was applied");
-    l.decide_all(vec![decide("c1", true), decide("c2", true)]).unwrap();
+    l.decide_all(vec![decide("c1", true), decide("c2", true)], 0).unwrap();
     assert_eq!(tool_effects(&drain(&mut l)).len(), 2);
 }

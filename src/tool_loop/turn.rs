@@ -3,7 +3,7 @@
 //! sent back as the next request.
 
 use super::state::{Call, CallState, Phase, Route, record, set_output, started};
-use super::{Approve, Continuation, LoopEffect, LoopOutput, ToolLoop};
+use super::{Approve, Continuation, LoopEffect, LoopOutput, ToolLoop, loop_id};
 use crate::base::error::Error;
 use crate::base::json::object;
 use crate::base::text::cap_chars;
@@ -108,7 +108,7 @@ impl ToolLoop {
             let mut call = Call { call_id: fc.call_id, name: fc.name, route, arguments, state: CallState::Awaiting };
             if let Some(message) = failure {
                 self.out.push_back(LoopOutput::Event(started(&call)));
-                let event = set_output(&mut call, ToolOutput::error(&message));
+                let event = set_output(&mut call, ToolOutput::error(&message), self.now_ms);
                 self.out.push_back(LoopOutput::Event(event));
             }
             calls.push(call);
@@ -146,13 +146,13 @@ impl ToolLoop {
                 continue;
             }
             *count += 1;
-            let id = next_effect;
+            let effect = next_effect;
             next_effect += 1;
             let (server, tool) = (route.server.clone(), route.tool.clone());
-            call.state = CallState::Running { effect: id };
+            call.state = CallState::Running { effect, started_ms: Some(self.now_ms) };
             effects.push(LoopOutput::Event(started(call)));
             effects.push(LoopOutput::Effect(LoopEffect::CallTool {
-                id,
+                id: loop_id(effect),
                 call_id: call.call_id.clone(),
                 server,
                 tool,
@@ -204,6 +204,17 @@ impl ToolLoop {
     /// Sends the request for `input` (new items after `previous`), as this run continues conversations.
     pub(super) fn send_model(&mut self, input: Value, previous: Option<String>, announce: bool) {
         self.state.turn += 1;
+        let id = self.effect_id();
+        let request = self.request(&input, previous.as_deref());
+        self.state.phase = Phase::Model { effect: id, input, previous };
+        if announce {
+            self.out.push_back(LoopOutput::Event(Event::TurnStarted { turn: self.state.turn }));
+        }
+        self.out.push_back(LoopOutput::Effect(LoopEffect::CallModel { id: loop_id(id), request }));
+    }
+
+    /// The request for `input` (new items after `previous`), with the current catalog's tools.
+    pub(super) fn request(&self, input: &Value, previous: Option<&str>) -> ModelRequest {
         let mut request = Map::new();
         request.insert("model".into(), json!(self.config.model));
         if let Some(instructions) = &self.config.instructions {
@@ -214,7 +225,7 @@ impl ToolLoop {
             request.insert("store".into(), json!(false));
         } else {
             request.insert("input".into(), input.clone());
-            if let Some(previous) = &previous {
+            if let Some(previous) = previous {
                 request.insert("previous_response_id".into(), json!(previous));
             }
         }
@@ -234,13 +245,7 @@ impl ToolLoop {
                 }
             }
         }
-        let id = self.effect_id();
-        self.state.phase = Phase::Model { effect: id, input, previous };
-        if announce {
-            self.out.push_back(LoopOutput::Event(Event::TurnStarted { turn: self.state.turn }));
-        }
-        let request = ModelRequest { fields: request, tools: self.catalog.functions().clone() };
-        self.out.push_back(LoopOutput::Effect(LoopEffect::CallModel { id, request }));
+        ModelRequest { fields: request, tools: self.catalog.functions().clone() }
     }
 
     /// The history is kept while it may be replayed (a restored run that replays keeps replaying).

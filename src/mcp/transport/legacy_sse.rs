@@ -4,6 +4,7 @@
 use super::streamable_http::error_text;
 use super::{Incoming, Io, Outgoing};
 use crate::base::http::{BodyBuffer, HttpRequest, header, media_type};
+use crate::base::io::EffectId;
 use crate::base::limits::MAX_MESSAGE_BYTES;
 use crate::base::sse::SseParser;
 use crate::base::url::origin;
@@ -13,9 +14,9 @@ use crate::base::vec_map::VecMap;
 enum State {
     Idle,
     /// The GET is out; messages wait for the `endpoint` event.
-    Connecting(u64),
+    Connecting(EffectId),
     Open {
-        stream: u64,
+        stream: EffectId,
         endpoint: String,
     },
 }
@@ -38,7 +39,7 @@ pub(crate) struct LegacySse {
     state: State,
     parser: SseParser,
     queued: Vec<Outgoing>,
-    posts: VecMap<u64, Post>,
+    posts: VecMap<EffectId, Post>,
 }
 
 impl LegacySse {
@@ -103,14 +104,20 @@ impl LegacySse {
         self.state = State::Idle;
     }
 
-    fn stream_key(&self) -> Option<u64> {
+    fn stream_key(&self) -> Option<EffectId> {
         match self.state {
             State::Connecting(key) | State::Open { stream: key, .. } => Some(key),
             State::Idle => None,
         }
     }
 
-    pub(crate) fn handle_head(&mut self, key: u64, status: u16, headers: &[(String, String)], io: &mut Io) -> bool {
+    pub(crate) fn handle_head(
+        &mut self,
+        key: EffectId,
+        status: u16,
+        headers: &[(String, String)],
+        io: &mut Io,
+    ) -> bool {
         if let Some(post) = self.posts.get_mut(&key) {
             post.status = status;
             return true;
@@ -126,7 +133,7 @@ impl LegacySse {
         true
     }
 
-    pub(crate) fn handle_chunk(&mut self, key: u64, chunk: &[u8], io: &mut Io) -> bool {
+    pub(crate) fn handle_chunk(&mut self, key: EffectId, chunk: &[u8], io: &mut Io) -> bool {
         if let Some(post) = self.posts.get_mut(&key) {
             post.body.push(chunk);
             return true;
@@ -149,7 +156,7 @@ impl LegacySse {
         true
     }
 
-    pub(crate) fn handle_end(&mut self, key: u64, io: &mut Io) -> bool {
+    pub(crate) fn handle_end(&mut self, key: EffectId, io: &mut Io) -> bool {
         if let Some(post) = self.posts.remove(&key) {
             let ok = (200..300).contains(&post.status);
             let text = error_text(post.status, None, &post.body);
@@ -169,7 +176,7 @@ impl LegacySse {
         true
     }
 
-    pub(crate) fn handle_error(&mut self, key: u64, message: &str, io: &mut Io) -> bool {
+    pub(crate) fn handle_error(&mut self, key: EffectId, message: &str, io: &mut Io) -> bool {
         if let Some(post) = self.posts.remove(&key) {
             let error = format!("request failed: {message}");
             match (post.rpc, post.confirm) {
@@ -186,7 +193,7 @@ impl LegacySse {
         true
     }
 
-    fn on_endpoint(&mut self, stream: u64, data: &str, io: &mut Io) {
+    fn on_endpoint(&mut self, stream: EffectId, data: &str, io: &mut Io) {
         let endpoint = resolve(&self.url, data);
         if !same_origin(&endpoint, &self.url) {
             io.cancel(stream);

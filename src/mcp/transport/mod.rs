@@ -8,86 +8,12 @@ mod streamable_http;
 
 use super::config::{ConnectionConfig, Endpoint, HttpTransport};
 use crate::base::http::HttpRequest;
+use crate::base::io::{EffectId, Effects, Owner};
 use crate::base::queue::Queue;
 use crate::wire::jsonrpc::JsonRpcError;
 use legacy_sse::LegacySse;
-use serde::Serialize;
 use stdio::Stdio;
 use streamable_http::StreamableHttp;
-
-/// Work for the host, keyed so the outcome can be fed back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum McpEffect {
-    /// Perform this HTTP request; report head, chunks and end (or an error) under `key`.
-    Http {
-        /// Key for the `handle_http_*` inputs.
-        key: u64,
-        /// The request.
-        request: HttpRequest,
-    },
-    /// Act on the server's child process.
-    Stdio {
-        /// Key for the `handle_stdio_*` inputs (one per process).
-        key: u64,
-        /// What to do.
-        op: StdioOp,
-    },
-    /// Call `handle_timer(key)` at `at_ms`.
-    Timer {
-        /// Key.
-        key: u64,
-        /// When, in the host's clock.
-        at_ms: u64,
-    },
-    /// Abort the request, or clear the timer, `key`; report nothing more for it.
-    Cancel {
-        /// Key.
-        key: u64,
-    },
-}
-
-/// What to do with a server process. Its `{:?}` leaves out the arguments and the environment's values (they carry
-/// credentials).
-#[derive(Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
-pub enum StdioOp {
-    /// Start it, with pipes for stdin, stdout and stderr. Its environment is the host's variables named in
-    /// `inherit` (when set) plus `env`, and nothing else, so the host's secrets stay out of server processes.
-    Spawn {
-        /// Program.
-        command: String,
-        /// Arguments.
-        args: Vec<String>,
-        /// Variables to take from the host's environment.
-        inherit: Vec<String>,
-        /// Variables to set.
-        env: Vec<(String, String)>,
-        /// Working directory.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        cwd: Option<String>,
-    },
-    /// Write this line (it ends with `\n`) to its stdin.
-    Write {
-        /// The line.
-        line: String,
-    },
-    /// Close its stdin, give it a moment, then terminate it (TERM, then KILL), and reap it.
-    Close,
-}
-
-impl std::fmt::Debug for StdioOp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StdioOp::Spawn { command, args, env, .. } => {
-                // Arguments often carry keys (`--api-key …`): only their count, as for the configuration.
-                let env: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
-                write!(f, "Spawn {{ command: {command:?}, args: {} hidden, env: {env:?} }}", args.len())
-            }
-            StdioOp::Write { line } => write!(f, "Write {{ {} bytes }}", line.len()),
-            StdioOp::Close => f.write_str("Close"),
-        }
-    }
-}
 
 /// One JSON-RPC message on its way out.
 #[derive(Debug, Clone)]
@@ -127,36 +53,31 @@ pub(crate) enum Incoming {
     Stderr(String),
 }
 
-/// The effect and input queues a transport works with, and the clock.
-#[derive(Debug, Default)]
+/// What a transport works with: the effect sink (ids tagged with the client's owner), what it reports back to the
+/// client, the server's name (for HTTP effects) and the clock.
+#[derive(Debug)]
 pub(crate) struct Io {
     pub(crate) now_ms: u64,
-    next_key: u64,
-    pub(crate) effects: Queue<McpEffect>,
+    pub(crate) effects: Effects,
     pub(crate) incoming: Queue<Incoming>,
+    server: String,
 }
 
 impl Io {
-    pub(crate) fn key(&mut self) -> u64 {
-        self.next_key += 1;
-        self.next_key
+    pub(crate) fn new(owner: Owner, server: String) -> Io {
+        Io { now_ms: 0, effects: Effects::new(owner), incoming: Queue::new(), server }
     }
 
-    pub(crate) fn http(&mut self, request: HttpRequest) -> u64 {
-        let key = self.key();
-        self.effects.push_back(McpEffect::Http { key, request });
-        key
+    pub(crate) fn http(&mut self, request: HttpRequest) -> EffectId {
+        self.effects.http(request, Some(self.server.clone()))
     }
 
-    pub(crate) fn timer(&mut self, after_ms: u64) -> u64 {
-        let key = self.key();
-        let at_ms = self.now_ms.saturating_add(after_ms);
-        self.effects.push_back(McpEffect::Timer { key, at_ms });
-        key
+    pub(crate) fn timer(&mut self, after_ms: u64) -> EffectId {
+        self.effects.timer(self.now_ms.saturating_add(after_ms))
     }
 
-    pub(crate) fn cancel(&mut self, key: u64) {
-        self.effects.push_back(McpEffect::Cancel { key });
+    pub(crate) fn cancel(&mut self, id: EffectId) {
+        self.effects.cancel(id);
     }
 
     pub(crate) fn report(&mut self, incoming: Incoming) {
@@ -271,66 +192,66 @@ impl Transport {
 
     pub(crate) fn handle_http_head(
         &mut self,
-        key: u64,
+        id: EffectId,
         status: u16,
         headers: &[(String, String)],
         io: &mut Io,
     ) -> bool {
         match self {
-            Transport::Http(t) => t.handle_head(key, status, headers, io),
-            Transport::Sse(t) => t.handle_head(key, status, headers, io),
+            Transport::Http(t) => t.handle_head(id, status, headers, io),
+            Transport::Sse(t) => t.handle_head(id, status, headers, io),
             Transport::Stdio(_) => false,
         }
     }
 
-    pub(crate) fn handle_http_chunk(&mut self, key: u64, chunk: &[u8], io: &mut Io) -> bool {
+    pub(crate) fn handle_http_chunk(&mut self, id: EffectId, chunk: &[u8], io: &mut Io) -> bool {
         match self {
-            Transport::Http(t) => t.handle_chunk(key, chunk, io),
-            Transport::Sse(t) => t.handle_chunk(key, chunk, io),
+            Transport::Http(t) => t.handle_chunk(id, chunk, io),
+            Transport::Sse(t) => t.handle_chunk(id, chunk, io),
             Transport::Stdio(_) => false,
         }
     }
 
-    pub(crate) fn handle_http_end(&mut self, key: u64, io: &mut Io) -> bool {
+    pub(crate) fn handle_http_end(&mut self, id: EffectId, io: &mut Io) -> bool {
         match self {
-            Transport::Http(t) => t.handle_end(key, io),
-            Transport::Sse(t) => t.handle_end(key, io),
+            Transport::Http(t) => t.handle_end(id, io),
+            Transport::Sse(t) => t.handle_end(id, io),
             Transport::Stdio(_) => false,
         }
     }
 
-    pub(crate) fn handle_http_error(&mut self, key: u64, message: &str, io: &mut Io) -> bool {
+    pub(crate) fn handle_http_error(&mut self, id: EffectId, message: &str, io: &mut Io) -> bool {
         match self {
-            Transport::Http(t) => t.handle_error(key, message, io),
-            Transport::Sse(t) => t.handle_error(key, message, io),
+            Transport::Http(t) => t.handle_error(id, message, io),
+            Transport::Sse(t) => t.handle_error(id, message, io),
             Transport::Stdio(_) => false,
         }
     }
 
-    pub(crate) fn handle_timer(&mut self, key: u64, io: &mut Io) -> bool {
+    pub(crate) fn handle_timer(&mut self, id: EffectId, io: &mut Io) -> bool {
         match self {
-            Transport::Http(t) => t.handle_timer(key, io),
+            Transport::Http(t) => t.handle_timer(id, io),
             Transport::Sse(_) | Transport::Stdio(_) => false,
         }
     }
 
-    pub(crate) fn handle_stdio_stdout(&mut self, key: u64, chunk: &[u8], io: &mut Io) -> bool {
+    pub(crate) fn handle_stdio_stdout(&mut self, id: EffectId, chunk: &[u8], io: &mut Io) -> bool {
         match self {
-            Transport::Stdio(t) => t.handle_stdout(key, chunk, io),
+            Transport::Stdio(t) => t.handle_stdout(id, chunk, io),
             _ => false,
         }
     }
 
-    pub(crate) fn handle_stdio_stderr(&mut self, key: u64, chunk: &[u8], io: &mut Io) -> bool {
+    pub(crate) fn handle_stdio_stderr(&mut self, id: EffectId, chunk: &[u8], io: &mut Io) -> bool {
         match self {
-            Transport::Stdio(t) => t.handle_stderr(key, chunk, io),
+            Transport::Stdio(t) => t.handle_stderr(id, chunk, io),
             _ => false,
         }
     }
 
-    pub(crate) fn handle_stdio_exit(&mut self, key: u64, reason: &str, io: &mut Io) -> bool {
+    pub(crate) fn handle_stdio_exit(&mut self, id: EffectId, reason: &str, io: &mut Io) -> bool {
         match self {
-            Transport::Stdio(t) => t.handle_exit(key, reason, io),
+            Transport::Stdio(t) => t.handle_exit(id, reason, io),
             _ => false,
         }
     }

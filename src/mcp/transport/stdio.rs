@@ -2,7 +2,8 @@
 //! and stdout, and its stderr is a log. The core splits the byte stream into lines itself (bounded), so
 //! every host feeds raw chunks.
 
-use super::{Incoming, Io, McpEffect, Outgoing, StdioOp};
+use super::{Incoming, Io, Outgoing};
+use crate::base::io::{EffectId, StdioOp};
 use crate::base::limits::MAX_MESSAGE_BYTES;
 use crate::base::lines::Lines;
 use crate::mcp::config::INHERITED_ENV;
@@ -17,7 +18,7 @@ pub(crate) struct Stdio {
     args: Vec<String>,
     env: Vec<(String, String)>,
     cwd: Option<String>,
-    process: Option<u64>,
+    process: Option<EffectId>,
     stdout: Lines,
     stderr: Lines,
 }
@@ -39,7 +40,7 @@ impl Stdio {
         let key = match self.process {
             Some(key) => key,
             None => {
-                let key = io.key();
+                let key = io.effects.id();
                 let op = StdioOp::Spawn {
                     command: self.command.clone(),
                     args: self.args.clone(),
@@ -47,7 +48,7 @@ impl Stdio {
                     env: self.env.clone(),
                     cwd: self.cwd.clone(),
                 };
-                io.effects.push_back(McpEffect::Stdio { key, op });
+                io.effects.stdio(key, op);
                 self.process = Some(key);
                 self.stdout = Lines::new(MAX_MESSAGE_BYTES);
                 self.stderr = Lines::new(MAX_STDERR_LINE);
@@ -57,7 +58,7 @@ impl Stdio {
         // Serialised JSON never holds a raw newline, so one message is exactly one line. Writes keep their
         // order, so a message is delivered as soon as it is written.
         let line = message.body + "\n";
-        io.effects.push_back(McpEffect::Stdio { key, op: StdioOp::Write { line } });
+        io.effects.stdio(key, StdioOp::Write { line });
         if message.confirm {
             io.report(Incoming::Accepted(Ok(())));
         }
@@ -70,11 +71,11 @@ impl Stdio {
 
     pub(crate) fn close(&mut self, io: &mut Io) {
         if let Some(key) = self.process.take() {
-            io.effects.push_back(McpEffect::Stdio { key, op: StdioOp::Close });
+            io.effects.stdio(key, StdioOp::Close);
         }
     }
 
-    pub(crate) fn handle_stdout(&mut self, key: u64, chunk: &[u8], io: &mut Io) -> bool {
+    pub(crate) fn handle_stdout(&mut self, key: EffectId, chunk: &[u8], io: &mut Io) -> bool {
         if self.process != Some(key) {
             return false;
         }
@@ -88,7 +89,7 @@ impl Stdio {
         true
     }
 
-    pub(crate) fn handle_stderr(&mut self, key: u64, chunk: &[u8], io: &mut Io) -> bool {
+    pub(crate) fn handle_stderr(&mut self, key: EffectId, chunk: &[u8], io: &mut Io) -> bool {
         if self.process != Some(key) {
             return false;
         }
@@ -101,7 +102,7 @@ impl Stdio {
     }
 
     /// The process ended (or could not start); `reason` says how.
-    pub(crate) fn handle_exit(&mut self, key: u64, reason: &str, io: &mut Io) -> bool {
+    pub(crate) fn handle_exit(&mut self, key: EffectId, reason: &str, io: &mut Io) -> bool {
         if self.process != Some(key) {
             return false;
         }

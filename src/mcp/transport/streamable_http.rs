@@ -8,6 +8,7 @@
 
 use super::{Incoming, Io, Outgoing};
 use crate::base::http::{BodyBuffer, HttpRequest, header, media_type};
+use crate::base::io::EffectId;
 use crate::base::limits::MAX_MESSAGE_BYTES;
 use crate::base::sse::SseParser;
 use crate::base::vec_map::VecMap;
@@ -81,9 +82,9 @@ struct Resume {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum GetStream {
     Off,
-    Open(u64),
+    Open(EffectId),
     /// Waiting on this timer to reopen.
-    Reopen(u64),
+    Reopen(EffectId),
     /// The server answered 405 (or refused otherwise): no standalone stream.
     Unsupported,
 }
@@ -99,11 +100,11 @@ pub(crate) struct StreamableHttp {
     pub(crate) protocol_version: Option<String>,
     /// The stateless revision: no session, no GET stream, no resumption, method headers on every POST.
     pub(crate) stateless: bool,
-    exchanges: VecMap<u64, Exchange>,
-    resumes: VecMap<u64, Resume>,
+    exchanges: VecMap<EffectId, Exchange>,
+    resumes: VecMap<EffectId, Resume>,
     /// Timers bounding the exchanges that no request timeout covers (notifications, responses, DELETE):
     /// timer → exchange.
-    deadlines: VecMap<u64, u64>,
+    deadlines: VecMap<EffectId, EffectId>,
     /// How long those may take.
     timeout_ms: u64,
     get: GetStream,
@@ -145,7 +146,7 @@ impl StreamableHttp {
         HttpRequest { method: method.to_owned(), url: self.url.clone(), headers, body }
     }
 
-    fn start(&mut self, kind: Kind, request: HttpRequest, last_event_id: Option<String>, io: &mut Io) -> u64 {
+    fn start(&mut self, kind: Kind, request: HttpRequest, last_event_id: Option<String>, io: &mut Io) -> EffectId {
         let key = io.http(request);
         let session = if self.stateless { None } else { self.session_id.clone() };
         self.exchanges.insert(key, Exchange { kind, reader: Reader::Head, session, last_event_id });
@@ -157,7 +158,7 @@ impl StreamableHttp {
     }
 
     /// Exchange `key` is over: stop its deadline, if it has one.
-    fn finished(&mut self, key: u64, io: &mut Io) {
+    fn finished(&mut self, key: EffectId, io: &mut Io) {
         let timer = self.deadlines.iter().find(|(_, k)| *k == key).map(|(t, _)| *t);
         if let Some(timer) = timer {
             self.deadlines.remove(&timer);
@@ -203,13 +204,13 @@ impl StreamableHttp {
     }
 
     pub(crate) fn abandon(&mut self, rpc: i64, io: &mut Io) {
-        let keys: Vec<u64> =
+        let keys: Vec<EffectId> =
             self.exchanges.iter().filter(|(_, e)| e.kind.rpc() == Some(rpc)).map(|(k, _)| *k).collect();
         for key in keys {
             self.exchanges.remove(&key);
             io.cancel(key);
         }
-        let timers: Vec<u64> = self.resumes.iter().filter(|(_, r)| r.rpc == rpc).map(|(k, _)| *k).collect();
+        let timers: Vec<EffectId> = self.resumes.iter().filter(|(_, r)| r.rpc == rpc).map(|(k, _)| *k).collect();
         for key in timers {
             self.resumes.remove(&key);
             io.cancel(key);
@@ -237,7 +238,13 @@ impl StreamableHttp {
         self.session_id = None;
     }
 
-    pub(crate) fn handle_head(&mut self, key: u64, status: u16, headers: &[(String, String)], io: &mut Io) -> bool {
+    pub(crate) fn handle_head(
+        &mut self,
+        key: EffectId,
+        status: u16,
+        headers: &[(String, String)],
+        io: &mut Io,
+    ) -> bool {
         let Some(exchange) = self.exchanges.get_mut(&key) else { return false };
         let ok = (200..300).contains(&status);
         exchange.reader = match (ok, media_type(header(headers, "content-type")).as_str()) {
@@ -264,7 +271,7 @@ impl StreamableHttp {
         true
     }
 
-    pub(crate) fn handle_chunk(&mut self, key: u64, chunk: &[u8], io: &mut Io) -> bool {
+    pub(crate) fn handle_chunk(&mut self, key: EffectId, chunk: &[u8], io: &mut Io) -> bool {
         let Some(exchange) = self.exchanges.get_mut(&key) else { return false };
         let mut events = Vec::new();
         let overflow = match &mut exchange.reader {
@@ -293,7 +300,7 @@ impl StreamableHttp {
         true
     }
 
-    pub(crate) fn handle_end(&mut self, key: u64, io: &mut Io) -> bool {
+    pub(crate) fn handle_end(&mut self, key: EffectId, io: &mut Io) -> bool {
         let Some(exchange) = self.exchanges.remove(&key) else { return false };
         self.finished(key, io);
         match (exchange.kind, exchange.reader) {
@@ -327,14 +334,14 @@ impl StreamableHttp {
         true
     }
 
-    pub(crate) fn handle_error(&mut self, key: u64, message: &str, io: &mut Io) -> bool {
+    pub(crate) fn handle_error(&mut self, key: EffectId, message: &str, io: &mut Io) -> bool {
         let Some(exchange) = self.exchanges.remove(&key) else { return false };
         self.finished(key, io);
         self.lost(exchange.kind, format!("request failed: {message}"), io);
         true
     }
 
-    pub(crate) fn handle_timer(&mut self, key: u64, io: &mut Io) -> bool {
+    pub(crate) fn handle_timer(&mut self, key: EffectId, io: &mut Io) -> bool {
         if let Some(exchange) = self.deadlines.remove(&key) {
             if let Some(Exchange { kind, .. }) = self.exchanges.remove(&exchange) {
                 io.cancel(exchange);
