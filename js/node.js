@@ -7,8 +7,6 @@ import { platform } from './platform.js';
 
 initSync({ module: readFileSync(new URL('../pkg/mcp_loop_bg.wasm', import.meta.url)) });
 
-/** How long a server gets after its stdin closes before TERM, and after TERM before KILL. */
-const GRACE_MS = 2000;
 /** How long the output of a server that exited may still drain. */
 const EXIT_DRAIN_MS = 500;
 
@@ -27,7 +25,7 @@ platform.spawn = ({ command, args, inherit, env, cwd }, { stdout, stderr, exit }
     child = spawn(command, args, { cwd, env: environment, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
   } catch (error) {
     queueMicrotask(() => end(`could not start: ${error.code ?? error.message}`));
-    return { write() {}, close() {} };
+    return { write() {}, close() {}, signal() {} };
   }
   child.stdout.on('data', (bytes) => ended || stdout(bytes));
   child.stderr.on('data', (bytes) => ended || stderr(bytes));
@@ -53,15 +51,13 @@ platform.spawn = ({ command, args, inherit, env, cwd }, { stdout, stderr, exit }
     write(line) {
       if (child.stdin.writable) child.stdin.write(line);
     },
-    // Close stdin; then TERM, then KILL, each after a grace period. 'close' reaps it and reports the exit.
+    // Closes stdin; when to TERM and KILL is the core's (it sends `terminate`, then `kill`). 'close' reaps the
+    // process and reports its exit.
     close() {
       child.stdin.end();
-      const term = setTimeout(() => {
-        if (!ended) child.kill('SIGTERM');
-        const kill = setTimeout(() => ended || child.kill('SIGKILL'), GRACE_MS);
-        kill.unref?.();
-      }, GRACE_MS);
-      term.unref?.();
+    },
+    signal(name) {
+      if (!ended) child.kill(name);
     },
   };
 };

@@ -1,3 +1,4 @@
 // What differs between hosts, set by the entry point before anything runs: how to start a server process
-// (Node has child processes; browsers do not).
+// (Node has child processes; browsers do not). `spawn(op, { stdout, stderr, exit })` returns
+// `{ write(line), close(), signal(name) }`: close ends stdin, signal sends SIGTERM or SIGKILL.
 export const platform = { spawn: null };

@@ -9,15 +9,35 @@
 //! describes work as plain-data effects and is told their outcomes. Hosts perform the effects:
 //! `js/` with `fetch` (Node and browsers, through WebAssembly), and [`native`] with tokio and reqwest.
 //!
-//! ## Layers
-//! - [`Driver`]: one agent; transport effects ([`Effect::Http`], `Stdio`, `Timer`, `Cancel`).
-//! - [`ToolLoop`]: one run at the semantic level (`CallModel`, `CallTool`), for hosts that
-//!   already own an MCP client or a Portkey/OpenAI client.
+//! ## How the machines compose
+//! ```text
+//!  host (js/ through wasm, or native::Agent)         performs effects, answers questions, only I/O
+//!    │  Output::Effect { Http | Stdio | Timer | Cancel }   ▲  handle_http_* / handle_stdio_* / handle_timer
+//!    │  Output::{InputRequest, ApprovalRequest, HeadersRequest}   │  answer_input / answer_approval / answer_headers
+//!    ▼                                                    │
+//!  Driver (the agent)  ── routes every outcome by the owner tag in its EffectId ─────────────────────────┐
+//!    ├─ ModelClient          ids tagged Model       Responses over HTTP (Portkey), retries, streams  │
+//!    ├─ McpClient × servers  ids tagged Server(n)   one MCP server, both eras, three transports      │
+//!    └─ ToolLoop × runs      ids tagged Loop        CallModel / CallTool; the Driver passes them to   │
+//!                                                   the clients as OpId { run, id }, which come back  │
+//!                                                   with the result: no lookup table anywhere ◄───────┘
+//!  pure parts: Catalog / convert_json (tools → function tools), to_output (tool results → outputs)
+//! ```
+//! - [`Driver`]: one agent; transport effects ([`Effect::Http`], `Stdio`, `Timer`, `Cancel`) and questions for
+//!   the host (MCP server requests, approvals by a function, a headers hook's rotating headers).
+//! - [`ToolLoop`]: one run at the semantic level (`CallModel`, `CallTool`), for hosts that already own an MCP
+//!   client or a Portkey/OpenAI client.
 //! - [`McpClient`]: one MCP server (both protocol eras; Streamable HTTP, HTTP+SSE or stdio).
-//! - Pure parts: [`Catalog`] and [`convert_json`] (tools → function tools), [`to_output`] (tool results →
-//!   outputs).
 //!
-//! ## Driving the driver
+//! Every machine has the same shape: commands and `handle_*` inputs (with the current time), then
+//! `poll_output` drained until it says there is nothing more. An outcome that raced a cancel is not taken
+//! (`Ok(false)`); only an id the machine never issued is an error.
+//!
+//! Inside, the source is layered and each layer imports only the ones below it: `base` (helpers), `wire`
+//! (JSON-RPC, MCP and Responses types), `schema` / `content` / `event` (pure transforms), `mcp`, `model`,
+//! `tool_loop`, `agent`, `hostproto` (the JSON hosts read), then the hosts `wasm` and `native`.
+//!
+//! ## Driving the agent
 //! After every input, drain `poll_output` until `Wait` or `Idle`; perform effects concurrently and feed
 //! each outcome back with its id and the current time:
 //!
@@ -30,8 +50,9 @@
 //!     "portkey": { "apiKey": "pk-…", "provider": "openai" },
 //!     "servers": [{ "name": "intranet", "url": "http://127.0.0.1:8000/mcp" }]
 //! })).unwrap();
-//! let mut driver = Driver::new(config).unwrap();
-//! let run = driver.start_run(json!("What is on my calendar today?"), "trace-1", RunOptions::default(), 0).unwrap();
+//! // Random bits from the host: the core draws none itself (it makes trace ids from them).
+//! let mut driver = Driver::new(config, 0x5eed).unwrap();
+//! let run = driver.start_run(json!("What is on my calendar today?"), RunOptions::default(), 0).unwrap();
 //! loop {
 //!     match driver.poll_output() {
 //!         Output::Effect(Effect::Http { id, request, .. }) => {
@@ -42,16 +63,18 @@
 //!             assert_eq!(request.method, "POST");
 //!             let _ = id;
 //!         }
-//!         Output::Effect(Effect::Stdio { id, op }) => { /* spawn, write to, or close a server process */ let _ = (id, op); }
+//!         Output::Effect(Effect::Stdio { id, op }) => { /* spawn, write to, close, signal a server process */ let _ = (id, op); }
 //!         Output::Effect(Effect::Timer { id, at_ms }) => { /* call driver.handle_timer(id, now) at at_ms */ let _ = (id, at_ms); }
 //!         Output::Effect(Effect::Cancel { id }) => { /* abort request or timer `id` */ let _ = id; }
 //!         Output::Effect(_) => {}
 //!         Output::InputRequest { id, .. } => { /* ask the user; then driver.answer_input(id, answer, now) */ let _ = id; }
+//!         Output::ApprovalRequest { id, .. } => { /* driver.answer_approval(id, needs_person, now) */ let _ = id; }
+//!         Output::HeadersRequest { id, .. } => { /* driver.answer_headers(id, Ok(headers), now) */ let _ = id; }
 //!         Output::Event { event, .. } => println!("{event:?}"),
 //!         Output::Snapshot { snapshot, .. } => { /* store it: driver.resume_run(snapshot, …) continues the run */ let _ = snapshot; }
 //!         Output::Done { run: done, result } => { assert_eq!(done, run); println!("{result:?}"); break; }
 //!         Output::Wait | Output::Idle => break, // wait for an outcome, then feed it and drain again
-//!         _ => {} // outputs of direct MCP connections, never from a driver
+//!         _ => {} // outputs of direct MCP connections, never from a run
 //!     }
 //! }
 //! ```

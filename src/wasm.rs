@@ -52,33 +52,43 @@ fn id(value: f64) -> EffectId {
     EffectId::from_raw(value as u64)
 }
 
+/// `{"stream"?: bool, "snapshots"?: bool, "traceId"?: string}`.
 fn run_options(json: &str) -> Result<RunOptions, JsValue> {
     let value = parse("invalid run options", json)?;
     let flag = |key: &str| value.get(key).and_then(Value::as_bool).unwrap_or(false);
-    Ok(RunOptions { stream: flag("stream"), snapshots: flag("snapshots") })
+    let trace_id = value.get("traceId").and_then(Value::as_str).map(str::to_owned);
+    Ok(RunOptions { stream: flag("stream"), snapshots: flag("snapshots"), trace_id })
 }
 
-/// The driver of one agent (see the Rust `driver` module for the contract).
+/// Headers as JSON `[[name, value], …]`.
+fn header_list(json: &str) -> Result<Vec<(String, String)>, JsValue> {
+    Fields::new(&json!({ "headers": parse("invalid headers", json)? }), "")
+        .and_then(|f| f.headers("headers"))
+        .map_err(|e| js_error(&Error::host(e)))
+}
+
+/// The driver of one agent (see the Rust `Driver` for the contract).
 #[wasm_bindgen(js_name = Driver)]
 pub struct WasmDriver(Driver);
 
 #[wasm_bindgen(js_class = Driver)]
 impl WasmDriver {
-    /// `config` is the JSON of an `AgentConfig`.
+    /// `config` is the JSON of an `AgentConfig`; `entropy` random bytes (the core draws none itself).
     #[wasm_bindgen(constructor)]
-    pub fn new(config: &str) -> Result<WasmDriver, JsValue> {
+    pub fn new(config: &str, entropy: &[u8]) -> Result<WasmDriver, JsValue> {
         let config =
             AgentConfig::from_json(&parse("invalid agent configuration", config)?).map_err(|e| js_error(&e))?;
-        Driver::new(config).map(WasmDriver).map_err(|e| js_error(&e))
+        let entropy = entropy.iter().fold(0u64, |acc, b| acc.rotate_left(8) ^ u64::from(*b));
+        Driver::new(config, entropy).map(WasmDriver).map_err(|e| js_error(&e))
     }
 
     /// Starts a run; `input` is JSON (a string or an array of input items), `options` JSON
-    /// `{"stream"?: bool, "snapshots"?: bool}`. Returns the run id.
+    /// `{"stream"?: bool, "snapshots"?: bool, "traceId"?: string}`. Returns the run id.
     #[wasm_bindgen(js_name = startRun)]
-    pub fn start_run(&mut self, input: &str, trace_id: &str, options: &str, now_ms: f64) -> Result<f64, JsValue> {
+    pub fn start_run(&mut self, input: &str, options: &str, now_ms: f64) -> Result<f64, JsValue> {
         let input = parse("invalid input", input)?;
         let options = run_options(options)?;
-        self.0.start_run(input, trace_id, options, ms(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
+        self.0.start_run(input, options, ms(now_ms)).map(|run| run as f64).map_err(|e| js_error(&e))
     }
 
     /// Resumes a run from its snapshot (JSON) with decisions (JSON `[{callId, approved, reason?}]`).
@@ -115,20 +125,33 @@ impl WasmDriver {
         self.0.cancel_op(id(op), reason, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
-    /// Header values (JSON `[string]`) a headers hook added to a request to `server`: redacted like configured ones.
-    #[wasm_bindgen(js_name = addSecrets)]
-    pub fn add_secrets(&mut self, server: &str, values: &str) -> Result<(), JsValue> {
-        let values = parse("invalid secrets", values)?;
-        let values = values.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
-        self.0.add_secrets(server, values).map_err(|e| js_error(&e))
+    /// Answers a `headersRequest`: `headers` JSON `[[name, value], …]`, or absent with `failure` saying what kind
+    /// of failure the hook had.
+    #[wasm_bindgen(js_name = answerHeaders)]
+    pub fn answer_headers(
+        &mut self,
+        id: f64,
+        headers: Option<String>,
+        failure: &str,
+        now_ms: f64,
+    ) -> Result<bool, JsValue> {
+        let outcome = match headers {
+            Some(json) => Ok(header_list(&json)?),
+            None => Err(failure.to_owned()),
+        };
+        self.0.answer_headers(self::id(id), outcome, ms(now_ms)).map_err(|e| js_error(&e))
+    }
+
+    /// Answers an `approvalRequest`: whether a person must decide the call.
+    #[wasm_bindgen(js_name = answerApproval)]
+    pub fn answer_approval(&mut self, id: f64, needs_person: bool, now_ms: f64) -> Result<bool, JsValue> {
+        self.0.answer_approval(self::id(id), needs_person, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Response head; `headers` is JSON `[[name, value], …]`.
     #[wasm_bindgen(js_name = handleHttpHead)]
     pub fn handle_http_head(&mut self, effect: f64, status: u16, headers: &str, now_ms: f64) -> Result<bool, JsValue> {
-        let headers = Fields::new(&json!({ "headers": parse("invalid headers", headers)? }), "")
-            .and_then(|f| f.headers("headers"))
-            .map_err(|e| js_error(&Error::host(e)))?;
+        let headers = header_list(headers)?;
         self.0.handle_http_head(id(effect), status, &headers, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
@@ -340,9 +363,9 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn a_run_crosses_the_boundary_as_json_and_bytes() {
-        let mut driver = WasmDriver::new(CONFIG).unwrap();
+        let mut driver = WasmDriver::new(CONFIG, &[1, 2, 3]).unwrap();
         assert_eq!(poll(&mut driver)["type"], "idle");
-        let run = driver.start_run(r#""hello""#, "trace", "{}", 1000.0).unwrap();
+        let run = driver.start_run(r#""hello""#, "{}", 1000.0).unwrap();
         assert_eq!(run, 1.0);
         let mut outputs: Vec<Value> = Vec::new();
         loop {
@@ -374,9 +397,11 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn a_direct_call_needs_no_model() {
-        let mut driver =
-            WasmDriver::new(r#"{"servers":[{"name":"s","url":"http://127.0.0.1:8/mcp","protocol":"2025-11-25"}]}"#)
-                .unwrap();
+        let mut driver = WasmDriver::new(
+            r#"{"servers":[{"name":"s","url":"http://127.0.0.1:8/mcp","protocol":"2025-11-25"}]}"#,
+            &[1, 2, 3],
+        )
+        .unwrap();
         let op = driver.call_tool("s", "echo", r#"{"m":1}"#, 0.0).unwrap();
         let mut http = None;
         loop {
@@ -397,17 +422,17 @@ mod tests {
         assert_eq!(done["op"], op);
         assert_eq!(done["error"]["code"], "mcp");
         assert_eq!(code(&driver.call_tool("nope", "x", "{}", 2.0).unwrap_err()), "config");
-        assert_eq!(code(&driver.start_run(r#""hi""#, "t", "{}", 3.0).unwrap_err()), "config", "no model, no runs");
+        assert_eq!(code(&driver.start_run(r#""hi""#, "{}", 3.0).unwrap_err()), "config", "no model, no runs");
     }
 
     #[wasm_bindgen_test]
     fn errors_are_error_objects_with_a_code() {
-        let bad = WasmDriver::new(r#"{"model":"m","maxTurn":3}"#).err().unwrap();
+        let bad = WasmDriver::new(r#"{"model":"m","maxTurn":3}"#, &[1, 2, 3]).err().unwrap();
         assert!(bad.is_instance_of::<js_sys::Error>());
         assert_eq!(code(&bad), "config");
-        assert_eq!(code(&WasmDriver::new("{not json").err().unwrap()), "config");
-        let mut driver = WasmDriver::new(CONFIG).unwrap();
-        assert_eq!(code(&driver.start_run("42", "t", "{}", 0.0).unwrap_err()), "config");
+        assert_eq!(code(&WasmDriver::new("{not json", &[1, 2, 3]).err().unwrap()), "config");
+        let mut driver = WasmDriver::new(CONFIG, &[1, 2, 3]).unwrap();
+        assert_eq!(code(&driver.start_run("42", "{}", 0.0).unwrap_err()), "config");
         assert_eq!(code(&driver.handle_http_end(99.0, 0.0).unwrap_err()), "host");
         assert_eq!(code(&driver.handle_http_head(1.0, 200, "[[1]]", 0.0).unwrap_err()), "host");
     }

@@ -71,11 +71,15 @@ pub struct ServerEntry {
     pub approve: Option<Approve>,
     /// The most tool calls of one run running on it at once.
     pub max_concurrent_calls: u32,
+    /// The host adds headers to every request to it (a headers hook, for rotating tokens): the agent asks with
+    /// [`Output::HeadersRequest`](crate::Output::HeadersRequest) first.
+    pub headers_hook: bool,
 }
 
 impl ServerEntry {
     /// The keys of a server entry besides its connection's ([`ConnectionConfig::KEYS`]).
-    const POLICY_KEYS: &'static [&'static str] = &["allowTools", "denyTools", "label", "approve", "maxConcurrentCalls"];
+    const POLICY_KEYS: &'static [&'static str] =
+        &["allowTools", "denyTools", "label", "approve", "maxConcurrentCalls", "headersHook"];
 
     /// A server with the default policy: every tool offered, the agent's approvals, 4 calls at once.
     pub fn new(connection: ConnectionConfig) -> ServerEntry {
@@ -85,6 +89,7 @@ impl ServerEntry {
             label: None,
             approve: None,
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+            headers_hook: false,
         }
     }
 
@@ -108,6 +113,7 @@ impl ServerEntry {
             label: f.string("label")?,
             approve,
             max_concurrent_calls,
+            headers_hook: f.flag("headersHook")?.unwrap_or(false),
         })
     }
 
@@ -326,6 +332,10 @@ impl AgentConfig {
         }
         for (i, server) in self.servers.iter().enumerate() {
             server.connection.validate().map_err(Error::config)?;
+            if server.headers_hook && !matches!(server.connection.endpoint, crate::mcp::Endpoint::Http { .. }) {
+                let name = server.name();
+                return Err(Error::config(format!("server '{name}': a headers hook applies to HTTP servers")));
+            }
             if self.servers[..i].iter().any(|s| s.name() == server.name()) {
                 return Err(Error::config(format!("two servers are named '{}'", server.name())));
             }

@@ -3,7 +3,6 @@
 use super::{Driver, Output};
 use crate::base::error::{Error, Result};
 use crate::base::io::{EffectId, OpId};
-use crate::base::text::cap_chars;
 use crate::mcp::McpClient;
 use serde_json::Value;
 
@@ -18,16 +17,6 @@ impl Driver {
     /// [`Output::OpDone`] carrying the `CallToolResult`, verbatim. Returns the operation id.
     pub fn call_tool(&mut self, server: &str, name: &str, arguments: Value, now_ms: u64) -> Result<EffectId> {
         self.direct_op(server, now_ms, |client, op, now| client.call_tool(op, name, arguments, true, now))
-    }
-
-    /// Header values the host added to a request to `server` (a headers hook's rotating token): they are
-    /// redacted from every message, events and tool outputs included, like configured header values.
-    pub fn add_secrets(&mut self, server: &str, values: Vec<String>) -> Result<()> {
-        let Some(client) = self.servers.iter_mut().find(|s| s.name() == server) else {
-            return Err(Error::host(format!("no server named '{}'", cap_chars(server, 100))));
-        };
-        client.add_secrets(values);
-        Ok(())
     }
 
     /// Cancels direct operation `op`: the server is told, and it ends with an error saying `reason`.

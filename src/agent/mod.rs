@@ -63,8 +63,14 @@ pub struct Driver {
     outstanding: Vec<EffectId>,
     /// Direct operations (MCP without a model) in flight.
     direct: Vec<EffectId>,
-    /// The agent's own ids: direct operations and listings.
+    /// The agent's own ids: direct operations, listings, and its questions to the host.
     ids: Ids,
+    /// Open approval questions, by id: the run asking.
+    questions: VecMap<EffectId, RunId>,
+    /// HTTP requests waiting for their server's headers hook.
+    held: Vec<Effect>,
+    /// The host's random bits, for the trace ids the agent makes.
+    entropy: u64,
     next_run: RunId,
     now_ms: u64,
     closed: bool,
@@ -72,8 +78,9 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// A driver for `config`; nothing is sent until the first run.
-    pub fn new(config: AgentConfig) -> Result<Driver> {
+    /// A driver for `config`; nothing is sent until the first run. `entropy` is random bits from the host: the
+    /// core draws none itself, and makes the trace ids of runs that bring none from them.
+    pub fn new(config: AgentConfig, entropy: u64) -> Result<Driver> {
         config.validate()?;
         let servers = config.servers.iter().enumerate();
         let servers = servers.map(|(i, s)| McpClient::new(s.connection.clone(), Owner::Server(i as u32))).collect();
@@ -92,6 +99,9 @@ impl Driver {
             outstanding: Vec::new(),
             direct: Vec::new(),
             ids: Ids::new(Owner::Agent),
+            questions: VecMap::default(),
+            held: Vec::new(),
+            entropy,
             next_run: 1,
             now_ms: 0,
             closed: false,
@@ -210,9 +220,12 @@ impl Driver {
         self.parked.clear();
         let runs: Vec<RunId> = self.runs.keys().copied().collect();
         for run in runs {
-            self.end_run(run);
-            let result = Err(Error::cancelled("the agent was closed"));
-            self.out.push_back(Output::Done { run, result });
+            // A run waiting for the host's approvals ends with its pause: nothing is lost, it can be resumed.
+            if !self.end_asking(run) {
+                self.end_run(run);
+                let result = Err(Error::cancelled("the agent was closed"));
+                self.out.push_back(Output::Done { run, result });
+            }
         }
         self.pump();
     }
@@ -301,21 +314,64 @@ impl Driver {
         }
     }
 
-    /// An effect a machine issued, on its way to the host. A cancel of what is no longer out is dropped.
+    /// An effect a machine issued, on its way to the host. A cancel of what is no longer out is dropped; a
+    /// request to a server with a headers hook waits for its headers.
     fn effect(&mut self, effect: Effect) {
         match &effect {
+            Effect::Http { id, server: Some(server), .. } if self.hooked(server) => {
+                let output = Output::HeadersRequest { id: *id, server: server.clone() };
+                self.outstanding.push(*id);
+                self.held.push(effect);
+                return self.out.push_back(output);
+            }
             Effect::Http { id, .. } | Effect::Timer { id, .. } | Effect::Stdio { id, op: StdioOp::Spawn { .. } } => {
                 self.outstanding.push(*id)
             }
             Effect::Stdio { .. } => {}
-            Effect::Cancel { id } => match self.outstanding.iter().position(|o| o == id) {
-                Some(at) => {
-                    self.outstanding.swap_remove(at);
+            Effect::Cancel { id } => {
+                let Some(at) = self.outstanding.iter().position(|o| o == id) else { return };
+                self.outstanding.swap_remove(at);
+                if let Some(held) = self.held.iter().position(|h| matches!(h, Effect::Http { id: h, .. } if h == id)) {
+                    // The host only had the question: the answer, if it comes, is not taken.
+                    let _ = self.held.swap_remove(held);
+                    return;
                 }
-                None => return,
-            },
+            }
         }
         self.out.push_back(Output::Effect(effect));
+    }
+
+    fn hooked(&self, server: &str) -> bool {
+        self.config.servers.iter().any(|s| s.headers_hook && s.name() == server)
+    }
+
+    /// The host's answer to [`Output::HeadersRequest`] `id`: the headers to add to that request, or why its hook
+    /// failed (the kind of failure only: its text could carry the very credential it was fetching). The values
+    /// are secrets from then on, redacted like configured header values.
+    pub fn answer_headers(
+        &mut self,
+        id: EffectId,
+        outcome: std::result::Result<Vec<(String, String)>, String>,
+        now_ms: u64,
+    ) -> Result<bool> {
+        self.now_ms = now_ms;
+        let found = self.held.iter().position(|h| matches!(h, Effect::Http { id: h, .. } if *h == id));
+        let (Some(at), Some(Owner::Server(i))) = (found, id.owner()) else { return self.late(id) };
+        let Effect::Http { id, mut request, server } = self.held.swap_remove(at) else { return self.late(id) };
+        let client = &mut self.servers[i as usize];
+        match outcome {
+            Ok(headers) => {
+                client.add_secrets(headers.iter().map(|(_, value)| value.clone()));
+                request.headers.extend(headers);
+                self.out.push_back(Output::Effect(Effect::Http { id, request, server }));
+            }
+            Err(why) => {
+                self.outstanding.retain(|o| *o != id);
+                client.handle_http_error(id, &format!("the headers hook failed ({why})"), now_ms);
+            }
+        }
+        self.pump();
+        Ok(true)
     }
 
     fn mcp_event(&mut self, server: usize, event: McpEvent) {

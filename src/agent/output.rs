@@ -2,7 +2,7 @@
 
 use crate::base::error::Result;
 use crate::base::io::{Effect, EffectId};
-use crate::event::{Event, RunResult};
+use crate::event::{Event, PendingCall, RunResult};
 use serde_json::Value;
 
 /// Identifies a run of the agent.
@@ -35,6 +35,25 @@ pub enum Output {
         method: String,
         /// Its params, verbatim.
         params: Value,
+    },
+    /// A call of `run` under the `host` approval policy waits: the host's function says whether a person must
+    /// decide it; answer with [`Driver::answer_approval`](crate::Driver::answer_approval). The calls it waves
+    /// through run; the run pauses for the others.
+    ApprovalRequest {
+        /// The id to answer with.
+        id: EffectId,
+        /// The run.
+        run: RunId,
+        /// The call.
+        call: PendingCall,
+    },
+    /// A request to `server` waits for the extra headers of its headers hook (a rotating token, say); answer
+    /// with [`Driver::answer_headers`](crate::Driver::answer_headers).
+    HeadersRequest {
+        /// The id to answer with (the request's own effect id).
+        id: EffectId,
+        /// The server.
+        server: String,
     },
     /// A step of a run that asked for snapshots is recorded: its state now, for
     /// [`Driver::resume_run`](crate::Driver::resume_run).
@@ -76,10 +95,13 @@ pub enum Output {
 }
 
 /// How one run goes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOptions {
     /// Ask for streamed responses: text comes as [`Event::TextDelta`] events while the model writes.
     pub stream: bool,
     /// Give an [`Output::Snapshot`] after every step.
     pub snapshots: bool,
+    /// The run's Portkey trace id (`x-portkey-trace-id`); the agent makes one (`mcp-loop-` and 32 hex digits)
+    /// when it is absent. A resumed run keeps its snapshot's.
+    pub trace_id: Option<String>,
 }

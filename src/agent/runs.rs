@@ -4,9 +4,10 @@
 use super::{Driver, Output, RunId, RunOptions};
 use crate::base::error::{Error, Result};
 use crate::base::io::{Effect, EffectId, OpId, Owner};
-use crate::event::{Event, RunResult, RunStatus};
+use crate::base::mix::mix;
+use crate::event::{Event, PendingCall, RunResult, RunStatus};
 use crate::model::{ModelEvent, Span};
-use crate::tool_loop::{self, Decision, LoopEffect, LoopOutput, ToolLoop, ToolResult};
+use crate::tool_loop::{self, Approve, Decision, LoopEffect, LoopOutput, ToolLoop, ToolResult};
 use crate::wire::responses::ModelRequest;
 use serde_json::Value;
 use std::sync::Arc;
@@ -31,15 +32,35 @@ pub(super) struct Run {
     pub(super) options: RunOptions,
     /// The deadline's timer, when the run has one (its id names the run: [`Owner::Run`]).
     pub(super) deadline: Option<EffectId>,
+    /// Calls under the `host` policy that the host's function left to a person (not asked about again).
+    pub(super) referred: Vec<String>,
+    /// A pause waiting for the host's approval answers.
+    pub(super) asking: Option<Asking>,
+}
+
+/// A pause of a run whose calls under the `host` policy wait for the host's function.
+#[derive(Debug, Clone)]
+pub(super) struct Asking {
+    /// Every call the loop paused for.
+    pending: Vec<PendingCall>,
+    /// The questions still open: id and call.
+    open: Vec<(EffectId, String)>,
+    /// The calls the function waved through so far.
+    approved: Vec<Decision>,
 }
 
 impl Driver {
-    /// Starts a run with the user's `input` (text or input items). `trace_id` goes to Portkey as
-    /// `x-portkey-trace-id`; the host makes one per run when the application gives none.
-    pub fn start_run(&mut self, input: Value, trace_id: &str, options: RunOptions, now_ms: u64) -> Result<RunId> {
+    /// Starts a run with the user's `input` (text or input items).
+    pub fn start_run(&mut self, input: Value, options: RunOptions, now_ms: u64) -> Result<RunId> {
         tool_loop::validate_input(&input)?;
-        let trace_id = trace_id.to_owned();
+        let trace_id = options.trace_id.clone().unwrap_or_else(|| self.trace_id(self.next_run));
         self.begin(Start::Input(input, trace_id.clone()), trace_id, options, now_ms)
+    }
+
+    /// A trace id for run `run`: `mcp-loop-` and 32 hex digits, from the host's entropy.
+    fn trace_id(&self, run: RunId) -> String {
+        let high = mix(self.entropy ^ mix(run));
+        format!("mcp-loop-{high:016x}{:016x}", mix(high ^ self.entropy))
     }
 
     /// Continues the run of `snapshot` (from [`Output::Snapshot`] or a paused run's result, taken by this
@@ -62,6 +83,11 @@ impl Driver {
     /// already ended.
     pub fn cancel_run(&mut self, run: RunId, reason: &str, now_ms: u64) -> Result<bool> {
         self.now_ms = now_ms;
+        if self.end_asking(run) {
+            // A pause waiting for the host's answers is already a safe stop: it is the result.
+            self.pump();
+            return Ok(true);
+        }
         let Some(r) = self.runs.get_mut(&run) else { return self.late(EffectId::new(Owner::Run(run), 0)) };
         match &mut r.state {
             RunState::Looping(tool_loop) => tool_loop.cancel(reason),
@@ -93,7 +119,8 @@ impl Driver {
         let resumed = matches!(start, Start::Snapshot(..));
         let event = Event::RunStarted { trace_id: Some(trace_id).filter(|t| !t.is_empty()), resumed };
         self.out.push_back(Output::Event { run: Some(run), event });
-        self.runs.insert(run, Run { state: RunState::AwaitingCatalog(start), options, deadline });
+        let state = RunState::AwaitingCatalog(start);
+        self.runs.insert(run, Run { state, options, deadline, referred: Vec::new(), asking: None });
         if self.catalog.is_some() && !self.catalog_outdated() {
             self.start_waiting_runs();
         } else {
@@ -152,6 +179,7 @@ impl Driver {
             self.effect(Effect::Cancel { id });
         }
         self.parked.retain(|p| *p != run);
+        self.questions.retain(|_, r| *r != run);
         Some(r)
     }
 
@@ -181,10 +209,7 @@ impl Driver {
                 self.parked.retain(|p| *p != run);
             }
             LoopOutput::Event(event) => self.out.push_back(Output::Event { run: Some(run), event }),
-            LoopOutput::Paused(pending) => {
-                let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.end_run(run) else { return };
-                self.out.push_back(Output::Done { run, result: Ok(tool_loop.into_paused(pending)) });
-            }
+            LoopOutput::Paused(pending) => self.paused(run, pending),
             LoopOutput::Done(result) => {
                 self.end_run(run);
                 self.out.push_back(Output::Done { run, result });
@@ -205,5 +230,77 @@ impl Driver {
             let _ = tool_loop.handle_tool_result(op.id, result, self.now_ms);
             self.step_snapshot(op.run);
         }
+    }
+
+    /// `run` paused for `pending`: the calls under the `host` policy go to the host's function first (each at
+    /// most once per run); the run's result is the pause only when a person must decide.
+    fn paused(&mut self, run: RunId, pending: Vec<PendingCall>) {
+        let Some(r) = self.runs.get(&run) else { return };
+        let asks: Vec<PendingCall> = pending
+            .iter()
+            .filter(|c| self.host_decides(&c.server) && !r.referred.contains(&c.call_id))
+            .cloned()
+            .collect();
+        if asks.is_empty() {
+            return self.end_paused(run, pending);
+        }
+        let mut open = Vec::with_capacity(asks.len());
+        for call in asks {
+            let id = self.ids.id();
+            self.questions.insert(id, run);
+            open.push((id, call.call_id.clone()));
+            self.out.push_back(Output::ApprovalRequest { id, run, call });
+        }
+        if let Some(r) = self.runs.get_mut(&run) {
+            r.asking = Some(Asking { pending, open, approved: Vec::new() });
+        }
+    }
+
+    /// The host's answer to [`Output::ApprovalRequest`] `id`: whether a person must decide the call. Once every
+    /// call of the pause is answered, the ones waved through run; the run pauses again for the rest when they
+    /// are done.
+    pub fn answer_approval(&mut self, id: EffectId, needs_person: bool, now_ms: u64) -> Result<bool> {
+        self.now_ms = now_ms;
+        let Some(run) = self.questions.remove(&id) else { return self.late(id) };
+        let Some(r) = self.runs.get_mut(&run) else { return Ok(false) };
+        let Some(asking) = r.asking.as_mut() else { return Ok(false) };
+        let Some(at) = asking.open.iter().position(|(q, _)| *q == id) else { return Ok(false) };
+        let (_, call_id) = asking.open.swap_remove(at);
+        match needs_person {
+            true => r.referred.push(call_id),
+            false => asking.approved.push(Decision { call_id, approved: true, reason: None }),
+        }
+        if asking.open.is_empty() {
+            let Some(Asking { pending, approved, .. }) = r.asking.take() else { return Ok(true) };
+            match (&mut r.state, approved.is_empty()) {
+                (RunState::Looping(tool_loop), false) => {
+                    // Only calls the loop paused for, each once: the loop takes them.
+                    let _ = tool_loop.decide_all(approved, now_ms);
+                    self.step_snapshot(run);
+                }
+                _ => self.end_paused(run, pending),
+            }
+        }
+        self.pump();
+        Ok(true)
+    }
+
+    /// Ends `run` with its pause if it waits for the host's approval answers; says whether it did.
+    pub(super) fn end_asking(&mut self, run: RunId) -> bool {
+        let Some(asking) = self.runs.get_mut(&run).and_then(|r| r.asking.take()) else { return false };
+        self.end_paused(run, asking.pending);
+        true
+    }
+
+    /// Ends `run` paused for `pending`: its result carries its snapshot, to resume it anywhere.
+    fn end_paused(&mut self, run: RunId, pending: Vec<PendingCall>) {
+        let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.end_run(run) else { return };
+        self.out.push_back(Output::Done { run, result: Ok(tool_loop.into_paused(pending)) });
+    }
+
+    /// Whether the calls to `server` wait for the host's function (the `host` approval policy).
+    fn host_decides(&self, server: &str) -> bool {
+        let policy = self.config.servers.iter().find(|s| s.name() == server).and_then(|s| s.approve);
+        policy.unwrap_or(self.config.approve) == Approve::Host
     }
 }

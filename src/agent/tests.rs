@@ -1,6 +1,6 @@
 use super::*;
 use crate::base::http::{HttpRequest, header};
-use crate::event::{RunResult, RunStatus};
+use crate::event::{PendingCall, RunResult, RunStatus};
 use crate::model::MAX_RESPONSE_BYTES;
 use crate::tool_loop::{Approve, Continuation, Decision, Inflight, ServerPolicy};
 use serde_json::json;
@@ -32,6 +32,15 @@ struct Host {
     /// Set once the `mutate` tool ran: the server then offers one more tool.
     mutated: bool,
     snapshots: Vec<(RunId, Value)>,
+    /// The host's approval function: whether a person must decide a call (`host` policy); without one the
+    /// questions stay open.
+    approver: Option<fn(&PendingCall) -> bool>,
+    /// Calls the approval function was asked about.
+    asked: Vec<String>,
+    /// Approval questions left open.
+    open_questions: Vec<EffectId>,
+    /// What the headers hook gives (`headersHook` servers).
+    hook: std::result::Result<Vec<(String, String)>, String>,
 }
 
 fn config(servers: &[&str]) -> AgentConfig {
@@ -51,7 +60,7 @@ fn config(servers: &[&str]) -> AgentConfig {
 impl Host {
     fn new(config: AgentConfig, model: impl FnMut(&Value) -> (u16, Value) + 'static) -> Host {
         Host {
-            driver: Driver::new(config).unwrap(),
+            driver: Driver::new(config, 7).unwrap(),
             now: 1_000,
             requests: Vec::new(),
             timers: BTreeMap::new(),
@@ -64,6 +73,10 @@ impl Host {
             listing_fails: false,
             mutated: false,
             snapshots: Vec::new(),
+            approver: Some(|_| true),
+            asked: Vec::new(),
+            open_questions: Vec::new(),
+            hook: Ok(Vec::new()),
         }
     }
 
@@ -86,6 +99,16 @@ impl Host {
                     Output::Done { run, result } => self.done.push((run, result)),
                     Output::Snapshot { run, snapshot } => self.snapshots.push((run, snapshot)),
                     Output::InputRequest { .. } => panic!("no server here asks anything"),
+                    Output::ApprovalRequest { id, call, .. } => match self.approver {
+                        Some(approver) => {
+                            self.asked.push(call.call_id.clone());
+                            assert_eq!(self.driver.answer_approval(id, approver(&call), self.now), Ok(true));
+                        }
+                        None => self.open_questions.push(id),
+                    },
+                    Output::HeadersRequest { id, .. } => {
+                        assert_eq!(self.driver.answer_headers(id, self.hook.clone(), self.now), Ok(true));
+                    }
                     Output::Effect(Effect::Stdio { .. }) => panic!("no stdio server here"),
                     Output::OpDone { .. } | Output::OpProgress { .. } => panic!("runs only"),
                     Output::Wait | Output::Idle => break,
@@ -221,7 +244,14 @@ fn two_server_model(request: &Value) -> (u16, Value) {
 #[test]
 fn a_full_run_across_two_servers() {
     let mut host = Host::new(config(&["hr", "it"]), two_server_model);
-    let run = host.driver.start_run(json!("echo one and two"), "trace-xyz", RunOptions::default(), host.now).unwrap();
+    let run = host
+        .driver
+        .start_run(
+            json!("echo one and two"),
+            RunOptions { trace_id: Some("trace-xyz".into()), ..RunOptions::default() },
+            host.now,
+        )
+        .unwrap();
     host.settle();
     let (done_run, result) = host.done.pop().expect("the run finished");
     assert_eq!(done_run, run);
@@ -299,7 +329,9 @@ fn nothing_about_a_server_reaches_the_model_side() {
         }
     });
     host.hang.push("slow");
-    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    host.driver
+        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     host.fire_timers();
     assert!(host.done.pop().unwrap().1.is_ok());
@@ -334,7 +366,9 @@ fn a_call_that_times_out_is_cancelled_and_the_model_is_told() {
         }
     });
     host.hang.push("slow");
-    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    host.driver
+        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     assert_eq!(host.held.len(), 1, "the slow call is out");
     assert!(host.done.is_empty());
@@ -359,7 +393,9 @@ fn a_call_that_times_out_is_cancelled_and_the_model_is_told() {
 fn a_server_that_cannot_list_fails_the_run_and_the_next_run_retries() {
     let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([answer("hi")]))));
     host.listing_fails = true;
-    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    host.driver
+        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     match host.done.pop().unwrap().1 {
         Err(Error::Mcp { server, message }) => {
@@ -369,7 +405,9 @@ fn a_server_that_cannot_list_fails_the_run_and_the_next_run_retries() {
         other => panic!("{other:?}"),
     }
     host.listing_fails = false;
-    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    host.driver
+        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     assert_eq!(host.done.pop().unwrap().1.unwrap().output_text, "hi");
 }
@@ -383,8 +421,14 @@ fn runs_share_one_listing_and_model_errors_keep_their_status() {
         ),
         _ => (200, response("resp_1", json!([answer("fine")]))),
     });
-    let a = host.driver.start_run(json!("bad"), "t1", RunOptions::default(), host.now).unwrap();
-    let b = host.driver.start_run(json!("good"), "t2", RunOptions::default(), host.now).unwrap();
+    let a = host
+        .driver
+        .start_run(json!("bad"), RunOptions { trace_id: Some("t1".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
+    let b = host
+        .driver
+        .start_run(json!("good"), RunOptions { trace_id: Some("t2".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     let lists = host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/list"))).count();
     assert_eq!(lists, 1);
@@ -397,7 +441,10 @@ fn runs_share_one_listing_and_model_errors_keep_their_status() {
 fn close_cancels_runs_and_deletes_sessions() {
     let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
     host.hang.push("slow");
-    let run = host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    let run = host
+        .driver
+        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     let held = host.held.clone();
     host.driver.close(host.now);
@@ -412,7 +459,10 @@ fn close_cancels_runs_and_deletes_sessions() {
     assert!(host.timers.is_empty());
     assert_eq!(host.driver.poll_output(), Output::Idle);
     assert_eq!(
-        host.driver.start_run(json!("again"), "t", RunOptions::default(), host.now).unwrap_err().code(),
+        host.driver
+            .start_run(json!("again"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+            .unwrap_err()
+            .code(),
         "cancelled"
     );
 }
@@ -420,19 +470,25 @@ fn close_cancels_runs_and_deletes_sessions() {
 #[test]
 fn refuses_bad_configuration_and_input() {
     let mut dup = config(&["hr", "hr"]);
-    assert!(Driver::new(dup.clone()).unwrap_err().to_string().contains("two servers"));
+    assert!(Driver::new(dup.clone(), 7).unwrap_err().to_string().contains("two servers"));
     dup.servers.pop();
     dup.model = String::new();
-    let mut modelless = Driver::new(dup).expect("direct MCP use needs no model");
+    let mut modelless = Driver::new(dup, 7).expect("direct MCP use needs no model");
     assert!(
         modelless
-            .start_run(json!("hi"), "t", RunOptions::default(), 0)
+            .start_run(json!("hi"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, 0)
             .unwrap_err()
             .to_string()
             .contains("model is required")
     );
-    let mut driver = Driver::new(config(&["hr"])).unwrap();
-    assert_eq!(driver.start_run(json!(42), "t", RunOptions::default(), 0).unwrap_err().code(), "config");
+    let mut driver = Driver::new(config(&["hr"]), 7).unwrap();
+    assert_eq!(
+        driver
+            .start_run(json!(42), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, 0)
+            .unwrap_err()
+            .code(),
+        "config"
+    );
     assert_eq!(driver.handle_timer(EffectId::from_raw(77), 0).unwrap_err().code(), "host", "an id nobody issued");
     assert_eq!(driver.poll_output(), Output::Idle);
 }
@@ -443,7 +499,9 @@ fn no_servers_means_no_tools() {
         assert!(request.get("tools").is_none());
         (200, response("resp_1", json!([answer("plain")])))
     });
-    host.driver.start_run(json!("hi"), "t", RunOptions::default(), host.now).unwrap();
+    host.driver
+        .start_run(json!("hi"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     assert_eq!(host.done.pop().unwrap().1.unwrap().output_text, "plain");
 }
@@ -536,7 +594,7 @@ fn reads_configuration_from_json_and_names_mistakes() {
     );
     let zero = json!({"model": "m", "servers": [{"name": "a", "url": "http://x/mcp", "maxConcurrentCalls": 0}]});
     assert!(
-        Driver::new(AgentConfig::from_json(&zero).unwrap()).unwrap_err().to_string().contains("maxConcurrentCalls")
+        Driver::new(AgentConfig::from_json(&zero).unwrap(), 7).unwrap_err().to_string().contains("maxConcurrentCalls")
     );
 }
 
@@ -586,8 +644,8 @@ fn every_option_key_is_read_and_nothing_else() {
 
 #[test]
 fn an_oversized_model_response_is_cut_off_and_fails_the_run() {
-    let mut driver = Driver::new(config(&[])).unwrap();
-    driver.start_run(json!("hi"), "t", RunOptions::default(), 0).unwrap();
+    let mut driver = Driver::new(config(&[]), 7).unwrap();
+    driver.start_run(json!("hi"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, 0).unwrap();
     let id = loop {
         if let Output::Effect(Effect::Http { id, .. }) = driver.poll_output() {
             break id;
@@ -615,7 +673,7 @@ fn an_oversized_model_response_is_cut_off_and_fails_the_run() {
     assert!(error.to_string().contains("exceeded"), "{error}");
     let mut config = config(&[]);
     config.model_timeout_ms = 1 << 40;
-    assert!(Driver::new(config).unwrap_err().to_string().contains("modelTimeoutMs"));
+    assert!(Driver::new(config, 7).unwrap_err().to_string().contains("modelTimeoutMs"));
 }
 
 /// A run in which the model calls `mutate` (the server then changes its tools) and answers with the names of the
@@ -629,7 +687,13 @@ fn run_mutate(config: AgentConfig) -> (Host, String) {
             (200, response("resp_2", json!([answer(&names.join(","))])))
         }
     });
-    host.driver.start_run(json!("change your tools"), "t", RunOptions::default(), host.now).unwrap();
+    host.driver
+        .start_run(
+            json!("change your tools"),
+            RunOptions { trace_id: Some("t".into()), ..RunOptions::default() },
+            host.now,
+        )
+        .unwrap();
     host.settle();
     let result = host.done.pop().unwrap().1.unwrap();
     (host, result.output_text)
@@ -668,7 +732,7 @@ fn a_changed_definition_is_reported_and_blocked_and_filters_apply() {
 
 #[test]
 fn debug_output_keeps_secrets_out() {
-    let driver = Driver::new(config(&["hr"])).unwrap();
+    let driver = Driver::new(config(&["hr"]), 7).unwrap();
     let text = format!("{driver:?}");
     for secret in ["10.9.8.7", "intranet-secret-123", "model-key"] {
         assert!(!text.contains(secret), "{secret} in {text}");
@@ -697,7 +761,9 @@ fn a_paused_run_carries_a_snapshot_without_secrets_that_another_driver_resumes()
     let mut approving = config(&["hr"]);
     approving.approve = Approve::Always;
     let mut host = Host::new(approving.clone(), echo_once);
-    host.driver.start_run(json!("go"), "trace-p", RunOptions::default(), host.now).unwrap();
+    host.driver
+        .start_run(json!("go"), RunOptions { trace_id: Some("trace-p".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     let result = host.done.pop().unwrap().1.unwrap();
     assert_eq!(result.status, RunStatus::AwaitingApproval);
@@ -730,7 +796,7 @@ fn a_paused_run_carries_a_snapshot_without_secrets_that_another_driver_resumes()
 fn a_snapshot_follows_every_step_when_asked() {
     let mut host = Host::new(config(&["hr"]), echo_once);
     let options = RunOptions { snapshots: true, ..RunOptions::default() };
-    host.driver.start_run(json!("go"), "t", options, host.now).unwrap();
+    host.driver.start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..options }, host.now).unwrap();
     host.settle();
     assert!(host.done.pop().unwrap().1.is_ok());
     let phases: Vec<&str> =
@@ -746,7 +812,10 @@ fn a_snapshot_follows_every_step_when_asked() {
 fn cancelling_a_run_tells_the_server_and_ends_it_cancelled() {
     let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
     host.hang.push("slow");
-    let run = host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    let run = host
+        .driver
+        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     let held = host.held[0];
     host.driver.cancel_run(run, "the user pressed stop", host.now).unwrap();
@@ -767,7 +836,9 @@ fn a_run_past_its_deadline_ends_cancelled() {
     limited.run_timeout_ms = Some(1000);
     let mut host = Host::new(limited, |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
     host.hang.push("slow");
-    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    host.driver
+        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     host.fire_timers();
     let result = host.done.pop().unwrap().1.unwrap();
@@ -786,7 +857,9 @@ fn a_model_error_that_may_heal_is_tried_again() {
         }
         echo_once(request)
     });
-    host.driver.start_run(json!("go"), "t", RunOptions::default(), host.now).unwrap();
+    host.driver
+        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
+        .unwrap();
     host.settle();
     assert!(host.done.is_empty(), "waiting to try again");
     host.fire_timers();
@@ -802,4 +875,121 @@ fn a_model_error_that_may_heal_is_tried_again() {
 /// An output's text, read back.
 fn parsed(text: String) -> Value {
     serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn an_approval_function_waves_calls_through_and_the_run_pauses_for_the_rest() {
+    let mut config = config(&["hr", "it"]);
+    config.approve = Approve::Host;
+    let mut host = Host::new(config, two_server_model);
+    host.approver = Some(|call| call.server == "it");
+    let run = host.driver.start_run(json!("echo one and two"), RunOptions::default(), host.now).unwrap();
+    host.settle();
+    assert_eq!(host.asked, ["c1", "c2"], "each call of the pause is asked about once");
+    let (paused_run, paused) = host.done.pop().expect("the run paused");
+    let paused = paused.unwrap();
+    assert_eq!((paused_run, paused.status), (run, RunStatus::AwaitingApproval));
+    assert_eq!(paused.pending.iter().map(|p| p.call_id.as_str()).collect::<Vec<_>>(), ["c2"]);
+    let calls: Vec<&str> =
+        host.requests.iter().filter_map(|r| r.body.as_deref()).filter(|b| b.contains("tools/call")).collect();
+    assert_eq!(calls.len(), 1, "the waved-through call ran, the other waits for a person");
+    assert!(calls[0].contains("\"one\""));
+    let recorded = &paused.tool_calls;
+    assert!(recorded.is_empty(), "the turn is not over: its calls are recorded when it is");
+    let snapshot = paused.snapshot.expect("a pause can be resumed");
+    assert_eq!(snapshot["state"]["phase"]["calls"][0]["state"], "done", "the waved-through call's output is kept");
+
+    // A person approves the rest: the run completes without asking the function again about c2.
+    let decisions = vec![Decision { call_id: "c2".into(), approved: true, reason: None }];
+    host.asked.clear();
+    host.driver.resume_run(snapshot, decisions, RunOptions::default(), host.now).unwrap();
+    host.settle();
+    assert!(host.asked.is_empty(), "decided calls are not asked about");
+    let done = host.done.pop().unwrap().1.unwrap();
+    assert_eq!((done.status, done.output_text.as_str()), (RunStatus::Completed, "echo says one | echo says two"));
+}
+
+#[test]
+fn a_run_waiting_for_approval_answers_ends_with_its_pause_when_cancelled_or_closed() {
+    for close in [false, true] {
+        let mut config = config(&["hr"]);
+        config.approve = Approve::Host;
+        let mut host = Host::new(config, |_| (200, response("resp_1", json!([call("c1", "echo", json!({}))]))));
+        host.approver = None;
+        let run = host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
+        host.settle();
+        let [id] = host.open_questions[..] else { panic!("one approval question: {:?}", host.open_questions) };
+        assert!(host.done.is_empty(), "the run waits for the answer");
+        match close {
+            true => host.driver.close(host.now),
+            false => assert_eq!(host.driver.cancel_run(run, "stop", host.now), Ok(true)),
+        }
+        host.settle();
+        let result = host.done.pop().unwrap().1.unwrap();
+        assert_eq!(result.status, RunStatus::AwaitingApproval, "the pause is the result, nothing is lost");
+        assert!(result.snapshot.is_some());
+        assert_eq!(host.driver.answer_approval(id, false, host.now), Ok(false), "a late answer is not taken");
+    }
+}
+
+#[test]
+fn a_headers_hook_is_asked_before_every_request_and_its_values_are_secrets() {
+    let mut hooked = config(&["hr"]);
+    hooked.servers[0].headers_hook = true;
+    let mut host = Host::new(hooked, |request| match request.get("previous_response_id") {
+        None => (200, response("resp_1", json!([call("c1", "echo", json!({"message": "rotating-token-42"}))]))),
+        Some(_) => (200, response("resp_2", json!([answer(request["input"][0]["output"].as_str().unwrap())]))),
+    });
+    host.hook = Ok(vec![("x-api-key".into(), "rotating-token-42".into())]);
+    host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
+    host.settle();
+    let mcp: Vec<&HttpRequest> = host.requests.iter().filter(|r| !r.url.ends_with("/responses")).collect();
+    assert!(mcp.len() >= 3, "initialize, initialized, tools/list, tools/call");
+    assert!(mcp.iter().all(|r| r.header("x-api-key") == Some("rotating-token-42")), "on every MCP request");
+    let model: Vec<&HttpRequest> = host.requests.iter().filter(|r| r.url.ends_with("/responses")).collect();
+    assert!(model.iter().all(|r| r.header("x-api-key").is_none()), "never to the model");
+    let result = host.done.pop().unwrap().1.unwrap();
+    assert_eq!(result.output_text, "echo says [redacted]", "the hook's value is a secret like a configured one");
+
+    // A hook that fails fails that request, with only the kind of failure in the message.
+    let mut failing = config(&["hr"]);
+    failing.servers[0].headers_hook = true;
+    let mut host = Host::new(failing, |_| unreachable!("the tools cannot be listed"));
+    host.hook = Err("TypeError".into());
+    host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
+    host.settle();
+    let error = host.done.pop().unwrap().1.unwrap_err().to_string();
+    assert!(error.contains("the headers hook failed (TypeError)"), "{error}");
+    assert!(host.requests.is_empty(), "nothing went out without its headers");
+}
+
+#[test]
+fn runs_without_a_trace_id_get_one_from_the_host_entropy() {
+    let ids = |entropy: u64| {
+        let mut driver = Driver::new(config(&["hr"]), entropy).unwrap();
+        let events: Vec<Option<String>> = (0..2)
+            .map(|_| {
+                driver.start_run(json!("go"), RunOptions::default(), 0).unwrap();
+                std::iter::from_fn(|| match driver.poll_output() {
+                    Output::Wait | Output::Idle => None,
+                    output => Some(output),
+                })
+                .find_map(|o| match o {
+                    Output::Event { event: Event::RunStarted { trace_id, .. }, .. } => Some(trace_id),
+                    _ => None,
+                })
+                .unwrap()
+            })
+            .collect();
+        events
+    };
+    let first = ids(1);
+    let [Some(a), Some(b)] = first.as_slice() else { panic!("{first:?}") };
+    for id in [a, b] {
+        let hex = id.strip_prefix("mcp-loop-").unwrap();
+        assert!(hex.len() == 32 && hex.bytes().all(|c| c.is_ascii_hexdigit()), "{id}");
+    }
+    assert_ne!(a, b, "each run its own");
+    assert_eq!(ids(1), first, "the same entropy, the same ids: the core draws no randomness itself");
+    assert_ne!(ids(2), first);
 }

@@ -162,8 +162,12 @@ pub enum StdioOp {
         /// The line.
         line: String,
     },
-    /// Close its stdin, give it a moment, then terminate it (TERM, then KILL), and reap it.
+    /// Close its stdin (a server should then exit; the core sends `terminate`, then `kill`, if it does not).
     Close,
+    /// Ask it to stop (SIGTERM; where there are no signals, end it).
+    Terminate,
+    /// End it now (SIGKILL).
+    Kill,
 }
 
 impl std::fmt::Debug for StdioOp {
@@ -176,6 +180,8 @@ impl std::fmt::Debug for StdioOp {
             }
             StdioOp::Write { line } => write!(f, "Write {{ {} bytes }}", line.len()),
             StdioOp::Close => f.write_str("Close"),
+            StdioOp::Terminate => f.write_str("Terminate"),
+            StdioOp::Kill => f.write_str("Kill"),
         }
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod io;
 pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod lines;
+pub(crate) mod mix;
 pub(crate) mod queue;
 pub(crate) mod sse;
 pub(crate) mod text;

@@ -206,8 +206,7 @@ impl McpClient {
         }
         // The old connection ends properly (its process reaped, its streams closed, its session deleted), and
         // the next operation starts a fresh one.
-        self.transport.close(&mut self.io);
-        self.io.incoming.clear();
+        self.close_transport();
         self.transport = Transport::new(&self.config, self.transport.is_legacy_sse());
         while let Some(op) = self.waiting.pop_front() {
             self.fail_op(op, message.clone());

@@ -46,7 +46,7 @@ use ops::Op;
 use requests::Pending;
 use serde_json::Value;
 use server_requests::Input;
-use transport::{Io, Transport};
+use transport::{Io, Reaper, Transport};
 
 /// What [`McpClient::poll_output`] gives.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +158,8 @@ pub struct McpClient {
     hook_secrets: Vec<String>,
     /// Sessions the server forgot (HTTP 404) since an operation last succeeded.
     sessions_lost: u32,
+    /// Server processes being ended.
+    reaper: Reaper,
 }
 
 impl McpClient {
@@ -184,6 +186,7 @@ impl McpClient {
             events: Queue::new(),
             hook_secrets: Vec::new(),
             sessions_lost: 0,
+            reaper: Reaper::default(),
         }
     }
 
@@ -218,7 +221,14 @@ impl McpClient {
         }
         self.waiting.clear();
         self.inputs.clear();
-        self.transport.close(&mut self.io);
+        self.close_transport();
+    }
+
+    /// Ends the transport's connection; a server process goes to the reaper.
+    fn close_transport(&mut self) {
+        if let Some(process) = self.transport.close(&mut self.io) {
+            self.reaper.close(process, &mut self.io);
+        }
         self.io.incoming.clear();
     }
 
@@ -286,7 +296,8 @@ impl McpClient {
     /// The server process ended or could not start; `reason` says how (`exited with code 1`, …).
     pub fn handle_stdio_exit(&mut self, key: EffectId, reason: &str, now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
-        let ours = self.transport.handle_stdio_exit(key, reason, &mut self.io);
+        let ours =
+            self.reaper.handle_exit(key, &mut self.io) || self.transport.handle_stdio_exit(key, reason, &mut self.io);
         self.process();
         ours
     }
@@ -308,7 +319,7 @@ impl McpClient {
             self.fail_connection(format!("notifications/initialized was not accepted within {after} ms"));
             true
         } else {
-            self.transport.handle_timer(key, &mut self.io)
+            self.reaper.handle_timer(key, &mut self.io) || self.transport.handle_timer(key, &mut self.io)
         };
         self.process();
         ours

@@ -704,6 +704,54 @@ fn a_failed_stdio_handshake_ends_the_process_before_starting_another() {
     assert!(matches!(again.stdio[0], (k, StdioOp::Spawn { .. }) if k != key));
 }
 
+#[test]
+fn a_closed_server_process_gets_its_stdin_closed_then_term_then_kill_and_is_forgotten_at_its_exit() {
+    let stdio = |c: &mut McpClient| {
+        let op = list(c, 0);
+        let process = drain(c).stdio[0].0;
+        (op, process)
+    };
+    let config = ConnectionConfig {
+        endpoint: Endpoint::Stdio { command: "node".into(), args: Vec::new(), env: Vec::new(), cwd: None },
+        headers: Vec::new(),
+        ..config(Protocol::Handshake("2025-11-25".into()))
+    };
+    // A server that ignores its stdin closing: TERM after the grace period, KILL after another.
+    let mut c = McpClient::new(config.clone(), Owner::Server(0));
+    let (_, process) = stdio(&mut c);
+    c.close(100);
+    let closed = drain(&mut c);
+    assert!(matches!(closed.stdio[..], [(p, StdioOp::Close)] if p == process));
+    let [(grace, at)] = closed.timers[..] else { panic!("{closed:?}") };
+    assert_eq!(at, 2_100);
+    assert!(c.handle_timer(grace, 2_100));
+    let termed = drain(&mut c);
+    assert!(matches!(termed.stdio[..], [(p, StdioOp::Terminate)] if p == process), "TERM first: {termed:?}");
+    let [(grace, at)] = termed.timers[..] else { panic!("{termed:?}") };
+    assert_eq!(at, 4_100);
+    assert!(c.handle_timer(grace, 4_100));
+    let killed = drain(&mut c);
+    assert!(matches!(killed.stdio[..], [(p, StdioOp::Kill)] if p == process) && killed.timers.is_empty());
+    assert!(c.handle_stdio_exit(process, "was killed by SIGKILL", 4_200), "the exit of a closing process is ours");
+    assert!(drain(&mut c).stdio.is_empty());
+
+    // A server that exits at once: no signal, its timer cancelled. Also for a process a failed connection closed.
+    let mut c = McpClient::new(config, Owner::Server(0));
+    let (op, process) = stdio(&mut c);
+    assert!(c.handle_stdio_stdout(
+        process,
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-1,\"message\":\"no\"}}\n",
+        5
+    ));
+    assert!(failed(&events(&mut c), op, "initialize was refused"));
+    let closed = drain(&mut c);
+    let [(grace, _)] = closed.timers[..] else { panic!("{closed:?}") };
+    assert!(c.handle_stdio_exit(process, "exited with code 0", 10));
+    let after = drain(&mut c);
+    assert_eq!((after.cancels, after.stdio.len()), (vec![grace], 0), "the grace timer is cleared, nothing sent");
+    assert!(!c.handle_timer(grace, 2_010), "a cleared timer is nobody's");
+}
+
 // ---- bad input, secrets, closing ----
 
 #[test]

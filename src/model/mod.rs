@@ -11,6 +11,7 @@ pub(crate) use portkey::{MAX_RESPONSE_BYTES, Span};
 use crate::base::error::{Error, Result};
 use crate::base::http::{self, BodyBuffer, HttpRequest};
 use crate::base::io::{Effect, EffectId, Effects, OpId, Owner};
+use crate::base::mix::mix;
 use crate::base::queue::Queue;
 use crate::base::sse::{SseEvent, SseParser};
 use crate::base::vec_map::VecMap;
@@ -343,11 +344,7 @@ fn retryable(error: &Error) -> bool {
 /// randomness it is not given; the time and the call make a seed that differs between clients).
 fn backoff(failures: u32, seed: u64) -> u64 {
     let full = BASE_BACKOFF_MS.saturating_mul(1 << failures.min(16)).min(30_000);
-    let mut x = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^= x >> 31;
-    full / 2 + x % (full / 2 + 1)
+    full / 2 + mix(seed) % (full / 2 + 1)
 }
 
 /// `Retry-After` in whole seconds (an HTTP date cannot be read without a clock and is ignored), or

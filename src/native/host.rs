@@ -1,13 +1,14 @@
 //! The host task: it owns the driver, performs its effects with tokio (HTTP with reqwest, processes, timers),
-//! and hands results to the callers waiting on them.
+//! answers its questions with the application's hooks, and hands results to the callers waiting on them. All
+//! policy (when to ask, what a failure means, how a process ends) is the core's; this only does the I/O.
 
 use super::http::perform;
-use super::process::spawn_process;
+use super::process::{Process, Signal, spawn_process};
 use super::{CancellationToken, EventHandler, Hooks, InputRequest, ProgressHandler, RunOptions, SnapshotHandler};
 use crate::agent::{self, Driver, Output, RunId};
 use crate::base::error::{Error, Result};
 use crate::base::io::{Effect, EffectId, StdioOp};
-use crate::event::{PendingCall, RunResult, RunStatus};
+use crate::event::{PendingCall, RunResult};
 use crate::tool_loop::Decision;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -18,21 +19,16 @@ use tokio::task::AbortHandle;
 
 /// What the host task can start on the driver.
 pub(super) enum Work {
-    Run { input: Value, trace_id: String },
+    Run { input: Value },
     Resume { snapshot: Value, decisions: Vec<Decision> },
     ListTools { server: String },
     CallTool { server: String, name: String, arguments: Value },
 }
 
 impl Work {
-    /// A new run of `input`, traced as the options say (or with a fresh trace id).
-    pub(super) fn run(input: Value, options: &RunOptions) -> Work {
-        Work::Run { input, trace_id: options.trace_id.clone().unwrap_or_else(new_trace_id) }
-    }
-
     pub(super) fn start(self, driver: &mut Driver, options: agent::RunOptions, now: u64) -> Result<Job> {
         match self {
-            Work::Run { input, trace_id } => driver.start_run(input, &trace_id, options, now).map(Job::Run),
+            Work::Run { input } => driver.start_run(input, options, now).map(Job::Run),
             Work::Resume { snapshot, decisions } => driver.resume_run(snapshot, decisions, options, now).map(Job::Run),
             Work::ListTools { server } => driver.list_tools(&server, now).map(Job::Op),
             Work::CallTool { server, name, arguments } => driver.call_tool(&server, &name, arguments, now).map(Job::Op),
@@ -59,7 +55,7 @@ pub(super) struct Options {
 
 impl From<RunOptions> for Options {
     fn from(o: RunOptions) -> Options {
-        let run = agent::RunOptions { stream: o.stream, snapshots: o.on_snapshot.is_some() };
+        let run = agent::RunOptions { stream: o.stream, snapshots: o.on_snapshot.is_some(), trace_id: o.trace_id };
         Options { on_event: o.on_event, on_progress: None, on_snapshot: o.on_snapshot, cancel: o.cancel, run }
     }
 }
@@ -109,17 +105,13 @@ impl Drop for CancelOnDrop<'_> {
 
 impl Handle {
     pub(super) fn start(driver: Driver, hooks: Hooks) -> Result<Handle> {
-        Handle::start_with(driver, hooks, Vec::new())
-    }
-
-    pub(super) fn start_with(driver: Driver, hooks: Hooks, host_decides: Vec<String>) -> Result<Handle> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::config("mcp-loop's native host must be started inside a tokio runtime"))?;
         let http = reqwest::Client::builder()
             .build()
             .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         let (commands, receiver) = mpsc::unbounded_channel();
-        runtime.spawn(Host::new(driver, http, hooks, host_decides).serve(receiver));
+        runtime.spawn(Host::new(driver, http, hooks).serve(receiver));
         Ok(Handle { commands, tokens: AtomicU64::new(1) })
     }
 
@@ -158,6 +150,7 @@ impl Handle {
     }
 }
 
+/// An outcome for the driver, from a task of the host.
 pub(super) enum Input {
     Head(EffectId, u16, Vec<(String, String)>),
     Chunk(EffectId, Vec<u8>),
@@ -168,14 +161,11 @@ pub(super) enum Input {
     Stderr(EffectId, Vec<u8>),
     Exit(EffectId, String),
     Answer(EffectId, std::result::Result<Value, String>),
-    /// Header values a headers hook gave for a request to this server.
-    Secrets(String, Vec<String>),
+    Headers(EffectId, std::result::Result<Vec<(String, String)>, String>),
 }
 
 pub(super) struct Slot {
     token: u64,
-    /// The run's options, for a run the host resumes itself.
-    flags: agent::RunOptions,
     reply: oneshot::Sender<Result<Finished>>,
     on_event: Option<EventHandler>,
     on_progress: Option<ProgressHandler>,
@@ -186,26 +176,22 @@ pub(super) struct Host {
     driver: Driver,
     http: reqwest::Client,
     hooks: Hooks,
-    /// The servers whose pending calls `hooks.approve` decides.
-    host_decides: Vec<String>,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs: mpsc::UnboundedReceiver<Input>,
     tasks: HashMap<EffectId, AbortHandle>,
-    /// stdin of each server process; dropping it closes the pipe.
-    processes: HashMap<EffectId, mpsc::UnboundedSender<String>>,
-    /// Work in progress, by the machine's run or operation id.
+    processes: HashMap<EffectId, Process>,
+    /// Work in progress, by the driver's name for it.
     slots: HashMap<Job, Slot>,
     closing: Vec<oneshot::Sender<()>>,
 }
 
 impl Host {
-    fn new(driver: Driver, http: reqwest::Client, hooks: Hooks, host_decides: Vec<String>) -> Host {
+    fn new(driver: Driver, http: reqwest::Client, hooks: Hooks) -> Host {
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
         Host {
             driver,
             http,
             hooks,
-            host_decides,
             inputs_tx,
             inputs,
             tasks: HashMap::new(),
@@ -230,10 +216,10 @@ impl Host {
                 command = commands.recv(), if accepting => match command {
                     Some(Command::Start { token, work, options, reply }) => {
                         match work.start(&mut self.driver, options.run, now_ms()) {
-                            Ok(id) => {
-                                let Options { on_event, on_progress, on_snapshot, run: flags, .. } = options;
-                                let slot = Slot { token, flags, reply, on_event, on_progress, on_snapshot };
-                                self.slots.insert(id, slot);
+                            Ok(job) => {
+                                let Options { on_event, on_progress, on_snapshot, .. } = options;
+                                let slot = Slot { token, reply, on_event, on_progress, on_snapshot };
+                                self.slots.insert(job, slot);
                             }
                             Err(e) => {
                                 let _ = reply.send(Err(e));
@@ -241,8 +227,8 @@ impl Host {
                         }
                     }
                     Some(Command::Cancel(token, reason)) => {
-                        if let Some((id, _)) = self.slots.iter().find(|(_, s)| s.token == token) {
-                            let _ = match *id {
+                        if let Some((job, _)) = self.slots.iter().find(|(_, s)| s.token == token) {
+                            let _ = match *job {
                                 Job::Run(run) => self.driver.cancel_run(run, &reason, now_ms()),
                                 Job::Op(op) => self.driver.cancel_op(op, &reason, now_ms()),
                             };
@@ -278,14 +264,16 @@ impl Host {
                     }
                 }
                 Output::InputRequest { id, server, method, params, .. } => self.ask(id, server, method, params),
+                Output::ApprovalRequest { id, call, .. } => {
+                    let needs_person = self.needs_person(&call);
+                    let _ = self.driver.answer_approval(id, needs_person, now_ms());
+                }
+                Output::HeadersRequest { id, server } => self.headers(id, server),
                 Output::Snapshot { run, snapshot } => {
                     if let Some(handler) = self.slots.get_mut(&Job::Run(run)).and_then(|slot| slot.on_snapshot.as_mut())
                     {
                         handler(&snapshot);
                     }
-                }
-                Output::Done { run, result: Ok(result) } if result.status == RunStatus::AwaitingApproval => {
-                    self.paused(run, result)
                 }
                 Output::Done { run, result } => self.finish(Job::Run(run), result.map(|r| Finished::Run(Box::new(r)))),
                 Output::OpDone { op, result } => self.finish(Job::Op(op), result.map(Finished::Op)),
@@ -300,40 +288,11 @@ impl Host {
         }
     }
 
-    /// A paused run: the approve hook waves through what it need not ask about, and the run goes on at once
-    /// under the same caller; if a person must decide anything, the pause is the result.
-    fn paused(&mut self, run: RunId, mut result: RunResult) {
-        let hook = self.hooks.approve.clone();
-        let decides = |call: &PendingCall| self.host_decides.contains(&call.server);
-        let approved: Vec<Decision> = match (&hook, &result.snapshot) {
-            (Some(hook), Some(_)) => result
-                .pending
-                .iter()
-                // A hook that panics leaves the call to a person: the safe side.
-                .filter(|call| {
-                    decides(call)
-                        && !std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(call))).unwrap_or(true)
-                })
-                .map(|call| Decision { call_id: call.call_id.clone(), approved: true, reason: None })
-                .collect(),
-            _ => Vec::new(),
-        };
-        // Moved, not copied: the result is done with once the run goes on.
-        let snapshot = match result.snapshot.take() {
-            Some(snapshot) if !approved.is_empty() && self.slots.contains_key(&Job::Run(run)) => snapshot,
-            snapshot => {
-                return self.finish(Job::Run(run), Ok(Finished::Run(Box::new(RunResult { snapshot, ..result }))));
-            }
-        };
-        let Some(slot) = self.slots.remove(&Job::Run(run)) else { return };
-        match self.driver.resume_run(snapshot, approved, slot.flags, now_ms()) {
-            Ok(next) => {
-                self.slots.insert(Job::Run(next), slot);
-            }
-            Err(e) => {
-                let _ = slot.reply.send(Err(e));
-            }
-        }
+    /// The approve hook's verdict on a call: whether a person must decide it. A hook that panics leaves the
+    /// call to a person, the safe side.
+    fn needs_person(&self, call: &PendingCall) -> bool {
+        let Some(hook) = &self.hooks.approve else { return true };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(call))).unwrap_or(true)
     }
 
     fn finish(&mut self, id: Job, result: Result<Finished>) {
@@ -357,29 +316,25 @@ impl Host {
         }
     }
 
+    /// Asks the headers hook for a request to `server`; the core waits for the answer.
+    fn headers(&mut self, id: EffectId, server: String) {
+        let inputs = self.inputs_tx.clone();
+        let Some(hook) = self.hooks.headers.clone() else {
+            let _ = inputs.send(Input::Headers(id, Ok(Vec::new())));
+            return;
+        };
+        let task = tokio::spawn(async move {
+            // Only the kind of failure: the hook's text may carry the very credential it was fetching.
+            let outcome = hook(server).await.map_err(|_| "it returned an error".to_owned());
+            let _ = inputs.send(Input::Headers(id, outcome));
+        });
+        self.tasks.insert(id, task.abort_handle());
+    }
+
     fn perform(&mut self, effect: Effect) {
         match effect {
-            Effect::Http { id, mut request, server } => {
-                let (http, inputs) = (self.http.clone(), self.inputs_tx.clone());
-                let hook = server.and_then(|server| self.hooks.headers.clone().map(|hook| (hook, server)));
-                let task = tokio::spawn(async move {
-                    if let Some((hook, server)) = hook {
-                        match hook(server.clone()).await {
-                            Ok(extra) => {
-                                // The driver redacts them from every message, as it does configured header values.
-                                let values = extra.iter().map(|(_, value)| value.clone()).collect();
-                                let _ = inputs.send(Input::Secrets(server, values));
-                                request.headers.extend(extra);
-                            }
-                            Err(_) => {
-                                // Not its text: that may carry the very credential the hook was fetching.
-                                let _ = inputs.send(Input::Failed(id, "the headers hook failed".into()));
-                                return;
-                            }
-                        }
-                    }
-                    perform(http, id, request, inputs).await
-                });
+            Effect::Http { id, request, .. } => {
+                let task = tokio::spawn(perform(self.http.clone(), id, request, self.inputs_tx.clone()));
                 self.tasks.insert(id, task.abort_handle());
             }
             Effect::Timer { id, at_ms } => {
@@ -402,7 +357,7 @@ impl Host {
 
     fn feed(&mut self, input: Input) {
         let now = now_ms();
-        // An input for an effect that was cancelled meanwhile is refused by the driver; that race is harmless.
+        // An outcome that raced a cancel is simply not taken (`Ok(false)`); the driver decides, not the host.
         let driver = &mut self.driver;
         let _ = match input {
             Input::Head(id, status, headers) => driver.handle_http_head(id, status, &headers, now),
@@ -426,17 +381,25 @@ impl Host {
                 driver.handle_stdio_exit(id, &reason, now)
             }
             Input::Answer(id, outcome) => driver.answer_input(id, outcome, now),
-            Input::Secrets(server, values) => driver.add_secrets(&server, values).map(|()| true),
+            Input::Headers(id, outcome) => {
+                self.tasks.remove(&id);
+                driver.answer_headers(id, outcome, now)
+            }
         };
     }
 
     fn stdio(&mut self, id: EffectId, op: StdioOp) {
+        let signal = |host: &mut Host, signal| {
+            if let Some(process) = host.processes.get(&id) {
+                let _ = process.signals.send(signal);
+            }
+        };
         match op {
             StdioOp::Spawn { command, args, inherit, env, cwd } => {
                 let inputs = self.inputs_tx.clone();
                 match spawn_process(id, &command, &args, &inherit, &env, cwd.as_deref(), inputs.clone()) {
-                    Ok(stdin) => {
-                        self.processes.insert(id, stdin);
+                    Ok(process) => {
+                        self.processes.insert(id, process);
                     }
                     Err(e) => {
                         let _ = inputs.send(Input::Exit(id, format!("could not start: {e}")));
@@ -444,14 +407,18 @@ impl Host {
                 }
             }
             StdioOp::Write { line } => {
-                if let Some(stdin) = self.processes.get(&id) {
+                if let Some(stdin) = self.processes.get(&id).and_then(|p| p.stdin.as_ref()) {
                     let _ = stdin.send(line);
                 }
             }
-            // Dropping the sender closes stdin; the process task then waits, kills if needed, and reaps.
+            // Dropping the sender closes stdin.
             StdioOp::Close => {
-                self.processes.remove(&id);
+                if let Some(process) = self.processes.get_mut(&id) {
+                    process.stdin = None;
+                }
             }
+            StdioOp::Terminate => signal(self, Signal::Terminate),
+            StdioOp::Kill => signal(self, Signal::Kill),
         }
     }
 }
@@ -460,11 +427,12 @@ pub(super) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-/// A trace id unique enough for Portkey's logs: time plus the process-wide random hasher state.
-pub(super) fn new_trace_id() -> String {
+/// Random bits for the core (which draws none itself): the process-wide random hasher state, the time and
+/// the process id.
+pub(super) fn entropy() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u64(now_ms());
     hasher.write_u32(std::process::id());
-    format!("mcp-loop-{:016x}{:08x}", hasher.finish(), now_ms() as u32)
+    hasher.finish()
 }

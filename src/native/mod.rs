@@ -32,9 +32,9 @@ pub use tokio_util::sync::CancellationToken;
 use crate::agent::{AgentConfig, Driver, ServerEntry};
 use crate::base::error::{Error, Result};
 use crate::event::{Event, PendingCall, RunResult};
-use crate::mcp::ConnectionConfig;
+use crate::mcp::{ConnectionConfig, Endpoint};
 use crate::tool_loop::{Approve, Decision};
-use host::{CANCELLED_BY_APP, Command, Finished, Handle, Options, Work};
+use host::{CANCELLED_BY_APP, Command, Finished, Handle, Options, Work, entropy};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -124,25 +124,20 @@ impl Agent {
         Agent::with_hooks(config, Hooks::default())
     }
 
-    /// Like [`Agent::new`], with hooks (answers to what servers ask, headers per request).
-    pub fn with_hooks(config: AgentConfig, hooks: Hooks) -> Result<Agent> {
+    /// Like [`Agent::new`], with hooks (answers to what servers ask, headers per request, approvals).
+    pub fn with_hooks(mut config: AgentConfig, hooks: Hooks) -> Result<Agent> {
         if config.model.trim().is_empty() {
             return Err(Error::config("model is required"));
         }
-        // The servers whose calls the approve hook decides.
-        let host_decides: Vec<String> = config
-            .servers
-            .iter()
-            .filter(|s| s.approve.unwrap_or(config.approve) == Approve::Host)
-            .map(|s| s.name().to_owned())
-            .collect();
-        if host_decides.is_empty() != hooks.approve.is_none() {
+        let host_decides = config.servers.iter().any(|s| s.approve == Some(Approve::Host))
+            || (config.approve == Approve::Host && config.servers.iter().any(|s| s.approve.is_none()));
+        if host_decides == hooks.approve.is_none() {
             return Err(Error::config(
                 "Hooks::approve and the approval policy 'host' go together: set both (for the agent or a server) or neither",
             ));
         }
-        let driver = Driver::new(config)?;
-        Ok(Agent { handle: Handle::start_with(driver, hooks, host_decides)? })
+        ask_headers(&mut config.servers, &hooks);
+        Ok(Agent { handle: Handle::start(Driver::new(config, entropy())?, hooks)? })
     }
 
     /// Runs one conversation to its end.
@@ -152,7 +147,7 @@ impl Agent {
 
     /// Runs one conversation with options (trace id, events, streaming, snapshots, cancellation).
     pub async fn run_with(&self, input: impl Into<Value>, options: RunOptions) -> Result<RunResult> {
-        self.submit_run(Work::run(input.into(), &options), options).await
+        self.submit_run(Work::Run { input: input.into() }, options).await
     }
 
     /// Continues a run from its snapshot (a paused run's `snapshot`, or one given to `on_snapshot`, by this
@@ -173,7 +168,7 @@ impl Agent {
             }
             let _ = events_tx.send(event.clone());
         }));
-        let work = Work::run(input.into(), &options);
+        let work = Work::Run { input: input.into() };
         let cancel = options.cancel.take().map(|c| Box::pin(c.cancelled_owned()));
         let (token, reply) = self.handle.send(work, options);
         RunStream { events: Some(events), reply: Some(reply), cancel, commands: self.handle.commands.clone(), token }
@@ -200,7 +195,9 @@ impl McpConnection {
     /// inside a tokio runtime.
     pub fn new(config: ConnectionConfig, hooks: Hooks) -> Result<McpConnection> {
         let server = config.name.clone();
-        let driver = Driver::new(AgentConfig { servers: vec![ServerEntry::new(config)], ..AgentConfig::default() })?;
+        let mut servers = vec![ServerEntry::new(config)];
+        ask_headers(&mut servers, &hooks);
+        let driver = Driver::new(AgentConfig { servers, ..AgentConfig::default() }, entropy())?;
         Ok(McpConnection { handle: Handle::start(driver, hooks)?, server })
     }
 
@@ -227,7 +224,12 @@ impl McpConnection {
     }
 }
 
-// ---- the host task ----
+/// With a headers hook, the core asks for headers before every request to an HTTP server.
+fn ask_headers(servers: &mut [ServerEntry], hooks: &Hooks) {
+    for server in servers.iter_mut().filter(|s| matches!(s.connection.endpoint, Endpoint::Http { .. })) {
+        server.headers_hook = hooks.headers.is_some();
+    }
+}
 
 /// A stream of a run's events, then its end; see [`Agent::stream`].
 pub struct RunStream {

@@ -5,14 +5,26 @@ use super::host::Input;
 use crate::base::io::EffectId;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-/// How long a stdio server gets to exit after its stdin closes, before it is killed.
-pub(super) const STDIO_GRACE: Duration = Duration::from_secs(2);
+/// How long the output of a server that exited may still drain (a helper it started may hold its pipes).
+const EXIT_DRAIN: Duration = Duration::from_millis(500);
 
-/// Starts a server process with piped stdio. Its output and its end come back as inputs; lines sent on the
-/// returned channel go to its stdin, and dropping the channel closes stdin, after which the process gets
-/// [`STDIO_GRACE`] to exit before it is killed. It is always reaped.
+/// What the core may ask of a running server process besides its stdin.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Signal {
+    Terminate,
+    Kill,
+}
+
+/// A running server process: lines sent on `stdin` go to it, dropping `stdin` closes it; `signals` reach it.
+pub(super) struct Process {
+    pub(super) stdin: Option<mpsc::UnboundedSender<String>>,
+    pub(super) signals: mpsc::UnboundedSender<Signal>,
+}
+
+/// Starts a server process with piped stdio. Its output and its end come back as inputs. It is always reaped;
+/// when it ends is the core's to say (stdin closed, then TERM, then KILL).
 pub(super) fn spawn_process(
     id: EffectId,
     command: &str,
@@ -21,7 +33,7 @@ pub(super) fn spawn_process(
     env: &[(String, String)],
     cwd: Option<&str>,
     inputs: mpsc::UnboundedSender<Input>,
-) -> std::io::Result<mpsc::UnboundedSender<String>> {
+) -> std::io::Result<Process> {
     let mut cmd = tokio::process::Command::new(command);
     cmd.args(args)
         .env_clear()
@@ -44,7 +56,7 @@ pub(super) fn spawn_process(
         return Err(std::io::Error::other("the process has no pipes"));
     };
     let (lines, mut to_write) = mpsc::unbounded_channel::<String>();
-    let (closed, mut closing) = oneshot::channel::<()>();
+    let (signals, mut signalled) = mpsc::unbounded_channel::<Signal>();
     let stdout = tokio::spawn(pump(stdout, inputs.clone(), move |bytes| Input::Stdout(id, bytes)));
     let stderr = tokio::spawn(pump(stderr, inputs.clone(), move |bytes| Input::Stderr(id, bytes)));
     // Writes lines until the host drops the channel (close), then closes stdin.
@@ -54,38 +66,56 @@ pub(super) fn spawn_process(
                 break;
             }
         }
-        drop(stdin);
-        let _ = closed.send(());
     });
-    // Reports the exit as soon as it happens; after a close, waits the grace period, then kills. Always reaps.
+    // Reports the exit as soon as it happens, signalling the process as the core says meanwhile. Always reaps.
     tokio::spawn(async move {
-        let status = tokio::select! {
-            status = child.wait() => status,
-            _ = &mut closing => match tokio::time::timeout(STDIO_GRACE, child.wait()).await {
-                Ok(status) => status,
-                Err(_) => {
-                    let _ = child.start_kill();
-                    child.wait().await
-                }
-            },
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status,
+                Some(signal) = signalled.recv() => send(&mut child, signal),
+            }
         };
         // The last output comes before the exit (a final answer must not be lost), unless a grandchild keeps
         // the pipes open: then not for long.
-        let _ = tokio::time::timeout(STDIO_GRACE, async {
+        let _ = tokio::time::timeout(EXIT_DRAIN, async {
             let _ = stdout.await;
             let _ = stderr.await;
         })
         .await;
         let reason = match status {
-            Ok(status) => match status.code() {
-                Some(code) => format!("exited with code {code}"),
-                None => "was killed by a signal".to_owned(),
+            Ok(status) => match (status.code(), killed_by(&status)) {
+                (Some(code), _) => format!("exited with code {code}"),
+                (None, Some(signal)) => format!("was killed by {signal}"),
+                (None, None) => "was killed by a signal".to_owned(),
             },
             Err(e) => format!("could not be waited for: {e}"),
         };
         let _ = inputs.send(Input::Exit(id, reason));
     });
-    Ok(lines)
+    Ok(Process { stdin: Some(lines), signals })
+}
+
+/// TERM where there are signals (elsewhere the process is ended at once), or KILL.
+fn send(child: &mut tokio::process::Child, signal: Signal) {
+    #[cfg(unix)]
+    if let (Signal::Terminate, Some(pid)) = (signal, child.id().and_then(|pid| i32::try_from(pid).ok())) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+        return;
+    }
+    let _ = signal;
+    let _ = child.start_kill();
+}
+
+/// The signal that ended the process, by name (`SIGTERM`).
+#[cfg(unix)]
+fn killed_by(status: &std::process::ExitStatus) -> Option<&'static str> {
+    use std::os::unix::process::ExitStatusExt;
+    nix::sys::signal::Signal::try_from(status.signal()?).ok().map(|s| s.as_str())
+}
+
+#[cfg(not(unix))]
+fn killed_by(_: &std::process::ExitStatus) -> Option<&'static str> {
+    None
 }
 
 pub(super) async fn pump(

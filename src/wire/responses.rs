@@ -7,6 +7,7 @@ use crate::base::json;
 use crate::base::text::cap_chars;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -138,16 +139,28 @@ impl ModelResponse {
 }
 
 /// The function tools of a catalog, as a request's `tools` list and as its JSON text.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug)]
 pub struct ToolList {
     list: Vec<Value>,
-    text: String,
+    text: Box<RawValue>,
+}
+
+impl Default for ToolList {
+    fn default() -> Self {
+        ToolList::new(Vec::new())
+    }
+}
+
+impl PartialEq for ToolList {
+    fn eq(&self, other: &Self) -> bool {
+        self.list == other.list
+    }
 }
 
 impl ToolList {
     /// The list, with its text made now.
     pub fn new(list: Vec<Value>) -> ToolList {
-        let text = json::text(&list);
+        let text = RawValue::from_string(json::text(&list)).unwrap_or_else(|_| empty_list());
         ToolList { list, text }
     }
 
@@ -166,17 +179,15 @@ pub struct ModelRequest {
     pub tools: Arc<ToolList>,
 }
 
+/// `[]`, as raw JSON.
+fn empty_list() -> Box<RawValue> {
+    RawValue::from_string("[]".to_owned()).unwrap_or_default()
+}
+
 impl ModelRequest {
     /// The body as JSON text: the fields, then the tools' text as it is.
     pub fn to_text(&self) -> String {
-        let mut text = json::text(&self.fields);
-        if !self.tools.list.is_empty() {
-            text.pop(); // the closing brace
-            text.push_str(if self.fields.is_empty() { "\"tools\":" } else { ",\"tools\":" });
-            text.push_str(&self.tools.text);
-            text.push('}');
-        }
-        text
+        json::text(self)
     }
 
     /// The body as one JSON value.
@@ -202,7 +213,8 @@ impl Serialize for ModelRequest {
             map.serialize_entry(key, value)?;
         }
         if !self.tools.list.is_empty() {
-            map.serialize_entry("tools", &self.tools.list)?;
+            // Written once, when the catalog was made; every turn copies the text as it is.
+            map.serialize_entry("tools", &self.tools.text)?;
         }
         map.end()
     }

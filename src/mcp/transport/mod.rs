@@ -6,6 +6,8 @@ mod legacy_sse;
 mod stdio;
 mod streamable_http;
 
+pub(crate) use stdio::Reaper;
+
 use super::config::{ConnectionConfig, Endpoint, HttpTransport};
 use crate::base::http::HttpRequest;
 use crate::base::io::{EffectId, Effects, Owner};
@@ -185,9 +187,15 @@ impl Transport {
         each!(self, t => t.abandon(rpc, io))
     }
 
-    /// Ends the connection (DELETE the session, close the process, close the stream).
-    pub(crate) fn close(&mut self, io: &mut Io) {
-        each!(self, t => t.close(io))
+    /// Ends the connection (DELETE the session, close the stream); a server process is returned for the
+    /// [`Reaper`] to end.
+    pub(crate) fn close(&mut self, io: &mut Io) -> Option<EffectId> {
+        match self {
+            Transport::Http(t) => t.close(io),
+            Transport::Sse(t) => t.close(io),
+            Transport::Stdio(t) => return t.close(),
+        }
+        None
     }
 
     pub(crate) fn handle_http_head(

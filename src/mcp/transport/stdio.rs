@@ -11,6 +11,54 @@ use crate::mcp::config::INHERITED_ENV;
 /// The longest stderr line kept (the rest is cut): stderr is only a log.
 const MAX_STDERR_LINE: usize = 4096;
 
+/// How long a closing server process gets after its stdin closes before TERM, and after TERM before KILL.
+pub(crate) const GRACE_MS: u64 = 2_000;
+
+/// Server processes on their way out: stdin closed; past a grace period, TERM; past another, KILL; forgotten at
+/// their exit (which the host always reports). It outlives the transports, so a process closed by a failed
+/// connection is ended like any other.
+#[derive(Debug, Default)]
+pub(crate) struct Reaper {
+    closing: Vec<Closing>,
+}
+
+#[derive(Debug)]
+struct Closing {
+    process: EffectId,
+    /// The next step's timer (none once KILL went out).
+    timer: Option<EffectId>,
+    terminated: bool,
+}
+
+impl Reaper {
+    pub(crate) fn close(&mut self, process: EffectId, io: &mut Io) {
+        io.effects.stdio(process, StdioOp::Close);
+        let timer = Some(io.timer(GRACE_MS));
+        self.closing.push(Closing { process, timer, terminated: false });
+    }
+
+    pub(crate) fn handle_timer(&mut self, key: EffectId, io: &mut Io) -> bool {
+        let Some(closing) = self.closing.iter_mut().find(|c| c.timer == Some(key)) else { return false };
+        if closing.terminated {
+            io.effects.stdio(closing.process, StdioOp::Kill);
+            closing.timer = None;
+        } else {
+            io.effects.stdio(closing.process, StdioOp::Terminate);
+            closing.terminated = true;
+            closing.timer = Some(io.timer(GRACE_MS));
+        }
+        true
+    }
+
+    pub(crate) fn handle_exit(&mut self, process: EffectId, io: &mut Io) -> bool {
+        let Some(at) = self.closing.iter().position(|c| c.process == process) else { return false };
+        if let Some(timer) = self.closing.swap_remove(at).timer {
+            io.cancel(timer);
+        }
+        true
+    }
+}
+
 /// The transport for one server process.
 #[derive(Debug)]
 pub(crate) struct Stdio {
@@ -69,10 +117,9 @@ impl Stdio {
 
     pub(crate) fn abandon(&mut self, _rpc: i64, _io: &mut Io) {}
 
-    pub(crate) fn close(&mut self, io: &mut Io) {
-        if let Some(key) = self.process.take() {
-            io.effects.stdio(key, StdioOp::Close);
-        }
+    /// Lets go of the process; it is the [`Reaper`]'s to end.
+    pub(crate) fn close(&mut self) -> Option<EffectId> {
+        self.process.take()
     }
 
     pub(crate) fn handle_stdout(&mut self, key: EffectId, chunk: &[u8], io: &mut Io) -> bool {

@@ -1,0 +1,323 @@
+// The host: it performs a machine's effects (HTTP with fetch, server processes where the platform can start
+// them, timers, aborts), answers its questions with the application's functions, and feeds back the outcomes.
+// Every policy (when to ask, what a failure means, how a process ends, which ids are late) is the core's.
+
+import { McpLoopError, reason, wrap } from './errors.js';
+import { handlerFor, headerPairs } from './options.js';
+import { platform } from './platform.js';
+
+/** A transport failure, described without the URL or address (the model may read MCP errors). */
+function describeFailure(error) {
+  const code = error?.cause?.code;
+  const text = `${error?.name ?? 'Error'}: ${error?.message ?? String(error)}`;
+  return code ? `${text} (${code})` : text;
+}
+
+/**
+ * Performs a machine's effects and feeds back their outcomes. `headersRequest` and `inputRequest` outputs are
+ * answered here, with `hooks` (a server's `headers()` function) and `handlers`; every other output goes to
+ * `onOutput`. If the core ever fails (a trap), every waiter is failed: nothing hangs.
+ */
+export class Host {
+  #machine;
+  #fetch;
+  #hooks;
+  #handlers;
+  #locals;
+  #onOutput;
+  #onBroken;
+  #requests = new Map();
+  #timers = new Map();
+  #processes = new Map();
+  #idle = [];
+  #pumping = false;
+  #held = null;
+  #waits = 0;
+  broken = null;
+
+  constructor(machine, { fetch, hooks = new Map(), handlers = {}, locals = new Map(), onOutput, onBroken }) {
+    this.#machine = machine;
+    this.#fetch = fetch;
+    this.#hooks = hooks;
+    this.#handlers = handlers;
+    // In-process answers by server name ('' for the model): clients and a model function the application gave.
+    this.#locals = locals;
+    this.#onOutput = onOutput;
+    this.#onBroken = onBroken;
+  }
+
+  /** Calls the machine. An outcome for an effect it already gave up is simply not taken (the binding returns
+   * false); anything it throws here means the host broke the contract or the core failed. */
+  feed(apply) {
+    if (this.broken) return;
+    try {
+      apply(this.#machine);
+    } catch (error) {
+      return this.#fail(error);
+    }
+    this.pump();
+  }
+
+  /** Closes the machine and resolves once nothing is left in flight. */
+  close() {
+    if (this.broken) return Promise.resolve();
+    const idle = new Promise((resolve) => this.#idle.push(resolve));
+    this.feed((m) => m.close(Date.now()));
+    return idle;
+  }
+
+  pump() {
+    if (this.#pumping || this.broken) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        let out;
+        try {
+          out = JSON.parse(this.#machine.pollOutput());
+        } catch (error) {
+          return this.#fail(error);
+        }
+        switch (out.type) {
+          case 'http':
+          case 'stdio':
+          case 'timer':
+            if (this.#held) this.#held.push({ out, at: Date.now() });
+            else this.#perform(out);
+            break;
+          case 'cancel': {
+            // Never held: it drops the held effect it stops, or stops one that went out.
+            const held = this.#held?.findIndex(({ out: h }) => h.id === out.id && h.type !== 'stdio') ?? -1;
+            if (held >= 0) this.#held.splice(held, 1);
+            else this.#cancel(out.id);
+            break;
+          }
+          case 'headersRequest':
+            this.#headers(out.id, out.server);
+            break;
+          case 'inputRequest':
+            this.#answer(out);
+            break;
+          case 'idle':
+            for (const resolve of this.#idle.splice(0)) resolve();
+            return;
+          case 'wait':
+            return;
+          default:
+            this.#hold(this.#onOutput(out));
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #perform(out) {
+    switch (out.type) {
+      case 'http':
+        return this.#http(out.id, out.request, out.server);
+      case 'stdio':
+        return this.#stdio(out.id, out);
+      case 'timer':
+        return this.#timers.set(out.id, setTimeout(() => this.#fire(out.id), Math.max(0, out.atMs - Date.now())));
+    }
+  }
+
+  /**
+   * An output handler that returns a promise (an `onSnapshot` storing a snapshot) holds back the effects that
+   * follow until it settles, so the snapshot is stored before the calls it records as in flight go out. The
+   * handler's promise must settle (the agent bounds it); held timers keep their delay.
+   */
+  #hold(wait) {
+    if (typeof wait?.then !== 'function') return;
+    this.#held ??= [];
+    this.#waits += 1;
+    Promise.resolve(wait)
+      .catch(() => {})
+      .then(() => {
+        if (--this.#waits > 0 || this.broken || !this.#held) return;
+        const held = this.#held;
+        this.#held = null;
+        const now = Date.now();
+        for (const { out, at } of held) this.#perform(out.type === 'timer' ? { ...out, atMs: out.atMs + (now - at) } : out);
+        this.pump();
+      });
+  }
+
+  #fail(error) {
+    this.broken = new McpLoopError(`the mcp-loop core failed: ${error?.message ?? error}`, { code: 'host' });
+    this.#held = null;
+    for (const id of [...this.#requests.keys(), ...this.#timers.keys()]) this.#cancel(id);
+    // No core is left to end the server processes step by step.
+    for (const process of this.#processes.values()) process.signal('SIGKILL');
+    this.#onBroken(this.broken);
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /** Asks a server's `headers()` function for a request's extra headers; the core holds the request until then. */
+  #headers(id, server) {
+    const hook = this.#hooks.get(server);
+    Promise.resolve()
+      .then(() => (hook ? hook() : []))
+      .then((headers) => headerPairs(headers, `servers.${server}.headers()`) ?? [])
+      .then(
+        (headers) => {
+          const pairs = headers.map(([name, value]) => [String(name), String(value)]);
+          this.feed((m) => m.answerHeaders(id, JSON.stringify(pairs), '', Date.now()));
+        },
+        // Only the kind of failure: its text may carry the very credential the hook was fetching.
+        (error) => this.feed((m) => m.answerHeaders(id, undefined, error?.code === 'config' ? error.message : (error?.name ?? 'Error'), Date.now())),
+      );
+  }
+
+  /** Answers a server's question with the application's handler (or refuses it). */
+  #answer({ id, server, run, method, params }) {
+    const handler = handlerFor(this.#handlers, method);
+    const answer = handler ? Promise.resolve().then(() => handler(params, { server, run })) : Promise.reject(new Error(`no handler for ${method}`));
+    const refuse = (m, why) => m.answerInput(id, undefined, why, Date.now());
+    answer.then(
+      (result) =>
+        this.feed((m) => {
+          // An answer that cannot be carried (a BigInt, a cycle, a lone surrogate) refuses this one request; it
+          // must not break the agent.
+          let json;
+          try {
+            json = JSON.stringify(result ?? {});
+          } catch (error) {
+            return refuse(m, `the ${method} handler's answer is not JSON (${error?.name ?? 'Error'})`);
+          }
+          try {
+            m.answerInput(id, json, '', Date.now());
+          } catch (error) {
+            if (error?.code !== 'config') throw error;
+            refuse(m, `the ${method} handler's answer is not valid JSON`);
+          }
+        }),
+      (error) => this.feed((m) => refuse(m, String(error?.message ?? error))),
+    );
+  }
+
+  async #http(id, request, server) {
+    const abort = new AbortController();
+    this.#requests.set(id, abort);
+    const live = () => this.#requests.get(id) === abort;
+    try {
+      const local = this.#locals.get(server ?? '');
+      const response = local
+        ? await local(request, abort.signal)
+        : await this.#fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal: abort.signal });
+      if (!live()) {
+        response.body?.cancel().catch(() => {});
+        return;
+      }
+      this.feed((m) => m.handleHttpHead(id, response.status, JSON.stringify([...response.headers]), Date.now()));
+      if (response.body) {
+        const reader = response.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (!live()) {
+            reader.cancel().catch(() => {});
+            return;
+          }
+          if (done) break;
+          this.feed((m) => m.handleHttpChunk(id, value, Date.now()));
+        }
+      }
+      if (!live()) return;
+      this.#requests.delete(id);
+      this.feed((m) => m.handleHttpEnd(id, Date.now()));
+    } catch (error) {
+      if (!live()) return;
+      this.#requests.delete(id);
+      this.feed((m) => m.handleHttpError(id, describeFailure(error), Date.now()));
+    }
+  }
+
+  #stdio(id, op) {
+    const exit = (reason) => {
+      this.#processes.delete(id);
+      this.feed((m) => m.handleStdioExit(id, reason, Date.now()));
+    };
+    const process = this.#processes.get(id);
+    switch (op.op) {
+      case 'spawn':
+        if (!platform.spawn) {
+          queueMicrotask(() => exit('could not start: this environment cannot start processes (stdio servers need Node or the native host)'));
+          return;
+        }
+        this.#processes.set(
+          id,
+          platform.spawn(op, {
+            stdout: (bytes) => this.feed((m) => m.handleStdioStdout(id, bytes, Date.now())),
+            stderr: (bytes) => this.feed((m) => m.handleStdioStderr(id, bytes, Date.now())),
+            exit,
+          }),
+        );
+        return;
+      case 'write':
+        return process?.write(op.line);
+      case 'close':
+        return process?.close();
+      case 'terminate':
+        return process?.signal('SIGTERM');
+      case 'kill':
+        return process?.signal('SIGKILL');
+    }
+  }
+
+  #fire(id) {
+    this.#timers.delete(id);
+    this.feed((m) => m.handleTimer(id, Date.now()));
+  }
+
+  #cancel(id) {
+    const timer = this.#timers.get(id);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.#timers.delete(id);
+    }
+    const request = this.#requests.get(id);
+    if (request) {
+      this.#requests.delete(id);
+      request.abort();
+    }
+  }
+}
+
+/**
+ * Starts a run or an operation on `host`: `begin(machine)` gives its id, and `register(id, settle, resolve,
+ * reject)` keeps its outcome handlers, each wrapped with `settle` so that the `signal` listener (which calls
+ * `stop(machine, id)`) goes when it ends: an application may share one signal across many calls.
+ */
+export function launch(host, signal, begin, stop, register) {
+  if (host.broken) return Promise.reject(host.broken);
+  if (signal?.aborted) return Promise.reject(new McpLoopError('cancelled before it started', { code: 'cancelled' }));
+  return new Promise((resolve, reject) => {
+    host.feed((machine) => {
+      let id;
+      try {
+        id = begin(machine);
+      } catch (error) {
+        return reject(wrap(error));
+      }
+      const cancel = () => host.feed((m) => stop(m, id, reason(signal)));
+      signal?.addEventListener('abort', cancel, { once: true });
+      const settle = (finish) => (value) => {
+        signal?.removeEventListener('abort', cancel);
+        finish(value);
+      };
+      register(id, settle, resolve, reject);
+    });
+  });
+}
+
+/** Gives an event to the application's listener. What the listener throws (or an async listener rejects with)
+ * is its own affair: it never ends a run nor crashes the process. */
+export function deliver(onEvent, event) {
+  if (!onEvent) return;
+  try {
+    const pending = onEvent(event);
+    if (typeof pending?.catch === 'function') pending.catch(() => {});
+  } catch {
+    // ignored, as said above
+  }
+}
