@@ -5,7 +5,7 @@
 use crate::agent::Output;
 use crate::base::error::Error;
 use crate::base::json::text;
-use crate::tool_loop::LoopOutput;
+use crate::tool_loop::{LoopEffect, LoopOutput};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// `"result": …`, or `"error": {code, …}, "text": "…"` for a failure.
@@ -120,6 +120,12 @@ impl LoopOutput {
     /// `{"type": "event", "event"}`, `{"type": "paused", "pending"}`, `{"type": "done", "result"}` (or `"error"`
     /// and `"text"`) or `{"type": "wait"}`.
     pub fn to_text(&self) -> String {
+        // A request is mostly its tools, the same every turn: their text is made once, with the catalog, and a
+        // request's text embeds it (`ModelRequest::to_text`) instead of serialising them again each turn. (serde
+        // can only embed text with serde_json's `raw_value`, which costs 17 KB of gzipped wasm.)
+        if let LoopOutput::Effect(LoopEffect::CallModel { id, request }) = self {
+            return format!(r#"{{"type":"callModel","id":{id},"request":{}}}"#, request.to_text());
+        }
         text(self)
     }
 }
@@ -129,7 +135,6 @@ mod tests {
     use super::*;
     use crate::base::io::{Effect, EffectId, Owner};
     use crate::event::{Event, PendingCall, RunResult, RunStatus};
-    use crate::tool_loop::LoopEffect;
     use crate::wire::responses::{ModelRequest, ToolList};
     use serde_json::{Value, json};
     use std::sync::Arc;

@@ -7,7 +7,6 @@ use crate::base::json;
 use crate::base::text::cap_chars;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -139,28 +138,16 @@ impl ModelResponse {
 }
 
 /// The function tools of a catalog, as a request's `tools` list and as its JSON text.
-#[derive(Debug)]
+#[derive(Debug, Default, PartialEq)]
 pub struct ToolList {
     list: Vec<Value>,
-    text: Box<RawValue>,
-}
-
-impl Default for ToolList {
-    fn default() -> Self {
-        ToolList::new(Vec::new())
-    }
-}
-
-impl PartialEq for ToolList {
-    fn eq(&self, other: &Self) -> bool {
-        self.list == other.list
-    }
+    text: String,
 }
 
 impl ToolList {
     /// The list, with its text made now.
     pub fn new(list: Vec<Value>) -> ToolList {
-        let text = RawValue::from_string(json::text(&list)).unwrap_or_else(|_| empty_list());
+        let text = json::text(&list);
         ToolList { list, text }
     }
 
@@ -179,15 +166,18 @@ pub struct ModelRequest {
     pub tools: Arc<ToolList>,
 }
 
-/// `[]`, as raw JSON.
-fn empty_list() -> Box<RawValue> {
-    RawValue::from_string("[]".to_owned()).unwrap_or_default()
-}
-
 impl ModelRequest {
-    /// The body as JSON text: the fields, then the tools' text as it is.
+    /// The body as JSON text: the fields, then the tools' text as it was made with the catalog (a catalog is
+    /// most of a request, and the same every turn: it is not written again).
     pub fn to_text(&self) -> String {
-        json::text(self)
+        let mut text = json::text(&self.fields);
+        if !self.tools.list.is_empty() {
+            text.pop(); // the closing brace
+            text.push_str(if self.fields.is_empty() { "\"tools\":" } else { ",\"tools\":" });
+            text.push_str(&self.tools.text);
+            text.push('}');
+        }
+        text
     }
 
     /// The body as one JSON value.
@@ -213,8 +203,7 @@ impl Serialize for ModelRequest {
             map.serialize_entry(key, value)?;
         }
         if !self.tools.list.is_empty() {
-            // Written once, when the catalog was made; every turn copies the text as it is.
-            map.serialize_entry("tools", &self.tools.text)?;
+            map.serialize_entry("tools", &self.tools.list)?;
         }
         map.end()
     }

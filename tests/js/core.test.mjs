@@ -1,7 +1,9 @@
 // The JS host (js/core.js over the wasm core) with an injected fetch: no network, every byte scripted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createAgent, toFunctionTools, McpLoopError } from 'mcp-loop';
+import { optionKeys } from '../../pkg/mcp_loop.js';
 
 const MCP_URL = 'http://10.20.30.40:9000/mcp';
 const MODEL_URL = 'http://127.0.0.1:8787/v1';
@@ -185,6 +187,28 @@ test('configuration mistakes are errors with code "config"', () => {
       (error) => error instanceof McpLoopError && error.code === 'config' && pattern.test(error.message),
       JSON.stringify(options),
     );
+  }
+});
+
+test("one list of option keys: the core's, each accepted by createAgent and typed in index.d.ts", () => {
+  const keys = JSON.parse(optionKeys());
+  const types = readFileSync(new URL('../../js/index.d.ts', import.meta.url), 'utf8');
+  // Set by the host from what the application gives: the name is the key in `servers`, the rest follow from
+  // functions and handlers.
+  const setByHost = ['name', 'capabilities', 'headersHook'];
+  for (const key of [...keys.agent, ...keys.portkey, ...keys.server.filter((k) => !setByHost.includes(k))]) {
+    assert.match(types, new RegExp(`\\b${key}\\??:`), `${key} is typed in index.d.ts`);
+  }
+  const agent = Object.fromEntries(keys.agent.filter((k) => !['model', 'servers', 'portkey'].includes(k)).map((k) => [k, undefined]));
+  const server = Object.fromEntries(keys.server.filter((k) => !setByHost.includes(k)).map((k) => [k, undefined]));
+  const portkey = Object.fromEntries(keys.portkey.map((k) => [k, undefined]));
+  const every = createAgent({ model: 'm', fetch: () => {}, ...agent, portkey, servers: { s: { ...server, url: MCP_URL } } });
+  assert.ok(every, 'every key the core lists is accepted');
+  for (const [options, where] of [
+    [{ model: 'm', servers: { s: { url: MCP_URL, headersHook: true } } }, 'servers.s.headersHook'],
+    [{ model: 'm', servers: { s: { url: MCP_URL, capabilities: {} } } }, 'servers.s.capabilities'],
+  ]) {
+    assert.throws(() => createAgent({ fetch: () => {}, ...options }), (e) => e.code === 'config' && e.message.includes(`unknown option ${where}`));
   }
 });
 
