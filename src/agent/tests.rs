@@ -329,9 +329,7 @@ fn nothing_about_a_server_reaches_the_model_side() {
         }
     });
     host.hang.push("slow");
-    host.driver
-        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-        .unwrap();
+    host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
     host.settle();
     host.fire_timers();
     assert!(host.done.pop().unwrap().1.is_ok());
@@ -366,9 +364,7 @@ fn a_call_that_times_out_is_cancelled_and_the_model_is_told() {
         }
     });
     host.hang.push("slow");
-    host.driver
-        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-        .unwrap();
+    host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
     host.settle();
     assert_eq!(host.held.len(), 1, "the slow call is out");
     assert!(host.done.is_empty());
@@ -393,9 +389,7 @@ fn a_call_that_times_out_is_cancelled_and_the_model_is_told() {
 fn a_server_that_cannot_list_fails_the_run_and_the_next_run_retries() {
     let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([answer("hi")]))));
     host.listing_fails = true;
-    host.driver
-        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-        .unwrap();
+    host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
     host.settle();
     match host.done.pop().unwrap().1 {
         Err(Error::Mcp { server, message }) => {
@@ -405,9 +399,7 @@ fn a_server_that_cannot_list_fails_the_run_and_the_next_run_retries() {
         other => panic!("{other:?}"),
     }
     host.listing_fails = false;
-    host.driver
-        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-        .unwrap();
+    host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
     host.settle();
     assert_eq!(host.done.pop().unwrap().1.unwrap().output_text, "hi");
 }
@@ -441,10 +433,7 @@ fn runs_share_one_listing_and_model_errors_keep_their_status() {
 fn close_cancels_runs_and_deletes_sessions() {
     let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
     host.hang.push("slow");
-    let run = host
-        .driver
-        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-        .unwrap();
+    let run = host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
     host.settle();
     let held = host.held.clone();
     host.driver.close(host.now);
@@ -458,13 +447,7 @@ fn close_cancels_runs_and_deletes_sessions() {
     );
     assert!(host.timers.is_empty());
     assert_eq!(host.driver.poll_output(), Output::Idle);
-    assert_eq!(
-        host.driver
-            .start_run(json!("again"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-            .unwrap_err()
-            .code(),
-        "cancelled"
-    );
+    assert_eq!(host.driver.start_run(json!("again"), RunOptions::default(), host.now).unwrap_err().code(), "cancelled");
 }
 
 #[test]
@@ -476,19 +459,13 @@ fn refuses_bad_configuration_and_input() {
     let mut modelless = Driver::new(dup, 7).expect("direct MCP use needs no model");
     assert!(
         modelless
-            .start_run(json!("hi"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, 0)
+            .start_run(json!("hi"), RunOptions::default(), 0)
             .unwrap_err()
             .to_string()
             .contains("model is required")
     );
     let mut driver = Driver::new(config(&["hr"]), 7).unwrap();
-    assert_eq!(
-        driver
-            .start_run(json!(42), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, 0)
-            .unwrap_err()
-            .code(),
-        "config"
-    );
+    assert_eq!(driver.start_run(json!(42), RunOptions::default(), 0).unwrap_err().code(), "config");
     assert_eq!(driver.handle_timer(EffectId::from_raw(77), 0).unwrap_err().code(), "host", "an id nobody issued");
     assert_eq!(driver.poll_output(), Output::Idle);
 }
@@ -499,9 +476,7 @@ fn no_servers_means_no_tools() {
         assert!(request.get("tools").is_none());
         (200, response("resp_1", json!([answer("plain")])))
     });
-    host.driver
-        .start_run(json!("hi"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-        .unwrap();
+    host.driver.start_run(json!("hi"), RunOptions::default(), host.now).unwrap();
     host.settle();
     assert_eq!(host.done.pop().unwrap().1.unwrap().output_text, "plain");
 }
@@ -645,7 +620,7 @@ fn every_option_key_is_read_and_nothing_else() {
 #[test]
 fn an_oversized_model_response_is_cut_off_and_fails_the_run() {
     let mut driver = Driver::new(config(&[]), 7).unwrap();
-    driver.start_run(json!("hi"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, 0).unwrap();
+    driver.start_run(json!("hi"), RunOptions::default(), 0).unwrap();
     let id = loop {
         if let Output::Effect(Effect::Http { id, .. }) = driver.poll_output() {
             break id;
@@ -687,13 +662,7 @@ fn run_mutate(config: AgentConfig) -> (Host, String) {
             (200, response("resp_2", json!([answer(&names.join(","))])))
         }
     });
-    host.driver
-        .start_run(
-            json!("change your tools"),
-            RunOptions { trace_id: Some("t".into()), ..RunOptions::default() },
-            host.now,
-        )
-        .unwrap();
+    host.driver.start_run(json!("change your tools"), RunOptions::default(), host.now).unwrap();
     host.settle();
     let result = host.done.pop().unwrap().1.unwrap();
     (host, result.output_text)
@@ -796,7 +765,7 @@ fn a_paused_run_carries_a_snapshot_without_secrets_that_another_driver_resumes()
 fn a_snapshot_follows_every_step_when_asked() {
     let mut host = Host::new(config(&["hr"]), echo_once);
     let options = RunOptions { snapshots: true, ..RunOptions::default() };
-    host.driver.start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..options }, host.now).unwrap();
+    host.driver.start_run(json!("go"), options, host.now).unwrap();
     host.settle();
     assert!(host.done.pop().unwrap().1.is_ok());
     let phases: Vec<&str> =
@@ -812,10 +781,7 @@ fn a_snapshot_follows_every_step_when_asked() {
 fn cancelling_a_run_tells_the_server_and_ends_it_cancelled() {
     let mut host = Host::new(config(&["hr"]), |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
     host.hang.push("slow");
-    let run = host
-        .driver
-        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-        .unwrap();
+    let run = host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
     host.settle();
     let held = host.held[0];
     host.driver.cancel_run(run, "the user pressed stop", host.now).unwrap();
@@ -836,9 +802,7 @@ fn a_run_past_its_deadline_ends_cancelled() {
     limited.run_timeout_ms = Some(1000);
     let mut host = Host::new(limited, |_| (200, response("resp_1", json!([call("c1", "slow", json!({}))]))));
     host.hang.push("slow");
-    host.driver
-        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-        .unwrap();
+    host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
     host.settle();
     host.fire_timers();
     let result = host.done.pop().unwrap().1.unwrap();
@@ -857,9 +821,7 @@ fn a_model_error_that_may_heal_is_tried_again() {
         }
         echo_once(request)
     });
-    host.driver
-        .start_run(json!("go"), RunOptions { trace_id: Some("t".into()), ..RunOptions::default() }, host.now)
-        .unwrap();
+    host.driver.start_run(json!("go"), RunOptions::default(), host.now).unwrap();
     host.settle();
     assert!(host.done.is_empty(), "waiting to try again");
     host.fire_timers();

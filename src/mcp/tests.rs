@@ -18,6 +18,15 @@ fn config(protocol: Protocol) -> ConnectionConfig {
     }
 }
 
+/// A handshake-era client whose application answers elicitations.
+fn eliciting() -> McpClient {
+    let config = config(Protocol::Handshake("2025-11-25".into()));
+    McpClient::new(
+        ConnectionConfig { capabilities: Capabilities { elicitation: true, ..Capabilities::default() }, ..config },
+        Owner::Server(0),
+    )
+}
+
 fn handshake() -> McpClient {
     McpClient::new(config(Protocol::Handshake("2025-11-25".into())), Owner::Server(0))
 }
@@ -192,13 +201,7 @@ fn a_page_that_repeats_one_name_a_hundred_thousand_times_is_cut_short_and_told_i
 
 #[test]
 fn a_server_cannot_pile_up_questions_for_the_application() {
-    let mut c = McpClient::new(
-        ConnectionConfig {
-            capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
-            ..config(Protocol::Handshake("2025-11-25".into()))
-        },
-        Owner::Server(0),
-    );
+    let mut c = eliciting();
     let op = call(&mut c, "ask", json!({}), false, 0);
     let call = connect(&mut c, "2025-11-25", json!({}));
     let questions: Vec<Value> = (0..40)
@@ -397,13 +400,7 @@ fn a_server_that_never_accepts_initialized_fails_the_connection_in_time() {
 
 #[test]
 fn elicitation_goes_to_the_application_and_defaults_fill_the_answer() {
-    let mut c = McpClient::new(
-        ConnectionConfig {
-            capabilities: Capabilities { elicitation: true, ..Capabilities::default() },
-            ..config(Protocol::Handshake("2025-11-25".into()))
-        },
-        Owner::Server(0),
-    );
+    let mut c = eliciting();
     let op = call(&mut c, "ask", json!({}), false, 0);
     let init = drain(&mut c);
     assert_eq!(
