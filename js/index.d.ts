@@ -256,9 +256,12 @@ export interface ToolCallRecord {
   /** The arguments as sent to the server (strict mode's nulls removed), or as the model sent them when they were
    * refused (the raw string when they did not parse). */
   arguments: unknown;
-  /** What the model got back. */
-  output: ToolOutput;
+  /** What the model got back (`null` while it has not run). */
+  output: ToolOutput | null;
   isError: boolean;
+  /** `done` (it has its output: it ran, or was refused, rejected or cancelled), `awaiting_approval` (a paused run), or
+   * `not_run` (the run ended or paused first, as `max_turns` does with the calls the model asked for last). */
+  status: 'done' | 'awaiting_approval' | 'not_run';
 }
 
 /** A tool output as the model gets it: a string when it is all text, else a list of parts. */

@@ -217,7 +217,21 @@ pub struct TurnRecord {
     pub headers: Map<String, Value>,
 }
 
-/// One executed (or refused) tool call.
+/// Where a recorded call stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    /// It has its output (it ran, or was refused, rejected or cancelled: the output says so).
+    #[default]
+    Done,
+    /// It waits for a person's decision (a paused run).
+    AwaitingApproval,
+    /// It has not run: it waits for a free slot or a decision elsewhere in the turn, or the run ended first
+    /// (`max_turns`).
+    NotRun,
+}
+
+/// One tool call the model asked for: executed, refused, or (in a paused or `max_turns` result) not yet run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolCallRecord {
@@ -235,10 +249,13 @@ pub struct ToolCallRecord {
     pub tool: Option<String>,
     /// The arguments (the raw string when they do not parse).
     pub arguments: Value,
-    /// What the model got back: a string, or a list of input parts.
+    /// What the model got back: a string, or a list of input parts (`null` while it has not run).
     pub output: Value,
     /// Whether that was an error.
     pub is_error: bool,
+    /// Where it stands.
+    #[serde(default)]
+    pub status: CallStatus,
 }
 
 /// The result of a finished run.

@@ -105,7 +105,7 @@ pub use base::http::HttpRequest;
 pub use base::io::{Effect, EffectId, OpId, Owner, StdioOp};
 pub use base::limits::MAX_TIMEOUT_MS;
 pub use content::{DEFAULT_MAX_OUTPUT_CHARS, ToolOutput, to_output};
-pub use event::{Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
+pub use event::{CallStatus, Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
 pub use mcp::{Capabilities, ConnectionConfig, Endpoint, HttpTransport, McpClient, McpEvent, McpOutput, Protocol};
 pub use model::{DEFAULT_BASE_URL, PortkeyConfig};
 pub use schema::control::{ToolChange, ToolChanges, ToolFilter};

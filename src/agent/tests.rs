@@ -1,6 +1,6 @@
 use super::*;
 use crate::base::http::{HttpRequest, header};
-use crate::event::{PendingCall, RunResult, RunStatus};
+use crate::event::{CallStatus, PendingCall, RunResult, RunStatus};
 use crate::model::MAX_RESPONSE_BYTES;
 use crate::tool_loop::{Approve, Continuation, Decision, Inflight, ServerPolicy};
 use serde_json::json;
@@ -856,8 +856,8 @@ fn an_approval_function_waves_calls_through_and_the_run_pauses_for_the_rest() {
         host.requests.iter().filter_map(|r| r.body.as_deref()).filter(|b| b.contains("tools/call")).collect();
     assert_eq!(calls.len(), 1, "the waved-through call ran, the other waits for a person");
     assert!(calls[0].contains("\"one\""));
-    let recorded = &paused.tool_calls;
-    assert!(recorded.is_empty(), "the turn is not over: its calls are recorded when it is");
+    let recorded: Vec<(&str, CallStatus)> = paused.tool_calls.iter().map(|c| (c.call_id.as_str(), c.status)).collect();
+    assert_eq!(recorded, [("c1", CallStatus::Done), ("c2", CallStatus::AwaitingApproval)], "the pause says what ran");
     let snapshot = paused.snapshot.expect("a pause can be resumed");
     assert_eq!(snapshot["state"]["phase"]["calls"][0]["state"], "done", "the waved-through call's output is kept");
 

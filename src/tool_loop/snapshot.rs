@@ -11,7 +11,7 @@ use crate::base::error::{Error, Result};
 use crate::base::json::Fields;
 use crate::base::queue::Queue;
 use crate::content::ToolOutput;
-use crate::event::{ToolCallRecord, TurnRecord};
+use crate::event::{CallStatus, ToolCallRecord, TurnRecord};
 use crate::schema::Catalog;
 use crate::wire::responses::Usage;
 use serde_json::{Map, Value, json};
@@ -272,6 +272,7 @@ fn read_record(value: &Value) -> Read<ToolCallRecord> {
         arguments: f.value("arguments").cloned().unwrap_or(Value::Null),
         output: f.value("output").cloned().unwrap_or(Value::Null),
         is_error: f.flag("isError")?.unwrap_or(false),
+        status: CallStatus::Done,
     })
 }
 

@@ -4,7 +4,8 @@
 use super::{LoopOutput, ToolLoop};
 use crate::base::error::Result;
 use crate::content::ToolOutput;
-use crate::event::{Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
+use crate::event::{CallStatus, Event, PendingCall, RunResult, RunStatus, ToolCallRecord, TurnRecord};
+use crate::schema::CatalogTool;
 use crate::wire::responses::{ModelResponse, Usage};
 use serde_json::Value;
 
@@ -37,6 +38,17 @@ pub(super) struct Route {
     pub(super) tool: String,
     pub(super) retry_safe: bool,
     pub(super) annotations: Option<Value>,
+}
+
+impl Route {
+    pub(super) fn of(tool: &CatalogTool) -> Route {
+        Route {
+            server: tool.server.clone(),
+            tool: tool.tool.clone(),
+            retry_safe: tool.retry_safe(),
+            annotations: tool.annotations.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,12 +101,17 @@ impl ToolLoop {
         }
     }
 
-    /// The run's result; the records move into it (the run is over).
+    /// The run's result; the records move into it (the run is over), with the calls of a turn still open (a
+    /// pause) as they stand.
     pub(super) fn result(&mut self, status: RunStatus, response: Option<ModelResponse>) -> RunResult {
         let turn_details = std::mem::take(&mut self.state.turn_details);
+        let mut tool_calls = std::mem::take(&mut self.state.records);
+        if let Phase::Tools { calls, .. } = &self.state.phase {
+            tool_calls.extend(calls.iter().cloned().map(|call| record(self.state.turn, call)));
+        }
         let mut result = RunResult {
             turns: self.state.turn,
-            tool_calls: std::mem::take(&mut self.state.records),
+            tool_calls,
             usage: self.state.usage,
             response_id: turn_details.last().map(|t| t.response_id.clone()).unwrap_or_default(),
             turn_details,
@@ -171,9 +188,10 @@ pub(super) fn pending(call: &Call) -> Option<PendingCall> {
 }
 
 pub(super) fn record(turn: u32, call: Call) -> ToolCallRecord {
-    let (output, is_error) = match call.state {
-        CallState::Done { output, is_error } => (output, is_error),
-        _ => (Value::Null, false),
+    let (output, is_error, status) = match call.state {
+        CallState::Done { output, is_error } => (output, is_error, CallStatus::Done),
+        CallState::Awaiting => (Value::Null, false, CallStatus::AwaitingApproval),
+        CallState::Ready | CallState::Running { .. } => (Value::Null, false, CallStatus::NotRun),
     };
     ToolCallRecord {
         turn,
@@ -184,5 +202,6 @@ pub(super) fn record(turn: u32, call: Call) -> ToolCallRecord {
         arguments: call.arguments,
         output,
         is_error,
+        status,
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::event::CallStatus;
 use crate::schema::ServerTools;
 use crate::wire::mcp::Tool;
 use serde_json::{Map, json};
@@ -205,7 +206,66 @@ fn stops_at_max_turns_without_running_the_last_calls() {
     let result = done(&outs).unwrap();
     assert_eq!(result.status, RunStatus::MaxTurns);
     assert_eq!(result.turns, 2);
-    assert_eq!(result.tool_calls.len(), 1);
+    let calls: Vec<(&str, CallStatus, &Value)> =
+        result.tool_calls.iter().map(|c| (c.call_id.as_str(), c.status, &c.output)).collect();
+    assert_eq!(
+        calls,
+        [("c1", CallStatus::Done, &json!("(the tool returned no content)")), ("c2", CallStatus::NotRun, &Value::Null)],
+        "the result carries the call the model asked for last, not run"
+    );
+    assert_eq!(result.tool_calls[1].tool.as_deref(), Some("echo"));
+}
+
+#[test]
+fn a_paused_result_carries_the_calls_of_its_turn_as_they_stand() {
+    let ask = LoopConfig {
+        servers: vec![ServerPolicy {
+            server: "everything".into(),
+            approve: Some(Approve::Destructive),
+            max_concurrent_calls: 4,
+        }],
+        ..config()
+    };
+    let (mut l, outs) =
+        after_first_turn(ask, annotated_everything(), json!([call("c1", "look", "{}"), call("c2", "write", "{}")]));
+    let [(look, _)] = tool_effects(&outs)[..] else { panic!("the read-only call runs: {outs:?}") };
+    l.handle_tool_result(look, ToolResult::Result(json!({"content":[{"type":"text","text":"seen"}]})), 5).unwrap();
+    let outs = drain(&mut l);
+    let Some(LoopOutput::Paused(pending)) = outs.last() else { panic!("{outs:?}") };
+    let result = l.into_paused(pending.clone());
+    let calls: Vec<(&str, CallStatus, &Value)> =
+        result.tool_calls.iter().map(|c| (c.call_id.as_str(), c.status, &c.output)).collect();
+    assert_eq!(calls, [("c1", CallStatus::Done, &json!("seen")), ("c2", CallStatus::AwaitingApproval, &Value::Null)]);
+}
+
+#[test]
+fn a_call_id_answered_in_an_earlier_turn_is_refused_and_the_history_holds_one_output_per_call() {
+    for continuation in [Continuation::Replay, Continuation::PreviousResponseId] {
+        let (mut l, outs) =
+            after_first_turn(LoopConfig { continuation, ..config() }, catalog(), json!([call("c1", "echo", "{}")]));
+        let (echo, _) = tool_effects(&outs)[0].clone();
+        l.handle_tool_result(echo, ToolResult::Result(json!({"content":[{"type":"text","text":"once"}]})), 1).unwrap();
+        let (second, _) = model_id(&drain(&mut l));
+        // The model asks again with the same id (and a fresh call beside it).
+        let again = json!([call("c1", "echo", "{}"), call("c2", "echo", "{}")]);
+        l.handle_model_response(second, Ok(response("resp_2", again)), 2).unwrap();
+        let outs = drain(&mut l);
+        let ran = tool_effects(&outs);
+        assert_eq!(ran.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>(), ["c2"], "c1 is not run again");
+        l.handle_tool_result(ran[0].0, ToolResult::Result(json!({"content":[{"type":"text","text":"new"}]})), 3)
+            .unwrap();
+        let (_, request) = model_id(&drain(&mut l));
+        let outputs_for = |id: &str| {
+            let items = request["input"].as_array().unwrap();
+            items.iter().filter(|i| i["type"] == "function_call_output" && i["call_id"] == id).count()
+        };
+        assert_eq!(outputs_for("c1"), 1, "{continuation:?}: one output for c1 in what the model gets: {request}");
+        assert_eq!(outputs_for("c2"), 1);
+        if continuation == Continuation::PreviousResponseId {
+            let refusal = &request["input"][0];
+            assert!(refusal["output"].as_str().unwrap().contains("answered in an earlier turn"), "{refusal}");
+        }
+    }
 }
 
 #[test]
@@ -296,6 +356,20 @@ fn annotated() -> Arc<Catalog> {
         Tool::from_value(json!({"name": "write"})).unwrap(),
     ];
     Arc::new(Catalog::build(vec![ServerTools { server: "s".into(), label: None, tools }], &Default::default(), None))
+}
+
+/// `look` (read-only) and `write` (destructive) on the server `everything`.
+fn annotated_everything() -> Arc<Catalog> {
+    let tools = vec![
+        Tool::from_value(json!({"name": "look", "annotations": {"readOnlyHint": true}})).unwrap(),
+        Tool::from_value(json!({"name": "write", "annotations": {"readOnlyHint": false, "destructiveHint": true}}))
+            .unwrap(),
+    ];
+    Arc::new(Catalog::build(
+        vec![ServerTools { server: "everything".into(), label: None, tools }],
+        &Default::default(),
+        None,
+    ))
 }
 
 fn tool_effects(outputs: &[LoopOutput]) -> Vec<(EffectId, String)> {

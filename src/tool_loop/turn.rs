@@ -8,7 +8,7 @@ use crate::base::error::Error;
 use crate::base::json::object;
 use crate::base::text::cap_chars;
 use crate::content::ToolOutput;
-use crate::event::{Event, RunStatus, TurnRecord};
+use crate::event::{Event, RunStatus, ToolCallRecord, TurnRecord};
 use crate::schema;
 use crate::wire::responses::{FunctionCall, ModelRequest, ModelResponse};
 use serde_json::{Map, Value, json};
@@ -28,7 +28,11 @@ impl ToolLoop {
             headers: response.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect(),
         });
         if self.keeps_history() {
-            self.state.history.extend(response.output.iter().cloned());
+            // A call that reuses the id of one answered in an earlier turn is refused and left out of the history,
+            // which never holds two outputs for one call.
+            let fresh = response.output.iter().filter(|item| !self.answered_before(item));
+            let fresh: Vec<Value> = fresh.cloned().collect();
+            self.state.history.extend(fresh);
         }
         let (calls, unanswerable) = response.function_calls();
         self.out.push_back(LoopOutput::Event(Event::TurnCompleted {
@@ -57,6 +61,11 @@ impl ToolLoop {
             return self.finish_with(RunStatus::Completed, response);
         }
         if self.state.turn >= self.config.max_turns {
+            // The calls the model asked for last are in the result, not run.
+            let turn = self.state.turn;
+            let asked = calls.into_iter().map(|fc| self.routed(fc, CallState::Ready)).map(|c| record(turn, c));
+            let asked: Vec<ToolCallRecord> = asked.collect();
+            self.state.records.extend(asked);
             return self.finish_with(RunStatus::MaxTurns, response);
         }
         self.start_tools(response.id, calls);
@@ -68,6 +77,18 @@ impl ToolLoop {
         for fc in model_calls {
             if calls.iter().any(|c| c.call_id == fc.call_id) {
                 self.warn(format!("the model repeated call_id '{}'; only the first call runs", fc.call_id));
+                continue;
+            }
+            if self.state.records.iter().any(|r| r.call_id == fc.call_id) {
+                let message = format!(
+                    "call_id '{}' was answered in an earlier turn: this call was not run (give each call a new id)",
+                    cap_chars(&fc.call_id, MAX_ECHOED_CHARS)
+                );
+                let mut call = self.routed(fc, CallState::Awaiting);
+                self.out.push_back(LoopOutput::Event(started(&call)));
+                let event = set_output(&mut call, ToolOutput::error(&message), self.now_ms);
+                self.out.push_back(LoopOutput::Event(event));
+                calls.push(call);
                 continue;
             }
             let catalog = Arc::clone(&self.catalog);
@@ -87,12 +108,7 @@ impl ToolLoop {
                 (None, Ok(model)) => (model, None),
                 (_, Err(problem)) => (Value::String(fc.arguments.clone()), Some(problem)),
             };
-            let route = target.map(|t| Route {
-                server: t.server.clone(),
-                tool: t.tool.clone(),
-                retry_safe: t.retry_safe(),
-                annotations: t.annotations.clone(),
-            });
+            let route = target.map(Route::of);
             let failure = match (target, problem) {
                 _ if calls.len() >= limit => Some(format!(
                     "not run: at most {limit} tool calls are allowed in one turn; make the others in a later turn"
@@ -185,9 +201,28 @@ impl ToolLoop {
                 ])
             })
             .collect();
+        if self.keeps_history() {
+            let fresh = outputs.iter().filter(|o| !self.answered_before(o)).cloned().collect::<Vec<_>>();
+            self.state.history.extend(fresh);
+        }
         let turn = self.state.turn;
         self.state.records.extend(calls.into_iter().map(|c| record(turn, c)));
-        self.call_model(Value::Array(outputs), Some(response_id));
+        self.send_model(Value::Array(outputs), Some(response_id), true);
+    }
+
+    /// Whether `item` (a function call or its output) belongs to a call answered in an earlier turn.
+    fn answered_before(&self, item: &Value) -> bool {
+        let Some(call_id) = item.get("call_id").and_then(Value::as_str) else { return false };
+        let kind = item.get("type").and_then(Value::as_str);
+        matches!(kind, Some("function_call" | "function_call_output"))
+            && self.state.records.iter().any(|r| r.call_id == call_id)
+    }
+
+    /// A call of the model with its route (when its tool is known) and its arguments as the model sent them.
+    fn routed(&self, fc: FunctionCall, state: CallState) -> Call {
+        let route = self.catalog.resolve(&fc.name).map(Route::of);
+        let arguments = parse_arguments(&fc.arguments).unwrap_or(Value::String(fc.arguments));
+        Call { call_id: fc.call_id, name: fc.name, route, arguments, state }
     }
 
     pub(super) fn call_model(&mut self, input: Value, previous: Option<String>) {
