@@ -413,7 +413,9 @@ export type McpTool = { name: string; title?: string; description?: string; inpu
 export interface McpConnection {
   serverInfo: { name: string; version?: string } | null;
   protocolVersion: string | null;
-  /** Every tool (all pages). */
+  /** Every tool of every page, each entry exactly as the server sent it: every field, unknown ones too (an
+   * entry the agent cannot use is listed as well; `toFunctionTools` skips it with a note, and hides task-only
+   * tools with a note, as the agent does). Untrusted server data. */
   listTools(): Promise<McpTool[]>;
   /** Calls a tool; resolves to its `CallToolResult`. Aborting `signal` cancels it on the server. */
   callTool(

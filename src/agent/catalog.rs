@@ -38,7 +38,7 @@ impl Driver {
         let mut slots = Vec::with_capacity(self.servers.len());
         for server in 0..self.servers.len() {
             let op = self.own_op();
-            self.servers[server].list_tools(op, self.now_ms);
+            self.servers[server].list_tools(op, false, self.now_ms);
             slots.push(ListingSlot::Waiting(op));
         }
         self.listing = Some(slots);

@@ -10,7 +10,7 @@ impl Driver {
     /// Lists every tool of `server` directly, without a model; ends with [`Output::OpDone`] carrying the
     /// server's `tools` array, verbatim. Returns the operation id.
     pub fn list_tools(&mut self, server: &str, now_ms: u64) -> Result<EffectId> {
-        self.direct_op(server, now_ms, |client, op, now| client.list_tools(op, now))
+        self.direct_op(server, now_ms, |client, op, now| client.list_tools(op, true, now))
     }
 
     /// Calls a tool of `server` directly (asking for progress, [`Output::OpProgress`]); ends with

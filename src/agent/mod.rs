@@ -30,7 +30,7 @@ use crate::schema::control::Baseline;
 use crate::tool_loop::{LoopOutput, ToolResult};
 use catalog::ListingSlot;
 use runs::{Run, RunState};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// The composed machine of one agent. The shape of every machine here:
@@ -381,12 +381,12 @@ impl Driver {
                 let server_info = info.identity();
                 Event::ServerConnected { server: name, protocol_version: info.protocol_version, server_info }
             }
-            McpEvent::Tools { op, tools, ttl_ms } => {
+            McpEvent::Tools { op, tools, verbatim, ttl_ms } => {
                 if let Some(slot) = self.listing_slot(server, op) {
                     *slot = ListingSlot::Listed(tools, ttl_ms);
                     return self.finish_listing_if_complete();
                 }
-                return self.direct_done(op, Ok(json!(tools)));
+                return self.direct_done(op, Ok(Value::Array(verbatim)));
             }
             McpEvent::ToolResult { op, result } if op.run == 0 => return self.direct_done(op, Ok(result)),
             McpEvent::ToolResult { op, result } => return self.tool_result(op, ToolResult::Result(result)),

@@ -67,8 +67,11 @@ pub enum McpEvent {
     Tools {
         /// The operation.
         op: OpId,
-        /// The tools.
+        /// The tools the client can use (well formed, each name once; in the stateless revision, with valid
+        /// `x-mcp-header` annotations).
         tools: Vec<Tool>,
+        /// Every entry exactly as the server sent it, every field kept, when the listing asked for it.
+        verbatim: Vec<Value>,
         /// The server's `ttlMs` (stateless revision).
         ttl_ms: Option<u64>,
     },

@@ -19,8 +19,27 @@ pub(super) const MAX_INPUT_ROUNDS: u32 = 16;
 
 #[derive(Debug, Clone)]
 pub(super) enum Op {
-    ListTools { tools: Vec<Tool>, cursors: Vec<String>, pages: u32 },
+    ListTools(Box<Listing>),
     CallTool(Box<Call>),
+}
+
+/// A listing under way: the tools so far, every entry as sent (when asked for), the cursors followed.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Listing {
+    pub(super) tools: Vec<Tool>,
+    pub(super) verbatim: Option<Vec<Value>>,
+    pub(super) cursors: Vec<String>,
+    pub(super) pages: u32,
+}
+
+impl Listing {
+    /// Back to the first page (cursors belong to the session that issued them).
+    pub(super) fn restart(&mut self) {
+        self.tools.clear();
+        self.verbatim.iter_mut().for_each(Vec::clear);
+        self.cursors.clear();
+        self.pages = 0;
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -38,10 +57,11 @@ pub(super) struct Call {
 }
 
 impl McpClient {
-    /// Lists every tool (following `nextCursor`) as operation `op`. Completes with [`McpEvent::Tools`] or
-    /// [`McpEvent::Failed`].
-    pub fn list_tools(&mut self, op: OpId, now_ms: u64) {
-        self.start(op, Op::ListTools { tools: Vec::new(), cursors: Vec::new(), pages: 0 }, now_ms)
+    /// Lists every tool (following `nextCursor`) as operation `op`; with `verbatim`, every entry is also kept
+    /// exactly as the server sent it. Completes with [`McpEvent::Tools`] or [`McpEvent::Failed`].
+    pub fn list_tools(&mut self, op: OpId, verbatim: bool, now_ms: u64) {
+        let listing = Listing { verbatim: verbatim.then(Vec::new), ..Listing::default() };
+        self.start(op, Op::ListTools(Box::new(listing)), now_ms)
     }
 
     /// Calls a tool as operation `op`; with `progress`, the server is asked for progress notifications.
@@ -79,8 +99,8 @@ impl McpClient {
 
     pub(super) fn send_op(&mut self, op: OpId) {
         let (method, params, name, headers) = match self.ops.get(&op) {
-            Some(Op::ListTools { cursors, .. }) => {
-                let params = cursors.last().map_or_else(|| json!({}), |c| json!({ "cursor": c }));
+            Some(Op::ListTools(listing)) => {
+                let params = listing.cursors.last().map_or_else(|| json!({}), |c| json!({ "cursor": c }));
                 ("tools/list", params, None, Vec::new())
             }
             Some(Op::CallTool(call)) => {
@@ -159,8 +179,9 @@ impl McpClient {
         let Some(Value::Array(page)) = result.get_mut("tools").map(Value::take) else {
             return self.fail_op(op, "malformed tools/list result: \"tools\" must be an array".into());
         };
-        let Some(Op::ListTools { mut tools, mut cursors, pages }) = self.ops.remove(&op) else { return };
-        let pages = pages + 1;
+        let Some(Op::ListTools(mut listing)) = self.ops.remove(&op) else { return };
+        listing.pages += 1;
+        let Listing { tools, verbatim, cursors, pages } = &mut *listing;
         // Names already kept, for the duplicate check (a page may repeat a name a million times).
         let mut names: Map<String, Value> = tools.iter().map(|t| (t.name.clone(), Value::Null)).collect();
         // Skipped entries: the first is told, the rest counted.
@@ -173,6 +194,9 @@ impl McpClient {
             if n >= 2 * MAX_TOOLS {
                 self.warn(format!("stopped reading a page of tools after {n} entries"));
                 break;
+            }
+            if let Some(verbatim) = verbatim.as_mut() {
+                verbatim.push(raw.clone());
             }
             let kept = Tool::from_value(raw).map_err(|e| format!("skipped a malformed tool: {e}")).and_then(|tool| {
                 if names.contains_key(&tool.name) {
@@ -206,10 +230,10 @@ impl McpClient {
             Some(cursor) if cursors.iter().any(|c| c == cursor) => {
                 self.warn(format!("stopped listing tools: the server repeated cursor '{cursor}'"))
             }
-            Some(_) if pages >= MAX_PAGES => self.warn(format!("stopped listing tools after {MAX_PAGES} pages")),
+            Some(_) if *pages >= MAX_PAGES => self.warn(format!("stopped listing tools after {MAX_PAGES} pages")),
             Some(cursor) if tools.len() < MAX_TOOLS => {
                 cursors.push(cursor.to_owned());
-                self.ops.insert(op, Op::ListTools { tools, cursors, pages });
+                self.ops.insert(op, Op::ListTools(listing));
                 return self.send_op(op);
             }
             _ => {}
@@ -222,7 +246,8 @@ impl McpClient {
         if self.stateless {
             self.header_params.retain(|name, _| names.contains_key(name));
         }
-        self.events.push_back(McpEvent::Tools { op, tools, ttl_ms });
+        let Listing { tools, verbatim, .. } = *listing;
+        self.events.push_back(McpEvent::Tools { op, tools, verbatim: verbatim.unwrap_or_default(), ttl_ms });
     }
 
     pub(super) fn fail_op(&mut self, op: OpId, message: String) {

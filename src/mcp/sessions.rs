@@ -25,11 +25,8 @@ impl McpClient {
         }
         if let Some(op) = op {
             self.retried.push(op);
-            if let Some(Op::ListTools { tools, cursors, pages }) = self.ops.get_mut(&op) {
-                // Cursors belong to the session that issued them: list again from the start.
-                tools.clear();
-                cursors.clear();
-                *pages = 0;
+            if let Some(Op::ListTools(listing)) = self.ops.get_mut(&op) {
+                listing.restart();
             }
         }
         if current && self.phase != Phase::Closed {

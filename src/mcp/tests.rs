@@ -85,7 +85,7 @@ fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 /// Starts a listing as a fresh operation.
 fn list(c: &mut McpClient, now: u64) -> OpId {
     let op = next_op();
-    c.list_tools(op, now);
+    c.list_tools(op, false, now);
     op
 }
 
@@ -175,10 +175,11 @@ fn handshake_then_every_page_of_tools() {
     reply_sse(&mut c, page2.key(0), &[], &[result(&page2.body(0)["id"], page)]);
     let evs = events(&mut c);
     assert!(evs.iter().any(|e| matches!(e, McpEvent::Warning(w) if w.contains("malformed tool"))), "{evs:?}");
-    let Some(McpEvent::Tools { op: got, tools, ttl_ms: None }) = evs.last() else { panic!("{evs:?}") };
+    let Some(McpEvent::Tools { op: got, tools, verbatim, ttl_ms: None }) = evs.last() else { panic!("{evs:?}") };
     assert_eq!(*got, op);
     // Every tool is listed (the agent's catalog hides task-only ones; a direct listing shows them).
     assert_eq!(tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["a", "b", "t"]);
+    assert!(verbatim.is_empty(), "only a listing that asks keeps the entries as sent");
 }
 
 #[test]
@@ -197,6 +198,24 @@ fn a_page_that_repeats_one_name_a_hundred_thousand_times_is_cut_short_and_told_i
     assert!(warnings[1].contains("after 20000 entries"), "past twice the tool cap the page is cut: {warnings:?}");
     assert!(warnings[2].contains("skipped 19998 more tools"), "the rest are counted: {warnings:?}");
     assert!(matches!(evs.last(), Some(McpEvent::Tools { op: got, tools, .. }) if *got == op && tools.len() == 1));
+}
+
+#[test]
+fn a_verbatim_listing_keeps_every_entry_as_the_server_sent_it() {
+    let mut c = handshake();
+    let op = next_op();
+    c.list_tools(op, true, 0);
+    let list = connect(&mut c, "2025-11-25", json!({"tools": {}}));
+    let page = json!([
+        {"name":"a","inputSchema":{"type":"object"},"outputSchema":{"type":"object"},"_meta":{"x":1},"futureField":[1]},
+        {"bad":1},
+        {"name":"t","execution":{"taskSupport":"required"},"annotations":{"title":"T"}}
+    ]);
+    reply_json(&mut c, list.key(0), 200, &result(&list.body(0)["id"], json!({ "tools": page })));
+    let evs = events(&mut c);
+    let Some(McpEvent::Tools { op: got, tools, verbatim, .. }) = evs.last() else { panic!("{evs:?}") };
+    assert_eq!((*got, tools.len()), (op, 2));
+    assert_eq!(Value::Array(verbatim.clone()), page, "every field, unknown ones and unreadable entries too");
 }
 
 #[test]
@@ -482,11 +501,9 @@ fn auto_finds_the_stateless_revision_and_speaks_it() {
     reply_json(&mut c, list.key(0), 200, &result(&body["id"], tools));
     let evs = events(&mut c);
     assert!(evs.iter().any(|e| matches!(e, McpEvent::Warning(w) if w.contains("skipped 'broken'"))), "{evs:?}");
-    assert!(
-        evs.iter().any(
-            |e| matches!(e, McpEvent::Tools { op: o, tools, ttl_ms: Some(300000) } if *o == op && tools.len() == 1)
-        )
-    );
+    assert!(evs.iter().any(
+        |e| matches!(e, McpEvent::Tools { op: o, tools, ttl_ms: Some(300000), .. } if *o == op && tools.len() == 1)
+    ));
     call(&mut c, "weather", json!({"region": "Zürich", "days": 3}), true, 0);
     let call = drain(&mut c);
     assert_eq!(call.header(0, "mcp-name"), Some("weather"));

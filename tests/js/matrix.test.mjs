@@ -4,7 +4,7 @@
 // stdio. Against each: every tool listed, a call with progress, one returning an image, one returning an error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectMcp } from 'mcp-loop';
+import { connectMcp, toFunctionTools } from 'mcp-loop';
 import { STDIO, startEverything, startPython } from '../support/procs.mjs';
 
 const EVERYTHING = {
@@ -66,6 +66,43 @@ for (const c of CASES) {
     }
   });
 }
+
+/** server-everything's `tools/list` result, asked by hand over Streamable HTTP (no library in between). */
+async function rawToolsList(url) {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const post = async (body, extra = {}) => {
+    const response = await fetch(url, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+    return { session: response.headers.get('mcp-session-id'), text: await response.text() };
+  };
+  const clientInfo = { name: 'raw', version: '1' };
+  const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo } });
+  const session = { 'mcp-session-id': init.session, 'mcp-protocol-version': '2025-11-25' };
+  await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session);
+  const { text } = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }, session);
+  const data = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).filter(Boolean);
+  return data.map((d) => JSON.parse(d)).find((m) => m.id === 2).result.tools;
+}
+
+test('server-everything: listTools() is the raw tools/list result field for field, and conversion hides its task-only tool with a note', async () => {
+  const server = await startEverything('streamableHttp');
+  try {
+    const raw = await rawToolsList(server.url);
+    assert.ok(raw.some((t) => t.outputSchema) && raw.some((t) => t.execution?.taskSupport === 'required'), 'the server still has what this test is about');
+    const mcp = await connectMcp({ url: server.url });
+    const listed = await mcp.listTools();
+    await mcp.close();
+    assert.deepEqual(listed, raw);
+    const { tools, notes } = toFunctionTools(listed, { server: 'everything' });
+    const taskOnly = raw.filter((t) => t.execution?.taskSupport === 'required').map((t) => t.name);
+    for (const name of taskOnly) {
+      assert.ok(!tools.some((t) => t.name.includes(name)), `${name} is not offered to the model`);
+      assert.ok(notes.some((n) => n.includes(name) && /task/.test(n)), `${name} is noted: ${notes.join('; ')}`);
+    }
+    assert.equal(tools.length, raw.length - taskOnly.length);
+  } finally {
+    await server.stop();
+  }
+});
 
 test('python mcp, stateless revision: subscriptions/listen carries a tool list change', async () => {
   const server = await startPython({ stateless: true });
