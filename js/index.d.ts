@@ -12,6 +12,10 @@ interface CommonServerOptions {
   timeoutMs?: number;
   /** The protocol era. Default `auto`. */
   protocol?: ProtocolOption;
+  /** More values to keep out of everything that reaches the model, the events and errors (also URL-encoded and in
+   * base64). Header values, session ids, `env` values, token-like URL parts (userinfo, `?api_key=…`) and arguments
+   * named like secrets (`--token=…`, `--api-key …`, `API_KEY=…`) are found without it. */
+  secrets?: string[];
   /** Agents only: offer only these tools to the model (names or `*` globs). Default: all. */
   allowTools?: string[];
   /** Agents only: never offer these tools (names or `*` globs); wins over `allowTools`. */
@@ -41,7 +45,7 @@ export interface McpClientLike {
 }
 
 /** A server given as the application's own client, with the agent's per-server options. */
-export interface ClientServerOptions extends Omit<CommonServerOptions, 'timeoutMs' | 'protocol'> {
+export interface ClientServerOptions extends Omit<CommonServerOptions, 'timeoutMs' | 'protocol' | 'secrets'> {
   client: McpClientLike | McpConnection;
   timeoutMs?: number;
 }
@@ -413,9 +417,9 @@ export type McpTool = { name: string; title?: string; description?: string; inpu
 export interface McpConnection {
   serverInfo: { name: string; version?: string } | null;
   protocolVersion: string | null;
-  /** Every tool of every page, each entry exactly as the server sent it: every field, unknown ones too (an
-   * entry the agent cannot use is listed as well; `toFunctionTools` skips it with a note, and hides task-only
-   * tools with a note, as the agent does). Untrusted server data. */
+  /** Every tool of every page, each exactly as the server sent it: every field, unknown ones too (`toFunctionTools`
+   * hides task-only tools with a note, as the agent does). Entries that are not usable tools (no name, a repeated
+   * name, an invalid `x-mcp-header`) are left out with a warning. Untrusted server data. */
   listTools(): Promise<McpTool[]>;
   /** Calls a tool; resolves to its `CallToolResult`. Aborting `signal` cancels it on the server. */
   callTool(

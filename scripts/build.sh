@@ -3,7 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 cargo build --quiet --target wasm32-unknown-unknown --release --features wasm
-wasm-bindgen --target web --out-dir pkg --out-name mcp_loop target/wasm32-unknown-unknown/release/mcp_loop.wasm
+wasm-bindgen --target web --out-dir pkg --out-name mcp_loop "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/mcp_loop.wasm"
 # Binaryen from npm (never Debian's: its -Oz output fails to load). Drops names and shrinks the code.
 node_modules/.bin/wasm-opt -Oz --converge --flatten --rereloop -Oz --strip-debug --strip-producers pkg/mcp_loop_bg.wasm -o pkg/mcp_loop_bg.wasm
 rm -f pkg/package.json pkg/.gitignore

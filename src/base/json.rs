@@ -109,6 +109,12 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An array of strings (empty when absent).
+    pub(crate) fn strings(&self, key: &str) -> Result<Vec<String>, String> {
+        let items = self.array(key)?.iter().map(|v| v.as_str().map(str::to_owned));
+        items.collect::<Option<_>>().ok_or_else(|| format!("{} must be strings", self.name(key)))
+    }
+
     /// Headers as an object `{name: value}` or as pairs `[[name, value], …]`.
     pub(crate) fn headers(&self, key: &str) -> Result<Vec<(String, String)>, String> {
         let bad = || format!("{} must be an object of strings or an array of [name, value] pairs", self.name(key));

@@ -8,6 +8,7 @@ pub(crate) mod limits;
 pub(crate) mod lines;
 pub(crate) mod mix;
 pub(crate) mod queue;
+pub(crate) mod secrets;
 pub(crate) mod sse;
 pub(crate) mod text;
 pub(crate) mod url;

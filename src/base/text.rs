@@ -1,4 +1,4 @@
-//! Text helpers: capping at character boundaries, case-blind search and replace, base64.
+//! Text helpers: capping at character boundaries, base64.
 
 /// `text` cut to at most `max` characters, at a character boundary.
 pub(crate) fn cap_chars(text: &str, max: usize) -> String {
@@ -6,27 +6,6 @@ pub(crate) fn cap_chars(text: &str, max: usize) -> String {
         Some((cut, _)) => text[..cut].to_owned(),
         None => text.to_owned(),
     }
-}
-
-pub(crate) fn contains_ignoring_ascii_case(text: &str, needle: &str) -> bool {
-    text.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-/// Replaces every occurrence of `needle`, comparing ASCII letters without case (host names are case-blind).
-/// ASCII lowercasing keeps byte offsets, so positions found in the lowercase copy hold in the original.
-pub(crate) fn replace_ignoring_ascii_case(text: &str, needle: &str, with: &str) -> String {
-    let (hay, needle) = (text.to_ascii_lowercase(), needle.to_ascii_lowercase());
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (start, _) in hay.match_indices(&needle) {
-        if start >= last {
-            out.push_str(&text[last..start]);
-            out.push_str(with);
-            last = start + needle.len();
-        }
-    }
-    out.push_str(&text[last..]);
-    out
 }
 
 /// Standard base64 with padding.

@@ -103,6 +103,9 @@ pub struct ConnectionConfig {
     pub endpoint: Endpoint,
     /// Extra HTTP headers sent with every request (for example `Authorization`).
     pub headers: Vec<(String, String)>,
+    /// More values to keep out of everything the client emits (besides header values, session ids, token-like
+    /// URL parts, `env` values and secret-named arguments, which are found on their own).
+    pub secrets: Vec<String>,
     /// Per-request timeout in milliseconds.
     pub timeout_ms: u64,
     /// The protocol era.
@@ -142,6 +145,7 @@ impl ConnectionConfig {
         "env",
         "cwd",
         "headers",
+        "secrets",
         "timeoutMs",
         "protocol",
         "transport",
@@ -154,13 +158,14 @@ impl ConnectionConfig {
             name: name.to_owned(),
             endpoint: Endpoint::Http { url: url.to_owned(), transport: HttpTransport::Auto },
             headers: Vec::new(),
+            secrets: Vec::new(),
             timeout_ms: DEFAULT_TIMEOUT_MS,
             protocol: Protocol::Auto,
             capabilities: Capabilities::default(),
         }
     }
 
-    /// Reads `{name, url | command, args, env, cwd, headers, timeoutMs, protocol, transport, capabilities}` and
+    /// Reads `{name, url | command, args, env, cwd, headers, secrets, timeoutMs, protocol, transport, capabilities}` and
     /// refuses any other key; `path` names it in messages.
     pub fn from_json(value: &Value, path: &str) -> Result<ConnectionConfig, String> {
         let f = Fields::new(value, path)?;
@@ -182,13 +187,7 @@ impl ConnectionConfig {
                 Endpoint::Http { url, transport }
             }
             (None, Some(command)) => {
-                let args = f.array("args")?.iter().map(|a| a.as_str().map(str::to_owned));
-                Endpoint::Stdio {
-                    command,
-                    args: args.collect::<Option<_>>().ok_or(format!("{path}.args must be strings"))?,
-                    env: f.headers("env")?,
-                    cwd: f.string("cwd")?,
-                }
+                Endpoint::Stdio { command, args: f.strings("args")?, env: f.headers("env")?, cwd: f.string("cwd")? }
             }
             (Some(_), Some(_)) => return Err(format!("{path} needs a url or a command, not both")),
             (None, None) => return Err(format!("{path} needs a url (HTTP) or a command (stdio)")),
@@ -213,6 +212,7 @@ impl ConnectionConfig {
             name: f.string("name")?.unwrap_or_default(),
             endpoint,
             headers: f.headers("headers")?,
+            secrets: f.strings("secrets")?,
             timeout_ms: f.number("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
             protocol,
             capabilities,

@@ -185,8 +185,7 @@ impl McpClient {
         if self.phase == Phase::Closed {
             return;
         }
-        // Redact while the session id is still known: the server may have repeated it in its error.
-        let message = self.redact(&format!("could not connect: {message}"));
+        let message = format!("could not connect: {message}");
         self.phase = Phase::Idle;
         self.server = None;
         for (rpc, pending) in self.pending.take() {

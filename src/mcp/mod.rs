@@ -39,6 +39,7 @@ pub use config::{Capabilities, ConnectionConfig, Endpoint, HttpTransport, Protoc
 
 use crate::base::io::{Effect, EffectId, OpId, Owner};
 use crate::base::queue::Queue;
+use crate::base::secrets::Secrets;
 use crate::base::vec_map::VecMap;
 use crate::wire::mcp::{ServerInfo, Tool};
 use lifecycle::Phase;
@@ -70,7 +71,7 @@ pub enum McpEvent {
         /// The tools the client can use (well formed, each name once; in the stateless revision, with valid
         /// `x-mcp-header` annotations).
         tools: Vec<Tool>,
-        /// Every entry exactly as the server sent it, every field kept, when the listing asked for it.
+        /// The same tools exactly as the server sent them, every field kept, when the listing asked for it.
         verbatim: Vec<Value>,
         /// The server's `ttlMs` (stateless revision).
         ttl_ms: Option<u64>,
@@ -156,9 +157,10 @@ pub struct McpClient {
     announce_timer: Option<EffectId>,
     version_retries: u32,
     events: Queue<McpEvent>,
-    /// Header values a host's headers hook gave (rotating tokens), the latest few: secrets like the configured
-    /// ones, so they are redacted too.
-    hook_secrets: Vec<String>,
+    /// Everything secret about the server, taken out of every event.
+    secrets: Secrets,
+    /// Secrets learned while running (a headers hook's values, session ids), the latest ones.
+    remembered: Vec<String>,
     /// Sessions the server forgot (HTTP 404) since an operation last succeeded.
     sessions_lost: u32,
     /// Server processes being ended.
@@ -169,6 +171,7 @@ impl McpClient {
     /// A client that has not connected yet; its ids are tagged with `owner`.
     pub fn new(config: ConnectionConfig, owner: Owner) -> Self {
         let transport = Transport::new(&config, false);
+        let secrets = redact::configured_secrets(&config);
         McpClient {
             io: Io::new(owner, config.name.clone()),
             config,
@@ -187,7 +190,8 @@ impl McpClient {
             announce_timer: None,
             version_retries: 0,
             events: Queue::new(),
-            hook_secrets: Vec::new(),
+            secrets,
+            remembered: Vec::new(),
             sessions_lost: 0,
             reaper: Reaper::default(),
         }
@@ -239,7 +243,7 @@ impl McpClient {
     pub fn poll_output(&mut self) -> Option<McpOutput> {
         match self.io.effects.pop() {
             Some(effect) => Some(McpOutput::Effect(effect)),
-            None => self.events.pop_front().map(McpOutput::Event),
+            None => self.next_event().map(McpOutput::Event),
         }
     }
 
@@ -329,7 +333,6 @@ impl McpClient {
     }
 
     pub(super) fn warn(&mut self, message: String) {
-        let message = self.redact(&message);
         self.events.push_back(McpEvent::Warning(message));
     }
 }

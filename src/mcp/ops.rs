@@ -23,7 +23,7 @@ pub(super) enum Op {
     CallTool(Box<Call>),
 }
 
-/// A listing under way: the tools so far, every entry as sent (when asked for), the cursors followed.
+/// A listing under way: the tools so far, each also as sent (when asked for), the cursors followed.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Listing {
     pub(super) tools: Vec<Tool>,
@@ -57,8 +57,8 @@ pub(super) struct Call {
 }
 
 impl McpClient {
-    /// Lists every tool (following `nextCursor`) as operation `op`; with `verbatim`, every entry is also kept
-    /// exactly as the server sent it. Completes with [`McpEvent::Tools`] or [`McpEvent::Failed`].
+    /// Lists every tool (following `nextCursor`) as operation `op`; with `verbatim`, each is also kept exactly
+    /// as the server sent it. Completes with [`McpEvent::Tools`] or [`McpEvent::Failed`].
     pub fn list_tools(&mut self, op: OpId, verbatim: bool, now_ms: u64) {
         let listing = Listing { verbatim: verbatim.then(Vec::new), ..Listing::default() };
         self.start(op, Op::ListTools(Box::new(listing)), now_ms)
@@ -138,8 +138,6 @@ impl McpClient {
                 self.ops.remove(&op);
                 self.retried.retain(|r| *r != op);
                 self.sessions_lost = 0;
-                let mut result = result;
-                self.redact_credentials(&mut result);
                 self.events.push_back(McpEvent::ToolResult { op, result });
             }
             Some(Op::CallTool(_)) => self.fail_op(op, "malformed tools/call result: not an object".into()),
@@ -195,9 +193,7 @@ impl McpClient {
                 self.warn(format!("stopped reading a page of tools after {n} entries"));
                 break;
             }
-            if let Some(verbatim) = verbatim.as_mut() {
-                verbatim.push(raw.clone());
-            }
+            let copy = verbatim.is_some().then(|| raw.clone());
             let kept = Tool::from_value(raw).map_err(|e| format!("skipped a malformed tool: {e}")).and_then(|tool| {
                 if names.contains_key(&tool.name) {
                     return Err(format!("skipped a second tool named '{}'", tool.name));
@@ -212,6 +208,7 @@ impl McpClient {
                 Ok(tool) => {
                     names.insert(tool.name.clone(), Value::Null);
                     tools.push(tool);
+                    verbatim.iter_mut().zip(copy).for_each(|(v, copy)| v.push(copy));
                 }
                 Err(why) => {
                     skipped += 1;
@@ -253,8 +250,7 @@ impl McpClient {
     pub(super) fn fail_op(&mut self, op: OpId, message: String) {
         self.retried.retain(|r| *r != op);
         if self.ops.remove(&op).is_some() {
-            let error = self.redact(&message);
-            self.events.push_back(McpEvent::Failed { op, error });
+            self.events.push_back(McpEvent::Failed { op, error: message });
         }
     }
 }

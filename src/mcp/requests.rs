@@ -94,6 +94,7 @@ impl McpClient {
 
     /// Works through what the transport reported (which may report more while this runs).
     pub(super) fn process(&mut self) {
+        self.remember_session();
         while let Some(incoming) = self.io.incoming.pop_front() {
             match incoming {
                 Incoming::Message(text) => self.receive(&text),
@@ -115,14 +116,11 @@ impl McpClient {
                 }
                 Incoming::Accepted(_) => {}
                 Incoming::Warning(message) => self.warn(message),
-                Incoming::Stderr(line) => {
-                    let line = self.redact(&line);
-                    self.events.push_back(McpEvent::Log {
-                        level: "stderr".into(),
-                        logger: None,
-                        data: Value::String(line),
-                    })
-                }
+                Incoming::Stderr(line) => self.events.push_back(McpEvent::Log {
+                    level: "stderr".into(),
+                    logger: None,
+                    data: Value::String(line),
+                }),
             }
         }
     }

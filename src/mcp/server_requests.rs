@@ -100,8 +100,7 @@ impl McpClient {
             }
             "notifications/message" => {
                 let text = |key: &str| p.and_then(|p| p.get(key)).and_then(Value::as_str).map(str::to_owned);
-                let mut data = p.and_then(|p| p.get("data")).cloned().unwrap_or(Value::Null);
-                self.redact_credentials(&mut data);
+                let data = p.and_then(|p| p.get("data")).cloned().unwrap_or(Value::Null);
                 let level = text("level").unwrap_or_else(|| "info".into());
                 self.events.push_back(McpEvent::Log { level, logger: text("logger"), data });
             }

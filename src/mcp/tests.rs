@@ -70,7 +70,7 @@ fn drain(c: &mut McpClient) -> Effects {
 }
 
 fn events(c: &mut McpClient) -> Vec<McpEvent> {
-    std::iter::from_fn(|| c.events.pop_front()).collect()
+    std::iter::from_fn(|| c.next_event()).collect()
 }
 
 /// Whether `evs` tell that operation `op` failed, with `text` in the error.
@@ -215,7 +215,7 @@ fn a_verbatim_listing_keeps_every_entry_as_the_server_sent_it() {
     let evs = events(&mut c);
     let Some(McpEvent::Tools { op: got, tools, verbatim, .. }) = evs.last() else { panic!("{evs:?}") };
     assert_eq!((*got, tools.len()), (op, 2));
-    assert_eq!(Value::Array(verbatim.clone()), page, "every field, unknown ones and unreadable entries too");
+    assert_eq!(verbatim, &[page[0].clone(), page[2].clone()], "every field of each usable tool, unknown ones too");
 }
 
 #[test]

@@ -201,7 +201,7 @@ impl McpConnection {
         Ok(McpConnection { handle: Handle::start(driver, hooks)?, server })
     }
 
-    /// Every tool of the server (all pages), each entry exactly as the server sent it, unknown fields too.
+    /// Every tool of the server (all pages), each exactly as the server sent it, unknown fields too.
     pub async fn list_tools(&self) -> Result<Vec<Value>> {
         match self.handle.submit(Work::ListTools { server: self.server.clone() }, Options::default()).await? {
             Finished::Op(Value::Array(tools)) => Ok(tools),

@@ -2,6 +2,8 @@
 //! loopback and stopped by pid.
 #![allow(dead_code)]
 
+pub mod hosts;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

