@@ -1,5 +1,5 @@
-//! Spreading the bits the core is given: it draws no randomness of its own, so jitter and fresh ids come from
-//! the host's entropy (or the clock it reports) mixed with a counter.
+//! Spreading the bits the core is given: it draws no randomness of its own, so jitter (the backoff before
+//! trying again) and fresh ids come from the host's entropy (or the clock it reports) mixed with a counter.
 
 /// SplitMix64's step: equal inputs give equal outputs, nearby inputs unrelated ones.
 pub(crate) fn mix(seed: u64) -> u64 {
@@ -7,6 +7,16 @@ pub(crate) fn mix(seed: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^ (x >> 31)
+}
+
+/// The first wait before trying again; it doubles per failure.
+const BASE_BACKOFF_MS: u64 = 500;
+
+/// `500 ms · 2^failures`, capped at 30 s, with jitter in its upper half, drawn from `seed` (the time and the
+/// request make a seed that differs between clients, so that they do not all come back at once).
+pub(crate) fn backoff(failures: u32, seed: u64) -> u64 {
+    let full = BASE_BACKOFF_MS.saturating_mul(1 << failures.min(16)).min(30_000);
+    full / 2 + mix(seed) % (full / 2 + 1)
 }
 
 #[cfg(test)]

@@ -9,14 +9,21 @@
 //!    │                                │            (notifications/initialized accepted)
 //!    └──── failure: every waiting ────┘  a refused POST in `auto`: the legacy HTTP+SSE transport, from Initializing
 //!          operation fails; the next one connects again      (close: Closed, from anywhere, for good)
+//!
+//!   a failure that may heal (a dropped connection, 408, 429, 5xx; not a process's) while connecting:
+//!   Backoff, then Idle and a new attempt, while the connection's time lasts
 //! ```
+//!
+//! Connecting has one `timeoutMs` for all its attempts: the probe gets half of what is left, the handshake the
+//! rest, so a server that never answers fails the first operation after `timeoutMs`, not twice that.
 
 use super::config::Protocol;
 use super::ops::Op;
 use super::requests::Rpc;
-use super::transport::Transport;
+use super::transport::{Failure, Transport};
 use super::{McpClient, McpEvent};
 use crate::base::io::OpId;
+use crate::base::mix::backoff;
 use crate::wire::jsonrpc::JsonRpcError;
 use crate::wire::mcp::{LATEST_HANDSHAKE_VERSION, STATELESS_VERSION, ServerInfo};
 use serde_json::{Value, json};
@@ -32,13 +39,28 @@ pub(super) enum Phase {
     /// `notifications/initialized` is out; requests wait until it is accepted.
     Announcing,
     Ready,
+    /// An attempt failed in a way that may heal; the next one starts when the backoff ends.
+    Backoff,
     Closed,
+}
+
+/// A connection being made: when it began, and how many attempts failed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Attempts {
+    pub(super) started_ms: u64,
+    pub(super) failures: u32,
 }
 
 impl McpClient {
     pub(super) fn start(&mut self, id: OpId, op: Op, now_ms: u64) {
         self.io.now_ms = now_ms;
         self.ops.insert(id, op);
+        self.run_op(id);
+        self.process();
+    }
+
+    /// Sends operation `id` once there is a connection, connecting if need be.
+    pub(super) fn run_op(&mut self, id: OpId) {
         match self.phase {
             Phase::Closed => self.fail_op(id, "the client is closed".into()),
             Phase::Ready => self.send_op(id),
@@ -46,12 +68,12 @@ impl McpClient {
                 self.waiting.push_back(id);
                 self.connect();
             }
-            Phase::Discovering | Phase::Initializing | Phase::Announcing => self.waiting.push_back(id),
+            Phase::Discovering | Phase::Initializing | Phase::Announcing | Phase::Backoff => self.waiting.push_back(id),
         }
-        self.process();
     }
 
     pub(super) fn connect(&mut self) {
+        self.connecting.get_or_insert(Attempts { started_ms: self.io.now_ms, failures: 0 });
         let legacy_sse = self.transport.is_legacy_sse();
         match &self.config.protocol {
             Protocol::Handshake(_) => self.send_initialize(),
@@ -70,6 +92,7 @@ impl McpClient {
     }
 
     pub(super) fn send_initialize(&mut self) {
+        self.connecting.get_or_insert(Attempts { started_ms: self.io.now_ms, failures: 0 });
         self.set_stateless(false);
         self.phase = Phase::Initializing;
         self.server = None;
@@ -88,14 +111,14 @@ impl McpClient {
     pub(super) fn on_discover(&mut self, outcome: Result<Value, JsonRpcError>) {
         match outcome.ok().as_ref().and_then(ServerInfo::from_discover_result) {
             Some(info) => self.connected(info),
-            None => self.discovery_failed("the server does not offer protocol 2026-07-28".into()),
+            None => self.discovery_failed(Failure::lasting("the server does not offer protocol 2026-07-28")),
         }
     }
 
     /// The probe found no stateless revision: speak the handshake, unless the configuration insists.
-    pub(super) fn discovery_failed(&mut self, why: String) {
+    pub(super) fn discovery_failed(&mut self, failure: Failure) {
         if self.config.protocol == Protocol::Stateless {
-            self.fail_connection(why);
+            self.connect_failed(failure);
         } else {
             self.send_initialize();
         }
@@ -121,7 +144,7 @@ impl McpClient {
                 self.events.push_back(McpEvent::Connected(info));
                 self.phase = Phase::Announcing;
                 // Nothing else goes out until this is delivered: over HTTP two POSTs may overtake each other.
-                self.announce_timer = Some(self.io.timer(self.config.timeout_ms));
+                self.announce_timer = Some(self.io.timer(self.connect_time_left()));
                 self.notify("notifications/initialized", None, true);
             }
             Err(message) => self.fail_connection(message),
@@ -129,6 +152,7 @@ impl McpClient {
     }
 
     pub(super) fn connected(&mut self, info: ServerInfo) {
+        self.connecting = None;
         let list_changed = info.tools_list_changed();
         if self.phase == Phase::Discovering {
             self.server = Some(info.clone());
@@ -157,11 +181,47 @@ impl McpClient {
         }
     }
 
+    /// What is left of the connection's time: one `timeoutMs` for every attempt and backoff together.
+    pub(super) fn connect_time_left(&self) -> u64 {
+        let started = self.connecting.map_or(self.io.now_ms, |a| a.started_ms);
+        started.saturating_add(self.config.timeout_ms).saturating_sub(self.io.now_ms)
+    }
+
+    /// How long the connection has been in the making.
+    pub(super) fn connecting_for(&self) -> u64 {
+        self.connecting.map_or(0, |a| self.io.now_ms.saturating_sub(a.started_ms))
+    }
+
+    /// A connection attempt failed. One that may heal is made again after a backoff while the connection's time
+    /// lasts (not for a process: a new one would fail the same); otherwise every waiting operation fails, told
+    /// how many attempts failed.
+    pub(super) fn connect_failed(&mut self, failure: Failure) {
+        let now = self.io.now_ms;
+        let Some(attempts) = self.connecting.as_mut() else { return self.fail_connection(failure.error) };
+        attempts.failures += 1;
+        let failures = attempts.failures;
+        let wait = backoff(failures - 1, now ^ self.next_rpc.unsigned_abs());
+        if failure.transient && !self.transport.is_stdio() && wait < self.connect_time_left() {
+            self.warn(format!("could not connect ({}); trying again in {wait} ms", failure.error));
+            let in_flight = self.reset_connection();
+            self.waiting.extend(in_flight);
+            self.phase = Phase::Backoff;
+            self.connect_retry = Some(self.io.timer(wait));
+            return;
+        }
+        let error = match failures {
+            1 => failure.error,
+            n => format!("{} ({n} attempts failed in {} ms)", failure.error, self.connecting_for()),
+        };
+        self.fail_connection(error);
+    }
+
     /// The connection as a whole is gone: everything in flight fails; the next operation reconnects.
-    pub(super) fn down(&mut self, error: String) {
+    pub(super) fn down(&mut self, failure: Failure) {
+        let error = failure.error.clone();
         let rpcs: Vec<i64> = self.pending.keys().copied().collect();
         for rpc in rpcs {
-            self.fail_rpc(rpc, error.clone());
+            self.fail_rpc(rpc, failure.clone());
         }
         // Calls waiting for the application's answers (`input_required`) have nothing in flight, but their
         // connection is gone all the same.
@@ -175,26 +235,45 @@ impl McpClient {
             self.fail_op(op, error.clone());
         }
         self.inputs.clear();
-        if !matches!(self.phase, Phase::Closed | Phase::Idle) {
-            self.fail_connection(error);
+        match self.phase {
+            Phase::Discovering | Phase::Initializing | Phase::Announcing => self.connect_failed(failure),
+            Phase::Ready => self.fail_connection(error),
+            Phase::Idle | Phase::Backoff | Phase::Closed => {}
         }
     }
 
-    /// The handshake failed: every waiting operation fails, and the next operation starts again.
+    /// The connection failed: every operation waiting for it fails, and the next operation starts again.
     pub(super) fn fail_connection(&mut self, message: String) {
         if self.phase == Phase::Closed {
             return;
         }
         let message = format!("could not connect: {message}");
         self.phase = Phase::Idle;
+        self.connecting = None;
+        if let Some(timer) = self.connect_retry.take() {
+            self.io.cancel(timer);
+        }
+        for op in self.reset_connection() {
+            self.fail_op(op, message.clone());
+        }
+        while let Some(op) = self.waiting.pop_front() {
+            self.fail_op(op, message.clone());
+        }
+    }
+
+    /// Lets go of the connection: requests in flight are abandoned (their operations are returned), its timers
+    /// stop, and it ends properly (its process reaped, its streams closed, its session deleted); the next
+    /// attempt starts a fresh one.
+    fn reset_connection(&mut self) -> Vec<OpId> {
         self.server = None;
+        let mut ops = Vec::new();
         for (rpc, pending) in self.pending.take() {
             if let Some(timer) = pending.timer {
                 self.io.cancel(timer);
             }
             self.transport.abandon(rpc, &mut self.io);
             if let Rpc::Op(op) = pending.kind {
-                self.fail_op(op, message.clone());
+                ops.push(op);
             }
         }
         if let Some(timer) = self.listen_timer.take() {
@@ -203,13 +282,9 @@ impl McpClient {
         if let Some(timer) = self.announce_timer.take() {
             self.io.cancel(timer);
         }
-        // The old connection ends properly (its process reaped, its streams closed, its session deleted), and
-        // the next operation starts a fresh one.
         self.close_transport();
         self.transport = Transport::new(&self.config, self.transport.is_legacy_sse());
-        while let Some(op) = self.waiting.pop_front() {
-            self.fail_op(op, message.clone());
-        }
+        ops
     }
 }
 

@@ -155,6 +155,12 @@ pub struct McpClient {
     listen_timer: Option<EffectId>,
     /// Bounds the wait for `notifications/initialized` to be accepted.
     announce_timer: Option<EffectId>,
+    /// The connection being made, while it is.
+    connecting: Option<lifecycle::Attempts>,
+    /// The next connection attempt, after a failure that may heal.
+    connect_retry: Option<EffectId>,
+    /// Listings to send again, after a failure that may heal.
+    op_retries: VecMap<EffectId, OpId>,
     version_retries: u32,
     events: Queue<McpEvent>,
     /// Everything secret about the server, taken out of every event.
@@ -188,6 +194,9 @@ impl McpClient {
             header_params: VecMap::default(),
             listen_timer: None,
             announce_timer: None,
+            connecting: None,
+            connect_retry: None,
+            op_retries: VecMap::default(),
             version_retries: 0,
             events: Queue::new(),
             secrets,
@@ -219,7 +228,8 @@ impl McpClient {
                 self.io.cancel(timer);
             }
         }
-        if let Some(timer) = self.listen_timer.take() {
+        let retries = self.op_retries.take().into_iter().map(|(timer, _)| timer);
+        for timer in self.listen_timer.take().into_iter().chain(self.connect_retry.take()).chain(retries) {
             self.io.cancel(timer);
         }
         let ops: Vec<OpId> = self.ops.keys().copied().collect();
@@ -322,8 +332,18 @@ impl McpClient {
             true
         } else if self.announce_timer == Some(key) {
             self.announce_timer = None;
-            let after = self.config.timeout_ms;
+            let after = self.connecting_for();
             self.fail_connection(format!("notifications/initialized was not accepted within {after} ms"));
+            true
+        } else if self.connect_retry == Some(key) {
+            self.connect_retry = None;
+            self.phase = Phase::Idle;
+            self.connect();
+            true
+        } else if let Some(op) = self.op_retries.remove(&key) {
+            if self.ops.contains_key(&op) {
+                self.run_op(op);
+            }
             true
         } else {
             self.reaper.handle_timer(key, &mut self.io) || self.transport.handle_timer(key, &mut self.io)

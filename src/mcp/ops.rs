@@ -3,9 +3,11 @@
 
 use super::requests::Rpc;
 use super::server_requests::Asker;
+use super::transport::Failure;
 use super::{McpClient, McpEvent};
 use crate::base::io::OpId;
 use crate::base::json::object;
+use crate::base::mix::backoff;
 use crate::wire::jsonrpc::JsonRpcError;
 use crate::wire::mcp::{Tool, param_headers};
 use serde_json::{Map, Value, json};
@@ -23,13 +25,16 @@ pub(super) enum Op {
     CallTool(Box<Call>),
 }
 
-/// A listing under way: the tools so far, each also as sent (when asked for), the cursors followed.
+/// A listing under way: the tools so far, each also as sent (when asked for), the cursors followed, and its
+/// failed attempts.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Listing {
     pub(super) tools: Vec<Tool>,
     pub(super) verbatim: Option<Vec<Value>>,
     pub(super) cursors: Vec<String>,
     pub(super) pages: u32,
+    pub(super) started_ms: u64,
+    pub(super) failures: u32,
 }
 
 impl Listing {
@@ -60,7 +65,7 @@ impl McpClient {
     /// Lists every tool (following `nextCursor`) as operation `op`; with `verbatim`, each is also kept exactly
     /// as the server sent it. Completes with [`McpEvent::Tools`] or [`McpEvent::Failed`].
     pub fn list_tools(&mut self, op: OpId, verbatim: bool, now_ms: u64) {
-        let listing = Listing { verbatim: verbatim.then(Vec::new), ..Listing::default() };
+        let listing = Listing { verbatim: verbatim.then(Vec::new), started_ms: now_ms, ..Listing::default() };
         self.start(op, Op::ListTools(Box::new(listing)), now_ms)
     }
 
@@ -179,7 +184,7 @@ impl McpClient {
         };
         let Some(Op::ListTools(mut listing)) = self.ops.remove(&op) else { return };
         listing.pages += 1;
-        let Listing { tools, verbatim, cursors, pages } = &mut *listing;
+        let Listing { tools, verbatim, cursors, pages, .. } = &mut *listing;
         // Names already kept, for the duplicate check (a page may repeat a name a million times).
         let mut names: Map<String, Value> = tools.iter().map(|t| (t.name.clone(), Value::Null)).collect();
         // Skipped entries: the first is told, the rest counted.
@@ -245,6 +250,28 @@ impl McpClient {
         }
         let Listing { tools, verbatim, .. } = *listing;
         self.events.push_back(McpEvent::Tools { op, tools, verbatim: verbatim.unwrap_or_default(), ttl_ms });
+    }
+
+    /// An operation's request failed. A listing is sent again after a backoff when the failure may heal, while
+    /// its `timeoutMs` lasts (it changes nothing); a call is not (it may have run), and fails.
+    pub(super) fn op_failed(&mut self, op: OpId, failure: Failure) {
+        let (now, timeout) = (self.io.now_ms, self.config.timeout_ms);
+        let mut error = failure.error;
+        if let Some(Op::ListTools(listing)) = self.ops.get_mut(&op) {
+            listing.failures += 1;
+            let wait = backoff(listing.failures - 1, now ^ op.id.get());
+            let (failures, elapsed) = (listing.failures, now.saturating_sub(listing.started_ms));
+            if failure.transient && elapsed.saturating_add(wait) < timeout {
+                self.warn(format!("listing tools failed ({error}); trying again in {wait} ms"));
+                let timer = self.io.timer(wait);
+                self.op_retries.insert(timer, op);
+                return;
+            }
+            if failures > 1 {
+                error = format!("{error} ({failures} attempts failed in {elapsed} ms)");
+            }
+        }
+        self.fail_op(op, error);
     }
 
     pub(super) fn fail_op(&mut self, op: OpId, message: String) {

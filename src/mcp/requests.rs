@@ -3,7 +3,7 @@
 
 use super::config::{Endpoint, HttpTransport};
 use super::lifecycle::{Phase, client_info, offers_stateless, speaks_stateless};
-use super::transport::{Incoming, Outgoing, Transport};
+use super::transport::{Failure, Incoming, Outgoing, Transport};
 use super::{McpClient, McpEvent};
 use crate::base::io::OpId;
 use crate::wire::jsonrpc::{self, JsonRpcError, JsonRpcMessage, JsonRpcResponse, RequestId};
@@ -51,7 +51,14 @@ impl McpClient {
         if !meta.is_empty() {
             params["_meta"] = Value::Object(meta);
         }
-        let timer = (kind != Rpc::Listen).then(|| self.io.timer(self.config.timeout_ms));
+        let timeout = match kind {
+            Rpc::Listen => None,
+            // The probe gets half of the connection's time: a server that ignores it still gets the handshake.
+            Rpc::Discover => Some(self.connect_time_left() / 2),
+            Rpc::Initialize => Some(self.connect_time_left()),
+            Rpc::Op(_) => Some(self.config.timeout_ms),
+        };
+        let timer = timeout.map(|ms| self.io.timer(ms));
         self.pending.insert(rpc, Pending { kind, timer, started_ms: self.io.now_ms });
         let body = jsonrpc::request(rpc, method, Some(params));
         let message =
@@ -99,9 +106,9 @@ impl McpClient {
             match incoming {
                 Incoming::Message(text) => self.receive(&text),
                 Incoming::Refused { rpc, status, error, text } => self.refused(rpc, status, error, text),
-                Incoming::Lost { rpc, error } => self.fail_rpc(rpc, error),
+                Incoming::Lost { rpc, failure } => self.fail_rpc(rpc, failure),
                 Incoming::SessionGone { rpc, session } => self.session_gone(rpc, &session),
-                Incoming::Down { error } => self.down(error),
+                Incoming::Down(failure) => self.down(failure),
                 Incoming::Accepted(Ok(())) if self.phase == Phase::Announcing => {
                     if let Some(timer) = self.announce_timer.take() {
                         self.io.cancel(timer);
@@ -111,8 +118,9 @@ impl McpClient {
                         self.connected(info);
                     }
                 }
-                Incoming::Accepted(Err(error)) if self.phase == Phase::Announcing => {
-                    self.fail_connection(format!("notifications/initialized was refused: {error}"))
+                Incoming::Accepted(Err(failure)) if self.phase == Phase::Announcing => {
+                    let error = format!("notifications/initialized was refused: {}", failure.error);
+                    self.connect_failed(Failure { error, ..failure })
                 }
                 Incoming::Accepted(_) => {}
                 Incoming::Warning(message) => self.warn(message),
@@ -202,7 +210,7 @@ impl McpClient {
             }
             Rpc::Discover => {
                 self.settle(rpc);
-                self.discovery_failed(text);
+                self.discovery_failed(Failure::status(status, text));
             }
             // An endpoint that refuses the handshake POST may be a legacy HTTP+SSE server.
             Rpc::Initialize if matches!(status, 400 | 404 | 405) && self.may_fall_back_to_sse() => {
@@ -211,7 +219,7 @@ impl McpClient {
                 self.transport = Transport::new(&self.config, true);
                 self.send_initialize();
             }
-            _ => self.fail_rpc(rpc, text),
+            _ => self.fail_rpc(rpc, Failure::status(status, text)),
         }
     }
 
@@ -221,23 +229,29 @@ impl McpClient {
     }
 
     /// Request `rpc` ended without an answer.
-    pub(super) fn fail_rpc(&mut self, rpc: i64, error: String) {
+    pub(super) fn fail_rpc(&mut self, rpc: i64, failure: Failure) {
         if !self.pending.contains_key(&rpc) {
             return;
         }
         let pending = self.settle(rpc);
         match pending.kind {
-            Rpc::Discover => self.discovery_failed(error),
-            Rpc::Initialize => self.fail_connection(error),
-            Rpc::Op(op) => self.fail_op(op, error),
+            Rpc::Discover => self.discovery_failed(failure),
+            Rpc::Initialize => self.connect_failed(failure),
+            Rpc::Op(op) => self.op_failed(op, failure),
             Rpc::Listen => self.listen_later(),
         }
     }
 
+    /// No answer in time. The message tells the real wait: since the request went out (progress may have
+    /// extended it), or since connecting began.
     pub(super) fn timed_out(&mut self, rpc: i64) {
-        let after = self.config.timeout_ms;
+        let Some(pending) = self.pending.get(&rpc) else { return };
+        let elapsed = match pending.kind {
+            Rpc::Discover | Rpc::Initialize if self.connecting.is_some() => self.connecting_for(),
+            _ => self.io.now_ms.saturating_sub(pending.started_ms),
+        };
         self.abandon(rpc, "timed out");
-        self.fail_rpc(rpc, format!("request failed: timed out after {after} ms"));
+        self.fail_rpc(rpc, Failure::lasting(format!("request failed: timed out after {elapsed} ms")));
     }
 
     /// Stops waiting for `rpc` and tells the server: `notifications/cancelled`, or (stateless revision over

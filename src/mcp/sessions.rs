@@ -5,6 +5,7 @@ use super::McpClient;
 use super::lifecycle::Phase;
 use super::ops::Op;
 use super::requests::Rpc;
+use super::transport::Failure;
 
 /// How many sessions in a row a server may forget before the client stops starting new ones: a server that
 /// answers 404 to everything must end in an error, not in a loop.
@@ -18,7 +19,7 @@ impl McpClient {
             _ => None,
         });
         if let (Some(rpc), None) = (rpc, op) {
-            return self.fail_rpc(rpc, "the server no longer knows this session (HTTP 404)".into());
+            return self.fail_rpc(rpc, Failure::lasting("the server no longer knows this session (HTTP 404)"));
         }
         if let Some(rpc) = rpc {
             self.settle(rpc);
@@ -34,7 +35,8 @@ impl McpClient {
             self.sessions_lost += 1;
             if self.sessions_lost > MAX_SESSIONS_LOST {
                 self.sessions_lost = 0;
-                return self.down(format!("the server forgot {} sessions in a row (HTTP 404)", MAX_SESSIONS_LOST + 1));
+                let error = format!("the server forgot {} sessions in a row (HTTP 404)", MAX_SESSIONS_LOST + 1);
+                return self.down(Failure::lasting(error));
             }
             self.warn("the server ended the session (HTTP 404); starting a new session".into());
             self.transport.forget_session();

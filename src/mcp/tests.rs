@@ -281,7 +281,7 @@ fn progress_restarts_the_timeout_and_a_timeout_cancels_on_the_server() {
     let cancelled = after.body(0);
     assert_eq!(cancelled["method"], "notifications/cancelled");
     assert_eq!(cancelled["params"]["requestId"], rpc);
-    assert!(failed(&events(&mut c), op, "timed out after 1000 ms"));
+    assert!(failed(&events(&mut c), op, "timed out after 1900 ms"), "the real wait, progress included");
 }
 
 #[test]
@@ -868,4 +868,124 @@ fn validates_configuration() {
         read(json!({"name":"s","command":"npx","args":["-y","srv"],"env":{"K":"v"},"protocol":"2025-06-18"})).unwrap();
     assert_eq!(ok.protocol, Protocol::Handshake("2025-06-18".into()));
     assert!(matches!(ok.endpoint, Endpoint::Stdio { ref args, .. } if args.len() == 2));
+}
+
+#[test]
+fn a_server_that_never_answers_fails_the_operation_after_one_timeout_probe_included() {
+    let mut c = McpClient::new(config(Protocol::Auto), Owner::Server(0));
+    let op = list(&mut c, 0);
+    let probe = drain(&mut c);
+    assert_eq!(probe.body(0)["method"], "server/discover");
+    assert_eq!(probe.timers, [(probe.timers[0].0, 500)], "the probe gets half of the connection's time");
+    assert!(c.handle_timer(probe.timers[0].0, 500));
+    let init = drain(&mut c);
+    assert_eq!(init.body(0)["method"], "initialize");
+    assert_eq!(init.timers, [(init.timers[0].0, 1000)], "the handshake gets the rest, not a timeout of its own");
+    assert!(c.handle_timer(init.timers[0].0, 1000));
+    assert!(failed(&events(&mut c), op, "could not connect: request failed: timed out after 1000 ms"));
+}
+
+#[test]
+fn connecting_tries_again_after_failures_that_may_heal_and_says_how_many_failed() {
+    let mut c = handshake();
+    let op = list(&mut c, 0);
+    let mut now = 0;
+    for attempt in 0..2 {
+        let init = drain(&mut c);
+        assert_eq!(init.body(0)["method"], "initialize", "attempt {attempt}");
+        if attempt == 0 {
+            reply_json(&mut c, init.key(0), 503, &json!({"error": "warming up"}));
+        } else {
+            c.handle_http_error(init.key(0), "connection reset", now);
+        }
+        let retry = drain(&mut c);
+        let (timer, at) = retry.timers[0];
+        let backoff = at - now;
+        assert!((250..=500).contains(&backoff) || (500..=1000).contains(&backoff), "a jittered backoff: {backoff}");
+        assert!(events(&mut c).iter().any(|e| matches!(e, McpEvent::Warning(w) if w.contains("trying again"))));
+        now = at;
+        assert!(c.handle_timer(timer, now));
+    }
+    let page = connect(&mut c, "2025-11-25", json!({"tools": {}}));
+    reply_json(&mut c, page.key(0), 200, &result(&page.body(0)["id"], json!({"tools": [{"name": "a"}]})));
+    assert!(matches!(events(&mut c).last(), Some(McpEvent::Tools { op: o, .. }) if *o == op));
+
+    // A failure that will not heal fails at once; one that may heal fails once the time is spent, and says so.
+    let mut c = handshake();
+    let op = list(&mut c, 0);
+    let init = drain(&mut c).key(0);
+    reply_json(&mut c, init, 401, &json!({}));
+    assert!(failed(&events(&mut c), op, "requires authorization"));
+    assert!(drain(&mut c).timers.is_empty(), "no retry");
+    let mut c = handshake();
+    list(&mut c, 0);
+    let error = loop {
+        let init = drain(&mut c);
+        reply_json(&mut c, init.key(0), 503, &json!({}));
+        let failure = events(&mut c).into_iter().find(|e| matches!(e, McpEvent::Failed { .. }));
+        if let Some(McpEvent::Failed { error, .. }) = failure {
+            break error;
+        }
+        let (timer, at) = drain(&mut c).timers[0];
+        assert!(at < 1000, "every attempt within the server's timeout: {at}");
+        assert!(c.handle_timer(timer, at));
+    };
+    assert!(error.starts_with("could not connect: HTTP 503") && error.contains("attempts failed in"), "{error}");
+}
+
+#[test]
+fn a_listing_that_fails_in_a_way_that_may_heal_is_sent_again() {
+    let mut c = handshake();
+    let op = list(&mut c, 0);
+    let list = connect(&mut c, "2025-11-25", json!({"tools": {}}));
+    c.handle_http_error(list.key(0), "connection reset", 10);
+    let (timer, at) = drain(&mut c).timers[0];
+    assert!(c.handle_timer(timer, at));
+    let again = drain(&mut c);
+    assert_eq!(again.body(0)["method"], "tools/list");
+    reply_json(&mut c, again.key(0), 200, &result(&again.body(0)["id"], json!({"tools": [{"name": "a"}]})));
+    assert!(matches!(events(&mut c).last(), Some(McpEvent::Tools { op: o, .. }) if *o == op));
+}
+
+#[test]
+fn a_stdio_answer_too_big_to_read_fails_its_call_at_once_whichever_end_its_id_is_at() {
+    let mut c = McpClient::new(
+        ConnectionConfig {
+            endpoint: Endpoint::Stdio { command: "node".into(), args: Vec::new(), env: Vec::new(), cwd: None },
+            headers: Vec::new(),
+            ..config(Protocol::Handshake("2025-11-25".into()))
+        },
+        Owner::Server(0),
+    );
+    let line = |effects: &Effects, i: usize| -> Value {
+        let StdioOp::Write { line } = &effects.stdio[i].1 else { panic!("{effects:?}") };
+        serde_json::from_str(line.trim()).unwrap()
+    };
+    let first = call(&mut c, "big", json!({}), false, 0);
+    let start = drain(&mut c);
+    let process = start.stdio[0].0;
+    let init = line(&start, 1);
+    let answer = result(&init["id"], init_result("2025-11-25", json!({"tools": {}})));
+    c.handle_stdio_stdout(process, format!("{answer}\n").as_bytes(), 0);
+    let sent = drain(&mut c);
+    let rpc = line(&sent, sent.stdio.len() - 1)["id"].as_i64().unwrap();
+    let second = call(&mut c, "big", json!({}), false, 0);
+    let sent = drain(&mut c);
+    let rpc2 = line(&sent, 0)["id"].as_i64().unwrap();
+    let filler = "x".repeat(64 * 1024);
+    // The Python SDK's order: the id first. The call fails as the answer goes over the limit.
+    c.handle_stdio_stdout(process, format!("{{\"jsonrpc\":\"2.0\",\"id\":{rpc},\"result\":{{\"t\":\"").as_bytes(), 0);
+    for _ in 0..=MAX_MESSAGE_BYTES / filler.len() {
+        c.handle_stdio_stdout(process, filler.as_bytes(), 0);
+    }
+    assert!(failed(&events(&mut c), first, "answer was over"), "before the line even ends");
+    c.handle_stdio_stdout(process, b"\"}}\n", 0);
+    // The TypeScript SDK's order: the id last. The call fails when the line ends.
+    c.handle_stdio_stdout(process, b"{\"result\":{\"t\":\"", 0);
+    for _ in 0..=MAX_MESSAGE_BYTES / filler.len() {
+        c.handle_stdio_stdout(process, filler.as_bytes(), 0);
+    }
+    assert!(events(&mut c).is_empty());
+    c.handle_stdio_stdout(process, format!("\"}}}},\"jsonrpc\":\"2.0\",\"id\":{rpc2}}}\n").as_bytes(), 0);
+    assert!(failed(&events(&mut c), second, "answer was over"));
 }

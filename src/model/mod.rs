@@ -11,7 +11,7 @@ pub(crate) use portkey::{MAX_RESPONSE_BYTES, Span};
 use crate::base::error::{Error, Result};
 use crate::base::http::{self, BodyBuffer, HttpRequest};
 use crate::base::io::{Effect, EffectId, Effects, OpId, Owner};
-use crate::base::mix::mix;
+use crate::base::mix::backoff;
 use crate::base::queue::Queue;
 use crate::base::sse::{SseEvent, SseParser};
 use crate::base::vec_map::VecMap;
@@ -21,8 +21,6 @@ use serde_json::Value;
 
 /// The longest wait before a retry; an endpoint asking for more gets its error reported instead.
 const MAX_RETRY_WAIT_MS: u64 = 120_000;
-/// The first backoff; it doubles per attempt.
-const BASE_BACKOFF_MS: u64 = 500;
 
 /// What [`ModelClient::poll_output`] gives.
 #[derive(Debug, Clone, PartialEq)]
@@ -338,13 +336,6 @@ fn retryable(error: &Error) -> bool {
         Error::Model { status: Some(s), .. } => matches!(s, 408 | 409 | 429 | 500..=599),
         _ => false,
     }
-}
-
-/// `BASE · 2^failures`, capped at 30 s, with jitter in its upper half, drawn from `seed` (the core takes no
-/// randomness it is not given; the time and the call make a seed that differs between clients).
-fn backoff(failures: u32, seed: u64) -> u64 {
-    let full = BASE_BACKOFF_MS.saturating_mul(1 << failures.min(16)).min(30_000);
-    full / 2 + mix(seed) % (full / 2 + 1)
 }
 
 /// `Retry-After` in whole seconds (an HTTP date cannot be read without a clock and is ignored), or

@@ -173,6 +173,65 @@ pub(crate) fn response(id: &RequestId, outcome: Result<Value, JsonRpcError>) -> 
     })
 }
 
+/// What the first bytes of a message too big to read tell: its top-level `id` (when a number that comes that
+/// early) and whether it is a response (a top-level `result` or `error`, no `method`).
+pub(crate) fn cut_head(head: &[u8]) -> (Option<i64>, bool) {
+    let (mut depth, mut i) = (0usize, 0);
+    let (mut id, mut answer, mut method) = (None, false, false);
+    while i < head.len() {
+        match head[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < head.len() && head[i] != b'"' {
+                    i += if head[i] == b'\\' { 2 } else { 1 };
+                }
+                let Some(key) = head.get(start..i) else { break };
+                let after = skip_space(head, i + 1);
+                if depth == 1 && head.get(after) == Some(&b':') {
+                    match key {
+                        b"id" => id = leading_number(&head[skip_space(head, after + 1)..]),
+                        b"result" | b"error" => answer = true,
+                        b"method" => method = true,
+                        _ => {}
+                    }
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    (id, answer && !method)
+}
+
+/// The top-level `id` of a message from its last bytes, when it is the last member (or the one before a last
+/// `"jsonrpc": "2.0"`), as the TypeScript SDK writes responses.
+pub(crate) fn trailing_id(tail: &[u8]) -> Option<i64> {
+    let text = String::from_utf8_lossy(tail);
+    let mut rest = text.trim_end().strip_suffix('}')?.trim_end();
+    if let Some(before) = rest.strip_suffix("\"2.0\"") {
+        let before = before.trim_end().strip_suffix(':')?.trim_end().strip_suffix("\"jsonrpc\"")?;
+        rest = before.trim_end().strip_suffix(',')?.trim_end();
+    }
+    let start = rest.rfind(|c: char| !(c.is_ascii_digit() || c == '-')).map_or(0, |i| i + 1);
+    let id = rest[start..].parse().ok()?;
+    rest[..start].trim_end().strip_suffix(':')?.trim_end().ends_with("\"id\"").then_some(id)
+}
+
+fn skip_space(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+fn leading_number(bytes: &[u8]) -> Option<i64> {
+    let end = bytes.iter().position(|b| !(b.is_ascii_digit() || *b == b'-')).unwrap_or(bytes.len());
+    std::str::from_utf8(&bytes[..end]).ok()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +283,26 @@ mod tests {
             response(&RequestId::String("p".into()), Ok(json!({}))),
             r#"{"jsonrpc":"2.0","id":"p","result":{}}"#
         );
+    }
+
+    #[test]
+    fn the_id_of_a_message_too_big_to_read_comes_from_its_ends() {
+        assert_eq!(
+            cut_head(br#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"aaaa"#),
+            (Some(7), true)
+        );
+        assert_eq!(
+            cut_head(br#"{ "result" : {"id": 3, "x": "\"id\":4"#),
+            (None, true),
+            "nested ids are not the message's"
+        );
+        assert_eq!(
+            cut_head(br#"{"jsonrpc":"2.0","id":9,"method":"sampling/createMessage","params":{"#),
+            (Some(9), false)
+        );
+        assert_eq!(trailing_id(br#"aaaa"}]},"jsonrpc":"2.0","id":12}"#), Some(12));
+        assert_eq!(trailing_id(br#"aaaa"}]},"id": 12 , "jsonrpc" : "2.0" }"#), Some(12));
+        assert_eq!(trailing_id(br#"aaaa"}]},"other":{"id":12}}"#), None, "a nested id");
+        assert_eq!(trailing_id(b"\xa9xx\"id\":5}"), Some(5), "a tail that starts mid-character");
     }
 }

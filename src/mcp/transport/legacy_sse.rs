@@ -2,7 +2,7 @@
 //! event names the endpoint to POST messages to; every answer arrives on the stream.
 
 use super::streamable_http::error_text;
-use super::{Incoming, Io, Outgoing};
+use super::{Failure, Incoming, Io, Outgoing};
 use crate::base::http::{BodyBuffer, HttpRequest, header, media_type};
 use crate::base::io::EffectId;
 use crate::base::limits::MAX_MESSAGE_BYTES;
@@ -133,9 +133,9 @@ impl LegacySse {
             return false;
         }
         if !(200..300).contains(&status) {
-            self.down(format!("the event stream was refused (HTTP {status})"), io);
+            self.down(Failure::status(status, format!("the event stream was refused (HTTP {status})")), io);
         } else if media_type(header(headers, "content-type")) != "text/event-stream" {
-            self.down("the event stream URL did not answer with an event stream".into(), io);
+            self.down(Failure::lasting("the event stream URL did not answer with an event stream"), io);
         }
         true
     }
@@ -150,7 +150,7 @@ impl LegacySse {
         }
         let mut events = Vec::new();
         if self.parser.feed(chunk, &mut events).is_err() {
-            self.down(format!("a message from the server exceeded {MAX_MESSAGE_BYTES} bytes"), io);
+            self.down(Failure::lasting(format!("a message from the server exceeded {MAX_MESSAGE_BYTES} bytes")), io);
             return true;
         }
         for event in events {
@@ -169,7 +169,7 @@ impl LegacySse {
             let text = error_text(post.status, None, &post.body);
             match (ok, post.rpc, post.confirm) {
                 (true, _, true) => io.report(Incoming::Accepted(Ok(()))),
-                (false, _, true) => io.report(Incoming::Accepted(Err(text))),
+                (false, _, true) => io.report(Incoming::Accepted(Err(Failure::status(post.status, text)))),
                 (false, Some(rpc), _) => io.report(Incoming::Refused { rpc, status: post.status, error: None, text }),
                 (false, None, _) => io.report(Incoming::Warning(format!("the server refused a message: {text}"))),
                 (true, _, false) => {}
@@ -179,24 +179,24 @@ impl LegacySse {
         if self.stream_key() != Some(key) {
             return false;
         }
-        self.down("the server closed the event stream".into(), io);
+        self.down(Failure::transient("the server closed the event stream"), io);
         true
     }
 
     pub(crate) fn handle_error(&mut self, key: EffectId, message: &str, io: &mut Io) -> bool {
         if let Some(post) = self.posts.remove(&key) {
-            let error = format!("request failed: {message}");
+            let failure = Failure::transient(format!("request failed: {message}"));
             match (post.rpc, post.confirm) {
-                (_, true) => io.report(Incoming::Accepted(Err(error))),
-                (Some(rpc), false) => io.report(Incoming::Lost { rpc, error }),
-                (None, false) => io.report(Incoming::Warning(error)),
+                (_, true) => io.report(Incoming::Accepted(Err(failure))),
+                (Some(rpc), false) => io.report(Incoming::Lost { rpc, failure }),
+                (None, false) => io.report(Incoming::Warning(failure.error)),
             }
             return true;
         }
         if self.stream_key() != Some(key) {
             return false;
         }
-        self.down(format!("the event stream failed: {message}"), io);
+        self.down(Failure::transient(format!("the event stream failed: {message}")), io);
         true
     }
 
@@ -204,7 +204,7 @@ impl LegacySse {
         let endpoint = resolve(&self.url, data);
         if !same_origin(&endpoint, &self.url) {
             io.cancel(stream);
-            self.down("the server named a message endpoint on another origin, which is refused".into(), io);
+            self.down(Failure::lasting("the server named a message endpoint on another origin, which is refused"), io);
             return;
         }
         self.state = State::Open { stream, endpoint };
@@ -214,13 +214,13 @@ impl LegacySse {
     }
 
     /// The stream is gone: every request waiting on it is lost; the next message connects again.
-    fn down(&mut self, error: String, io: &mut Io) {
+    fn down(&mut self, failure: Failure, io: &mut Io) {
         if let Some(stream) = self.stream_key() {
             io.cancel(stream);
         }
         self.state = State::Idle;
         self.queued.clear();
-        io.report(Incoming::Down { error });
+        io.report(Incoming::Down(failure));
     }
 }
 

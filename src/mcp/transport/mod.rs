@@ -42,17 +42,42 @@ pub(crate) enum Incoming {
     /// The request was refused at the HTTP level; `error` is the JSON-RPC error in the body, if any.
     Refused { rpc: i64, status: u16, error: Option<JsonRpcError>, text: String },
     /// Nothing more will arrive for the request (connection failed, stream ended without an answer).
-    Lost { rpc: i64, error: String },
+    Lost { rpc: i64, failure: Failure },
     /// The server no longer knows `session`, which the request (or the GET stream, `None`) carried.
     SessionGone { rpc: Option<i64>, session: String },
     /// The server took (or refused) a message sent with `confirm`.
-    Accepted(Result<(), String>),
+    Accepted(Result<(), Failure>),
     /// The whole connection is gone (process exited, event stream closed): every request is lost.
-    Down { error: String },
+    Down(Failure),
     /// Something worth telling the application that breaks nothing.
     Warning(String),
     /// A line the server process wrote to stderr.
     Stderr(String),
+}
+
+/// Why a message got no answer, and whether another attempt may get one: after a dropped connection, or an
+/// HTTP 408, 429 or 5xx.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Failure {
+    pub(crate) error: String,
+    pub(crate) transient: bool,
+}
+
+impl Failure {
+    /// Trying again would end the same way.
+    pub(crate) fn lasting(error: impl Into<String>) -> Failure {
+        Failure { error: error.into(), transient: false }
+    }
+
+    /// The connection failed or dropped.
+    pub(crate) fn transient(error: impl Into<String>) -> Failure {
+        Failure { error: error.into(), transient: true }
+    }
+
+    /// Refused with HTTP `status`.
+    pub(crate) fn status(status: u16, error: impl Into<String>) -> Failure {
+        Failure { error: error.into(), transient: matches!(status, 408 | 429 | 500..=599) }
+    }
 }
 
 /// What a transport works with: the effect sink (ids tagged with the client's owner), what it reports back to the

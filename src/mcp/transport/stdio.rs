@@ -2,11 +2,12 @@
 //! and stdout, and its stderr is a log. The core splits the byte stream into lines itself (bounded), so
 //! every host feeds raw chunks.
 
-use super::{Incoming, Io, Outgoing};
+use super::{Failure, Incoming, Io, Outgoing};
 use crate::base::io::{EffectId, StdioOp};
 use crate::base::limits::MAX_MESSAGE_BYTES;
-use crate::base::lines::Lines;
+use crate::base::lines::{Framed, Lines};
 use crate::mcp::config::INHERITED_ENV;
+use crate::wire::jsonrpc;
 
 /// The longest stderr line kept (the rest is cut): stderr is only a log.
 const MAX_STDERR_LINE: usize = 4096;
@@ -69,6 +70,8 @@ pub(crate) struct Stdio {
     process: Option<EffectId>,
     stdout: Lines,
     stderr: Lines,
+    /// An answer over the size limit is being dropped; its id may come at its end.
+    cut_answer: bool,
 }
 
 impl Stdio {
@@ -81,6 +84,7 @@ impl Stdio {
             process: None,
             stdout: Lines::new(MAX_MESSAGE_BYTES),
             stderr: Lines::new(MAX_STDERR_LINE),
+            cut_answer: false,
         }
     }
 
@@ -100,6 +104,7 @@ impl Stdio {
                 self.process = Some(key);
                 self.stdout = Lines::new(MAX_MESSAGE_BYTES);
                 self.stderr = Lines::new(MAX_STDERR_LINE);
+                self.cut_answer = false;
                 key
             }
         };
@@ -126,12 +131,30 @@ impl Stdio {
         if self.process != Some(key) {
             return false;
         }
-        let mut lines = Vec::new();
-        if self.stdout.feed(chunk, &mut lines) > 0 {
-            io.report(Incoming::Warning(format!("dropped a message over {MAX_MESSAGE_BYTES} bytes from the server")));
-        }
-        for line in lines.into_iter().filter(|l| !l.trim().is_empty()) {
-            io.report(Incoming::Message(line));
+        let mut framed = Vec::new();
+        self.stdout.feed(chunk, &mut framed);
+        let too_big = || Failure::lasting(format!("the server's answer was over {MAX_MESSAGE_BYTES} bytes"));
+        for piece in framed {
+            match piece {
+                Framed::Line(line) if line.trim().is_empty() => {}
+                Framed::Line(line) => io.report(Incoming::Message(line)),
+                // An answer too big to read fails its request at once, if its id comes first (the Python SDK),
+                // else when it ends (the TypeScript SDK writes the id last).
+                Framed::Cut(head) => match jsonrpc::cut_head(&head) {
+                    (Some(rpc), true) => io.report(Incoming::Lost { rpc, failure: too_big() }),
+                    (None, true) => self.cut_answer = true,
+                    (_, false) => io.report(Incoming::Warning(format!(
+                        "dropped a message over {MAX_MESSAGE_BYTES} bytes from the server"
+                    ))),
+                },
+                Framed::CutEnd(tail) if std::mem::take(&mut self.cut_answer) => match jsonrpc::trailing_id(&tail) {
+                    Some(rpc) => io.report(Incoming::Lost { rpc, failure: too_big() }),
+                    None => io.report(Incoming::Warning(format!(
+                        "dropped an answer over {MAX_MESSAGE_BYTES} bytes whose id could not be read"
+                    ))),
+                },
+                Framed::CutEnd(_) => {}
+            }
         }
         true
     }
@@ -140,10 +163,14 @@ impl Stdio {
         if self.process != Some(key) {
             return false;
         }
-        let mut lines = Vec::new();
-        self.stderr.feed(chunk, &mut lines);
-        for line in lines.into_iter().filter(|l| !l.trim().is_empty()) {
-            io.report(Incoming::Stderr(line));
+        let mut framed = Vec::new();
+        self.stderr.feed(chunk, &mut framed);
+        for piece in framed {
+            match piece {
+                Framed::Line(line) if !line.trim().is_empty() => io.report(Incoming::Stderr(line)),
+                Framed::Cut(head) => io.report(Incoming::Stderr(format!("{}…", String::from_utf8_lossy(&head)))),
+                _ => {}
+            }
         }
         true
     }
@@ -154,7 +181,7 @@ impl Stdio {
             return false;
         }
         self.process = None;
-        io.report(Incoming::Down { error: format!("the server process {reason}") });
+        io.report(Incoming::Down(Failure::lasting(format!("the server process {reason}"))));
         true
     }
 }

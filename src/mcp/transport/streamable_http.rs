@@ -6,7 +6,7 @@
 //! `retry:` delay, and DELETE on close. Stateless revision: `Mcp-Method` / `Mcp-Name` / `Mcp-Param-*` headers
 //! instead of a session, and a stream that breaks loses its request.
 
-use super::{Incoming, Io, Outgoing};
+use super::{Failure, Incoming, Io, Outgoing};
 use crate::base::http::{BodyBuffer, HttpRequest, header, media_type};
 use crate::base::io::EffectId;
 use crate::base::limits::MAX_MESSAGE_BYTES;
@@ -262,7 +262,7 @@ impl StreamableHttp {
                     let kind = exchange.kind;
                     self.exchanges.remove(&key);
                     io.cancel(key);
-                    self.lost(kind, "the server sent an invalid Mcp-Session-Id".into(), io);
+                    self.lost(kind, Failure::lasting("the server sent an invalid Mcp-Session-Id"), io);
                     return true;
                 }
                 self.session_id = Some(id.to_owned());
@@ -295,7 +295,11 @@ impl StreamableHttp {
             let kind = exchange.kind;
             self.exchanges.remove(&key);
             io.cancel(key);
-            self.lost(kind, format!("a message from the server exceeded {MAX_MESSAGE_BYTES} bytes"), io);
+            self.lost(
+                kind,
+                Failure::lasting(format!("a message from the server exceeded {MAX_MESSAGE_BYTES} bytes")),
+                io,
+            );
         }
         true
     }
@@ -311,7 +315,10 @@ impl StreamableHttp {
                 }
                 if let Some(rpc) = rpc {
                     // Read after the message: if that message answered the request, the client ignores this.
-                    io.report(Incoming::Lost { rpc, error: "the response did not answer the request".into() });
+                    io.report(Incoming::Lost {
+                        rpc,
+                        failure: Failure::lasting("the response did not answer the request"),
+                    });
                 }
             }
             (Kind::Post { rpc: Some(rpc), .. }, Reader::Sse(parser)) => {
@@ -323,7 +330,7 @@ impl StreamableHttp {
             }
             (kind, _) if kind.rpc().is_some() => io.report(Incoming::Lost {
                 rpc: kind.rpc().unwrap_or_default(),
-                error: "the server accepted the request without answering it".into(),
+                failure: Failure::lasting("the server accepted the request without answering it"),
             }),
             (Kind::Stream, reader) => {
                 let retry = if let Reader::Sse(parser) = &reader { parser.retry_ms() } else { None };
@@ -337,7 +344,7 @@ impl StreamableHttp {
     pub(crate) fn handle_error(&mut self, key: EffectId, message: &str, io: &mut Io) -> bool {
         let Some(exchange) = self.exchanges.remove(&key) else { return false };
         self.finished(key, io);
-        self.lost(exchange.kind, format!("request failed: {message}"), io);
+        self.lost(exchange.kind, Failure::transient(format!("request failed: {message}")), io);
         true
     }
 
@@ -346,7 +353,7 @@ impl StreamableHttp {
             if let Some(Exchange { kind, .. }) = self.exchanges.remove(&exchange) {
                 io.cancel(exchange);
                 let after = self.timeout_ms;
-                self.lost(kind, format!("request failed: timed out after {after} ms"), io);
+                self.lost(kind, Failure::lasting(format!("request failed: timed out after {after} ms")), io);
             }
             return true;
         }
@@ -383,7 +390,7 @@ impl StreamableHttp {
             }
             _ => io.report(Incoming::Lost {
                 rpc,
-                error: "the server ended the response without answering the request".into(),
+                failure: Failure::transient("the server ended the response without answering the request"),
             }),
         }
     }
@@ -419,9 +426,9 @@ impl StreamableHttp {
     fn refused_otherwise(&mut self, kind: Kind, status: u16, error: Option<JsonRpcError>, text: String, io: &mut Io) {
         match kind {
             Kind::Delete => {}
-            Kind::Post { confirm: true, .. } => io.report(Incoming::Accepted(Err(text))),
+            Kind::Post { confirm: true, .. } => io.report(Incoming::Accepted(Err(Failure::status(status, text)))),
             Kind::Post { rpc: Some(rpc), .. } => io.report(Incoming::Refused { rpc, status, error, text }),
-            Kind::Resume { rpc, .. } => io.report(Incoming::Lost { rpc, error: text }),
+            Kind::Resume { rpc, .. } => io.report(Incoming::Lost { rpc, failure: Failure::status(status, text) }),
             Kind::Stream => {
                 // 405: the server offers no GET stream, which is fine. Anything else is worth a word.
                 if status != 405 {
@@ -435,13 +442,13 @@ impl StreamableHttp {
         }
     }
 
-    fn lost(&mut self, kind: Kind, error: String, io: &mut Io) {
+    fn lost(&mut self, kind: Kind, failure: Failure, io: &mut Io) {
         match kind {
             Kind::Stream => self.reopen_later(None, io),
-            Kind::Post { confirm: true, .. } => io.report(Incoming::Accepted(Err(error))),
-            Kind::Post { rpc: None, .. } => io.report(Incoming::Warning(error)),
+            Kind::Post { confirm: true, .. } => io.report(Incoming::Accepted(Err(failure))),
+            Kind::Post { rpc: None, .. } => io.report(Incoming::Warning(failure.error)),
             Kind::Delete => {}
-            _ => io.report(Incoming::Lost { rpc: kind.rpc().unwrap_or_default(), error }),
+            _ => io.report(Incoming::Lost { rpc: kind.rpc().unwrap_or_default(), failure }),
         }
     }
 }
