@@ -8,7 +8,8 @@ export type HeadersLike = Record<string, string> | Array<[string, string]> | Hea
 export type ProtocolOption = 'auto' | '2026-07-28' | '2025-11-25' | '2025-06-18' | '2025-03-26' | '2024-11-05';
 
 interface CommonServerOptions {
-  /** Per-request timeout in milliseconds (progress restarts it, up to ten times in all). Default 60 000. */
+  /** Per-request timeout in milliseconds (progress restarts it, up to ten times in all), and the time connecting
+   * may take in all (probe, handshake, retries after failures that may heal). Default 60 000. */
   timeoutMs?: number;
   /** The protocol era. Default `auto`. */
   protocol?: ProtocolOption;

@@ -3,8 +3,10 @@
 //! Names are made valid, unique and stable ([`names`]); descriptions are the description (else the title),
 //! optionally labelled with the server, capped at a character boundary; parameters are converted to strict
 //! mode where that keeps what the tool accepts ([`strict`]), else sent as they are with `strict: false`;
-//! arguments coming back are checked against the tool's own schema ([`validate`]).
+//! arguments coming back are checked against the tool's own schema ([`validate`]). A tool whose schema is too
+//! deep, too large or loops ([`bounds`]) is left out with a note.
 
+mod bounds;
 pub(crate) mod control;
 pub(crate) mod names;
 pub(crate) mod strict;
@@ -235,6 +237,10 @@ impl Catalog {
                     catalog.notes.push(format!("{}: hidden: it can only run as a task", tool.name));
                     continue;
                 }
+                if let Some(why) = tool.input_schema.as_ref().and_then(bounds::unusable) {
+                    catalog.notes.push(format!("{}: skipped: {why}", tool.name));
+                    continue;
+                }
                 let key = tool_key(&s.server, &tool.name);
                 let name = match catalog.given.get(&key).and_then(Value::as_str) {
                     Some(name) => name.to_owned(),
@@ -339,6 +345,13 @@ fn convert(server: &str, label: Option<&str>, tool: Tool, name: String, options:
             (s.schema, Some(tool.input_schema.unwrap_or_else(|| json!({}))), s.nullable, note)
         }
         Err(why) => (parameters(tool.input_schema), None, Vec::new(), why.map(|why| format!("not strict: {why}"))),
+    };
+    let chars = description.chars().count();
+    let cut = (chars > options.max_description_chars)
+        .then(|| format!("description cut to {} of its {chars} characters", options.max_description_chars));
+    let note = match (note, cut) {
+        (Some(note), Some(cut)) => Some(format!("{note}; {cut}")),
+        (note, cut) => note.or(cut),
     };
     CatalogTool {
         function: FunctionTool {
@@ -518,7 +531,10 @@ mod tests {
         assert_eq!(catalog.tools[0].function.description.chars().count(), 1024);
         assert_eq!(catalog.tools[1].function.description, "Look up");
         assert_eq!(catalog.tools.len(), 2, "a task-only tool is hidden");
-        assert_eq!(catalog.notes, ["v: hidden: it can only run as a task"]);
+        assert_eq!(
+            catalog.notes,
+            ["t: description cut to 1024 of its 2000 characters", "v: hidden: it can only run as a task"]
+        );
     }
 
     #[test]

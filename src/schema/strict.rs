@@ -545,7 +545,16 @@ fn kept_value_fits(key: &str, value: &Value) -> bool {
 
 /// A problem and where it is: `what at /properties/x`.
 fn at(pointer: &str, what: &str) -> String {
-    [what, " at ", if pointer.is_empty() { "/" } else { pointer }].concat()
+    // A pointer deep in a schema can be long: its start and its end say where.
+    let chars: Vec<char> = pointer.chars().collect();
+    let pointer = match chars.len() {
+        0 => "/".to_owned(),
+        n if n > 80 => {
+            format!("{}…{}", chars[..40].iter().collect::<String>(), chars[n - 30..].iter().collect::<String>())
+        }
+        _ => pointer.to_owned(),
+    };
+    format!("{what} at {pointer}")
 }
 
 /// The types strict mode knows.

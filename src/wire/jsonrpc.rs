@@ -1,6 +1,7 @@
 //! JSON-RPC 2.0 messages as MCP uses them. Incoming messages are classified from raw JSON so that a malformed
 //! message from a server becomes an error value, never a panic.
 
+use crate::base::limits::MAX_JSON_DEPTH;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -97,7 +98,10 @@ pub(crate) enum JsonRpcMessage {
 
 impl JsonRpcMessage {
     /// Parses a body or an SSE `data` payload: one message, or a batch (array) of messages.
+    /// Parts nested deeper than [`MAX_JSON_DEPTH`] become the string [`CUT_MARK`].
     pub(crate) fn parse_all(text: &str) -> Result<Vec<JsonRpcMessage>, String> {
+        let cut = cut_deep(text, MAX_JSON_DEPTH);
+        let text = cut.as_deref().unwrap_or(text);
         let value: Value = serde_json::from_slice(text.as_bytes()).map_err(|e| format!("invalid JSON: {e}"))?;
         match value {
             Value::Array(items) if !items.is_empty() => items.into_iter().map(Self::from_value).collect(),
@@ -171,6 +175,70 @@ pub(crate) fn response(id: &RequestId, outcome: Result<Value, JsonRpcError>) -> 
         Ok(result) => crate::base::json::object([("jsonrpc", "2.0".into()), ("id", id.to_value()), ("result", result)]),
         Err(error) => json!({"jsonrpc": "2.0", "id": id.to_value(), "error": error}),
     })
+}
+
+/// What stands where [`JsonRpcMessage::parse_all`] cut a part nested too deeply.
+pub(crate) const CUT_MARK: &str = "[nested too deeply: cut]";
+
+/// JSON `text` with every array or object nested deeper than `max` levels replaced by the string [`CUT_MARK`],
+/// or `None` when nothing is that deep: one deep tool schema must not make a whole listing unreadable.
+fn cut_deep(text: &str, max: usize) -> Option<String> {
+    let bytes = text.as_bytes();
+    // Fewer brackets than the limit cannot nest past it (the common case, checked without a parse).
+    if bytes.iter().filter(|b| matches!(b, b'{' | b'[')).count() <= max {
+        return None;
+    }
+    let (mut depth, mut i, mut copied) = (0usize, 0usize, 0usize);
+    let mut out: Option<String> = None;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = string_end(bytes, i),
+            b'{' | b'[' if depth == max => {
+                let end = value_end(bytes, i);
+                let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                out.push_str(&text[copied..i]);
+                out.push_str(&format!("\"{CUT_MARK}\""));
+                (copied, i) = (end, end);
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut out = out?;
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// The index of the quote that ends the string starting at `start` (or the last byte, if none does).
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < bytes.len() && bytes[i] != b'"' {
+        i += if bytes[i] == b'\\' { 2 } else { 1 };
+    }
+    i.min(bytes.len().saturating_sub(1))
+}
+
+/// The index just past the array or object starting at `start` (or the end of the text).
+fn value_end(bytes: &[u8], start: usize) -> usize {
+    let (mut depth, mut i) = (0usize, start);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = string_end(bytes, i),
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
 }
 
 /// What the first bytes of a message too big to read tell: its top-level `id` (when a number that comes that
@@ -304,5 +372,28 @@ mod tests {
         assert_eq!(trailing_id(br#"aaaa"}]},"id": 12 , "jsonrpc" : "2.0" }"#), Some(12));
         assert_eq!(trailing_id(br#"aaaa"}]},"other":{"id":12}}"#), None, "a nested id");
         assert_eq!(trailing_id(b"\xa9xx\"id\":5}"), Some(5), "a tail that starts mid-character");
+    }
+
+    #[test]
+    fn parts_nested_too_deeply_are_cut_and_the_rest_of_the_message_is_read() {
+        let mut deep = json!("leaf");
+        for _ in 0..70 {
+            deep = json!({"type": "object", "properties": {"x [\"{": deep}});
+        }
+        let page = json!({"tools": [{"name": "deep", "inputSchema": deep}, {"name": "ok"}]});
+        let text = json!({"jsonrpc": "2.0", "id": 3, "result": page}).to_string();
+        let Ok(mut messages) = JsonRpcMessage::parse_all(&text) else { panic!("the message is read") };
+        let Some(JsonRpcMessage::Response(JsonRpcResponse { outcome: Ok(result), .. })) = messages.pop() else {
+            panic!()
+        };
+        assert_eq!(result["tools"][1], json!({"name": "ok"}));
+        let mut schema = &result["tools"][0]["inputSchema"];
+        let mut levels = 0;
+        while let Some(inner) = schema.get("properties").and_then(|p| p.get("x [\"{")) {
+            (schema, levels) = (inner, levels + 1);
+        }
+        assert_eq!((levels, schema), (48, &json!(CUT_MARK)), "the object that would be the 101st level is cut");
+        assert_eq!(cut_deep(r#"{"a":[[[["]]]]"]]]]}"#, 3), Some(r#"{"a":[["[nested too deeply: cut]"]]}"#.into()));
+        assert_eq!(cut_deep("[[1]]", 3), None);
     }
 }
