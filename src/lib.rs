@@ -99,6 +99,10 @@ pub mod native;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
 mod wasm;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use agent::{AgentConfig, Driver, OptionKeys, Output, RunId, RunOptions, ServerEntry, option_keys};
 pub use base::error::{Error, Result};
 pub use base::http::HttpRequest;

@@ -382,16 +382,27 @@ mod tests {
         assert_eq!(http["server"], "s");
         let id = http["id"].as_f64().unwrap();
 
+        // A 503 may heal: the handshake is tried again after a backoff.
         driver.handle_http_head(id, 503, r#"{"content-type":"text/plain"}"#, 1001.0).unwrap();
         driver.handle_http_chunk(id, b"overloaded", 1002.0).unwrap();
         driver.handle_http_end(id, 1003.0).unwrap();
         let cancel = poll(&mut driver);
         assert_eq!(cancel["type"], "cancel", "the request's timer is cleared");
         assert_eq!(cancel["id"], timer["id"]);
-        let done = poll(&mut driver);
-        assert_eq!(done["type"], "done");
+        let mut outputs: Vec<Value> =
+            std::iter::from_fn(|| Some(poll(&mut driver))).take_while(|o| o["type"] != "wait").collect();
+        let retry = outputs.iter().find(|o| o["type"] == "timer").unwrap().clone();
+        assert!(outputs.iter().any(|o| o["type"] == "event" && o["event"]["type"] == "warning"), "{outputs:?}");
+        driver.handle_timer(retry["id"].as_f64().unwrap(), retry["atMs"].as_f64().unwrap()).unwrap();
+        outputs = std::iter::from_fn(|| Some(poll(&mut driver))).take_while(|o| o["type"] != "wait").collect();
+        let again = outputs.iter().find(|o| o["type"] == "http").unwrap()["id"].as_f64().unwrap();
+        // A 401 will not: the run fails, saying how many attempts failed.
+        driver.handle_http_head(again, 401, "{}", 2000.0).unwrap();
+        driver.handle_http_end(again, 2000.0).unwrap();
+        let done = std::iter::from_fn(|| Some(poll(&mut driver))).find(|o| o["type"] == "done").unwrap();
         assert_eq!(done["error"]["code"], "mcp");
-        assert_eq!(done["text"], "MCP server 's': listing tools failed: could not connect: HTTP 503: overloaded");
+        let text = done["text"].as_str().unwrap();
+        assert!(text.starts_with("MCP server 's': listing tools failed: could not connect: the server requires authorization (HTTP 401) (2 attempts failed in"), "{text}");
         assert_eq!(poll(&mut driver)["type"], "idle");
     }
 
@@ -412,15 +423,25 @@ mod tests {
                 _ => {}
             }
         }
+        // A refused connection may heal: it is tried again, with a backoff, until the server's timeout is spent.
         driver.handle_http_error(http.unwrap(), "connection refused", 1.0).unwrap();
-        let done = loop {
+        let mut done = None;
+        for _ in 0..1000 {
             let out = poll(&mut driver);
-            if out["type"] == "opDone" {
-                break out;
+            match out["type"].as_str() {
+                Some("timer") => drop(driver.handle_timer(out["id"].as_f64().unwrap(), out["atMs"].as_f64().unwrap())),
+                Some("http") => drop(driver.handle_http_error(out["id"].as_f64().unwrap(), "connection refused", 1.0)),
+                Some("opDone") => {
+                    done = Some(out);
+                    break;
+                }
+                _ => {}
             }
-        };
+        }
+        let done = done.expect("the call ends");
         assert_eq!(done["op"], op);
         assert_eq!(done["error"]["code"], "mcp");
+        assert!(done["error"]["message"].as_str().unwrap().contains("attempts failed"), "{done}");
         assert_eq!(code(&driver.call_tool("nope", "x", "{}", 2.0).unwrap_err()), "config");
         assert_eq!(code(&driver.start_run(r#""hi""#, "{}", 3.0).unwrap_err()), "config", "no model, no runs");
     }

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["tool_loop"],
     &["agent"],
     &["hostproto"],
-    &["wasm", "native"],
+    &["wasm", "native", "fuzzing"],
 ];
 
 const MAX_LINES: usize = 800;

@@ -283,9 +283,9 @@ pub(crate) fn trailing_id(tail: &[u8]) -> Option<i64> {
         let before = before.trim_end().strip_suffix(':')?.trim_end().strip_suffix("\"jsonrpc\"")?;
         rest = before.trim_end().strip_suffix(',')?.trim_end();
     }
-    let start = rest.rfind(|c: char| !(c.is_ascii_digit() || c == '-')).map_or(0, |i| i + 1);
-    let id = rest[start..].parse().ok()?;
-    rest[..start].trim_end().strip_suffix(':')?.trim_end().ends_with("\"id\"").then_some(id)
+    let before = rest.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+    let id = rest[before.len()..].parse().ok()?;
+    before.trim_end().strip_suffix(':')?.trim_end().ends_with("\"id\"").then_some(id)
 }
 
 fn skip_space(bytes: &[u8], mut i: usize) -> usize {

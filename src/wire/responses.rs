@@ -190,8 +190,8 @@ impl ModelRequest {
     }
 }
 
-/// A request with these fields and no tools (for tests).
-#[cfg(test)]
+/// A request with these fields and no tools (for tests and fuzzing).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn request_with(fields: Value) -> ModelRequest {
     ModelRequest { fields: fields.as_object().cloned().unwrap_or_default(), tools: Arc::default() }
 }
