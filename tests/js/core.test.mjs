@@ -163,13 +163,17 @@ test('network failures and provider errors', async () => {
   const refused = async (url) => {
     throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED', message: `connect ECONNREFUSED ${url}` } });
   };
-  const offline = agentWith(refused);
-  await assert.rejects(offline.run('go'), (error) => {
+  // A refused connection may heal (a server still starting): tried again while the server's timeout lasts.
+  const offline = agentWith(refused, { servers: { intranet: { url: MCP_URL, timeoutMs: 1500 } } });
+  const warnings = [];
+  await assert.rejects(offline.run('go', { onEvent: (e) => e.type === 'warning' && warnings.push(e.message) }), (error) => {
     assert.equal(error.code, 'mcp');
     assert.equal(error.server, 'intranet');
-    assert.equal(error.message, "MCP server 'intranet': listing tools failed: could not connect: request failed: TypeError: fetch failed (ECONNREFUSED)");
+    assert.match(error.message, /^MCP server 'intranet': listing tools failed: could not connect: request failed: TypeError: fetch failed \(ECONNREFUSED\) \((\d+) attempts failed in \d+ ms\)$/);
+    assert.equal(Number(error.message.match(/(\d+) attempts/)[1]), warnings.length + 1, warnings.join(' | '));
     return true;
   });
+  assert.ok(warnings.every((w) => /^could not connect \(.*\(ECONNREFUSED\)\); trying again in \d+ ms$/.test(w)), warnings.join(' | '));
   await offline.close();
 });
 
