@@ -27,6 +27,15 @@ fn eliciting() -> McpClient {
     )
 }
 
+/// A handshake-era server process (`node`).
+fn stdio_config() -> ConnectionConfig {
+    ConnectionConfig {
+        endpoint: Endpoint::Stdio { command: "node".into(), args: Vec::new(), env: Vec::new(), cwd: None },
+        headers: Vec::new(),
+        ..config(Protocol::Handshake("2025-11-25".into()))
+    }
+}
+
 fn handshake() -> McpClient {
     McpClient::new(config(Protocol::Handshake("2025-11-25".into())), Owner::Server(0))
 }
@@ -693,14 +702,7 @@ fn stdio_spawns_writes_lines_and_reports_a_dead_process() {
 
 #[test]
 fn a_failed_stdio_handshake_ends_the_process_before_starting_another() {
-    let mut c = McpClient::new(
-        ConnectionConfig {
-            endpoint: Endpoint::Stdio { command: "node".into(), args: Vec::new(), env: Vec::new(), cwd: None },
-            headers: Vec::new(),
-            ..config(Protocol::Handshake("2025-11-25".into()))
-        },
-        Owner::Server(0),
-    );
+    let mut c = McpClient::new(stdio_config(), Owner::Server(0));
     let op = list(&mut c, 0);
     let start = drain(&mut c);
     let key = start.stdio[0].0;
@@ -725,11 +727,7 @@ fn a_closed_server_process_gets_its_stdin_closed_then_term_then_kill_and_is_forg
         let process = drain(c).stdio[0].0;
         (op, process)
     };
-    let config = ConnectionConfig {
-        endpoint: Endpoint::Stdio { command: "node".into(), args: Vec::new(), env: Vec::new(), cwd: None },
-        headers: Vec::new(),
-        ..config(Protocol::Handshake("2025-11-25".into()))
-    };
+    let config = stdio_config();
     // A server that ignores its stdin closing: TERM after the grace period, KILL after another.
     let mut c = McpClient::new(config.clone(), Owner::Server(0));
     let (_, process) = stdio(&mut c);
@@ -949,14 +947,7 @@ fn a_listing_that_fails_in_a_way_that_may_heal_is_sent_again() {
 
 #[test]
 fn a_stdio_answer_too_big_to_read_fails_its_call_at_once_whichever_end_its_id_is_at() {
-    let mut c = McpClient::new(
-        ConnectionConfig {
-            endpoint: Endpoint::Stdio { command: "node".into(), args: Vec::new(), env: Vec::new(), cwd: None },
-            headers: Vec::new(),
-            ..config(Protocol::Handshake("2025-11-25".into()))
-        },
-        Owner::Server(0),
-    );
+    let mut c = McpClient::new(stdio_config(), Owner::Server(0));
     let line = |effects: &Effects, i: usize| -> Value {
         let StdioOp::Write { line } = &effects.stdio[i].1 else { panic!("{effects:?}") };
         serde_json::from_str(line.trim()).unwrap()
