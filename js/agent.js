@@ -5,6 +5,7 @@ import { configError, failure, guarded, wrap } from './errors.js';
 import { Host, deliver, launch } from './host.js';
 import { modelFunction } from './local.js';
 import { agentConfig, approverFor, decisionsJson, entropy, pickFetch, snapshotText } from './options.js';
+import { init, isLoaded } from './wasm.js';
 
 /** The longest an `onSnapshot` promise holds a run's calls back. */
 const SNAPSHOT_WAIT_MS = 30_000;
@@ -15,11 +16,22 @@ export function createAgent(options) {
 }
 
 class Agent {
-  #host;
+  #host = null;
+  #ready;
   #approvers;
   #runs = new Map();
 
+  /** With the core loaded (Node, or after `init()`), the options are checked at once; else on first use. */
   constructor(options) {
+    if (isLoaded()) {
+      this.#build(options);
+      return;
+    }
+    this.#ready = init().then(() => this.#build(options));
+    this.#ready.catch(() => {}); // the first call reports it
+  }
+
+  #build(options) {
     const { core, handlers, hooks, approvers, locals } = agentConfig(options);
     if (options.callModel !== undefined) {
       if (typeof options.callModel !== 'function') throw configError('callModel must be a function (request, { headers }) => response');
@@ -108,7 +120,9 @@ class Agent {
     };
   }
 
-  #start(begin, { traceId, onEvent, onSnapshot, signal, stream = false } = {}) {
+  #start(begin, options = {}) {
+    if (!this.#host) return this.#ready.then(() => this.#start(begin, options));
+    const { traceId, onEvent, onSnapshot, signal, stream = false } = options;
     const flags = JSON.stringify({ stream, snapshots: typeof onSnapshot === 'function', traceId });
     return launch(
       this.#host,
@@ -156,6 +170,7 @@ class Agent {
 
   /** Ends every run, closes the MCP sessions and processes, and resolves once nothing is left in flight. */
   close() {
+    if (!this.#host) return this.#ready.then(() => this.#host.close(), () => {});
     return this.#host.close();
   }
 

@@ -1,7 +1,4 @@
-// Browser entry: fetch and instantiate the wasm core next to this package, then expose the API. (No stdio:
-// a page cannot start processes.)
-import init from '../pkg/mcp_loop.js';
-
-await init({ module_or_path: new URL('../pkg/mcp_loop_bg.wasm', import.meta.url) });
-
+// Browser entry: the API, with the wasm core fetched from next to this package on first use or by `init()`.
+// Nothing waits at the top level, so a module service worker can import it. (No stdio: a page cannot start
+// processes.)
 export * from './core.js';

@@ -436,6 +436,19 @@ export interface McpConnection {
 export declare function connectMcp(options: ConnectOptions): Promise<McpConnection>;
 
 /** Converts the `tools` of a `tools/list` result (or the whole result) to function tools. */
+/** What `init` loads the wasm core from: a URL, a `Response`, the file's bytes, or a compiled module. */
+export type WasmSource = string | URL | Response | BufferSource | WebAssembly.Module;
+
+/**
+ * Loads the wasm core. Node loads it as the package is imported, and a browser on first use (`createAgent`'s
+ * first run, `connectMcp`), from `mcp_loop_bg.wasm` next to the package (exported as `mcp-loop/mcp_loop_bg.wasm`
+ * for bundlers and extensions to copy). Call it first where the file lives elsewhere (`init({ wasm: url })`),
+ * and before the synchronous `toFunctionTools` and `ToolLoop` in a browser. A failure rejects with
+ * `code: 'host'`, naming the source and the cause (a missing file, a Content Security Policy without
+ * `'wasm-unsafe-eval'`); the next call tries again.
+ */
+export declare function init(options?: { wasm?: WasmSource }): Promise<void>;
+
 export declare function toFunctionTools(tools: unknown, options?: ToFunctionToolsOptions): FunctionTools;
 
 export declare class McpLoopError extends Error {

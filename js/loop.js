@@ -3,6 +3,7 @@
 import { ToolLoop as CoreLoop } from '../pkg/mcp_loop.js';
 import { failure, guarded } from './errors.js';
 import { decisionsJson, listedTools, loopOptions, snapshotText } from './options.js';
+import { ensureLoaded } from './wasm.js';
 
 /**
  * The tool loop alone: it says what to do (`next()` returns `{ type: 'callModel', id, request }`,
@@ -18,10 +19,12 @@ export class ToolLoop {
   }
 
   static start(options, tools, input) {
+    ensureLoaded('ToolLoop.start');
     return new ToolLoop(guarded(() => new CoreLoop(loopOptions(options), listedTools(tools), JSON.stringify(input), '', Date.now())));
   }
 
   static restore(options, tools, snapshot, decisions = []) {
+    ensureLoaded('ToolLoop.restore');
     const text = snapshotText(snapshot);
     return new ToolLoop(guarded(() => CoreLoop.restore(loopOptions(options), listedTools(tools), text, decisionsJson(decisions), Date.now())));
   }

@@ -5,6 +5,7 @@ import { configError, failure, guarded } from './errors.js';
 import { Host, deliver, launch } from './host.js';
 import { CONNECTION } from './local.js';
 import { checkHandlers, entropy, pickFetch, serverConfig } from './options.js';
+import { init } from './wasm.js';
 
 /**
  * Connects to one MCP server (Streamable HTTP, legacy HTTP+SSE, or stdio in Node) and resolves once it
@@ -14,6 +15,7 @@ export async function connectMcp(options) {
   if (!options || typeof options !== 'object') throw configError('connectMcp needs an options object');
   const { handlers, fetch: _fetch, name = 'server', onEvent, ...server } = options;
   if (server.client !== undefined) throw configError('connectMcp connects to a url or a command; a client is already connected');
+  await init();
   const checked = checkHandlers(handlers);
   const hooks = new Map();
   const core = serverConfig(name, server, checked, hooks);

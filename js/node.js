@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { initSync } from '../pkg/mcp_loop.js';
 import { platform } from './platform.js';
+import { markLoaded } from './wasm.js';
 
 initSync({ module: readFileSync(new URL('../pkg/mcp_loop_bg.wasm', import.meta.url)) });
+markLoaded();
 
 /** How long the output of a server that exited may still drain. */
 const EXIT_DRAIN_MS = 500;

@@ -18,7 +18,8 @@ const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/ja
 
 let everything, gateway, model, counting, site, browserServer;
 
-/** Serves the repository's js/, pkg/ and tests/browser/, and proxies /portkey/v1/* to the gateway. */
+/** Serves the repository's js/, pkg/ and tests/browser/ (a page with the CSP `?csp=` asks for), and proxies
+ * /portkey/v1/* to the gateway. */
 function startSite(gatewayUrl) {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
@@ -46,7 +47,10 @@ function startSite(gatewayUrl) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' });
+    const headers = { 'content-type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' };
+    // A page may ask for the Content Security Policy it is served with (`?csp=`).
+    if (file.endsWith('.html') && url.searchParams.has('csp')) headers['content-security-policy'] = url.searchParams.get('csp');
+    res.writeHead(200, headers);
     res.end(await readFile(file));
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) })));
@@ -184,4 +188,41 @@ test('a run paused for approval in Node is resumed in a web page from its snapsh
   } finally {
     await browser.close();
   }
+});
+
+/** Opens `path` on the test site and waits for the page's `window.__result`. */
+async function resultOf(path) {
+  const browser = await chromium.connect(browserServer.wsEndpoint());
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${site.url}${path}`);
+    await page.waitForFunction(() => window.__result, null, { timeout: 30_000 });
+    return { ...(await page.evaluate(() => window.__result)), errors };
+  } finally {
+    await browser.close();
+  }
+}
+
+test('a module service worker imports the package, loads the core on first use and lists an MCP server', async () => {
+  const outcome = await resultOf(`/tests/browser/sw.html?${new URLSearchParams({ mcp: everything.url })}`);
+  assert.ok(outcome.ok, outcome.error);
+  assert.ok(outcome.tools >= 10, `server-everything's tools converted in the worker: ${outcome.tools}`);
+});
+
+test("a Content Security Policy: with 'wasm-unsafe-eval' the core loads; without it init() says what to add", async () => {
+  const allowed = await resultOf(`/tests/browser/csp.html?${new URLSearchParams({ csp: "script-src 'self' 'wasm-unsafe-eval'" })}`);
+  assert.deepEqual([allowed.ok, allowed.tools, allowed.errors], [true, 1, []], allowed.error);
+  const refused = await resultOf(`/tests/browser/csp.html?${new URLSearchParams({ csp: "script-src 'self'" })}`);
+  assert.equal(refused.ok, false);
+  assert.equal(refused.code, 'host');
+  assert.match(refused.error, /could not load the mcp-loop core from http:\/\/127\.0\.0\.1:\d+\/pkg\/mcp_loop_bg\.wasm: .*'wasm-unsafe-eval'/);
+  assert.deepEqual(refused.errors, [], 'a rejection the page caught, not an uncatchable module error');
+});
+
+test('a wasm file that is not where init() is told to look: a host error naming the URL', async () => {
+  const outcome = await resultOf(`/tests/browser/csp.html?${new URLSearchParams({ wasm: '/pkg/moved.wasm' })}`);
+  assert.equal(outcome.code, 'host');
+  assert.match(outcome.error, /could not load the mcp-loop core from \/pkg\/moved\.wasm: HTTP 404; .*init\(\{ wasm: url \}\)/);
 });
