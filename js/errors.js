@@ -1,6 +1,6 @@
 // Errors as the application sees them: one class, with the core's `code`.
 
-/** An error from mcp-loop: `code` is 'config' | 'mcp' | 'model' | 'cancelled' | 'host'. */
+/** An error from mcp-loop: `code` is 'config' | 'mcp' | 'model' | 'cancelled' | 'host'; `server` names the MCP server. */
 export class McpLoopError extends Error {
   constructor(text, fields = {}) {
     super(text);
@@ -8,6 +8,8 @@ export class McpLoopError extends Error {
     this.code = fields.code ?? 'host';
     if (fields.status !== undefined) this.status = fields.status;
     if (fields.server !== undefined) this.server = fields.server;
+    // A browser-refused request's origin: a field, not in the text, which may be logged or read by the model.
+    if (fields.origin !== undefined) this.origin = fields.origin;
     if (fields.message !== undefined) this.detail = fields.message;
   }
 }

@@ -6,12 +6,26 @@ import { McpLoopError, reason, wrap } from './errors.js';
 import { handlerFor, headerPairs } from './options.js';
 import { platform } from './platform.js';
 
-/** A transport failure, described without the URL or address (the model may read MCP errors). */
-function describeFailure(error) {
+/** Pages, workers and extensions: where a refused cross-origin request looks like any network failure. */
+const IN_BROWSER = typeof globalThis.process?.versions?.node !== 'string';
+
+/**
+ * A transport failure, described without the URL or address (the model may read MCP errors). In a browser a
+ * `TypeError` from fetch is most often CORS (or a missing `host_permissions` in an extension): said so, since
+ * the browser itself tells nothing more.
+ */
+function describeFailure(error, server, origin) {
   const code = error?.cause?.code;
   const text = `${error?.name ?? 'Error'}: ${error?.message ?? String(error)}`;
+  if (refusedByBrowser(error)) {
+    // The model endpoint is the application's own; an MCP server's origin stays out of the text (see `origin`).
+    const who = server ? 'the MCP server' : `the model endpoint ${origin}`;
+    return `${text} (the browser could not reach ${who}, or refused its answer: it must allow this page's origin with CORS, or an extension needs host_permissions for it)`;
+  }
   return code ? `${text} (${code})` : text;
 }
+
+const refusedByBrowser = (error) => IN_BROWSER && error?.name === 'TypeError';
 
 /**
  * Performs a machine's effects and feeds back their outcomes. `headersRequest` and `inputRequest` outputs are
@@ -27,6 +41,8 @@ export class Host {
   #onOutput;
   #onBroken;
   #requests = new Map();
+  /** MCP servers whose requests the browser refused, with their origin: given to the application as the error's `origin`. */
+  #refused = new Map();
   #timers = new Map();
   #processes = new Map();
   #idle = [];
@@ -103,6 +119,7 @@ export class Host {
           case 'wait':
             return;
           default:
+            if (this.#refused.has(out.error?.server)) out.error.origin = this.#refused.get(out.error.server);
             this.#hold(this.#onOutput(out));
         }
       }
@@ -228,7 +245,9 @@ export class Host {
     } catch (error) {
       if (!live()) return;
       this.#requests.delete(id);
-      this.feed((m) => m.handleHttpError(id, describeFailure(error), Date.now()));
+      const origin = new URL(request.url).origin;
+      if (server && refusedByBrowser(error)) this.#refused.set(server, origin);
+      this.feed((m) => m.handleHttpError(id, describeFailure(error, server, origin), Date.now()));
     }
   }
 

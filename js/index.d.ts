@@ -458,6 +458,11 @@ export declare class McpLoopError extends Error {
   status?: number;
   /** The server of an `mcp` error. */
   server?: string;
+  /**
+   * In a browser, the origin of an MCP server whose request the browser refused (CORS, or an extension's missing
+   * `host_permissions`). Kept out of `message`, which may be logged or read by the model.
+   */
+  origin?: string;
   /** The message without the prefix naming its source. */
   detail?: string;
 }

@@ -340,6 +340,24 @@ fn credentials_a_result_or_log_repeats_are_redacted_but_addresses_stay() {
 }
 
 #[test]
+fn a_session_id_that_never_arrived_is_named_when_the_server_refuses_what_follows() {
+    let mut c = handshake();
+    let op = list(&mut c, 0);
+    let init = drain(&mut c);
+    let id = init.body(0)["id"].clone();
+    // A web page cannot read a header the server does not expose: to it, no session id came.
+    reply_sse(&mut c, init.key(0), &[], &[result(&id, init_result("2025-11-25", json!({})))]);
+    let notice = drain(&mut c);
+    let refusal =
+        json!({"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: Server not initialized"}});
+    reply_json(&mut c, notice.key(0), 400, &refusal);
+    let evs = events(&mut c);
+    let hint = "HTTP 400: Bad Request: Server not initialized (no Mcp-Session-Id reached this client: a server that \
+        keeps sessions must send one, and to a web page also Access-Control-Expose-Headers: Mcp-Session-Id)";
+    assert!(failed(&evs, op, hint), "{evs:?}");
+}
+
+#[test]
 fn a_404_on_a_session_starts_a_new_session_and_retries_once() {
     let mut c = handshake();
     let op = call(&mut c, "x", json!({"k": 1}), false, 0);

@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { root, startEverything, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { overlap, startCountingServer } from '../support/counting-server.mjs';
+import { startFaultyServer } from '../support/faulty-server.mjs';
 import { Readable } from 'node:stream';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
@@ -225,4 +226,75 @@ test('a wasm file that is not where init() is told to look: a host error naming 
   const outcome = await resultOf(`/tests/browser/csp.html?${new URLSearchParams({ wasm: '/pkg/moved.wasm' })}`);
   assert.equal(outcome.code, 'host');
   assert.match(outcome.error, /could not load the mcp-loop core from \/pkg\/moved\.wasm: HTTP 404; .*init\(\{ wasm: url \}\)/);
+});
+
+test('servers that send no CORS headers: the error says CORS (or host_permissions) and which endpoint, not just "Failed to fetch"', async () => {
+  const closed = await startFaultyServer(); // answers no preflight and sends no Access-Control-* headers
+  const browser = await chromium.connect(browserServer.wsEndpoint());
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/tests/browser/index.html?q=`);
+    const [mcp, run] = await page.evaluate(
+      async ({ url, mcp, gateway }) => {
+        const { connectMcp, createAgent } = await import('/pkg/browser.js');
+        const outcome = (p) => p.then(
+          () => null,
+          (e) => ({ code: e.code, message: e.message, origin: e.origin, server: e.server }),
+        );
+        // The open-source gateway sends no CORS headers: a page cannot call it directly.
+        const agent = createAgent({ model: 'm', servers: { everything: mcp }, portkey: { baseURL: gateway, authorization: 'Bearer standin' } });
+        return [await outcome(connectMcp({ url, protocol: '2025-11-25', timeoutMs: 1000 })), await outcome(agent.run('What is 2 + 3?'))];
+      },
+      { url: closed.url, mcp: everything.url, gateway: `${gateway.url}/v1` },
+    );
+    assert.equal(mcp?.code, 'mcp', JSON.stringify(mcp));
+    assert.match(mcp.message, /TypeError: Failed to fetch \(the browser could not reach the MCP server, or refused its answer: it must allow this page's origin with CORS, or an extension needs host_permissions for it\)/);
+    assert.ok(!mcp.message.includes(new URL(closed.url).host), 'no address in a message the model may read');
+    assert.equal(mcp.origin, new URL(closed.url).origin, 'the origin is given to the application as a field');
+    assert.equal(run?.code, 'model', JSON.stringify(run));
+    assert.match(run.message, new RegExp(`the browser could not reach the model endpoint ${new URL(gateway.url).origin}, or refused its answer: it must allow this page's origin with CORS`));
+  } finally {
+    await browser.close();
+    await closed.close();
+  }
+});
+
+/** server-everything behind CORS that allows any origin but exposes no header: a page never sees its session id. */
+function startUnexposingProxy(target) {
+  const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*', 'access-control-allow-methods': '*' };
+  const server = createServer(async (req, res) => {
+    if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const headers = { ...req.headers };
+    delete headers.host;
+    delete headers.origin;
+    const upstream = await fetch(target, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+    const passed = Object.fromEntries([...upstream.headers].filter(([name]) => !name.startsWith('access-control-')));
+    res.writeHead(upstream.status, { ...passed, ...cors });
+    if (upstream.body) Readable.fromWeb(upstream.body).pipe(res);
+    else res.end();
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}/mcp`, close: () => new Promise((r) => server.close(r)) })));
+}
+
+test('a server whose session id the page cannot read: the error names Access-Control-Expose-Headers', async () => {
+  const proxy = await startUnexposingProxy(everything.url);
+  const browser = await chromium.connect(browserServer.wsEndpoint());
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/tests/browser/index.html?q=`);
+    const error = await page.evaluate(async (url) => {
+      const { connectMcp } = await import('/pkg/browser.js');
+      return connectMcp({ url, protocol: '2025-11-25', timeoutMs: 5000 }).then(
+        () => null,
+        (e) => ({ code: e.code, message: e.message }),
+      );
+    }, proxy.url);
+    assert.equal(error?.code, 'mcp', JSON.stringify(error));
+    assert.match(error.message, /HTTP 400.*\(no Mcp-Session-Id reached this client: .*Access-Control-Expose-Headers: Mcp-Session-Id\)/);
+  } finally {
+    await browser.close();
+    await proxy.close();
+  }
 });

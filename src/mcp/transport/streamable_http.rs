@@ -408,7 +408,13 @@ impl StreamableHttp {
 
     fn refused(&mut self, kind: Kind, status: u16, body: &BodyBuffer, session: Option<String>, io: &mut Io) {
         let error = rpc_error(body);
-        let text = error_text(status, error.as_ref(), body);
+        let mut text = error_text(status, error.as_ref(), body);
+        // After the handshake without a session id, a refused request most often means the server keeps sessions
+        // but its id never reached us: what a web page sees when the server does not expose the header.
+        let handshaken = self.protocol_version.is_some() && !self.stateless;
+        if handshaken && session.is_none() && matches!(status, 400 | 404) && matches!(kind, Kind::Post { .. }) {
+            text.push_str(NO_SESSION_ID);
+        }
         match (kind, session) {
             (Kind::Delete, _) => {}
             // A resumption that finds the session gone has lost its request: the server already ran it, so it
@@ -452,6 +458,9 @@ impl StreamableHttp {
         }
     }
 }
+
+const NO_SESSION_ID: &str = " (no Mcp-Session-Id reached this client: a server that keeps sessions must send one, \
+    and to a web page also Access-Control-Expose-Headers: Mcp-Session-Id)";
 
 /// The JSON-RPC error in an error body, if there is one.
 fn rpc_error(body: &BodyBuffer) -> Option<JsonRpcError> {
