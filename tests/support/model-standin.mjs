@@ -432,9 +432,10 @@ function* streamEvents(response) {
 
 /**
  * Starts the stand-in on 127.0.0.1 (`port` 0 picks a free one). Resolves to `{ url, requests, close }`. With
- * `noStore`, it acts as a provider without stored responses (see the header).
+ * `noStore`, it acts as a provider without stored responses (see the header); with `delayMs`, every answer
+ * comes that long after its request (a slow model).
  */
-export function startModelStandIn({ port = 0, noStore = false } = {}) {
+export function startModelStandIn({ port = 0, noStore = false, delayMs = 0 } = {}) {
   const store = new Map();
   // What it gave out, stored or not: reasoning ids (their encrypted content, whether stored) and, for each
   // function call item id, the reasoning item that came before it.
@@ -453,6 +454,7 @@ export function startModelStandIn({ port = 0, noStore = false } = {}) {
       return send(404, { error: { message: `Invalid URL (${req.method} ${req.url})`, type: 'invalid_request_error', param: null, code: null } });
     }
     requests.push({ headers: req.headers, body: raw });
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const key = (req.headers.authorization ?? '').match(/^Bearer (\S+)$/)?.[1];
     if (!key) {
       const e = apiError(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", null, null);
