@@ -1,6 +1,7 @@
 // The agent: a model behind Portkey plus private MCP servers, sessions kept across runs.
 
 import { Driver } from '../pkg/mcp_loop.js';
+import { applyKnownEras } from './eras.js';
 import { configError, failure, guarded, wrap } from './errors.js';
 import { Host, deliver, launch } from './host.js';
 import { modelFunction } from './local.js';
@@ -38,9 +39,11 @@ class Agent {
       locals.set('', modelFunction(options.callModel));
     }
     this.#approvers = approvers;
+    const eras = applyKnownEras(core.servers);
     const driver = guarded(() => new Driver(JSON.stringify(core), entropy()));
     this.#host = new Host(driver, {
       fetch: pickFetch(options),
+      eras,
       hooks,
       handlers,
       locals,

@@ -2,6 +2,7 @@
 // them, timers, aborts), answers its questions with the application's functions, and feeds back the outcomes.
 // Every policy (when to ask, what a failure means, how a process ends, which ids are late) is the core's.
 
+import { learn } from './eras.js';
 import { McpLoopError, reason, wrap } from './errors.js';
 import { handlerFor, headerPairs } from './options.js';
 import { platform } from './platform.js';
@@ -43,6 +44,8 @@ export class Host {
   #requests = new Map();
   /** MCP servers whose requests the browser refused, with their origin: given to the application as the error's `origin`. */
   #refused = new Map();
+  /** `name → url` of the servers whose protocol era is remembered (js/eras.js). */
+  #eras;
   #timers = new Map();
   #processes = new Map();
   #idle = [];
@@ -51,8 +54,9 @@ export class Host {
   #waits = 0;
   broken = null;
 
-  constructor(machine, { fetch, hooks = new Map(), handlers = {}, locals = new Map(), onOutput, onBroken }) {
+  constructor(machine, { fetch, hooks = new Map(), handlers = {}, locals = new Map(), eras = new Map(), onOutput, onBroken }) {
     this.#machine = machine;
+    this.#eras = eras;
     this.#fetch = fetch;
     this.#hooks = hooks;
     this.#handlers = handlers;
@@ -119,6 +123,7 @@ export class Host {
           case 'wait':
             return;
           default:
+            learn(this.#eras, out);
             if (this.#refused.has(out.error?.server)) out.error.origin = this.#refused.get(out.error.server);
             this.#hold(this.#onOutput(out));
         }

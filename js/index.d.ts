@@ -4,8 +4,9 @@
 export type HeadersLike = Record<string, string> | Array<[string, string]> | Headers;
 
 /** The protocol era: `auto` (default) probes for the stateless 2026-07-28 revision and falls back to the
- * handshake; a version fixes it (a handshake-era version is the one offered in `initialize`). */
-export type ProtocolOption = 'auto' | '2026-07-28' | '2025-11-25' | '2025-06-18' | '2025-03-26' | '2024-11-05';
+ * handshake (a server that answered the handshake is not probed again by this page or process); `handshake`
+ * skips the probe; a version fixes it (a handshake-era version is the one offered in `initialize`). */
+export type ProtocolOption = 'auto' | 'handshake' | '2026-07-28' | '2025-11-25' | '2025-06-18' | '2025-03-26' | '2024-11-05';
 
 interface CommonServerOptions {
   /** Per-request timeout in milliseconds (progress restarts it, up to ten times in all), and the time connecting

@@ -1,6 +1,7 @@
 // MCP alone: one server, its tools listed and called directly (the same driver as an agent's, with no model).
 
 import { Driver } from '../pkg/mcp_loop.js';
+import { applyKnownEras } from './eras.js';
 import { configError, failure, guarded } from './errors.js';
 import { Host, deliver, launch } from './host.js';
 import { CONNECTION } from './local.js';
@@ -19,11 +20,13 @@ export async function connectMcp(options) {
   const checked = checkHandlers(handlers);
   const hooks = new Map();
   const core = serverConfig(name, server, checked, hooks);
+  const eras = applyKnownEras([core]);
   const machine = guarded(() => new Driver(JSON.stringify({ servers: [core] }), entropy()));
   const ops = new Map();
   let connected = null;
   const host = new Host(machine, {
     fetch: pickFetch(options),
+    eras,
     hooks,
     handlers: checked,
     onOutput(out) {

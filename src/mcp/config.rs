@@ -2,7 +2,7 @@
 
 use crate::base::json::Fields;
 use crate::base::limits::MAX_TIMEOUT_MS;
-use crate::wire::mcp::{HANDSHAKE_VERSIONS, STATELESS_VERSION};
+use crate::wire::mcp::{HANDSHAKE_VERSIONS, LATEST_HANDSHAKE_VERSION, STATELESS_VERSION};
 use serde_json::{Map, Value, json};
 
 /// The default per-request timeout.
@@ -194,6 +194,8 @@ impl ConnectionConfig {
         };
         let protocol = match f.string("protocol")?.as_deref() {
             None | Some("auto") => Protocol::Auto,
+            // The handshake without the probe, offering what `auto` offers after it.
+            Some("handshake") => Protocol::Handshake(LATEST_HANDSHAKE_VERSION.to_owned()),
             Some(STATELESS_VERSION) => Protocol::Stateless,
             Some(v) if HANDSHAKE_VERSIONS.contains(&v) => Protocol::Handshake(v.to_owned()),
             Some(other) => {

@@ -2,6 +2,7 @@ use super::*;
 use crate::base::http::HttpRequest;
 use crate::base::io::StdioOp;
 use crate::base::limits::MAX_MESSAGE_BYTES;
+use crate::wire::mcp::LATEST_HANDSHAKE_VERSION;
 use serde_json::json;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -884,6 +885,8 @@ fn validates_configuration() {
         read(json!({"name":"s","command":"npx","args":["-y","srv"],"env":{"K":"v"},"protocol":"2025-06-18"})).unwrap();
     assert_eq!(ok.protocol, Protocol::Handshake("2025-06-18".into()));
     assert!(matches!(ok.endpoint, Endpoint::Stdio { ref args, .. } if args.len() == 2));
+    let handshake = read(json!({"name":"s","url":"http://x","protocol":"handshake"})).unwrap();
+    assert_eq!(handshake.protocol, Protocol::Handshake(LATEST_HANDSHAKE_VERSION.into()), "the handshake, no probe");
 }
 
 #[test]

@@ -4,97 +4,34 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join, normalize } from 'node:path';
-import { chromium } from 'playwright-core';
+import { Readable } from 'node:stream';
 import { root, startEverything, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { overlap, startCountingServer } from '../support/counting-server.mjs';
 import { startFaultyServer } from '../support/faulty-server.mjs';
-import { Readable } from 'node:stream';
-
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+import { launchBrowser, resultOf, startSite } from '../support/browser.mjs';
 
 let everything, gateway, model, counting, site, browserServer;
 
-/** Serves the repository's js/, pkg/ and tests/browser/ (a page with the CSP `?csp=` asks for), and proxies
- * /portkey/v1/* to the gateway. */
-function startSite(gatewayUrl) {
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url, 'http://x');
-    if (url.pathname.startsWith('/portkey/v1/')) {
-      const chunks = [];
-      for await (const chunk of req) chunks.push(chunk);
-      const headers = { ...req.headers };
-      delete headers.host;
-      delete headers.origin;
-      const upstream = await fetch(gatewayUrl + url.pathname.slice('/portkey/v1'.length), {
-        method: req.method,
-        headers,
-        body: chunks.length ? Buffer.concat(chunks) : undefined,
-      });
-      // Passed on as it arrives, so a streamed response streams to the page.
-      res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
-      if (upstream.body) Readable.fromWeb(upstream.body).pipe(res);
-      else res.end();
-      return;
-    }
-    const path = url.pathname === '/' ? '/tests/browser/index.html' : url.pathname;
-    const file = normalize(join(root, path));
-    const allowed = ['js/', 'pkg/', 'tests/browser/'].some((dir) => file.startsWith(join(root, dir)));
-    if (!allowed || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    const headers = { 'content-type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' };
-    // A page may ask for the Content Security Policy it is served with (`?csp=`).
-    if (file.endsWith('.html') && url.searchParams.has('csp')) headers['content-security-policy'] = url.searchParams.get('csp');
-    res.writeHead(200, headers);
-    res.end(await readFile(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) })));
-}
-
 before(async () => {
-  assert.ok(CHROMIUM, 'Chromium is installed (scripts/setup.sh --test installs it)');
   [everything, gateway, model, counting] = await Promise.all([
     startEverything('streamableHttp'),
     startGateway(),
     startModelStandIn(),
     startCountingServer({ delayMs: 150 }),
   ]);
-  site = await startSite(gateway.url);
-  // Playwright gives every launch a fresh, empty profile directory of its own.
-  browserServer = await chromium.launchServer({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  // The repository's js/, pkg/ and tests/browser/ (the test pages), and /portkey/v1/* proxied to the gateway.
+  site = await startSite({ dir: root, gateway: gateway.url, allow: ['js', 'pkg', 'tests/browser'], index: '/tests/browser/index.html' });
+  browserServer = await launchBrowser();
 });
 
 after(async () => {
-  const pid = browserServer?.process()?.pid;
   await browserServer?.close();
-  if (pid) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
   await Promise.all([everything?.stop(), gateway?.stop(), model?.close(), counting?.close(), site?.close()]);
 });
 
 test('a web page runs the loop: get-sum and echo in one turn, both in the answer', async () => {
-  const browser = await chromium.connect(browserServer.wsEndpoint());
+  const browser = await browserServer.connect();
   try {
     const page = await browser.newPage();
     const errors = [];
@@ -124,7 +61,7 @@ test('a web page runs the loop: get-sum and echo in one turn, both in the answer
 });
 
 test('a web page streams three rounds of three parallel calls: the same result as not streamed, calls overlapping', async () => {
-  const browser = await chromium.connect(browserServer.wsEndpoint());
+  const browser = await browserServer.connect();
   try {
     const page = await browser.newPage();
     const errors = [];
@@ -163,7 +100,7 @@ test('a run paused for approval in Node is resumed in a web page from its snapsh
   await agent.close();
   assert.equal(paused.status, 'awaiting_approval');
   assert.deepEqual(counting.calls(), []);
-  const browser = await chromium.connect(browserServer.wsEndpoint());
+  const browser = await browserServer.connect();
   try {
     const page = await browser.newPage();
     await page.goto(`${site.url}/tests/browser/index.html?q=`);
@@ -192,30 +129,25 @@ test('a run paused for approval in Node is resumed in a web page from its snapsh
 });
 
 /** Opens `path` on the test site and waits for the page's `window.__result`. */
-async function resultOf(path) {
-  const browser = await chromium.connect(browserServer.wsEndpoint());
+async function resultAt(path) {
+  const browser = await browserServer.connect();
   try {
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${site.url}${path}`);
-    await page.waitForFunction(() => window.__result, null, { timeout: 30_000 });
-    return { ...(await page.evaluate(() => window.__result)), errors };
+    return await resultOf(browser, `${site.url}${path}`);
   } finally {
     await browser.close();
   }
 }
 
 test('a module service worker imports the package, loads the core on first use and lists an MCP server', async () => {
-  const outcome = await resultOf(`/tests/browser/sw.html?${new URLSearchParams({ mcp: everything.url })}`);
+  const outcome = await resultAt(`/tests/browser/sw.html?${new URLSearchParams({ mcp: everything.url })}`);
   assert.ok(outcome.ok, outcome.error);
   assert.ok(outcome.tools >= 10, `server-everything's tools converted in the worker: ${outcome.tools}`);
 });
 
 test("a Content Security Policy: with 'wasm-unsafe-eval' the core loads; without it init() says what to add", async () => {
-  const allowed = await resultOf(`/tests/browser/csp.html?${new URLSearchParams({ csp: "script-src 'self' 'wasm-unsafe-eval'" })}`);
+  const allowed = await resultAt(`/tests/browser/csp.html?${new URLSearchParams({ csp: "script-src 'self' 'wasm-unsafe-eval'" })}`);
   assert.deepEqual([allowed.ok, allowed.tools, allowed.errors], [true, 1, []], allowed.error);
-  const refused = await resultOf(`/tests/browser/csp.html?${new URLSearchParams({ csp: "script-src 'self'" })}`);
+  const refused = await resultAt(`/tests/browser/csp.html?${new URLSearchParams({ csp: "script-src 'self'" })}`);
   assert.equal(refused.ok, false);
   assert.equal(refused.code, 'host');
   assert.match(refused.error, /could not load the mcp-loop core from http:\/\/127\.0\.0\.1:\d+\/pkg\/mcp_loop_bg\.wasm: .*'wasm-unsafe-eval'/);
@@ -223,14 +155,14 @@ test("a Content Security Policy: with 'wasm-unsafe-eval' the core loads; without
 });
 
 test('a wasm file that is not where init() is told to look: a host error naming the URL', async () => {
-  const outcome = await resultOf(`/tests/browser/csp.html?${new URLSearchParams({ wasm: '/pkg/moved.wasm' })}`);
+  const outcome = await resultAt(`/tests/browser/csp.html?${new URLSearchParams({ wasm: '/pkg/moved.wasm' })}`);
   assert.equal(outcome.code, 'host');
   assert.match(outcome.error, /could not load the mcp-loop core from \/pkg\/moved\.wasm: HTTP 404; .*init\(\{ wasm: url \}\)/);
 });
 
 test('servers that send no CORS headers: the error says CORS (or host_permissions) and which endpoint, not just "Failed to fetch"', async () => {
   const closed = await startFaultyServer(); // answers no preflight and sends no Access-Control-* headers
-  const browser = await chromium.connect(browserServer.wsEndpoint());
+  const browser = await browserServer.connect();
   try {
     const page = await browser.newPage();
     await page.goto(`${site.url}/tests/browser/index.html?q=`);
@@ -280,7 +212,7 @@ function startUnexposingProxy(target) {
 
 test('a server whose session id the page cannot read: the error names Access-Control-Expose-Headers', async () => {
   const proxy = await startUnexposingProxy(everything.url);
-  const browser = await chromium.connect(browserServer.wsEndpoint());
+  const browser = await browserServer.connect();
   try {
     const page = await browser.newPage();
     await page.goto(`${site.url}/tests/browser/index.html?q=`);

@@ -24,12 +24,12 @@ async function currentAgent() {
   return agent;
 }
 
-/** New settings: the next run gets an agent built from them. */
+/** New settings: the next run gets an agent built from them; the old one closes once its runs are over. */
 chrome.storage.onChanged.addListener((changes) => {
   if (changes[SETTINGS] && agent) {
     const old = agent;
     agent = null;
-    if (!driving.size) old.close();
+    Promise.allSettled(driving.values()).then(() => old.close());
   }
 });
 
