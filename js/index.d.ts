@@ -436,7 +436,6 @@ export interface McpConnection {
 /** MCP alone: connects to one server and resolves once it answered (its tools were listed once). */
 export declare function connectMcp(options: ConnectOptions): Promise<McpConnection>;
 
-/** Converts the `tools` of a `tools/list` result (or the whole result) to function tools. */
 /** What `init` loads the wasm core from: a URL, a `Response`, the file's bytes, or a compiled module. */
 export type WasmSource = string | URL | Response | BufferSource | WebAssembly.Module;
 
@@ -450,6 +449,7 @@ export type WasmSource = string | URL | Response | BufferSource | WebAssembly.Mo
  */
 export declare function init(options?: { wasm?: WasmSource }): Promise<void>;
 
+/** Converts the `tools` of a `tools/list` result (or the whole result) to function tools. */
 export declare function toFunctionTools(tools: unknown, options?: ToFunctionToolsOptions): FunctionTools;
 
 export declare class McpLoopError extends Error {
