@@ -68,7 +68,8 @@ try {
     onEvent(event) {
       switch (event.type) {
         case 'serverConnected':
-          console.log(dim(`[connected] ${event.server}: ${event.serverInfo ?? 'MCP server'}, protocol ${event.protocolVersion}`));
+          const { name = 'MCP server', version = '' } = event.serverInfo ?? {};
+          console.log(dim(`[connected] ${event.server}: ${name} ${version}, protocol ${event.protocolVersion}`));
           break;
         case 'toolsListed':
           console.log(dim(`[tools] ${event.count} tools offered to the model as function tools (${event.strict} strict)`));

@@ -37,6 +37,8 @@ class Agent {
     if (options.callModel !== undefined) {
       if (typeof options.callModel !== 'function') throw configError('callModel must be a function (request, { headers }) => response');
       locals.set('', modelFunction(options.callModel));
+      // Answered here: errors name no endpoint.
+      core.portkey.inProcess = true;
     }
     this.#approvers = approvers;
     const eras = applyKnownEras(core.servers);
@@ -58,7 +60,8 @@ class Agent {
   /**
    * Runs one conversation until it ends or pauses for approvals (`status: 'awaiting_approval'`, with `pending`
    * and a `snapshot` for `resume`). Options: `traceId`, `onEvent`, `onSnapshot` (the run's state after every
-   * step), `signal` (an AbortSignal: the run ends `cancelled`), `stream` (streamed model responses).
+   * step), `signal` (an AbortSignal: the run ends `cancelled`), `stream` (streamed model responses),
+   * `previousResponseId` or `history` (continue an earlier run's conversation).
    */
   run(input, options = {}) {
     return this.#start((driver, flags) => driver.startRun(JSON.stringify(input), flags, Date.now()), options);
@@ -125,8 +128,8 @@ class Agent {
 
   #start(begin, options = {}) {
     if (!this.#host) return this.#ready.then(() => this.#start(begin, options));
-    const { traceId, onEvent, onSnapshot, signal, stream = false } = options;
-    const flags = JSON.stringify({ stream, snapshots: typeof onSnapshot === 'function', traceId });
+    const { traceId, onEvent, onSnapshot, signal, stream = false, previousResponseId, history } = options;
+    const flags = JSON.stringify({ stream, snapshots: typeof onSnapshot === 'function', traceId, previousResponseId, history });
     return launch(
       this.#host,
       signal,

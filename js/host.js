@@ -15,12 +15,12 @@ const IN_BROWSER = typeof globalThis.process?.versions?.node !== 'string';
  * `TypeError` from fetch is most often CORS (or a missing `host_permissions` in an extension): said so, since
  * the browser itself tells nothing more.
  */
-function describeFailure(error, server, origin) {
+function describeFailure(error, server) {
   const code = error?.cause?.code;
   const text = `${error?.name ?? 'Error'}: ${error?.message ?? String(error)}`;
   if (refusedByBrowser(error)) {
-    // The model endpoint is the application's own; an MCP server's origin stays out of the text (see `origin`).
-    const who = server ? 'the MCP server' : `the model endpoint ${origin}`;
+    // An MCP server's origin stays out of the text (see `origin`); the core names the model endpoint's.
+    const who = server ? 'the MCP server' : 'the model endpoint';
     return `${text} (the browser could not reach ${who}, or refused its answer: it must allow this page's origin with CORS, or an extension needs host_permissions for it)`;
   }
   return code ? `${text} (${code})` : text;
@@ -252,7 +252,7 @@ export class Host {
       this.#requests.delete(id);
       const origin = new URL(request.url).origin;
       if (server && refusedByBrowser(error)) this.#refused.set(server, origin);
-      this.feed((m) => m.handleHttpError(id, describeFailure(error, server, origin), Date.now()));
+      this.feed((m) => m.handleHttpError(id, describeFailure(error, server), Date.now()));
     }
   }
 

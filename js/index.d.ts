@@ -195,6 +195,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Ask for streamed model responses (`textDelta` events). `agent.stream` sets it. */
   stream?: boolean;
+  /** `run` and `stream` only: continue the conversation the provider stored up to this response (an earlier
+   * result's `responseId`; continuation `auto` or `previous_response_id`). */
+  previousResponseId?: string;
+  /** `run` and `stream` only: continue a conversation from its items (an earlier result's `history`), sent in
+   * front of the input; works in every continuation mode. Not together with `previousResponseId`. */
+  history?: Array<Record<string, unknown>>;
 }
 
 /** A run's state as versioned JSON (`format: 'mcp-loop/run'`), to resume it anywhere. It holds the conversation
@@ -303,6 +309,10 @@ export interface RunResult {
   pending?: PendingCall[];
   /** The run's state, for `agent.resume` (`awaiting_approval`). */
   snapshot?: RunSnapshot;
+  /** Every item of the conversation so far, for the next run's `history`: when the run kept all of it
+   * (continuation `auto` or `replay`, not continued by `previousResponseId`) and ended. The next run may also
+   * continue with `previousResponseId: responseId` where the provider stores responses. */
+  history?: Array<Record<string, unknown>>;
 }
 
 export type AgentEvent =

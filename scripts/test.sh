@@ -16,6 +16,11 @@ cargo clippy --quiet --all-targets --features native,fuzzing -- -D warnings
 step "cargo clippy (wasm32)"
 cargo clippy --quiet --all-targets --target wasm32-unknown-unknown --features wasm -- -D warnings
 
+step "cargo package (the crate's files; a warning fails)"
+packaged=$(cargo package --allow-dirty --no-verify 2>&1) || { echo "$packaged"; exit 1; }
+if echo "$packaged" | grep -q '^warning'; then echo "$packaged"; exit 1; fi
+echo "$packaged" | tail -1
+
 step "cargo test --features native,fuzzing (unit, integration, end to end, fuzz seeds and regressions)"
 cargo test --quiet --features native,fuzzing
 

@@ -293,6 +293,11 @@ pub struct RunResult {
     /// The run's state, to resume it (status `awaiting_approval`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Value>,
+    /// Every item of the conversation (earlier history, inputs, output items, tool outputs), for the next
+    /// run's `history`: when the run kept all of it (continuation `auto` or `replay`, not continued by
+    /// `previous_response_id`) and ended (not paused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<Value>>,
 }
 
 impl RunResult {
@@ -312,6 +317,7 @@ impl RunResult {
             reason: None,
             pending: Vec::new(),
             snapshot: None,
+            history: None,
         }
     }
 }

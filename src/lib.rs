@@ -103,6 +103,11 @@ mod wasm;
 #[doc(hidden)]
 pub mod fuzzing;
 
+/// The README's Rust examples, compiled as doc tests: a snippet that stops compiling fails the tests.
+#[cfg(all(doctest, feature = "native"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 pub use agent::{AgentConfig, Driver, OptionKeys, Output, RunId, RunOptions, ServerEntry, option_keys};
 pub use base::error::{Error, Result};
 pub use base::http::HttpRequest;

@@ -52,12 +52,20 @@ fn id(value: f64) -> EffectId {
     EffectId::from_raw(value as u64)
 }
 
-/// `{"stream"?: bool, "snapshots"?: bool, "traceId"?: string}`.
+/// `{"stream"?: bool, "snapshots"?: bool, "traceId"?: string, "previousResponseId"?: string, "history"?: [item]}`.
 fn run_options(json: &str) -> Result<RunOptions, JsValue> {
     let value = parse("invalid run options", json)?;
-    let flag = |key: &str| value.get(key).and_then(Value::as_bool).unwrap_or(false);
-    let trace_id = value.get("traceId").and_then(Value::as_str).map(str::to_owned);
-    Ok(RunOptions { stream: flag("stream"), snapshots: flag("snapshots"), trace_id })
+    let read = || -> Result<RunOptions, String> {
+        let f = Fields::new(&value, "")?;
+        Ok(RunOptions {
+            stream: f.flag("stream")?.unwrap_or(false),
+            snapshots: f.flag("snapshots")?.unwrap_or(false),
+            trace_id: f.string("traceId")?,
+            previous_response_id: f.string("previousResponseId")?,
+            history: f.array("history")?.to_vec(),
+        })
+    };
+    read().map_err(|e| js_error(&Error::config(e)))
 }
 
 /// Headers as JSON `[[name, value], …]`.

@@ -142,8 +142,10 @@ impl Driver {
             let RunState::AwaitingCatalog(start) = &mut run.state else { continue };
             let config = LoopConfig { stream: run.options.stream, ..config.clone() };
             let now = self.now_ms;
-            let started = match std::mem::replace(start, Start::Input(Value::Null, String::new())) {
-                Start::Input(input, trace_id) => ToolLoop::new(config, catalog.clone(), input, &trace_id, now),
+            let started = match std::mem::replace(start, Start::Snapshot(Value::Null, Vec::new())) {
+                Start::Input { input, previous, trace_id } => {
+                    ToolLoop::continuing(config, catalog.clone(), previous, input, &trace_id, now)
+                }
                 Start::Snapshot(snapshot, decisions) => {
                     resumed.push(*id);
                     ToolLoop::restore(config, catalog.clone(), &snapshot, decisions, now)

@@ -200,6 +200,15 @@ impl Default for AgentConfig {
     }
 }
 
+/// How messages name server `i`: by the name the application gave it (`servers.calendar`, as in the JS
+/// options), or by its place when it has none.
+fn server_path(i: usize, entry: &Value) -> String {
+    match entry.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+        Some(name) => format!("servers.{name}"),
+        None => format!("servers[{i}]"),
+    }
+}
+
 impl AgentConfig {
     /// Reads the configuration from JSON, in the shape `createAgent` documents (`servers` as an array of
     /// `{name, url, headers, timeoutMs}`). Unknown options are refused, so a typo is an error.
@@ -215,9 +224,9 @@ impl AgentConfig {
             let known: Vec<&str> = option_keys().agent.into_iter().filter(|k| *k != "portkey").collect();
             f.only(&known)?;
             let policies = f.array("servers")?.iter().enumerate().map(|(i, entry)| {
-                let f = Fields::new(entry, &format!("servers[{i}]"))?;
+                let f = Fields::new(entry, &server_path(i, entry))?;
                 f.only(&["name", "approve", "maxConcurrentCalls"])?;
-                let name = f.string("name")?.filter(|n| !n.is_empty()).ok_or(format!("servers[{i}] needs a name"))?;
+                let name = f.string("name")?.filter(|n| !n.is_empty()).ok_or(format!("{} needs a name", f.path()))?;
                 let (approve, max_concurrent_calls) = read_policy(&f)?;
                 Ok(ServerPolicy { server: name, approve, max_concurrent_calls })
             });
@@ -232,7 +241,7 @@ impl AgentConfig {
         let f = Fields::new(value, "")?;
         f.only(&option_keys().agent)?;
         let servers = f.array("servers")?.iter().enumerate();
-        let servers = servers.map(|(i, v)| ServerEntry::read(v, &format!("servers[{i}]")));
+        let servers = servers.map(|(i, v)| ServerEntry::read(v, &server_path(i, v)));
         Ok(AgentConfig {
             servers: servers.collect::<std::result::Result<_, _>>()?,
             portkey: f.value("portkey").map(PortkeyConfig::read).transpose()?.unwrap_or_default(),

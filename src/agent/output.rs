@@ -104,4 +104,8 @@ pub struct RunOptions {
     /// The run's Portkey trace id (`x-portkey-trace-id`); the agent makes one (`mcp-loop-` and 32 hex digits)
     /// when it is absent. A resumed run keeps its snapshot's.
     pub trace_id: Option<String>,
+    /// Continue the conversation the provider stored up to this response (an earlier result's `response_id`).
+    pub previous_response_id: Option<String>,
+    /// Continue a conversation from its items (an earlier result's `history`), sent in front of the input.
+    pub history: Vec<Value>,
 }

@@ -12,11 +12,11 @@ use crate::wire::responses::ModelRequest;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// How a run begins once the catalog is there: the user's input and its trace id, or a snapshot (which holds
-/// its trace id) with decisions.
+/// How a run begins once the catalog is there: the user's input, the stored response it continues from and its
+/// trace id, or a snapshot (which holds its trace id) with decisions.
 #[derive(Debug, Clone)]
 pub(super) enum Start {
-    Input(Value, String),
+    Input { input: Value, previous: Option<String>, trace_id: String },
     Snapshot(Value, Vec<Decision>),
 }
 
@@ -50,11 +50,19 @@ pub(super) struct Asking {
 }
 
 impl Driver {
-    /// Starts a run with the user's `input` (text or input items).
-    pub fn start_run(&mut self, input: Value, options: RunOptions, now_ms: u64) -> Result<RunId> {
+    /// Starts a run with the user's `input` (text or input items), continuing the conversation of
+    /// `options.previous_response_id` or `options.history` when given.
+    pub fn start_run(&mut self, input: Value, mut options: RunOptions, now_ms: u64) -> Result<RunId> {
         tool_loop::validate_input(&input)?;
+        let previous = options.previous_response_id.take();
+        let history = std::mem::take(&mut options.history);
+        if previous.is_some() && !history.is_empty() {
+            return Err(Error::config("a run continues by previousResponseId or by history, not both"));
+        }
+        tool_loop::validate_previous(&self.config.loop_config(), previous.as_deref())?;
+        let input = tool_loop::after_history(history, input)?;
         let trace_id = options.trace_id.clone().unwrap_or_else(|| self.trace_id(self.next_run));
-        self.begin(Start::Input(input, trace_id.clone()), trace_id, options, now_ms)
+        self.begin(Start::Input { input, previous, trace_id: trace_id.clone() }, trace_id, options, now_ms)
     }
 
     /// A trace id for run `run`: `mcp-loop-` and 32 hex digits, from the host's entropy.

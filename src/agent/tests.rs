@@ -427,7 +427,8 @@ fn runs_share_one_listing_and_model_errors_keep_their_status() {
     let lists = host.requests.iter().filter(|r| r.body.as_deref().is_some_and(|b| b.contains("tools/list"))).count();
     assert_eq!(lists, 1);
     let results: BTreeMap<RunId, Result<RunResult>> = host.done.drain(..).collect();
-    assert_eq!(results[&a], Err(Error::model(Some(401), "openai error: Incorrect API key provided")));
+    let named = "openai error: Incorrect API key provided (endpoint http://127.0.0.1:8787)";
+    assert_eq!(results[&a], Err(Error::model(Some(401), named)), "the endpoint named by its origin");
     assert_eq!(results[&b].as_ref().unwrap().output_text, "fine");
 }
 
@@ -537,12 +538,12 @@ fn reads_configuration_from_json_and_names_mistakes() {
     assert!(message(json!({"model": "m", "maxTurn": 3})).contains("unknown option maxTurn"));
     assert!(
         message(json!({"model": "m", "servers": [{"name": "a"}]}))
-            .contains("servers[0] needs a url (HTTP) or a command (stdio)")
+            .contains("servers.a needs a url (HTTP) or a command (stdio)")
     );
     assert!(message(json!({"model": "m", "portkey": {"apiKey": 1}})).contains("portkey.apiKey must be a string"));
     assert!(
         message(json!({"model": "m", "servers": [{"name": "a", "url": "u", "headers": [1]}]}))
-            .contains("servers[0].headers")
+            .contains("servers.a.headers")
     );
 
     // The tool loop's options, and what they make of a request.
@@ -594,7 +595,7 @@ fn a_loop_alone_reads_server_policies_without_addresses() {
     let message = |v: Value| AgentConfig::loop_from_json(&v).unwrap_err().to_string();
     assert!(
         message(json!({"model": "m", "servers": [{"name": "a", "url": "http://x"}]}))
-            .contains("unknown option servers[0].url")
+            .contains("unknown option servers.a.url")
     );
     assert!(message(json!({"model": "m", "portkey": {}})).contains("unknown option portkey"));
     assert!(message(json!({"model": "m", "servers": [{"approve": "never"}]})).contains("servers[0] needs a name"));

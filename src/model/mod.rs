@@ -267,8 +267,15 @@ impl ModelClient {
             }
             (_, mut result) => {
                 let Some(call) = self.calls.remove(&id) else { return };
-                if let Ok(response) = &mut result {
-                    response.headers = call.headers;
+                match &mut result {
+                    Ok(response) => response.headers = call.headers,
+                    // Which endpoint failed: a forgotten baseURL shows as the hosted default.
+                    Err(Error::Model { message, .. }) => {
+                        if let Some(origin) = self.portkey.origin() {
+                            message.push_str(&format!(" (endpoint {origin})"));
+                        }
+                    }
+                    Err(_) => {}
                 }
                 self.events.push_back(ModelEvent::Done { call: id, result });
             }

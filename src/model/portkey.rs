@@ -34,6 +34,8 @@ pub struct PortkeyConfig {
     pub authorization: Option<String>,
     /// Further headers (for example `x-portkey-cache-namespace`).
     pub headers: Vec<(String, String)>,
+    /// Set by a host that answers model requests itself (the JS `callModel`): errors then name no endpoint.
+    pub in_process: bool,
 }
 
 impl Default for PortkeyConfig {
@@ -48,6 +50,7 @@ impl Default for PortkeyConfig {
             metadata: None,
             authorization: None,
             headers: Vec::new(),
+            in_process: false,
         }
     }
 }
@@ -82,10 +85,11 @@ impl PortkeyConfig {
         "headers",
     ];
 
-    /// Reads `{baseURL, apiKey, provider, virtualKey, config, customHost, metadata, authorization, headers}`.
+    /// Reads `{baseURL, apiKey, provider, virtualKey, config, customHost, metadata, authorization, headers}`, and
+    /// `inProcess`, which only hosts set.
     pub(crate) fn read(value: &Value) -> Result<PortkeyConfig, String> {
         let f = Fields::new(value, "portkey")?;
-        f.only(Self::KEYS)?;
+        f.only(&[Self::KEYS, &["inProcess"]].concat())?;
         Ok(PortkeyConfig {
             base_url: f.string("baseURL")?.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
             api_key: f.string("apiKey")?,
@@ -96,7 +100,20 @@ impl PortkeyConfig {
             metadata: f.value("metadata").cloned(),
             authorization: f.string("authorization")?,
             headers: f.headers("headers")?,
+            in_process: f.flag("inProcess")?.unwrap_or(false),
         })
+    }
+
+    /// The endpoint as errors name it: scheme, host and port of `base_url` (never a path, query or userinfo);
+    /// `None` when the host answers in-process.
+    pub(crate) fn origin(&self) -> Option<String> {
+        if self.in_process {
+            return None;
+        }
+        let (scheme, rest) = self.base_url.split_once("://")?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        Some(format!("{scheme}://{host}"))
     }
 
     /// Checks the configuration before any request is made.
@@ -283,5 +300,13 @@ mod tests {
             matches!(parse_response(200, &body("<html>")), Err(Error::Model { message, .. }) if message.contains("not JSON"))
         );
         assert!(parse_response(200, &body(r#"{"id":"resp_1","output":[]}"#)).is_ok());
+    }
+
+    #[test]
+    fn errors_name_the_endpoint_by_its_origin_only() {
+        let at = |base_url: &str| PortkeyConfig { base_url: base_url.into(), ..PortkeyConfig::default() }.origin();
+        assert_eq!(at("https://api.portkey.ai/v1").as_deref(), Some("https://api.portkey.ai"));
+        assert_eq!(at("http://user:pw@10.0.0.5:8787/v1?key=s#x").as_deref(), Some("http://10.0.0.5:8787"));
+        assert_eq!(PortkeyConfig { in_process: true, ..PortkeyConfig::default() }.origin(), None);
     }
 }

@@ -4,6 +4,9 @@ use serde_json::json;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+/// What a final error says of the endpoint it failed at: the hosted default here.
+const HOSTED: &str = " (endpoint https://api.portkey.ai)";
+
 fn client(retries: u32) -> ModelClient {
     ModelClient::new(PortkeyConfig::default(), 60_000, retries)
 }
@@ -118,7 +121,7 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
                 assert!(retried && *error == Error::model(Some(status), "boom"), "{code}")
             }
             [ModelEvent::Done { result, .. }] => {
-                assert!(!retried && *result == Err(Error::model(Some(status), "boom")), "{code}")
+                assert!(!retried && *result == Err(Error::model(Some(status), format!("boom{HOSTED}"))), "{code}")
             }
             other => panic!("{code}: {other:?}"),
         }
@@ -168,7 +171,11 @@ fn failures_that_may_heal_are_retried_after_retry_after_or_a_backoff() {
     c.handle_timer(timer, 4_000);
     let (http, _) = attempt(&mut c);
     reply(&mut c, http, 429, &[], "{\"error\":{\"message\":\"slow down\"}}", 4_001);
-    assert_eq!(done(&events(&mut c)), &Err(Error::model(Some(429), "slow down")), "attempts are used up");
+    assert_eq!(
+        done(&events(&mut c)),
+        &Err(Error::model(Some(429), format!("slow down{HOSTED}"))),
+        "attempts are used up"
+    );
 }
 
 #[test]
@@ -180,7 +187,7 @@ fn what_will_not_heal_fails_at_once() {
         reply(&mut c, http, status, &headers, "{\"error\":{\"message\":\"no\"}}", 0);
         let out = events(&mut c);
         assert_eq!(out.len(), 1, "{status}: {out:?}");
-        assert_eq!(done(&out), &Err(Error::model(Some(status), "no")));
+        assert_eq!(done(&out), &Err(Error::model(Some(status), format!("no{HOSTED}"))));
     }
 }
 

@@ -55,7 +55,13 @@ pub(super) struct Options {
 
 impl From<RunOptions> for Options {
     fn from(o: RunOptions) -> Options {
-        let run = agent::RunOptions { stream: o.stream, snapshots: o.on_snapshot.is_some(), trace_id: o.trace_id };
+        let run = agent::RunOptions {
+            stream: o.stream,
+            snapshots: o.on_snapshot.is_some(),
+            trace_id: o.trace_id,
+            previous_response_id: o.previous_response_id,
+            history: o.history,
+        };
         Options { on_event: o.on_event, on_progress: None, on_snapshot: o.on_snapshot, cancel: o.cancel, run }
     }
 }
@@ -77,7 +83,7 @@ impl Finished {
 }
 
 pub(super) enum Command {
-    Start { token: u64, work: Work, options: Options, reply: oneshot::Sender<Result<Finished>> },
+    Start { token: u64, work: Work, options: Box<Options>, reply: oneshot::Sender<Result<Finished>> },
     Cancel(u64, String),
     Close(oneshot::Sender<()>),
 }
@@ -119,7 +125,7 @@ impl Handle {
     pub(super) fn send(&self, work: Work, options: impl Into<Options>) -> (u64, oneshot::Receiver<Result<Finished>>) {
         let token = self.tokens.fetch_add(1, Ordering::Relaxed);
         let (reply, result) = oneshot::channel();
-        let _ = self.commands.send(Command::Start { token, work, options: options.into(), reply });
+        let _ = self.commands.send(Command::Start { token, work, options: Box::new(options.into()), reply });
         (token, result)
     }
 
@@ -215,6 +221,7 @@ impl Host {
             tokio::select! {
                 command = commands.recv(), if accepting => match command {
                     Some(Command::Start { token, work, options, reply }) => {
+                        let options = *options;
                         match work.start(&mut self.driver, options.run, now_ms()) {
                             Ok(job) => {
                                 let Options { on_event, on_progress, on_snapshot, .. } = options;

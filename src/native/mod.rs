@@ -102,6 +102,10 @@ pub struct RunOptions {
     pub on_snapshot: Option<SnapshotHandler>,
     /// Cancelling it ends the run with status `cancelled` (MCP calls in flight get `notifications/cancelled`).
     pub cancel: Option<CancellationToken>,
+    /// Continue the conversation the provider stored up to this response (an earlier result's `response_id`).
+    pub previous_response_id: Option<String>,
+    /// Continue a conversation from its items (an earlier result's `history`).
+    pub history: Vec<serde_json::Value>,
 }
 
 /// What [`Agent::stream`] yields: the run's events, then its end.

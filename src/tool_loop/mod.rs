@@ -167,8 +167,24 @@ impl ToolLoop {
         trace_id: &str,
         now_ms: u64,
     ) -> Result<ToolLoop> {
+        Self::continuing(config, catalog, None, input, trace_id, now_ms)
+    }
+
+    /// Starts a run that continues the conversation the provider stored up to response `previous` (a
+    /// result's `response_id`): the first request carries it as `previous_response_id`. `None` starts a new
+    /// conversation, as [`ToolLoop::new`]. A conversation whose responses were not stored (`replay`) continues
+    /// with its history instead: the earlier result's `history` in front of the new input.
+    pub fn continuing(
+        config: LoopConfig,
+        catalog: Arc<Catalog>,
+        previous: Option<String>,
+        input: Value,
+        trace_id: &str,
+        now_ms: u64,
+    ) -> Result<ToolLoop> {
         config.validate().map_err(Error::config)?;
         validate_input(&input)?;
+        validate_previous(&config, previous.as_deref())?;
         let replaying = config.continuation == Continuation::Replay;
         let state = State {
             phase: Phase::Done,
@@ -178,11 +194,12 @@ impl ToolLoop {
             turn_details: Vec::new(),
             history: Vec::new(),
             replaying,
+            continued: previous.is_some(),
             next_effect: 1,
             trace_id: trace_id.to_owned(),
         };
         let mut this = ToolLoop { config, catalog, state, out: Queue::new(), now_ms };
-        this.call_model(input, None);
+        this.call_model(input, previous);
         Ok(this)
     }
 
@@ -258,6 +275,16 @@ impl ToolLoop {
             Err(e)
                 if self.config.continuation == Continuation::Auto && previous.is_some() && stored_unavailable(&e) =>
             {
+                if self.state.continued {
+                    // The history starts at the stored response the run continued from: replaying it would
+                    // silently drop the conversation before that.
+                    let message = format!(
+                        "the endpoint cannot continue from a stored response ({e}), and this run continues a \
+                         conversation by previousResponseId: continue it with the earlier result's history instead"
+                    );
+                    self.finish(Err(Error::model(None, message)));
+                    return Ok(true);
+                }
                 // The endpoint keeps no responses (a provider Portkey translates): send the history instead.
                 let (input, previous) = (std::mem::take(input), previous.take());
                 self.state.replaying = true;
@@ -347,6 +374,35 @@ pub(crate) fn validate_input(input: &Value) -> Result<()> {
         Value::Array(items) if !items.is_empty() => Ok(()),
         _ => Err(Error::config("input must be a non-empty string or a non-empty array of input items")),
     }
+}
+
+/// A stored conversation can be continued only where responses are stored.
+pub(crate) fn validate_previous(config: &LoopConfig, previous: Option<&str>) -> Result<()> {
+    match previous {
+        Some("") => Err(Error::config("previousResponseId is empty")),
+        Some(_) if config.continuation == Continuation::Replay => Err(Error::config(
+            "previousResponseId continues a conversation the provider stored, and continuation 'replay' stores \
+             none: continue with the earlier result's history instead",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `input` after the items of an earlier conversation (`history`, as a result gives it).
+pub(crate) fn after_history(history: Vec<Value>, input: Value) -> Result<Value> {
+    if history.is_empty() {
+        return Ok(input);
+    }
+    if let Some(i) = history.iter().position(|item| !item.is_object()) {
+        return Err(Error::config(format!("history[{i}] is not an input item (an object)")));
+    }
+    let mut items = history;
+    match input {
+        Value::String(text) => items.push(serde_json::json!({"role": "user", "content": text})),
+        Value::Array(more) => items.extend(more),
+        _ => {}
+    }
+    Ok(Value::Array(items))
 }
 
 #[cfg(test)]

@@ -159,6 +159,7 @@ fn write_state(state: &State) -> Value {
         "turnDetails": state.turn_details,
         "history": state.history,
         "replaying": state.replaying,
+        "continued": state.continued,
         "nextEffect": state.next_effect,
     })
 }
@@ -205,6 +206,7 @@ fn read_state(value: &Value, trace_id: String) -> Read<State> {
         turn_details: f.array("turnDetails")?.iter().map(read_turn).collect::<Read<_>>()?,
         history: f.array("history")?.to_vec(),
         replaying: f.flag("replaying")?.unwrap_or(false),
+        continued: f.flag("continued")?.unwrap_or(false),
         next_effect: required(&f, "nextEffect")?,
         trace_id,
     })

@@ -81,6 +81,9 @@ pub(super) struct State {
     pub(super) history: Vec<Value>,
     /// The history goes in `input` with `store: false` (configured, or switched to by `auto`).
     pub(super) replaying: bool,
+    /// The run continues a stored conversation (`previous_response_id` given at its start): its history holds
+    /// only what came after, so it cannot be replayed nor given as the conversation's.
+    pub(super) continued: bool,
     pub(super) next_effect: u64,
     /// Names the run in Portkey's traces (empty: none).
     pub(super) trace_id: String,
@@ -109,7 +112,11 @@ impl ToolLoop {
         if let Phase::Tools { calls, .. } = &self.state.phase {
             tool_calls.extend(calls.iter().cloned().map(|call| record(self.state.turn, call)));
         }
+        // The whole conversation, for the next run's `history`: when this run holds all of it, and not for a
+        // pause (its calls have no outputs yet).
+        let whole = self.keeps_history() && !self.state.continued && status != RunStatus::AwaitingApproval;
         let mut result = RunResult {
+            history: whole.then(|| self.state.history.clone()),
             turns: self.state.turn,
             tool_calls,
             usage: self.state.usage,

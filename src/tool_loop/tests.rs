@@ -464,6 +464,44 @@ fn auto_switches_to_replay_when_the_endpoint_keeps_no_responses() {
 }
 
 #[test]
+fn a_run_continued_from_a_stored_response_chains_on_it_and_never_replays_a_partial_history() {
+    let mut l = ToolLoop::continuing(config(), catalog(), Some("resp_0".into()), json!("echo hi"), "", 0).unwrap();
+    let (_, request) = model_id(&drain(&mut l));
+    assert_eq!(request["previous_response_id"], "resp_0");
+    assert_eq!(request["input"], "echo hi", "only the new input");
+    // A snapshot keeps that the history starts mid-conversation.
+    let mut l = ToolLoop::restore(config(), catalog(), &l.snapshot(), Vec::new(), 0).unwrap();
+    let (id, again) = model_id(&drain(&mut l));
+    assert_eq!(again["previous_response_id"], "resp_0");
+    let refused = Error::model(Some(400), "openai error: previous_response_id is not supported by this provider");
+    l.handle_model_response(id, Err(refused), 0).unwrap();
+    let error = done(&drain(&mut l)).unwrap_err();
+    assert!(error.to_string().contains("continue it with the earlier result's history"), "{error}");
+
+    let replay = LoopConfig { continuation: Continuation::Replay, ..config() };
+    let refused = ToolLoop::continuing(replay, catalog(), Some("resp_0".into()), json!("hi"), "", 0).unwrap_err();
+    assert_eq!(refused.code(), "config");
+}
+
+#[test]
+fn a_finished_run_gives_its_whole_history_and_a_history_goes_in_front_of_the_input() {
+    let (mut l, outs) = after_first_turn(config(), catalog(), json!([call("c1", "echo", "{}")]));
+    l.handle_tool_result(tool_effects(&outs)[0].0, ToolResult::Result(json!({"content":[]})), 0).unwrap();
+    let (id, _) = model_id(&drain(&mut l));
+    l.handle_model_response(id, Ok(response("resp_2", json!([message("done")]))), 0).unwrap();
+    let history = done(&drain(&mut l)).unwrap().history.unwrap();
+    let kinds: Vec<&str> = history.iter().map(|i| i["type"].as_str().or(i["role"].as_str()).unwrap()).collect();
+    assert_eq!(kinds, ["user", "function_call", "function_call_output", "message"]);
+    assert_eq!(history[0], json!({"role": "user", "content": "go"}));
+
+    let input = after_history(history.clone(), json!("and now?")).unwrap();
+    assert_eq!(input.as_array().unwrap().len(), 5);
+    assert_eq!(input[4], json!({"role": "user", "content": "and now?"}));
+    assert_eq!(after_history(Vec::new(), json!("x")).unwrap(), json!("x"));
+    assert!(after_history(vec![json!(1)], json!("x")).unwrap_err().to_string().contains("history[0]"));
+}
+
+#[test]
 fn approvals_pause_the_turn_and_decisions_continue_it() {
     let ask = LoopConfig { approve: Approve::Always, ..config() };
     let calls = json!([call("c1", "echo", "{}"), call("c2", "get-sum", "{}"), call("c3", "nope", "{}")]);

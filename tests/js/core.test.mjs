@@ -155,7 +155,7 @@ test('network failures and provider errors', async () => {
     assert.ok(error instanceof McpLoopError);
     assert.equal(error.code, 'model');
     assert.equal(error.status, 429);
-    assert.equal(error.message, 'model request failed (HTTP 429): openai error: Rate limit reached');
+    assert.equal(error.message, `model request failed (HTTP 429): openai error: Rate limit reached (endpoint ${new URL(MODEL_URL).origin})`);
     return true;
   });
   await agent.close();
