@@ -285,11 +285,10 @@ export type ToolOutput =
       | { type: 'input_file'; filename: string; file_data: string }
     >;
 
-export interface RunResult {
-  /** `completed`; `max_turns` when the model still wanted tools after `maxTurns`; `incomplete` when the provider
-   * cut the response; `awaiting_approval` when calls wait for a decision (`pending`, `snapshot`); `cancelled` when
-   * the signal was aborted or `runTimeoutMs` passed (`reason`). */
-  status: 'completed' | 'max_turns' | 'incomplete' | 'awaiting_approval' | 'cancelled';
+/** How a run ended: a finished run, or one paused for approvals (then `pending` and `snapshot` are there). */
+export type RunResult = FinishedRun | PausedRun;
+
+interface RunResultFields {
   /** The final answer's text. */
   outputText: string;
   /** The final response's output items, verbatim. */
@@ -305,14 +304,27 @@ export interface RunResult {
   turnDetails: Array<{ turn: number; responseId: string; headers?: Record<string, string> }>;
   /** Why a cancelled run ended. */
   reason?: string;
-  /** The calls waiting for a decision (`awaiting_approval`). */
-  pending?: PendingCall[];
-  /** The run's state, for `agent.resume` (`awaiting_approval`). */
-  snapshot?: RunSnapshot;
+}
+
+export interface FinishedRun extends RunResultFields {
+  /** `completed`; `max_turns` when the model still wanted tools after `maxTurns`; `incomplete` when the provider
+   * cut the response; `cancelled` when the signal was aborted or `runTimeoutMs` passed (`reason`). */
+  status: 'completed' | 'max_turns' | 'incomplete' | 'cancelled';
+  pending?: undefined;
+  snapshot?: undefined;
   /** Every item of the conversation so far, for the next run's `history`: when the run kept all of it
-   * (continuation `auto` or `replay`, not continued by `previousResponseId`) and ended. The next run may also
-   * continue with `previousResponseId: responseId` where the provider stores responses. */
+   * (continuation `auto` or `replay`, not continued by `previousResponseId`). The next run may also continue
+   * with `previousResponseId: responseId` where the provider stores responses. */
   history?: Array<Record<string, unknown>>;
+}
+
+export interface PausedRun extends RunResultFields {
+  /** Calls wait for a person's decision. */
+  status: 'awaiting_approval';
+  /** The calls waiting for a decision. */
+  pending: PendingCall[];
+  /** The run's state, for `agent.resume`. */
+  snapshot: RunSnapshot;
 }
 
 export type AgentEvent =
