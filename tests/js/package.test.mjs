@@ -2,10 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { root } from '../support/procs.mjs';
+import { cleanClone } from '../support/packed.mjs';
 import { toFunctionTools } from '../../js/node.js';
 
 test('the package root resolves to the Node entry and its API', async () => {
@@ -30,37 +31,15 @@ test('the published files are the JS, the types, the built wasm and both license
   for (const needed of ['js/core.js', 'js/node.js', 'js/browser.js', 'js/cli.js', 'js/index.d.ts']) assert.ok(files.includes(needed), needed);
 });
 
-/** A clean clone of the repository's committed state, in a temporary directory. */
-function cleanClone() {
+// Packing a clean clone with its toolchain: tests/js/readme.test.mjs, which runs the README's examples from it.
+test('npm pack from a clean clone without the toolchain refuses, saying what to run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-loop-clone-'));
-  execFileSync('git', ['clone', '--quiet', root, join(dir, 'clone')]);
-  return { dir, clone: join(dir, 'clone') };
-}
-
-test('npm pack from a clean clone without the toolchain refuses, saying what to run', () => {
-  const { dir, clone } = cleanClone();
+  const clone = await cleanClone(dir);
   try {
     const pack = spawnSync('npm', ['pack', '--pack-destination', dir], { cwd: clone, encoding: 'utf8' });
     assert.notEqual(pack.status, 0, 'no package without its wasm');
     assert.match(pack.stderr, /cannot build pkg\/ \(the wasm core\) for the package; missing:.*npm-devDependencies\.\s+Run 'sh scripts\/setup\.sh'/);
     assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tgz')), []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('npm pack from a clean clone builds the wasm core into the package, with both licenses', () => {
-  const { dir, clone } = cleanClone();
-  try {
-    // The npm packages of this checkout stand in for `npm ci`, and its cargo target directory for a cold build.
-    symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'));
-    const env = { ...process.env, CARGO_TARGET_DIR: resolve(root, process.env.CARGO_TARGET_DIR ?? 'target') };
-    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: clone, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-    const files = pack.files.map((f) => f.path);
-    for (const needed of ['pkg/mcp_loop_bg.wasm', 'pkg/mcp_loop.js', 'pkg/browser.js', 'LICENSE-MIT', 'LICENSE-APACHE']) {
-      assert.ok(files.includes(needed), `${needed} is in the tarball (${files.join(', ')})`);
-    }
-    assert.ok(pack.files.find((f) => f.path === 'pkg/mcp_loop_bg.wasm').size > 100_000, 'a real wasm module');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

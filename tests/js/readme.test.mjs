@@ -17,7 +17,7 @@ import ts from 'typescript';
 import { root, startEverything, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startCountingServer } from '../support/counting-server.mjs';
-import { installPacked } from '../support/packed.mjs';
+import { installPacked, packCleanClone } from '../support/packed.mjs';
 
 const README = process.env.README ?? join(root, 'README.md');
 const NAME = relative(root, README).startsWith('..') ? README : relative(root, README);
@@ -159,7 +159,12 @@ before(async () => {
     startGateway(),
     startModelStandIn(),
     startCountingServer({ delayMs: 50 }),
-    installPacked({ source, dir, where: join(dir, 'app') }),
+    // The package as a release makes it: packed from a clean clone (of what is committed), whose prepack builds
+    // the wasm core.
+    packCleanClone(dir).then(async (packed) => {
+      local.packed = packed;
+      await installPacked({ source, dir, where: join(dir, 'app'), tarball: packed.tarball });
+    }),
   ]);
   Object.assign(local, { everything, gateway, model, counting, app: join(dir, 'app') });
   local.portkey = { baseURL: gateway.url, provider: 'openai', customHost: model.url, authorization: 'Bearer standin' };
@@ -189,7 +194,15 @@ test(`every js block of ${NAME} is known to this test, and every block it knows 
 /** The files to type-check: `{ block, env, path, text, line, offset }` (`line`: its first README line; `offset`: preamble lines). */
 function typeCheckFiles(app) {
   const files = [];
-  for (const block of blocks) {
+  test('the package packed from a clean clone holds the wasm core, its glue and both licenses', () => {
+  const files = local.packed.files.map((f) => f.path);
+  for (const needed of ['pkg/mcp_loop_bg.wasm', 'pkg/mcp_loop.js', 'pkg/browser.js', 'LICENSE-MIT', 'LICENSE-APACHE']) {
+    assert.ok(files.includes(needed), `${needed} is in the tarball (${files.join(', ')})`);
+  }
+  assert.ok(local.packed.files.find((f) => f.path === 'pkg/mcp_loop_bg.wasm').size > 100_000, 'a real wasm module');
+});
+
+for (const block of blocks) {
     const parts = BLOCKS[block.first]?.check ?? [];
     const lines = block.code.split('\n');
     const starts = parts.map((part) => (part.from === undefined ? 0 : lines.findIndex((line) => line.trim() === part.from)));
