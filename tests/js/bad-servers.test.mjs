@@ -134,9 +134,10 @@ test('a server that never answers fails the run after its timeout, not twice tha
     const error = await agent.run('hello').then(() => null, (e) => e);
     const took = Date.now() - started;
     assert.equal(error?.code, 'mcp', String(error));
+    // About one timeout, not two (probe and handshake share it); a timer may fire a millisecond or so early.
     const stated = Number(error.message.match(/timed out after (\d+) ms/)?.[1]);
-    assert.ok(stated >= 1500 && stated < 3000, `the message tells the wait: ${error.message}`);
-    assert.ok(took >= 1500 && took < 3000, `the run failed after about one timeout (probe and handshake together): ${took} ms`);
+    assert.ok(stated >= 1400 && stated < 3000, `the message tells the wait: ${error.message}`);
+    assert.ok(took >= 1400 && took < 3000, `the run failed after about one timeout (probe and handshake together): ${took} ms`);
   } finally {
     await agent.close();
     await Promise.all([silent.close(), model.close()]);
