@@ -83,6 +83,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod agent;
+mod auth;
 mod base;
 mod content;
 mod event;
@@ -109,6 +110,7 @@ pub mod fuzzing;
 struct ReadmeExamples;
 
 pub use agent::{AgentConfig, Driver, OptionKeys, Output, RunId, RunOptions, ServerEntry, option_keys};
+pub use auth::{AuthClient, AuthConfig, AuthOutput, Challenge, MAX_AUTHORIZATIONS};
 pub use base::error::{Error, Result};
 pub use base::http::HttpRequest;
 pub use base::io::{Effect, EffectId, OpId, Owner, StdioOp};

@@ -9,6 +9,7 @@ pub(crate) mod lines;
 pub(crate) mod mix;
 pub(crate) mod queue;
 pub(crate) mod secrets;
+pub(crate) mod sha256;
 pub(crate) mod sse;
 pub(crate) mod text;
 pub(crate) mod url;
