@@ -30,7 +30,7 @@ const refusedByBrowser = (error) => IN_BROWSER && error?.name === 'TypeError';
 
 /**
  * Performs a machine's effects and feeds back their outcomes. `headersRequest` and `inputRequest` outputs are
- * answered here, with `hooks` (a server's `headers()` function) and `handlers`; every other output goes to
+ * answered here, with `hooks` (a server's `headers()` and `auth.authorize()` functions) and `handlers`; every other output goes to
  * `onOutput`. If the core ever fails (a trap), every waiter is failed: nothing hangs.
  */
 export class Host {
@@ -114,6 +114,9 @@ export class Host {
           case 'headersRequest':
             this.#headers(out.id, out.server);
             break;
+          case 'authorizeRequest':
+            this.#authorize(out.id, out.server, out.url);
+            break;
           case 'inputRequest':
             this.#answer(out);
             break;
@@ -177,7 +180,7 @@ export class Host {
 
   /** Asks a server's `headers()` function for a request's extra headers; the core holds the request until then. */
   #headers(id, server) {
-    const hook = this.#hooks.get(server);
+    const hook = this.#hooks.get(server)?.headers;
     Promise.resolve()
       .then(() => (hook ? hook() : []))
       .then((headers) => headerPairs(headers, `servers.${server}.headers()`) ?? [])
@@ -188,6 +191,21 @@ export class Host {
         },
         // Only the kind of failure: its text may carry the very credential the hook was fetching.
         (error) => this.feed((m) => m.answerHeaders(id, undefined, error?.code === 'config' ? error.message : (error?.name ?? 'Error'), Date.now())),
+      );
+  }
+
+  /** The person's part of an authorization: the server's `auth.authorize(url)` resolves to the URL the
+   * authorization server redirected to. Only the kind of a failure goes back: its text may hold a code. */
+  #authorize(id, server, url) {
+    const authorize = this.#hooks.get(server)?.authorize;
+    Promise.resolve()
+      .then(() => {
+        if (!authorize) throw new McpLoopError(`servers.${server}.auth.authorize is not set: the server needs a person to sign in`, { code: 'config' });
+        return authorize(url);
+      })
+      .then(
+        (redirected) => this.feed((m) => m.answerAuthorize(id, String(redirected), '', Date.now())),
+        (error) => this.feed((m) => m.answerAuthorize(id, undefined, error?.code === 'config' ? error.message : (error?.name ?? 'Error'), Date.now())),
       );
   }
 

@@ -61,6 +61,28 @@ export interface HttpServerOptions extends CommonServerOptions {
   headers?: HeadersLike | (() => HeadersLike | Promise<HeadersLike>);
   /** `auto` (default): Streamable HTTP, falling back to HTTP+SSE when the server refuses it. */
   transport?: 'auto' | 'streamable-http' | 'sse';
+  /** Authorize when the server asks (HTTP 401, or 403 for more scope): OAuth 2.1 as the MCP authorization spec
+   * says. Without it a 401 fails the connection. Streamable HTTP servers. */
+  auth?: AuthOptions;
+}
+
+/** How this client authorizes with a server's authorization server. Tokens and secrets are kept out of events,
+ * errors and snapshots, and never reach the model. */
+export interface AuthOptions {
+  /** Where the authorization server sends the person back (registered with the client). */
+  redirectUri: string;
+  /** The person's part: open `url` (a browser, a popup, `chrome.identity.launchWebAuthFlow`) and resolve to the URL
+   * the authorization server redirected to (the `redirectUri` with its query). */
+  authorize: (url: string) => Promise<string> | string;
+  /** A client registered in advance; without one the client registers itself (or uses `clientMetadataUrl`). */
+  clientId?: string;
+  clientSecret?: string;
+  /** This client's Client ID Metadata Document URL, used as its client id where the server accepts such documents. */
+  clientMetadataUrl?: string;
+  /** Scopes to ask for; default: the server's challenge, else what it lists. */
+  scopes?: string[];
+  /** The name a registration gives the client. Default `mcp-loop`. */
+  clientName?: string;
 }
 
 /** A local MCP server the host starts (Node and native only), talking over stdin/stdout. */

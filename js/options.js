@@ -58,7 +58,8 @@ function approvePolicy(approve, key, approvers) {
 
 /**
  * One server's options as the core reads them. What only the host can hold stays here: a `headers` function
- * (in `hooks`), an `approve` function (in `approvers`), an MCP client object (in `locals`).
+ * and an `auth.authorize` function (in `hooks`, by server), an `approve` function (in `approvers`), an MCP client
+ * object (in `locals`).
  */
 export function serverConfig(name, server, handlers, hooks, approvers = new Map(), locals = new Map()) {
   if (typeof server === 'string') server = { url: server };
@@ -76,8 +77,16 @@ export function serverConfig(name, server, handlers, hooks, approvers = new Map(
     locals.set(name, clientServer(name, client));
   }
   if (approve !== undefined) out.approve = approvePolicy(approve, name, approvers);
+  if (rest.auth !== undefined) {
+    // The interactive step stays here; the rest is the core's (it checks the keys).
+    if (!rest.auth || typeof rest.auth !== 'object') throw configError(`servers.${name}.auth must be an object`);
+    const { authorize, ...auth } = rest.auth;
+    if (authorize !== undefined && typeof authorize !== 'function') throw configError(`servers.${name}.auth.authorize must be a function (url) => redirected URL`);
+    hooks.set(name, { ...hooks.get(name), authorize });
+    out.auth = auth;
+  }
   if (typeof headers === 'function') {
-    hooks.set(name, headers);
+    hooks.set(name, { ...hooks.get(name), headers });
     out.headersHook = true;
   } else {
     out.headers = headerPairs(headers, `servers.${name}.headers`);

@@ -51,6 +51,12 @@ impl Serialize for Output {
                 map.serialize_entry("id", id)?;
                 map.serialize_entry("server", server)?;
             }
+            Output::AuthorizeRequest { id, server, url } => {
+                map.serialize_entry("type", "authorizeRequest")?;
+                map.serialize_entry("id", id)?;
+                map.serialize_entry("server", server)?;
+                map.serialize_entry("url", url)?;
+            }
             Output::Snapshot { run, snapshot } => {
                 map.serialize_entry("type", "snapshot")?;
                 map.serialize_entry("run", run)?;
@@ -82,7 +88,7 @@ impl Serialize for Output {
 
 impl Output {
     /// The JSON text hosts outside Rust receive: `{"type": "http" | "stdio" | "timer" | "cancel" | "event" |
-    /// "inputRequest" | "approvalRequest" | "headersRequest" | "snapshot" | "done" | "opDone" | "opProgress" |
+    /// "inputRequest" | "approvalRequest" | "headersRequest" | "authorizeRequest" | "snapshot" | "done" | "opDone" | "opProgress" |
     /// "wait" | "idle", …}`.
     pub fn to_text(&self) -> String {
         text(self)

@@ -150,6 +150,20 @@ impl WasmDriver {
         self.0.answer_headers(self::id(id), outcome, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
+    /// Answers an `authorizeRequest`: the URL the person was redirected to, or absent with `failure` saying why
+    /// there is none.
+    #[wasm_bindgen(js_name = answerAuthorize)]
+    pub fn answer_authorize(
+        &mut self,
+        id: f64,
+        url: Option<String>,
+        failure: &str,
+        now_ms: f64,
+    ) -> Result<bool, JsValue> {
+        let outcome = url.ok_or_else(|| failure.to_owned());
+        self.0.answer_authorize(self::id(id), outcome, ms(now_ms)).map_err(|e| js_error(&e))
+    }
+
     /// Answers an `approvalRequest`: whether a person must decide the call.
     #[wasm_bindgen(js_name = answerApproval)]
     pub fn answer_approval(&mut self, id: f64, needs_person: bool, now_ms: f64) -> Result<bool, JsValue> {

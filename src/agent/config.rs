@@ -1,6 +1,7 @@
 //! An agent's configuration: the model and its endpoint, the run settings, and the MCP servers; read from the
 //! JSON hosts send, and checked before anything is sent.
 
+use crate::auth::AuthConfig;
 use crate::base::error::{Error, Result};
 use crate::base::io::MAX_SERVERS;
 use crate::base::json::Fields;
@@ -74,12 +75,14 @@ pub struct ServerEntry {
     /// The host adds headers to every request to it (a headers hook, for rotating tokens): the agent asks with
     /// [`Output::HeadersRequest`](crate::Output::HeadersRequest) first.
     pub headers_hook: bool,
+    /// Authorize with the server when it asks (OAuth 2.1, the MCP authorization spec); `None`: a 401 fails.
+    pub auth: Option<AuthConfig>,
 }
 
 impl ServerEntry {
     /// The keys of a server entry besides its connection's ([`ConnectionConfig::KEYS`]).
     const POLICY_KEYS: &'static [&'static str] =
-        &["allowTools", "denyTools", "label", "approve", "maxConcurrentCalls", "headersHook"];
+        &["allowTools", "denyTools", "label", "approve", "maxConcurrentCalls", "headersHook", "auth"];
 
     /// A server with the default policy: every tool offered, the agent's approvals, 4 calls at once.
     pub fn new(connection: ConnectionConfig) -> ServerEntry {
@@ -90,6 +93,7 @@ impl ServerEntry {
             approve: None,
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             headers_hook: false,
+            auth: None,
         }
     }
 
@@ -114,6 +118,7 @@ impl ServerEntry {
             approve,
             max_concurrent_calls,
             headers_hook: f.flag("headersHook")?.unwrap_or(false),
+            auth: f.value("auth").map(|a| AuthConfig::read(a, &format!("{path}.auth"))).transpose()?,
         })
     }
 

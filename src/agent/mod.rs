@@ -9,6 +9,7 @@
 //!
 //! Several runs may be active at once; they share the servers' sessions and the tool catalog.
 
+mod authorizing;
 mod catalog;
 mod config;
 mod direct;
@@ -71,6 +72,8 @@ pub struct Driver {
     held: Vec<Effect>,
     /// The host's random bits, for the trace ids the agent makes.
     entropy: u64,
+    /// Per server, its authorization (servers with `auth`).
+    auth: Vec<Option<authorizing::Authorizing>>,
     next_run: RunId,
     now_ms: u64,
     closed: bool,
@@ -84,6 +87,15 @@ impl Driver {
         config.validate()?;
         let servers = config.servers.iter().enumerate();
         let servers = servers.map(|(i, s)| McpClient::new(s.connection.clone(), Owner::Server(i as u32))).collect();
+        let mut servers: Vec<McpClient> = servers;
+        let auth = config.servers.iter().enumerate().map(|(i, s)| {
+            let auth = s.auth.as_ref()?;
+            let crate::mcp::Endpoint::Http { url, .. } = &s.connection.endpoint else { return None };
+            servers[i].enable_authorization();
+            servers[i].add_secrets(auth.client_secret.clone());
+            Some(authorizing::Authorizing::new(auth, url, entropy, i))
+        });
+        let auth = auth.collect();
         let model = ModelClient::new(config.portkey.clone(), config.model_timeout_ms, config.max_retries);
         Ok(Driver {
             config,
@@ -102,6 +114,7 @@ impl Driver {
             questions: VecMap::default(),
             held: Vec::new(),
             entropy,
+            auth,
             next_run: 1,
             now_ms: 0,
             closed: false,
@@ -120,6 +133,7 @@ impl Driver {
         self.input(id, now_ms, false, |this| match id.owner() {
             Some(Owner::Model) => this.model.handle_http_head(id, status, headers),
             Some(Owner::Server(i)) => this.servers[i as usize].handle_http_head(id, status, headers, now_ms),
+            Some(Owner::Auth(i)) => this.auth_head(i as usize, id, status),
             _ => false,
         })
     }
@@ -129,6 +143,7 @@ impl Driver {
         self.input(id, now_ms, false, |this| match id.owner() {
             Some(Owner::Model) => this.model.handle_http_chunk(id, chunk, now_ms),
             Some(Owner::Server(i)) => this.servers[i as usize].handle_http_chunk(id, chunk, now_ms),
+            Some(Owner::Auth(i)) => this.auth_chunk(i as usize, id, chunk),
             _ => false,
         })
     }
@@ -138,6 +153,7 @@ impl Driver {
         self.input(id, now_ms, true, |this| match id.owner() {
             Some(Owner::Model) => this.model.handle_http_end(id, now_ms),
             Some(Owner::Server(i)) => this.servers[i as usize].handle_http_end(id, now_ms),
+            Some(Owner::Auth(i)) => this.auth_end(i as usize, id),
             _ => false,
         })
     }
@@ -148,6 +164,7 @@ impl Driver {
         self.input(id, now_ms, true, |this| match id.owner() {
             Some(Owner::Model) => this.model.handle_http_error(id, message, now_ms),
             Some(Owner::Server(i)) => this.servers[i as usize].handle_http_error(id, message, now_ms),
+            Some(Owner::Auth(i)) => this.auth_error(i as usize, id, message),
             _ => false,
         })
     }
@@ -268,6 +285,7 @@ impl Driver {
             Some(Owner::Server(i)) => self.servers.get(i as usize).is_some_and(|s| s.issued(id)),
             Some(Owner::Run(run)) => (1..self.next_run).contains(&run),
             Some(Owner::Agent) => self.ids.issued(id),
+            Some(Owner::Auth(i)) => self.auth_issued(i as usize, id),
             Some(Owner::Loop) | None => false,
         };
         match issued {
@@ -318,7 +336,10 @@ impl Driver {
     /// request to a server with a headers hook waits for its headers.
     fn effect(&mut self, effect: Effect) {
         match &effect {
-            Effect::Http { id, server: Some(server), .. } if self.hooked(server) => {
+            // A hook's headers are for the MCP server only, never for its authorization server.
+            Effect::Http { id, server: Some(server), .. }
+                if matches!(id.owner(), Some(Owner::Server(_))) && self.hooked(server) =>
+            {
                 let output = Output::HeadersRequest { id: *id, server: server.clone() };
                 self.outstanding.push(*id);
                 self.held.push(effect);
@@ -376,7 +397,11 @@ impl Driver {
 
     fn mcp_event(&mut self, server: usize, event: McpEvent) {
         let name = self.servers[server].name().to_owned();
+        if matches!(event, McpEvent::Connected(_) | McpEvent::Tools { .. } | McpEvent::ToolResult { .. }) {
+            self.auth_accepted(server);
+        }
         let event = match event {
+            McpEvent::AuthChallenge { status, challenge } => return self.auth_challenge(server, status, &challenge),
             McpEvent::Connected(info) => {
                 let server_info = info.identity();
                 Event::ServerConnected { server: name, protocol_version: info.protocol_version, server_info }

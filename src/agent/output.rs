@@ -55,6 +55,17 @@ pub enum Output {
         /// The server.
         server: String,
     },
+    /// `server` wants authorization and the person must take part: let them open `url` (a browser, a popup,
+    /// `chrome.identity.launchWebAuthFlow`), then answer with
+    /// [`Driver::answer_authorize`](crate::Driver::answer_authorize) and the URL they were redirected to.
+    AuthorizeRequest {
+        /// The id to answer with.
+        id: EffectId,
+        /// The server.
+        server: String,
+        /// The authorization request (it holds no secret: PKCE keeps the verifier here).
+        url: String,
+    },
     /// A step of a run that asked for snapshots is recorded: its state now, for
     /// [`Driver::resume_run`](crate::Driver::resume_run).
     Snapshot {

@@ -19,6 +19,7 @@
 use super::challenge::Challenge;
 use super::metadata::{ResourceMetadata, ServerMetadata, resource_metadata_urls, server_metadata_urls};
 use crate::base::http::HttpRequest;
+use crate::base::json::Fields;
 use crate::base::queue::Queue;
 use crate::base::sha256::sha256;
 use crate::base::text::base64;
@@ -44,6 +45,27 @@ pub struct AuthConfig {
     pub redirect_uri: String,
     /// The name a registration gives the client.
     pub client_name: String,
+}
+
+impl AuthConfig {
+    /// Reads `{redirectUri, clientId?, clientSecret?, clientMetadataUrl?, scopes?, clientName?}` at `path`.
+    pub(crate) fn read(value: &Value, path: &str) -> Result<AuthConfig, String> {
+        let f = Fields::new(value, path)?;
+        f.only(&["redirectUri", "clientId", "clientSecret", "clientMetadataUrl", "scopes", "clientName"])?;
+        let redirect_uri = f.string("redirectUri")?.ok_or(format!("{path}.redirectUri is required"))?;
+        if !(redirect_uri.starts_with("http://") || redirect_uri.starts_with("https://") || redirect_uri.contains(':'))
+        {
+            return Err(format!("{path}.redirectUri must be an absolute URI"));
+        }
+        Ok(AuthConfig {
+            client_id: f.string("clientId")?,
+            client_secret: f.string("clientSecret")?,
+            client_metadata_url: f.string("clientMetadataUrl")?,
+            scopes: f.strings("scopes")?,
+            redirect_uri,
+            client_name: f.string("clientName")?.unwrap_or_else(|| "mcp-loop".into()),
+        })
+    }
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -287,6 +309,16 @@ impl AuthClient {
             ("code_verifier", verifier),
         ];
         self.token_request(pairs, scope);
+        true
+    }
+
+    /// The host could not complete the interactive step (the person closed the window, the hook failed):
+    /// authorization fails with `why`. Returns false when no authorization waits.
+    pub fn handle_redirect_failed(&mut self, why: &str) -> bool {
+        if !matches!(self.step, Step::Authorizing { .. }) {
+            return false;
+        }
+        self.fail(format!("the authorization was not completed ({why})"));
         true
     }
 

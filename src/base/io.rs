@@ -20,6 +20,8 @@ pub enum Owner {
     Loop,
     /// Run `n` of the agent: its one timer, the run's deadline.
     Run(u64),
+    /// The authorization of the agent's server at this index (its requests to authorization servers).
+    Auth(u32),
 }
 
 /// The id of an effect, or of a question a host answers: the owner's tag and a number.
@@ -42,8 +44,9 @@ impl EffectId {
             Owner::Server(i) => (2, u64::from(i) & (MAX_SERVERS as u64 - 1), number),
             Owner::Loop => (3, 0, number),
             Owner::Run(run) => (4, 0, run),
+            Owner::Auth(i) => (5, u64::from(i) & (MAX_SERVERS as u64 - 1), number),
         };
-        let shift = if kind == 2 { KIND_BITS + SERVER_BITS } else { KIND_BITS };
+        let shift = if matches!(kind, 2 | 5) { KIND_BITS + SERVER_BITS } else { KIND_BITS };
         let number = number & ((1 << (ID_BITS - shift)) - 1);
         EffectId(kind | index << KIND_BITS | number << shift)
     }
@@ -68,6 +71,7 @@ impl EffectId {
             2 => Owner::Server((index & (MAX_SERVERS as u64 - 1)) as u32),
             3 => Owner::Loop,
             4 => Owner::Run(index),
+            5 => Owner::Auth((index & (MAX_SERVERS as u64 - 1)) as u32),
             _ => return None,
         })
     }
@@ -75,7 +79,7 @@ impl EffectId {
     /// Its number among its owner's ids.
     pub(crate) fn number(self) -> u64 {
         match self.owner() {
-            Some(Owner::Server(_)) => self.0 >> (KIND_BITS + SERVER_BITS),
+            Some(Owner::Server(_) | Owner::Auth(_)) => self.0 >> (KIND_BITS + SERVER_BITS),
             _ => self.0 >> KIND_BITS,
         }
     }

@@ -26,6 +26,7 @@
 //!
 //! Every text this machine emits has the server's URL, header values and session id redacted.
 
+mod authorization;
 mod config;
 mod lifecycle;
 mod ops;
@@ -126,6 +127,14 @@ pub enum McpEvent {
     },
     /// Something went wrong that does not fail an operation.
     Warning(String),
+    /// The server wants authorization (once per round: the refused requests wait for
+    /// [`McpClient::authorized`] or [`McpClient::authorization_failed`]).
+    AuthChallenge {
+        /// 401, or 403 (more scope).
+        status: u16,
+        /// The values of its `WWW-Authenticate` headers.
+        challenge: Vec<String>,
+    },
     /// Any other notification from the server.
     Notification {
         /// Method.
@@ -171,6 +180,8 @@ pub struct McpClient {
     sessions_lost: u32,
     /// Server processes being ended.
     reaper: Reaper,
+    /// Requests refused for want of authorization, waiting for it.
+    unauthorized: Vec<requests::Rpc>,
 }
 
 impl McpClient {
@@ -203,6 +214,7 @@ impl McpClient {
             remembered: Vec::new(),
             sessions_lost: 0,
             reaper: Reaper::default(),
+            unauthorized: Vec::new(),
         }
     }
 

@@ -87,6 +87,8 @@ impl McpClient {
                 McpEvent::ToolResult { op, result }
             }
             McpEvent::Failed { op, error } => McpEvent::Failed { op, error: self.redact(&error) },
+            // For the owner's authorization, which needs it whole; never passed on to the application.
+            McpEvent::AuthChallenge { .. } => event,
             McpEvent::Progress { op, progress, total, mut message } => {
                 s.redact_string(&mut message);
                 McpEvent::Progress { op, progress, total, message }

@@ -107,6 +107,7 @@ impl McpClient {
                 Incoming::Message(text) => self.receive(&text),
                 Incoming::Refused { rpc, status, error, text } => self.refused(rpc, status, error, text),
                 Incoming::Lost { rpc, failure } => self.fail_rpc(rpc, failure),
+                Incoming::Unauthorized { rpc, status, challenge } => self.unauthorized(rpc, status, challenge),
                 Incoming::SessionGone { rpc, session } => self.session_gone(rpc, &session),
                 Incoming::Down(failure) => self.down(failure),
                 Incoming::Accepted(Ok(())) if self.phase == Phase::Announcing => {

@@ -1001,3 +1001,42 @@ fn a_stdio_answer_too_big_to_read_fails_its_call_at_once_whichever_end_its_id_is
     c.handle_stdio_stdout(process, format!("\"}}}},\"jsonrpc\":\"2.0\",\"id\":{rpc2}}}\n").as_bytes(), 0);
     assert!(failed(&events(&mut c), second, "answer was over"));
 }
+
+#[test]
+fn a_request_refused_for_want_of_authorization_waits_for_it_and_goes_out_again_with_the_token() {
+    let mut c = handshake();
+    c.enable_authorization();
+    let op = list(&mut c, 0);
+    let init = drain(&mut c);
+    assert_eq!(init.body(0)["method"], "initialize");
+    let challenge = r#"Bearer error="invalid_token", resource_metadata="http://10.1.2.3:8080/.well-known/oauth-protected-resource/mcp""#;
+    assert!(c.handle_http_head(init.key(0), 401, &h(&[("www-authenticate", challenge)]), 0));
+    c.handle_http_end(init.key(0), 0);
+    let evs = events(&mut c);
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, McpEvent::AuthChallenge { status: 401, challenge: values } if values == &[challenge])),
+        "{evs:?}"
+    );
+    assert!(!evs.iter().any(|e| matches!(e, McpEvent::Failed { .. })), "nothing fails while it authorizes");
+    // The token arrives: the handshake goes out again with it.
+    c.authorized("tok-abc123secret".into(), 5);
+    let again = drain(&mut c);
+    assert_eq!(again.body(0)["method"], "initialize");
+    assert_eq!(again.header(0, "authorization"), Some("Bearer tok-abc123secret"));
+
+    // Without authorization enabled, a 401 fails as before; a failed authorization fails the waiting work.
+    let mut plain = handshake();
+    let op2 = list(&mut plain, 0);
+    let init = drain(&mut plain);
+    reply_json(&mut plain, init.key(0), 401, &json!({}));
+    assert!(failed(&events(&mut plain), op2, "requires authorization"));
+    let mut c = handshake();
+    c.enable_authorization();
+    let op3 = list(&mut c, 0);
+    let init = drain(&mut c);
+    reply_json(&mut c, init.key(0), 401, &json!({}));
+    c.authorization_failed("the authorization was refused (access_denied)", 0);
+    assert!(failed(&events(&mut c), op3, "authorization failed: the authorization was refused (access_denied)"));
+    let _ = op;
+}

@@ -276,6 +276,11 @@ impl Host {
                     let _ = self.driver.answer_approval(id, needs_person, now_ms());
                 }
                 Output::HeadersRequest { id, server } => self.headers(id, server),
+                // Not yet offered natively: the authorization fails, saying so.
+                Output::AuthorizeRequest { id, .. } => {
+                    let why = "this host cannot open an authorization page yet".to_owned();
+                    let _ = self.driver.answer_authorize(id, Err(why), now_ms());
+                }
                 Output::Snapshot { run, snapshot } => {
                     if let Some(handler) = self.slots.get_mut(&Job::Run(run)).and_then(|slot| slot.on_snapshot.as_mut())
                     {

@@ -7,10 +7,25 @@ const url = process.argv.at(-1);
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '';
 const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT || '{}');
 
+// The suite's authorization servers redirect at once, with the code: "the person" is a request that reads the
+// redirect. Client details come from the context (pre-registered clients); the Client ID Metadata Document URL is
+// the one the suite expects.
+const auth = {
+  redirectUri: 'http://localhost:3000/callback',
+  clientId: context.client_id,
+  clientSecret: context.client_secret,
+  clientMetadataUrl: 'https://conformance-test.local/client-metadata.json',
+  authorize: async (page) => {
+    const response = await fetch(page, { redirect: 'manual' });
+    return new URL(response.headers.get('location'), page).href;
+  },
+};
+
 const connection = await connectMcp({
   url,
   protocol: process.env.MCP_LOOP_PROTOCOL ?? 'auto',
   timeoutMs: 20_000,
+  ...(scenario.startsWith('auth/') && { auth }),
   handlers: {
     // Accept with nothing filled in: the client applies the requested schema's defaults (SEP-1034); a
     // boolean confirmation is answered yes.
@@ -61,6 +76,8 @@ switch (scenario) {
     for (const tool of tools) await call(tool.name, { region: 'us-east1' });
     break;
   default:
+    // The authorization scenarios' server has one tool; calling it is a second authorized request.
+    if (byName.has('test-tool')) await call('test-tool');
     // initialize, request-metadata, json-schema-ref-no-deref: connecting and listing is the scenario.
     break;
 }

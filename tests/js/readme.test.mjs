@@ -117,6 +117,19 @@ declare const otherClient: McpClientLike;`,
     ],
   },
 
+  '// A server behind the company login: the person signs in once, in a browser.': {
+    // Type-checked only: the authorization flow runs against the conformance suite's servers
+    // (tests/js/conformance.test.mjs), whose sign-in is a redirect read without a person.
+    check: [
+      {
+        env: 'node',
+        declare: `import { createAgent, type PortkeyOptions } from 'mcp-loop';
+declare const portkey: PortkeyOptions;
+declare function signIn(url: string): Promise<string>;`,
+      },
+    ],
+  },
+
   "import { connectMcp } from 'mcp-loop';": {
     check: [{ env: 'node', declare: 'declare function token(): Promise<string>;\ndeclare const signal: AbortSignal;' }],
     run: (local) => ({

@@ -43,6 +43,9 @@ pub(crate) enum Incoming {
     Refused { rpc: i64, status: u16, error: Option<JsonRpcError>, text: String },
     /// Nothing more will arrive for the request (connection failed, stream ended without an answer).
     Lost { rpc: i64, failure: Failure },
+    /// The request was refused for want of authorization (HTTP 401, or 403), with the `WWW-Authenticate`
+    /// values; only where the client authorizes.
+    Unauthorized { rpc: i64, status: u16, challenge: Vec<String> },
     /// The server no longer knows `session`, which the request (or the GET stream, `None`) carried.
     SessionGone { rpc: Option<i64>, session: String },
     /// The server took (or refused) a message sent with `confirm`.
@@ -188,6 +191,20 @@ impl Transport {
             Transport::Http(t) => t.session_id.as_deref(),
             Transport::Sse(t) => t.session_id(),
             Transport::Stdio(_) => None,
+        }
+    }
+
+    /// From now on, a request refused for want of authorization is reported as such (Streamable HTTP only).
+    pub(crate) fn authorize(&mut self) {
+        if let Transport::Http(t) = self {
+            t.authorizes = true;
+        }
+    }
+
+    /// The access token to send on every request from now on.
+    pub(crate) fn set_bearer(&mut self, token: String) {
+        if let Transport::Http(t) = self {
+            t.bearer = Some(token);
         }
     }
 

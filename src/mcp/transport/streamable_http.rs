@@ -69,6 +69,8 @@ struct Exchange {
     session: Option<String>,
     /// For a resumption: the event id it resumed after (kept if the new stream brings no new id).
     last_event_id: Option<String>,
+    /// The `WWW-Authenticate` values of a 401 or 403.
+    challenge: Vec<String>,
 }
 
 /// A resumption waiting for its timer.
@@ -110,6 +112,11 @@ pub(crate) struct StreamableHttp {
     get: GetStream,
     /// Reopen attempts since the GET stream last delivered an event (for the backoff).
     get_attempts: u32,
+    /// The access token sent on every request, once authorized.
+    pub(crate) bearer: Option<String>,
+    /// A refused request with a Bearer challenge is reported as [`Incoming::Unauthorized`] (the client can
+    /// authorize), not as a failure.
+    pub(crate) authorizes: bool,
 }
 
 impl StreamableHttp {
@@ -126,6 +133,8 @@ impl StreamableHttp {
             timeout_ms,
             get: GetStream::Off,
             get_attempts: 0,
+            bearer: None,
+            authorizes: false,
         }
     }
 
@@ -142,6 +151,9 @@ impl StreamableHttp {
         if let (Some(session), false) = (&self.session_id, self.stateless) {
             add("mcp-session-id", session);
         }
+        if let Some(token) = &self.bearer {
+            add("authorization", &format!("Bearer {token}"));
+        }
         headers.extend(self.headers.iter().cloned());
         HttpRequest { method: method.to_owned(), url: self.url.clone(), headers, body }
     }
@@ -149,7 +161,8 @@ impl StreamableHttp {
     fn start(&mut self, kind: Kind, request: HttpRequest, last_event_id: Option<String>, io: &mut Io) -> EffectId {
         let key = io.http(request);
         let session = if self.stateless { None } else { self.session_id.clone() };
-        self.exchanges.insert(key, Exchange { kind, reader: Reader::Head, session, last_event_id });
+        let exchange = Exchange { kind, reader: Reader::Head, session, last_event_id, challenge: Vec::new() };
+        self.exchanges.insert(key, exchange);
         if matches!(kind, Kind::Post { rpc: None, .. } | Kind::Delete) {
             let timer = io.timer(self.timeout_ms);
             self.deadlines.insert(timer, key);
@@ -247,6 +260,10 @@ impl StreamableHttp {
     ) -> bool {
         let Some(exchange) = self.exchanges.get_mut(&key) else { return false };
         let ok = (200..300).contains(&status);
+        if matches!(status, 401 | 403) {
+            let values = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"));
+            exchange.challenge = values.map(|(_, v)| v.clone()).collect();
+        }
         exchange.reader = match (ok, media_type(header(headers, "content-type")).as_str()) {
             (false, _) => Reader::Status(status, BodyBuffer::new(MAX_ERROR_BODY)),
             (true, "text/event-stream") => Reader::Sse(SseParser::new(MAX_MESSAGE_BYTES)),
@@ -308,6 +325,9 @@ impl StreamableHttp {
         let Some(exchange) = self.exchanges.remove(&key) else { return false };
         self.finished(key, io);
         match (exchange.kind, exchange.reader) {
+            (Kind::Post { rpc: Some(rpc), .. }, Reader::Status(status @ (401 | 403), _)) if self.authorizes => {
+                io.report(Incoming::Unauthorized { rpc, status, challenge: exchange.challenge })
+            }
             (kind, Reader::Status(status, body)) => self.refused(kind, status, &body, exchange.session, io),
             (Kind::Post { rpc, .. }, Reader::Json(body)) => {
                 if !body.bytes().is_empty() {
