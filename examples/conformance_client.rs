@@ -3,8 +3,8 @@
 //! `MCP_CONFORMANCE_SCENARIO` (and its context in `MCP_CONFORMANCE_CONTEXT`). The protocol era is detected, as
 //! an application would; `MCP_LOOP_PROTOCOL` can fix it.
 
-use mcp_loop::ConnectionConfig;
-use mcp_loop::native::{Hooks, InputHandler, InputRequest, McpConnection};
+use mcp_loop::native::{AuthorizeHook, Hooks, InputHandler, InputRequest, McpConnection};
+use mcp_loop::{AuthConfig, ConnectionConfig, ServerEntry};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -22,7 +22,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
         "server",
     )?;
-    let connection = McpConnection::new(config, Hooks { on_input: Some(answers()), ..Hooks::default() })?;
+    let mut server = ServerEntry::new(config);
+    if scenario.starts_with("auth/") {
+        server.auth = Some(auth(&context));
+    }
+    let hooks = Hooks { on_input: Some(answers()), authorize: Some(sign_in()), ..Hooks::default() };
+    let connection = McpConnection::with_server(server, hooks)?;
     let tools = connection.list_tools().await?;
     let names: Vec<String> = tools.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect();
     let call = |name: String, arguments: Value| {
@@ -65,11 +70,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 call(name, json!({"region": "us-east1"})).await?;
             }
         }
+        // The authorization scenarios' server has one tool; calling it is a second authorized request.
+        _ if names.iter().any(|n| n == "test-tool") => call("test-tool".into(), json!({})).await?,
         // initialize, request-metadata, json-schema-ref-no-deref: connecting and listing is the scenario.
         _ => {}
     }
     connection.close().await;
     Ok(())
+}
+
+/// The client's details: pre-registered ones from the context, and the Client ID Metadata Document URL the
+/// suite expects.
+fn auth(context: &Value) -> AuthConfig {
+    let text = |key: &str| context[key].as_str().map(str::to_owned);
+    AuthConfig {
+        client_id: text("client_id"),
+        client_secret: text("client_secret"),
+        client_metadata_url: Some("https://conformance-test.local/client-metadata.json".into()),
+        redirect_uri: "http://localhost:3000/callback".into(),
+        client_name: "mcp-loop conformance client".into(),
+        ..AuthConfig::default()
+    }
+}
+
+/// The suite's authorization servers redirect at once, with the code: "the person" is a request that reads the
+/// redirect instead of following it.
+fn sign_in() -> AuthorizeHook {
+    Arc::new(|_server: String, url: String| {
+        Box::pin(async move {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| e.to_string())?;
+            let response = client.get(&url).send().await.map_err(|e| e.to_string())?;
+            let location = response.headers().get("location").and_then(|l| l.to_str().ok()).ok_or("no redirect")?;
+            Ok(location.to_owned())
+        })
+    })
 }
 
 /// Elicitations are accepted with nothing filled in (the client applies the schema's defaults) except a

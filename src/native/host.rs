@@ -168,6 +168,7 @@ pub(super) enum Input {
     Exit(EffectId, String),
     Answer(EffectId, std::result::Result<Value, String>),
     Headers(EffectId, std::result::Result<Vec<(String, String)>, String>),
+    Authorized(EffectId, std::result::Result<String, String>),
 }
 
 pub(super) struct Slot {
@@ -276,11 +277,7 @@ impl Host {
                     let _ = self.driver.answer_approval(id, needs_person, now_ms());
                 }
                 Output::HeadersRequest { id, server } => self.headers(id, server),
-                // Not yet offered natively: the authorization fails, saying so.
-                Output::AuthorizeRequest { id, .. } => {
-                    let why = "this host cannot open an authorization page yet".to_owned();
-                    let _ = self.driver.answer_authorize(id, Err(why), now_ms());
-                }
+                Output::AuthorizeRequest { id, server, url } => self.authorize(id, server, url),
                 Output::Snapshot { run, snapshot } => {
                     if let Some(handler) = self.slots.get_mut(&Job::Run(run)).and_then(|slot| slot.on_snapshot.as_mut())
                     {
@@ -343,6 +340,21 @@ impl Host {
         self.tasks.insert(id, task.abort_handle());
     }
 
+    fn authorize(&mut self, id: EffectId, server: String, url: String) {
+        let inputs = self.inputs_tx.clone();
+        let Some(hook) = self.hooks.authorize.clone() else {
+            let why = format!("no authorize hook (Hooks::authorize): server '{server}' needs a person to sign in");
+            let _ = inputs.send(Input::Authorized(id, Err(why)));
+            return;
+        };
+        let task = tokio::spawn(async move {
+            // Only the kind of failure: the hook's text may carry a code.
+            let outcome = hook(server, url).await.map_err(|_| "the authorize hook returned an error".to_owned());
+            let _ = inputs.send(Input::Authorized(id, outcome));
+        });
+        self.tasks.insert(id, task.abort_handle());
+    }
+
     fn perform(&mut self, effect: Effect) {
         match effect {
             Effect::Http { id, request, .. } => {
@@ -396,6 +408,10 @@ impl Host {
             Input::Headers(id, outcome) => {
                 self.tasks.remove(&id);
                 driver.answer_headers(id, outcome, now)
+            }
+            Input::Authorized(id, outcome) => {
+                self.tasks.remove(&id);
+                driver.answer_authorize(id, outcome, now)
             }
         };
     }

@@ -74,6 +74,13 @@ pub type HeadersHook = Arc<
         + Sync,
 >;
 
+/// The person's part of an authorization (a server with `auth`): given the server's name and the authorization
+/// URL, open it and resolve to the URL the authorization server redirected to (the redirect URI with its
+/// query), or an error saying why there is none.
+pub type AuthorizeHook = Arc<
+    dyn Fn(String, String) -> Pin<Box<dyn Future<Output = std::result::Result<String, String>> + Send>> + Send + Sync,
+>;
+
 /// What the application plugs into a host.
 #[derive(Clone, Default)]
 pub struct Hooks {
@@ -84,6 +91,8 @@ pub struct Hooks {
     /// For servers whose approval policy is `host`: says per call whether a person must decide (`true`); the
     /// calls it waves through run at once, and the run pauses only for the others.
     pub approve: Option<ApproveHook>,
+    /// Signs a person in for a server that wants authorization (see [`AuthorizeHook`]).
+    pub authorize: Option<AuthorizeHook>,
 }
 
 /// Decides whether a call needs a person's decision (see [`Hooks::approve`]).
@@ -198,8 +207,14 @@ impl McpConnection {
     /// Validates `config` and starts the connection's task; nothing is sent until the first call. Must be called
     /// inside a tokio runtime.
     pub fn new(config: ConnectionConfig, hooks: Hooks) -> Result<McpConnection> {
-        let server = config.name.clone();
-        let mut servers = vec![ServerEntry::new(config)];
+        Self::with_server(ServerEntry::new(config), hooks)
+    }
+
+    /// The same for a server entry: its connection, with its `auth` (signing in through
+    /// [`Hooks::authorize`]). The entry's agent policy (tools offered, approvals) does not apply here.
+    pub fn with_server(entry: ServerEntry, hooks: Hooks) -> Result<McpConnection> {
+        let server = entry.name().to_owned();
+        let mut servers = vec![entry];
         ask_headers(&mut servers, &hooks);
         let driver = Driver::new(AgentConfig { servers, ..AgentConfig::default() }, entropy())?;
         Ok(McpConnection { handle: Handle::start(driver, hooks)?, server })

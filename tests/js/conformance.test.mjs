@@ -24,8 +24,7 @@ export const SCENARIOS = {
   ],
 };
 
-/** The client authorization scenarios, each at every protocol version it lists (the Node client: the native one
- * cannot open an authorization page yet). */
+/** The client authorization scenarios, each at every protocol version it lists. */
 const BOTH = ['2025-11-25', '2026-07-28'];
 export const AUTH_SCENARIOS = {
   'auth/metadata-default': BOTH,
@@ -103,6 +102,8 @@ for (const client of Object.keys(CLIENTS)) {
     for (const scenario of scenarios) scenarioTest(client, scenario, version);
   }
 }
-for (const [scenario, versions] of Object.entries(AUTH_SCENARIOS)) {
-  for (const version of versions) scenarioTest('node', scenario, version);
+for (const client of Object.keys(CLIENTS)) {
+  for (const [scenario, versions] of Object.entries(AUTH_SCENARIOS)) {
+    for (const version of versions) scenarioTest(client, scenario, version);
+  }
 }
