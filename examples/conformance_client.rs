@@ -4,7 +4,7 @@
 //! an application would; `MCP_LOOP_PROTOCOL` can fix it.
 
 use mcp_loop::native::{AuthorizeHook, Hooks, InputHandler, InputRequest, McpConnection};
-use mcp_loop::{AuthConfig, ConnectionConfig, ServerEntry};
+use mcp_loop::{AuthConfig, ConnectionConfig, Grant, ServerEntry};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mut server = ServerEntry::new(config);
     if scenario.starts_with("auth/") {
-        server.auth = Some(auth(&context));
+        server.auth = Some(auth(&scenario, &context));
     }
     let hooks = Hooks { on_input: Some(answers()), authorize: Some(sign_in()), ..Hooks::default() };
     let connection = McpConnection::with_server(server, hooks)?;
@@ -80,10 +80,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The client's details: pre-registered ones from the context, and the Client ID Metadata Document URL the
-/// suite expects.
-fn auth(context: &Value) -> AuthConfig {
+/// suite expects; the machine scenarios' grants.
+fn auth(scenario: &str, context: &Value) -> AuthConfig {
     let text = |key: &str| context[key].as_str().map(str::to_owned);
+    let grant = match scenario {
+        "auth/client-credentials-basic" => Grant::ClientCredentials,
+        "auth/enterprise-managed-authorization" => Grant::Enterprise {
+            idp_token_endpoint: text("idp_token_endpoint").unwrap_or_default(),
+            id_token: text("idp_id_token").unwrap_or_default(),
+            idp_client_id: text("idp_client_id"),
+        },
+        _ => Grant::AuthorizationCode,
+    };
     AuthConfig {
+        grant,
         client_id: text("client_id"),
         client_secret: text("client_secret"),
         client_metadata_url: Some("https://conformance-test.local/client-metadata.json".into()),

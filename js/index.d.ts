@@ -66,9 +66,14 @@ export interface HttpServerOptions extends CommonServerOptions {
   auth?: AuthOptions;
 }
 
-/** How this client authorizes with a server's authorization server. Tokens and secrets are kept out of events,
- * errors and snapshots, and never reach the model. */
-export interface AuthOptions {
+/** How this client authorizes with a server's authorization server: a person signing in (default), machine
+ * credentials, or enterprise-managed authorization. Tokens, secrets and ID tokens are kept out of events, errors
+ * and snapshots, and never reach the model. */
+export type AuthOptions = SignInAuth | MachineAuth | EnterpriseAuth;
+
+/** A person signs in (authorization code with PKCE). */
+export interface SignInAuth {
+  grant?: 'authorization_code';
   /** Where the authorization server sends the person back (registered with the client). */
   redirectUri: string;
   /** The person's part: open `url` (a browser, a popup, `chrome.identity.launchWebAuthFlow`) and resolve to the URL
@@ -83,6 +88,29 @@ export interface AuthOptions {
   scopes?: string[];
   /** The name a registration gives the client. Default `mcp-loop`. */
   clientName?: string;
+}
+
+/** Machine credentials (OAuth client credentials with a client secret). */
+export interface MachineAuth {
+  grant: 'client_credentials';
+  clientId: string;
+  clientSecret: string;
+  scopes?: string[];
+}
+
+/** Enterprise-managed authorization: the company IdP exchanges the person's ID token for an ID-JAG, which the
+ * server's authorization server takes as a JWT bearer grant (single sign-on without a second login). */
+export interface EnterpriseAuth {
+  grant: 'enterprise';
+  clientId: string;
+  clientSecret: string;
+  /** The IdP's token endpoint. */
+  idpTokenEndpoint: string;
+  /** The person's ID token from the IdP. */
+  idToken: string;
+  /** This client at the IdP, when the IdP wants it named. */
+  idpClientId?: string;
+  scopes?: string[];
 }
 
 /** A local MCP server the host starts (Node and native only), talking over stdin/stdout. */

@@ -110,7 +110,7 @@ pub mod fuzzing;
 struct ReadmeExamples;
 
 pub use agent::{AgentConfig, Driver, OptionKeys, Output, RunId, RunOptions, ServerEntry, option_keys};
-pub use auth::{AuthClient, AuthConfig, AuthOutput, Challenge, MAX_AUTHORIZATIONS};
+pub use auth::{AuthClient, AuthConfig, AuthOutput, Challenge, Grant, MAX_AUTHORIZATIONS};
 pub use base::error::{Error, Result};
 pub use base::http::HttpRequest;
 pub use base::io::{Effect, EffectId, OpId, Owner, StdioOp};

@@ -92,7 +92,7 @@ impl Driver {
             let auth = s.auth.as_ref()?;
             let crate::mcp::Endpoint::Http { url, .. } = &s.connection.endpoint else { return None };
             servers[i].enable_authorization();
-            servers[i].add_secrets(auth.client_secret.clone());
+            servers[i].add_secrets(auth.secrets());
             Some(authorizing::Authorizing::new(auth, url, entropy, i))
         });
         let auth = auth.collect();

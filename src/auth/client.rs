@@ -29,9 +29,31 @@ use serde_json::{Value, json};
 /// Authorizations in a row without the server accepting a token; then the client gives up.
 pub const MAX_AUTHORIZATIONS: u32 = 3;
 
+/// How the client gets its token.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Grant {
+    /// A person signs in (authorization code with PKCE): the default.
+    #[default]
+    AuthorizationCode,
+    /// Machine credentials (the `oauth-client-credentials` extension): the client's id and secret alone.
+    ClientCredentials,
+    /// Enterprise-managed authorization (the `enterprise-managed-authorization` extension): the company IdP
+    /// exchanges the person's ID token for an ID-JAG, which the authorization server takes as a JWT bearer grant.
+    Enterprise {
+        /// The IdP's token endpoint.
+        idp_token_endpoint: String,
+        /// The person's ID token from the IdP (a secret).
+        id_token: String,
+        /// This client at the IdP, when the IdP wants it named.
+        idp_client_id: Option<String>,
+    },
+}
+
 /// How the client identifies itself and where the authorization server sends the person back.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct AuthConfig {
+    /// How the token is got.
+    pub grant: Grant,
     /// A client registered in advance with the authorization server.
     pub client_id: Option<String>,
     /// Its secret (for `client_secret_basic` or `client_secret_post`).
@@ -48,16 +70,38 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
-    /// Reads `{redirectUri, clientId?, clientSecret?, clientMetadataUrl?, scopes?, clientName?}` at `path`.
+    /// Reads `{redirectUri, clientId?, clientSecret?, clientMetadataUrl?, scopes?, clientName?}` at `path`, or,
+    /// for machines, `{grant: "client_credentials", clientId, clientSecret, scopes?}`, or, for enterprise-managed
+    /// authorization, `{grant: "enterprise", clientId, clientSecret, idpTokenEndpoint, idToken, idpClientId?}`.
     pub(crate) fn read(value: &Value, path: &str) -> Result<AuthConfig, String> {
         let f = Fields::new(value, path)?;
-        f.only(&["redirectUri", "clientId", "clientSecret", "clientMetadataUrl", "scopes", "clientName"])?;
-        let redirect_uri = f.string("redirectUri")?.ok_or(format!("{path}.redirectUri is required"))?;
-        if !(redirect_uri.starts_with("http://") || redirect_uri.starts_with("https://") || redirect_uri.contains(':'))
+        let keys = ["grant", "redirectUri", "clientId", "clientSecret", "clientMetadataUrl", "scopes", "clientName"];
+        f.only(&[&keys[..], &["idpTokenEndpoint", "idToken", "idpClientId"]].concat())?;
+        let required = |key: &str| f.string(key)?.ok_or(format!("{path}.{key} is required"));
+        let grant = match f.string("grant")?.as_deref() {
+            None | Some("authorization_code") => Grant::AuthorizationCode,
+            Some("client_credentials") => Grant::ClientCredentials,
+            Some("enterprise") => Grant::Enterprise {
+                idp_token_endpoint: required("idpTokenEndpoint")?,
+                id_token: required("idToken")?,
+                idp_client_id: f.string("idpClientId")?,
+            },
+            Some(other) => {
+                return Err(format!(
+                    "{path}.grant must be authorization_code, client_credentials or enterprise, not '{other}'"
+                ));
+            }
+        };
+        let redirect_uri = match grant {
+            Grant::AuthorizationCode => required("redirectUri")?,
+            _ => f.string("redirectUri")?.unwrap_or_default(),
+        };
+        if grant != Grant::AuthorizationCode && (f.string("clientId")?.is_none() || f.string("clientSecret")?.is_none())
         {
-            return Err(format!("{path}.redirectUri must be an absolute URI"));
+            return Err(format!("{path}: a machine or enterprise grant needs clientId and clientSecret"));
         }
         Ok(AuthConfig {
+            grant,
             client_id: f.string("clientId")?,
             client_secret: f.string("clientSecret")?,
             client_metadata_url: f.string("clientMetadataUrl")?,
@@ -66,11 +110,26 @@ impl AuthConfig {
             client_name: f.string("clientName")?.unwrap_or_else(|| "mcp-loop".into()),
         })
     }
+
+    /// Values to keep out of everything that leaves the connection.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = self.client_secret.iter().cloned().collect();
+        if let Grant::Enterprise { id_token, .. } = &self.grant {
+            secrets.push(id_token.clone());
+        }
+        secrets
+    }
 }
 
 impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let grant = match self.grant {
+            Grant::AuthorizationCode => "authorization_code",
+            Grant::ClientCredentials => "client_credentials",
+            Grant::Enterprise { .. } => "enterprise",
+        };
         f.debug_struct("AuthConfig")
+            .field("grant", &grant)
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret.as_ref().map(|_| "[set]"))
             .field("client_metadata_url", &self.client_metadata_url)
@@ -134,11 +193,26 @@ struct Identity {
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
     Idle,
-    ResourceMetadata { urls: Vec<String>, at: usize },
-    ServerMetadata { issuer: String, urls: Vec<String>, at: usize },
+    ResourceMetadata {
+        urls: Vec<String>,
+        at: usize,
+    },
+    ServerMetadata {
+        issuer: String,
+        urls: Vec<String>,
+        at: usize,
+    },
     Registering,
-    Authorizing { verifier: String, state: String, scope: Option<String> },
-    Exchanging { scope: Option<String> },
+    Authorizing {
+        verifier: String,
+        state: String,
+        scope: Option<String>,
+    },
+    /// The ID token is exchanged at the IdP for an ID-JAG.
+    ExchangingIdentity,
+    Exchanging {
+        scope: Option<String>,
+    },
     Done,
 }
 
@@ -240,6 +314,10 @@ impl AuthClient {
                 other => {
                     self.fail(format!("the client registration was refused (HTTP {status}){}", oauth_error(other)))
                 }
+            },
+            Step::ExchangingIdentity => match json {
+                Some(body) if ok => self.identity_exchanged(&body),
+                other => self.fail(format!("the IdP refused the token exchange (HTTP {status}){}", oauth_error(other))),
             },
             Step::Exchanging { scope } => match json {
                 Some(body) if ok => self.tokens(&body, scope),
@@ -374,6 +452,9 @@ impl AuthClient {
     }
 
     fn found_server(&mut self, server: ServerMetadata) {
+        if self.config.grant != Grant::AuthorizationCode {
+            return self.machine_grant(server);
+        }
         if server.authorization_endpoint.is_none() {
             return self.fail("the authorization server offers no authorization endpoint".into());
         }
@@ -386,6 +467,68 @@ impl AuthClient {
             return self.authorize();
         }
         self.identify();
+    }
+
+    /// Client credentials, or the enterprise exchange: no person, the configured client.
+    fn machine_grant(&mut self, server: ServerMetadata) {
+        let client_id = self.config.client_id.clone().unwrap_or_default();
+        let client_secret = self.config.client_secret.clone();
+        let method = auth_method(true, &server.token_endpoint_auth_methods, None);
+        let issuer = server.issuer.clone();
+        self.identity = Some(Identity { client_id, client_secret, method, issuer: issuer.clone(), registered: false });
+        self.server = Some(server);
+        let scope = self.scope();
+        match self.config.grant.clone() {
+            Grant::Enterprise { idp_token_endpoint, id_token, idp_client_id } => {
+                let mut pairs = vec![
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange".to_owned()),
+                    ("requested_token_type", "urn:ietf:params:oauth:token-type:id-jag".to_owned()),
+                    ("subject_token", id_token),
+                    ("subject_token_type", "urn:ietf:params:oauth:token-type:id_token".to_owned()),
+                    ("audience", issuer),
+                ];
+                if let Some(resource) = &self.resource {
+                    pairs.push(("resource", resource.resource.clone()));
+                }
+                if let Some(scope) = scope {
+                    pairs.push(("scope", scope));
+                }
+                if let Some(client_id) = idp_client_id {
+                    pairs.push(("client_id", client_id));
+                }
+                let body: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let headers = vec![
+                    ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
+                    ("accept".to_owned(), "application/json".to_owned()),
+                ];
+                self.step = Step::ExchangingIdentity;
+                self.send(HttpRequest {
+                    method: "POST".into(),
+                    url: idp_token_endpoint,
+                    headers,
+                    body: Some(form(&body)),
+                });
+            }
+            _ => {
+                let mut pairs = vec![("grant_type", "client_credentials".to_owned())];
+                if let Some(scope) = &scope {
+                    pairs.push(("scope", scope.clone()));
+                }
+                self.token_request(pairs, scope);
+            }
+        }
+    }
+
+    /// The IdP's answer: the ID-JAG, presented to the authorization server as a JWT bearer grant.
+    fn identity_exchanged(&mut self, body: &Value) {
+        let Some(assertion) = body.get("access_token").and_then(Value::as_str) else {
+            return self.fail("the IdP's token exchange gave no token".into());
+        };
+        let pairs = vec![
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned()),
+            ("assertion", assertion.to_owned()),
+        ];
+        self.token_request(pairs, None);
     }
 
     fn identify(&mut self) {

@@ -6,4 +6,4 @@ mod client;
 mod metadata;
 
 pub use challenge::Challenge;
-pub use client::{AuthClient, AuthConfig, AuthOutput, MAX_AUTHORIZATIONS};
+pub use client::{AuthClient, AuthConfig, AuthOutput, Grant, MAX_AUTHORIZATIONS};

@@ -10,7 +10,8 @@ const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT || '{}');
 // The suite's authorization servers redirect at once, with the code: "the person" is a request that reads the
 // redirect. Client details come from the context (pre-registered clients); the Client ID Metadata Document URL is
 // the one the suite expects.
-const auth = {
+// Machine scenarios use the grants without a person.
+const signIn = {
   redirectUri: 'http://localhost:3000/callback',
   clientId: context.client_id,
   clientSecret: context.client_secret,
@@ -20,6 +21,17 @@ const auth = {
     return new URL(response.headers.get('location'), page).href;
   },
 };
+const auth = {
+  'auth/client-credentials-basic': { grant: 'client_credentials', clientId: context.client_id, clientSecret: context.client_secret },
+  'auth/enterprise-managed-authorization': {
+    grant: 'enterprise',
+    clientId: context.client_id,
+    clientSecret: context.client_secret,
+    idpTokenEndpoint: context.idp_token_endpoint,
+    idToken: context.idp_id_token,
+    idpClientId: context.idp_client_id,
+  },
+}[scenario] ?? signIn;
 
 const connection = await connectMcp({
   url,

@@ -393,3 +393,63 @@ fn odd_answers_fail_with_a_message_and_foreign_ids_are_not_taken() {
     c.handle_challenge(403, ["Bearer"]);
     assert!(matches!(c.poll_output(), Some(AuthOutput::Failed(m)) if m.contains("403")));
 }
+
+#[test]
+fn machines_and_enterprise_sign_in_take_no_person() {
+    let secret = || AuthConfig { client_id: Some("m".into()), client_secret: Some("s3cret".into()), ..config() };
+    // Client credentials: straight to the token endpoint, with Basic.
+    let mut c = client(AuthConfig { grant: Grant::ClientCredentials, ..secret() });
+    c.handle_challenge(401, ["Bearer"]);
+    let id = get(&mut c, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
+    answer(&mut c, id, 200, prm(MCP, json!({})));
+    let id = get(&mut c, "http://localhost:9/.well-known/oauth-authorization-server");
+    answer(&mut c, id, 200, asm(json!({"token_endpoint_auth_methods_supported": ["client_secret_basic"]})));
+    let (_, r) = request(&mut c);
+    assert_eq!(r.url, "http://localhost:9/token");
+    assert_eq!(param(&params(r.body.as_deref().unwrap()), "grant_type").as_deref(), Some("client_credentials"));
+    assert_eq!(r.header("authorization"), Some(format!("Basic {}", base64(b"m:s3cret")).as_str()));
+    assert_eq!(token(&mut c, json!({"access_token": "cc-token-1"})), "cc-token-1");
+
+    // Enterprise: the ID token to the IdP for an ID-JAG (audience: the issuer; resource: the server), which
+    // goes to the authorization server as a JWT bearer grant.
+    let grant = Grant::Enterprise {
+        idp_token_endpoint: "http://idp:1/token".into(),
+        id_token: "eyJ.id.token".into(),
+        idp_client_id: Some("idp-client".into()),
+    };
+    let mut c = client(AuthConfig { grant, ..secret() });
+    c.handle_challenge(401, ["Bearer"]);
+    let id = get(&mut c, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
+    answer(&mut c, id, 200, prm(MCP, json!({})));
+    let id = get(&mut c, "http://localhost:9/.well-known/oauth-authorization-server");
+    answer(&mut c, id, 200, asm(json!({})));
+    let (id, r) = request(&mut c);
+    assert_eq!(r.url, "http://idp:1/token");
+    let form = params(r.body.as_deref().unwrap());
+    assert_eq!(param(&form, "subject_token").as_deref(), Some("eyJ.id.token"));
+    assert_eq!(param(&form, "requested_token_type").as_deref(), Some("urn:ietf:params:oauth:token-type:id-jag"));
+    assert_eq!((param(&form, "audience").as_deref(), param(&form, "resource").as_deref()), (Some(AS), Some(MCP)));
+    answer(
+        &mut c,
+        id,
+        200,
+        json!({"access_token": "id-jag", "issued_token_type": "urn:ietf:params:oauth:token-type:id-jag"}),
+    );
+    let (_, r) = request(&mut c);
+    let form = params(r.body.as_deref().unwrap());
+    assert_eq!(param(&form, "grant_type").as_deref(), Some("urn:ietf:params:oauth:grant-type:jwt-bearer"));
+    assert_eq!(param(&form, "assertion").as_deref(), Some("id-jag"));
+    assert_eq!(token(&mut c, json!({"access_token": "t"})), "t");
+
+    // Configuration: a machine grant needs its secret; an unknown grant is named.
+    let read = |v: Value| AuthConfig::read(&v, "servers.hr.auth");
+    assert!(read(json!({"grant": "client_credentials", "clientId": "m"})).unwrap_err().contains("clientSecret"));
+    assert!(read(json!({"grant": "magic"})).unwrap_err().contains("'magic'"));
+    assert!(read(json!({})).unwrap_err().contains("redirectUri is required"));
+    let enterprise = json!({"grant": "enterprise", "clientId": "c", "clientSecret": "s", "idpTokenEndpoint": "http://idp/token", "idToken": "tok"});
+    assert_eq!(
+        read(enterprise).unwrap().secrets(),
+        ["s", "tok"],
+        "the secret and the ID token are kept out of everything"
+    );
+}
