@@ -79,7 +79,10 @@ impl Driver {
                     let server = self.servers[index].name().to_owned();
                     self.out.push_back(Output::AuthorizeRequest { id, server, url });
                 }
-                AuthOutput::Authorized { access_token } => self.servers[index].authorized(access_token, self.now_ms),
+                AuthOutput::Authorized { access_token, refresh_token } => {
+                    self.servers[index].add_secrets(refresh_token);
+                    self.servers[index].authorized(access_token, self.now_ms);
+                }
                 AuthOutput::Failed(message) => self.servers[index].authorization_failed(&message, self.now_ms),
             }
         }

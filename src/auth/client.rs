@@ -14,7 +14,9 @@
 //! (pre-registered, a Client ID Metadata Document, or Dynamic Client Registration), the authorization request
 //! with PKCE, `state` and the resource indicator, the redirect (`state` and RFC 9207 `iss` checked), and the
 //! token request with the token endpoint's client authentication. A 403 `insufficient_scope` asks again for the
-//! union of the granted and the challenged scopes, at most [`MAX_AUTHORIZATIONS`] times in a row.
+//! union of the granted and the challenged scopes, at most [`MAX_AUTHORIZATIONS`] times in a row. A 401 after a
+//! grant with a refresh token refreshes it first (once until the server takes a token). Machines use client
+//! credentials; enterprise-managed authorization trades the person's ID token at the company IdP ([`Grant`]).
 
 use super::challenge::Challenge;
 use super::metadata::{ResourceMetadata, ServerMetadata, resource_metadata_urls, server_metadata_urls};
@@ -159,6 +161,8 @@ pub enum AuthOutput {
     Authorized {
         /// The token: a secret, for the server's requests only.
         access_token: String,
+        /// A new refresh token, if the grant gave one: a secret too (kept by the client, named for redaction).
+        refresh_token: Option<String>,
     },
     /// Authorization failed; the message names no credential.
     Failed(String),
@@ -210,6 +214,8 @@ enum Step {
     },
     /// The ID token is exchanged at the IdP for an ID-JAG.
     ExchangingIdentity,
+    /// A refresh token is traded for a new access token.
+    Refreshing,
     Exchanging {
         scope: Option<String>,
     },
@@ -227,6 +233,10 @@ pub struct AuthClient {
     server: Option<ServerMetadata>,
     identity: Option<Identity>,
     granted_scope: Option<String>,
+    /// The refresh token of the last grant, while it may still serve (a secret).
+    refresh_token: Option<String>,
+    /// A refresh since the server last took a token: another 401 then means a full sign-in, not a loop.
+    refreshed: bool,
     authorizations: u32,
     step: Step,
     next_id: u64,
@@ -249,6 +259,8 @@ impl AuthClient {
             server: None,
             identity: None,
             granted_scope: None,
+            refresh_token: None,
+            refreshed: false,
             authorizations: 0,
             step: Step::Idle,
             next_id: 1,
@@ -274,16 +286,27 @@ impl AuthClient {
             );
             return self.fail(message);
         }
+        // An expired or revoked token: a refresh token, if there is one, gets a new one without anybody.
+        if status == 401 && self.server.is_some() && self.identity.is_some() && !self.refreshed {
+            if let Some(refresh_token) = self.refresh_token.clone() {
+                self.refreshed = true;
+                self.challenge = challenge;
+                let pairs = vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", refresh_token)];
+                let scope = self.granted_scope.clone();
+                self.token_request(pairs, scope);
+                self.step = Step::Refreshing;
+                return;
+            }
+        }
         self.challenge = challenge;
         // Always discovered again: the server may have moved to another authorization server.
-        let urls = resource_metadata_urls(&self.server_url, self.challenge.resource_metadata.as_deref());
-        self.step = Step::ResourceMetadata { urls, at: 0 };
-        self.fetch_step();
+        self.restart();
     }
 
     /// The server accepted a token: the next challenge starts a fresh count of authorizations.
     pub fn token_accepted(&mut self) {
         self.authorizations = 0;
+        self.refreshed = false;
     }
 
     /// The answer to request `id` (status and body). Returns false when `id` is not this client's request.
@@ -315,6 +338,19 @@ impl AuthClient {
                     self.fail(format!("the client registration was refused (HTTP {status}){}", oauth_error(other)))
                 }
             },
+            // A refresh that fails is no failure yet: the whole flow is tried (the grant may be gone).
+            Step::Refreshing => match json {
+                Some(body) if ok && body.get("access_token").is_some() => {
+                    // A refresh response may leave the refresh token out: the old one still serves (RFC 6749 §6).
+                    let kept = self.refresh_token.clone();
+                    self.tokens(&body, self.granted_scope.clone());
+                    self.refresh_token = self.refresh_token.take().or(kept);
+                }
+                _ => {
+                    self.refresh_token = None;
+                    self.restart()
+                }
+            },
             Step::ExchangingIdentity => match json {
                 Some(body) if ok => self.identity_exchanged(&body),
                 other => self.fail(format!("the IdP refused the token exchange (HTTP {status}){}", oauth_error(other))),
@@ -341,6 +377,10 @@ impl AuthClient {
             // A metadata URL that cannot be reached is one that is not there: try the next.
             Step::ResourceMetadata { urls, at } => self.next_resource_url(urls, at),
             Step::ServerMetadata { issuer, urls, at } => self.next_server_url(issuer, urls, at),
+            Step::Refreshing => {
+                self.refresh_token = None;
+                self.restart()
+            }
             _ => self.fail(format!("the authorization server could not be reached: {message}")),
         }
         true
@@ -461,6 +501,7 @@ impl AuthClient {
         // A registration belongs to the server that made it; credentials never go to another.
         if self.identity.as_ref().is_some_and(|i| i.issuer != server.issuer) {
             self.identity = None;
+            self.refresh_token = None;
         }
         self.server = Some(server);
         if self.identity.is_some() {
@@ -670,8 +711,10 @@ impl AuthClient {
         };
         // What was granted: the response's scope, else what was asked for.
         self.granted_scope = body.get("scope").and_then(Value::as_str).map(str::to_owned).or(scope);
+        let refresh_token = body.get("refresh_token").and_then(Value::as_str).map(str::to_owned);
+        self.refresh_token = refresh_token.clone();
         self.step = Step::Done;
-        self.out.push_back(AuthOutput::Authorized { access_token: access_token.to_owned() });
+        self.out.push_back(AuthOutput::Authorized { access_token: access_token.to_owned(), refresh_token });
     }
 
     fn send(&mut self, request: HttpRequest) {
@@ -679,6 +722,13 @@ impl AuthClient {
         self.next_id += 1;
         self.waiting = Some(id);
         self.out.push_back(AuthOutput::Http { id, request });
+    }
+
+    /// Discovery again from the start, with the challenge that led here.
+    fn restart(&mut self) {
+        let urls = resource_metadata_urls(&self.server_url, self.challenge.resource_metadata.as_deref());
+        self.step = Step::ResourceMetadata { urls, at: 0 };
+        self.fetch_step();
     }
 
     fn fail(&mut self, message: String) {

@@ -105,7 +105,7 @@ fn token(c: &mut AuthClient, body: Value) -> String {
     let id = c.waiting.unwrap();
     answer(c, id, 200, body);
     match c.poll_output() {
-        Some(AuthOutput::Authorized { access_token }) => access_token,
+        Some(AuthOutput::Authorized { access_token, .. }) => access_token,
         other => panic!("expected Authorized, got {other:?}"),
     }
 }
@@ -452,4 +452,49 @@ fn machines_and_enterprise_sign_in_take_no_person() {
         ["s", "tok"],
         "the secret and the ID token are kept out of everything"
     );
+}
+
+#[test]
+fn an_expired_token_is_refreshed_without_a_person_and_a_failed_refresh_signs_in_again() {
+    let iss = format!("&iss={}", form_encode(AS));
+    let mut c = client(config());
+    c.handle_challenge(401, ["Bearer"]);
+    let query = to_authorization(&mut c, MCP, asm(json!({})));
+    redirect(&mut c, &query, &iss).unwrap();
+    token(&mut c, json!({"access_token": "a1", "refresh_token": "r1", "expires_in": 1}));
+    c.token_accepted();
+    // The token expired: the refresh token, at the token endpoint, with the client's authentication.
+    c.handle_challenge(401, [r#"Bearer error="invalid_token""#]);
+    let (_, r) = request(&mut c);
+    assert_eq!(r.url, "http://localhost:9/token");
+    let form = params(r.body.as_deref().unwrap());
+    assert_eq!(
+        (param(&form, "grant_type").as_deref(), param(&form, "refresh_token").as_deref()),
+        (Some("refresh_token"), Some("r1"))
+    );
+    assert_eq!(param(&form, "resource").as_deref(), Some(MCP));
+    // A response without a new refresh token keeps the old one.
+    assert_eq!(token(&mut c, json!({"access_token": "a2"})), "a2");
+    c.token_accepted();
+    c.handle_challenge(401, ["Bearer"]);
+    let (id, r) = request(&mut c);
+    assert_eq!(param(&params(r.body.as_deref().unwrap()), "refresh_token").as_deref(), Some("r1"));
+    // Refused (revoked): the whole flow, from discovery, with a person.
+    assert!(c.handle_response(id, 400, br#"{"error":"invalid_grant"}"#));
+    let (_, r) = request(&mut c);
+    assert_eq!(r.url, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
+
+    // A refreshed token the server refuses at once: a sign-in, not another refresh (no loop).
+    let mut c = client(config());
+    c.handle_challenge(401, ["Bearer"]);
+    let query = to_authorization(&mut c, MCP, asm(json!({})));
+    redirect(&mut c, &query, &iss).unwrap();
+    token(&mut c, json!({"access_token": "a1", "refresh_token": "r1"}));
+    c.handle_challenge(401, ["Bearer"]);
+    let (_, r) = request(&mut c);
+    assert_eq!(r.url, "http://localhost:9/token");
+    token(&mut c, json!({"access_token": "a2"}));
+    c.handle_challenge(401, ["Bearer"]);
+    let (_, r) = request(&mut c);
+    assert_eq!(r.url, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
 }
