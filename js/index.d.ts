@@ -77,8 +77,10 @@ export interface SignInAuth {
   /** Where the authorization server sends the person back (registered with the client). */
   redirectUri: string;
   /** The person's part: open `url` (a browser, a popup, `chrome.identity.launchWebAuthFlow`) and resolve to the URL
-   * the authorization server redirected to (the `redirectUri` with its query). */
-  authorize: (url: string) => Promise<string> | string;
+   * the authorization server redirected to (the `redirectUri` with its query). Default in Node, for a loopback
+   * `redirectUri` with a port (`http://127.0.0.1:8765/callback`): the URL is printed on stderr and a listener on
+   * that port takes the redirect (5 minutes at most). */
+  authorize?: (url: string) => Promise<string> | string;
   /** A client registered in advance; without one the client registers itself (or uses `clientMetadataUrl`). */
   clientId?: string;
   clientSecret?: string;

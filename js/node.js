@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { initSync } from '../pkg/mcp_loop.js';
 import { platform } from './platform.js';
+import { loopbackSignIn } from './signin.js';
 import { markLoaded } from './wasm.js';
 
 initSync({ module: readFileSync(new URL('../pkg/mcp_loop_bg.wasm', import.meta.url)) });
@@ -63,5 +64,7 @@ platform.spawn = ({ command, args, inherit, env, cwd }, { stdout, stderr, exit }
     },
   };
 };
+
+platform.signIn = loopbackSignIn;
 
 export * from './core.js';

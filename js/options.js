@@ -4,6 +4,7 @@
 import { optionKeys } from '../pkg/mcp_loop.js';
 import { configError } from './errors.js';
 import { clientServer, isClient, localUrl } from './local.js';
+import { platform } from './platform.js';
 
 const HANDLER_KINDS = { elicitation: 'elicitation/create', sampling: 'sampling/createMessage', roots: 'roots/list' };
 /** Keys the host handles itself, on top of the core's. */
@@ -82,7 +83,9 @@ export function serverConfig(name, server, handlers, hooks, approvers = new Map(
     if (!rest.auth || typeof rest.auth !== 'object') throw configError(`servers.${name}.auth must be an object`);
     const { authorize, ...auth } = rest.auth;
     if (authorize !== undefined && typeof authorize !== 'function') throw configError(`servers.${name}.auth.authorize must be a function (url) => redirected URL`);
-    hooks.set(name, { ...hooks.get(name), authorize });
+    // Without one, the platform's default: in Node, a listener on a loopback redirect URI.
+    const signIn = authorize ?? (typeof auth.redirectUri === 'string' ? platform.signIn?.(auth.redirectUri, name) : null);
+    hooks.set(name, { ...hooks.get(name), authorize: signIn ?? undefined });
     out.auth = auth;
   }
   if (typeof headers === 'function') {

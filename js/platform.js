@@ -1,4 +1,6 @@
 // What differs between hosts, set by the entry point before anything runs: how to start a server process
 // (Node has child processes; browsers do not). `spawn(op, { stdout, stderr, exit })` returns
 // `{ write(line), close(), signal(name) }`: close ends stdin, signal sends SIGTERM or SIGKILL.
-export const platform = { spawn: null };
+// `signIn(redirectUri, server)` is the default `auth.authorize` for a redirect URI (Node: a loopback listener),
+// or null.
+export const platform = { spawn: null, signIn: null };
