@@ -146,6 +146,15 @@ impl Driver {
         Ok(true)
     }
 
+    /// The agent closes: no sign-in is waited for any more (a late answer is not taken).
+    pub(super) fn stop_authorizing(&mut self) {
+        for auth in self.auth.iter_mut().flatten() {
+            if let Some(id) = auth.asking.take() {
+                self.outstanding.retain(|o| *o != id);
+            }
+        }
+    }
+
     /// Whether `id` (an authorization's) was ever issued.
     pub(super) fn auth_issued(&self, index: usize, id: EffectId) -> bool {
         self.auth.get(index).and_then(Option::as_ref).is_some_and(|a| id.number() < QUESTIONS + a.asked + 1)

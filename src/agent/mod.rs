@@ -231,6 +231,7 @@ impl Driver {
         }
         self.closed = true;
         self.model.cancel_all();
+        self.stop_authorizing();
         for server in &mut self.servers {
             server.close(now_ms);
         }

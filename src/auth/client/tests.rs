@@ -90,6 +90,17 @@ fn to_authorization(c: &mut AuthClient, resource: &str, server: Value) -> Vec<(S
     }
 }
 
+/// A client that was challenged and found the default resource and `server`'s metadata.
+fn discovered(config: AuthConfig, server: Value) -> AuthClient {
+    let mut c = client(config);
+    c.handle_challenge(401, ["Bearer"]);
+    let id = get(&mut c, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
+    answer(&mut c, id, 200, prm(MCP, json!({})));
+    let id = get(&mut c, "http://localhost:9/.well-known/oauth-authorization-server");
+    answer(&mut c, id, 200, server);
+    c
+}
+
 /// Sends the person back with `extra` query parts; returns the token request.
 fn redirect(c: &mut AuthClient, query: &[(String, String)], extra: &str) -> Option<HttpRequest> {
     let state = param(query, "state").unwrap();
@@ -178,12 +189,7 @@ fn what_must_stop_the_flow_stops_it_before_the_step_it_guards() {
     assert!(matches!(c.poll_output(), Some(AuthOutput::Failed(m)) if m.contains("another resource")));
 
     // Metadata naming another issuer: nothing registered, authorized or exchanged.
-    let mut c = client(config());
-    c.handle_challenge(401, ["Bearer"]);
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
-    answer(&mut c, id, 200, prm(MCP, json!({})));
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-authorization-server");
-    answer(&mut c, id, 200, asm(json!({"issuer": "https://attacker.example.com"})));
+    let mut c = discovered(config(), asm(json!({"issuer": "https://attacker.example.com"})));
     assert!(matches!(c.poll_output(), Some(AuthOutput::Failed(m)) if m.contains("another issuer")));
     assert_eq!(c.poll_output(), None);
 
@@ -212,12 +218,7 @@ fn what_must_stop_the_flow_stops_it_before_the_step_it_guards() {
     assert!(matches!(c.poll_output(), Some(AuthOutput::Failed(m)) if m.contains("state")));
 
     // No PKCE S256 on offer: refused.
-    let mut c = client(config());
-    c.handle_challenge(401, ["Bearer"]);
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
-    answer(&mut c, id, 200, prm(MCP, json!({})));
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-authorization-server");
-    answer(&mut c, id, 200, asm(json!({"code_challenge_methods_supported": ["plain"]})));
+    let mut c = discovered(config(), asm(json!({"code_challenge_methods_supported": ["plain"]})));
     assert!(matches!(c.poll_output(), Some(AuthOutput::Failed(m)) if m.contains("S256")));
 }
 
@@ -250,12 +251,7 @@ fn client_identity_and_token_endpoint_authentication() {
     assert_eq!(param(&params(r.body.as_deref().unwrap()), "client_secret").as_deref(), Some("pre-registered-secret"));
 
     // A registration that says `none`: neither.
-    let mut c = client(config());
-    c.handle_challenge(401, ["Bearer"]);
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
-    answer(&mut c, id, 200, prm(MCP, json!({})));
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-authorization-server");
-    answer(&mut c, id, 200, asm(json!({})));
+    let mut c = discovered(config(), asm(json!({})));
     let (id, _) = request(&mut c);
     answer(&mut c, id, 201, json!({"client_id": "c", "token_endpoint_auth_method": "none"}));
     let Some(AuthOutput::Authorize { url }) = c.poll_output() else { panic!() };
@@ -265,12 +261,10 @@ fn client_identity_and_token_endpoint_authentication() {
 
     // A Client ID Metadata Document where the server takes them: no registration.
     let cimd = "https://conformance-test.local/client-metadata.json";
-    let mut c = client(AuthConfig { client_metadata_url: Some(cimd.into()), ..config() });
-    c.handle_challenge(401, ["Bearer"]);
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
-    answer(&mut c, id, 200, prm(MCP, json!({})));
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-authorization-server");
-    answer(&mut c, id, 200, asm(json!({"client_id_metadata_document_supported": true})));
+    let mut c = discovered(
+        AuthConfig { client_metadata_url: Some(cimd.into()), ..config() },
+        asm(json!({"client_id_metadata_document_supported": true})),
+    );
     let Some(AuthOutput::Authorize { url }) = c.poll_output() else { panic!("no registration first") };
     assert_eq!(param(&params(url.split_once('?').unwrap().1), "client_id").as_deref(), Some(cimd));
 }
@@ -398,12 +392,10 @@ fn odd_answers_fail_with_a_message_and_foreign_ids_are_not_taken() {
 fn machines_and_enterprise_sign_in_take_no_person() {
     let secret = || AuthConfig { client_id: Some("m".into()), client_secret: Some("s3cret".into()), ..config() };
     // Client credentials: straight to the token endpoint, with Basic.
-    let mut c = client(AuthConfig { grant: Grant::ClientCredentials, ..secret() });
-    c.handle_challenge(401, ["Bearer"]);
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
-    answer(&mut c, id, 200, prm(MCP, json!({})));
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-authorization-server");
-    answer(&mut c, id, 200, asm(json!({"token_endpoint_auth_methods_supported": ["client_secret_basic"]})));
+    let mut c = discovered(
+        AuthConfig { grant: Grant::ClientCredentials, ..secret() },
+        asm(json!({"token_endpoint_auth_methods_supported": ["client_secret_basic"]})),
+    );
     let (_, r) = request(&mut c);
     assert_eq!(r.url, "http://localhost:9/token");
     assert_eq!(param(&params(r.body.as_deref().unwrap()), "grant_type").as_deref(), Some("client_credentials"));
@@ -417,12 +409,7 @@ fn machines_and_enterprise_sign_in_take_no_person() {
         id_token: "eyJ.id.token".into(),
         idp_client_id: Some("idp-client".into()),
     };
-    let mut c = client(AuthConfig { grant, ..secret() });
-    c.handle_challenge(401, ["Bearer"]);
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
-    answer(&mut c, id, 200, prm(MCP, json!({})));
-    let id = get(&mut c, "http://localhost:9/.well-known/oauth-authorization-server");
-    answer(&mut c, id, 200, asm(json!({})));
+    let mut c = discovered(AuthConfig { grant, ..secret() }, asm(json!({})));
     let (id, r) = request(&mut c);
     assert_eq!(r.url, "http://idp:1/token");
     let form = params(r.body.as_deref().unwrap());
