@@ -21,6 +21,8 @@ class Agent {
   #ready;
   #approvers;
   #runs = new Map();
+  /** Stored authorization states being loaded; runs start after. */
+  #restoring = null;
 
   /** With the core loaded (Node, or after `init()`), the options are checked at once; else on first use. */
   constructor(options) {
@@ -54,6 +56,9 @@ class Agent {
         for (const { reject } of this.#runs.values()) reject(error);
         this.#runs.clear();
       },
+    });
+    this.#restoring = this.#host.restoreAuth().then(() => {
+      this.#restoring = null;
     });
   }
 
@@ -128,6 +133,7 @@ class Agent {
 
   #start(begin, options = {}) {
     if (!this.#host) return this.#ready.then(() => this.#start(begin, options));
+    if (this.#restoring) return this.#restoring.then(() => this.#start(begin, options));
     const { traceId, onEvent, onSnapshot, signal, stream = false, previousResponseId, history } = options;
     const flags = JSON.stringify({ stream, snapshots: typeof onSnapshot === 'function', traceId, previousResponseId, history });
     return launch(

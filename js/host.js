@@ -117,6 +117,14 @@ export class Host {
           case 'authorizeRequest':
             this.#authorize(out.id, out.server, out.url);
             break;
+          case 'authState': {
+            // A store that fails costs a sign-in later, nothing now.
+            const { storage, key } = this.#hooks.get(out.server) ?? {};
+            Promise.resolve()
+              .then(() => storage?.set(key, out.state))
+              .catch(() => {});
+            break;
+          }
           case 'inputRequest':
             this.#answer(out);
             break;
@@ -192,6 +200,20 @@ export class Host {
         // Only the kind of failure: its text may carry the very credential the hook was fetching.
         (error) => this.feed((m) => m.answerHeaders(id, undefined, error?.code === 'config' ? error.message : (error?.name ?? 'Error'), Date.now())),
       );
+  }
+
+  /** Starts each server with `auth` from its stored state (tokens of an earlier agent or process), if any. A
+   * store that fails, or a state that is not one, means signing in anew when the server asks. */
+  restoreAuth() {
+    const servers = [...this.#hooks].filter(([, hook]) => hook.storage);
+    return Promise.all(
+      servers.map(([server, { storage, key }]) =>
+        Promise.resolve()
+          .then(() => storage.get(key))
+          .then((state) => state && this.feed((m) => m.restoreAuth(server, JSON.stringify(state), Date.now())))
+          .catch(() => {}),
+      ),
+    );
   }
 
   /** The person's part of an authorization: the server's `auth.authorize(url)` resolves to the URL the

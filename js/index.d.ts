@@ -81,6 +81,9 @@ export interface SignInAuth {
    * `redirectUri` with a port (`http://127.0.0.1:8765/callback`): the URL is printed on stderr and a listener on
    * that port takes the redirect (5 minutes at most). */
   authorize?: (url: string) => Promise<string> | string;
+  /** Where tokens and the client's registration are kept, so that later agents start signed in. Default: this
+   * process's (or page's) memory. States hold secrets. */
+  storage?: TokenStorage;
   /** A client registered in advance; without one the client registers itself (or uses `clientMetadataUrl`). */
   clientId?: string;
   clientSecret?: string;
@@ -92,11 +95,18 @@ export interface SignInAuth {
   clientName?: string;
 }
 
+/** A token store, by key (one per server URL): sync or async. */
+export interface TokenStorage {
+  get(key: string): unknown | Promise<unknown>;
+  set(key: string, value: unknown): void | Promise<void>;
+}
+
 /** Machine credentials (OAuth client credentials with a client secret). */
 export interface MachineAuth {
   grant: 'client_credentials';
   clientId: string;
   clientSecret: string;
+  storage?: TokenStorage;
   scopes?: string[];
 }
 
@@ -112,6 +122,7 @@ export interface EnterpriseAuth {
   idToken: string;
   /** This client at the IdP, when the IdP wants it named. */
   idpClientId?: string;
+  storage?: TokenStorage;
   scopes?: string[];
 }
 

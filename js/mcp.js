@@ -59,6 +59,7 @@ export async function connectMcp(options) {
       (op, settle, resolve, reject) => ops.set(op, { resolve: settle(resolve), reject: settle(reject), onProgress }),
     );
   const listTools = () => start((m) => m.listTools(name, Date.now()));
+  await host.restoreAuth();
   try {
     await listTools();
   } catch (error) {

@@ -51,6 +51,11 @@ impl Serialize for Output {
                 map.serialize_entry("id", id)?;
                 map.serialize_entry("server", server)?;
             }
+            Output::AuthState { server, state } => {
+                map.serialize_entry("type", "authState")?;
+                map.serialize_entry("server", server)?;
+                map.serialize_entry("state", state)?;
+            }
             Output::AuthorizeRequest { id, server, url } => {
                 map.serialize_entry("type", "authorizeRequest")?;
                 map.serialize_entry("id", id)?;
@@ -88,7 +93,7 @@ impl Serialize for Output {
 
 impl Output {
     /// The JSON text hosts outside Rust receive: `{"type": "http" | "stdio" | "timer" | "cancel" | "event" |
-    /// "inputRequest" | "approvalRequest" | "headersRequest" | "authorizeRequest" | "snapshot" | "done" | "opDone" | "opProgress" |
+    /// "inputRequest" | "approvalRequest" | "headersRequest" | "authorizeRequest" | "authState" | "snapshot" | "done" | "opDone" | "opProgress" |
     /// "wait" | "idle", …}`.
     pub fn to_text(&self) -> String {
         text(self)

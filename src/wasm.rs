@@ -164,6 +164,13 @@ impl WasmDriver {
         self.0.answer_authorize(self::id(id), outcome, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
+    /// Starts a server's authorization from a stored `authState` (`state` JSON); false when not taken.
+    #[wasm_bindgen(js_name = restoreAuth)]
+    pub fn restore_auth(&mut self, server: &str, state: &str, now_ms: f64) -> Result<bool, JsValue> {
+        let state = parse("invalid authorization state", state)?;
+        self.0.restore_auth(server, &state, ms(now_ms)).map_err(|e| js_error(&e))
+    }
+
     /// Answers an `approvalRequest`: whether a person must decide the call.
     #[wasm_bindgen(js_name = answerApproval)]
     pub fn answer_approval(&mut self, id: f64, needs_person: bool, now_ms: f64) -> Result<bool, JsValue> {

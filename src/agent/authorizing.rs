@@ -80,8 +80,13 @@ impl Driver {
                     self.out.push_back(Output::AuthorizeRequest { id, server, url });
                 }
                 AuthOutput::Authorized { access_token, refresh_token } => {
+                    let state = auth.client.stored();
                     self.servers[index].add_secrets(refresh_token);
                     self.servers[index].authorized(access_token, self.now_ms);
+                    if let Some(state) = state {
+                        let server = self.servers[index].name().to_owned();
+                        self.out.push_back(Output::AuthState { server, state });
+                    }
                 }
                 AuthOutput::Failed(message) => self.servers[index].authorization_failed(&message, self.now_ms),
             }
@@ -142,6 +147,22 @@ impl Driver {
             Err(why) => auth.client.handle_redirect_failed(&why),
         };
         self.drain_auth(index);
+        self.pump();
+        Ok(true)
+    }
+
+    /// Starts `server`'s authorization from a stored [`Output::AuthState`]: its token goes on the server's
+    /// requests at once. Returns false when the server has no `auth` or the state is not one (then it signs in
+    /// anew when asked).
+    pub fn restore_auth(&mut self, server: &str, state: &serde_json::Value, now_ms: u64) -> Result<bool> {
+        self.now_ms = now_ms;
+        let Some(index) = self.servers.iter().position(|s| s.name() == server) else { return Ok(false) };
+        let Some(auth) = self.auth.get_mut(index).and_then(Option::as_mut) else { return Ok(false) };
+        let Some(token) = auth.client.restore(state) else { return Ok(false) };
+        let secrets =
+            ["clientSecret", "refreshToken"].map(|k| state.get(k).and_then(|v| v.as_str()).map(str::to_owned));
+        self.servers[index].add_secrets(secrets.into_iter().flatten());
+        self.servers[index].authorized(token, now_ms);
         self.pump();
         Ok(true)
     }

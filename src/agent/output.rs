@@ -66,6 +66,15 @@ pub enum Output {
         /// The authorization request (it holds no secret: PKCE keeps the verifier here).
         url: String,
     },
+    /// `server`'s authorization changed (a sign-in, a refresh): `state` is what a later driver may start from
+    /// ([`Driver::restore_auth`](crate::Driver::restore_auth)). It holds tokens and secrets: for the
+    /// application's token storage only.
+    AuthState {
+        /// The server.
+        server: String,
+        /// The state to store.
+        state: Value,
+    },
     /// A step of a run that asked for snapshots is recorded: its state now, for
     /// [`Driver::resume_run`](crate::Driver::resume_run).
     Snapshot {

@@ -19,9 +19,9 @@
 //! credentials; enterprise-managed authorization trades the person's ID token at the company IdP ([`Grant`]).
 
 use super::challenge::Challenge;
+use super::config::{AuthConfig, Grant};
 use super::metadata::{ResourceMetadata, ServerMetadata, resource_metadata_urls, server_metadata_urls};
 use crate::base::http::HttpRequest;
-use crate::base::json::Fields;
 use crate::base::queue::Queue;
 use crate::base::sha256::sha256;
 use crate::base::text::base64;
@@ -30,116 +30,6 @@ use serde_json::{Value, json};
 
 /// Authorizations in a row without the server accepting a token; then the client gives up.
 pub const MAX_AUTHORIZATIONS: u32 = 3;
-
-/// How the client gets its token.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub enum Grant {
-    /// A person signs in (authorization code with PKCE): the default.
-    #[default]
-    AuthorizationCode,
-    /// Machine credentials (the `oauth-client-credentials` extension): the client's id and secret alone.
-    ClientCredentials,
-    /// Enterprise-managed authorization (the `enterprise-managed-authorization` extension): the company IdP
-    /// exchanges the person's ID token for an ID-JAG, which the authorization server takes as a JWT bearer grant.
-    Enterprise {
-        /// The IdP's token endpoint.
-        idp_token_endpoint: String,
-        /// The person's ID token from the IdP (a secret).
-        id_token: String,
-        /// This client at the IdP, when the IdP wants it named.
-        idp_client_id: Option<String>,
-    },
-}
-
-/// How the client identifies itself and where the authorization server sends the person back.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct AuthConfig {
-    /// How the token is got.
-    pub grant: Grant,
-    /// A client registered in advance with the authorization server.
-    pub client_id: Option<String>,
-    /// Its secret (for `client_secret_basic` or `client_secret_post`).
-    pub client_secret: Option<String>,
-    /// The URL of this client's Client ID Metadata Document, used as its `client_id` where the authorization
-    /// server accepts such documents.
-    pub client_metadata_url: Option<String>,
-    /// Scopes to ask for; when empty, the challenge's, else those the server lists.
-    pub scopes: Vec<String>,
-    /// Where the authorization server sends the person back (registered with the client).
-    pub redirect_uri: String,
-    /// The name a registration gives the client.
-    pub client_name: String,
-}
-
-impl AuthConfig {
-    /// Reads `{redirectUri, clientId?, clientSecret?, clientMetadataUrl?, scopes?, clientName?}` at `path`, or,
-    /// for machines, `{grant: "client_credentials", clientId, clientSecret, scopes?}`, or, for enterprise-managed
-    /// authorization, `{grant: "enterprise", clientId, clientSecret, idpTokenEndpoint, idToken, idpClientId?}`.
-    pub(crate) fn read(value: &Value, path: &str) -> Result<AuthConfig, String> {
-        let f = Fields::new(value, path)?;
-        let keys = ["grant", "redirectUri", "clientId", "clientSecret", "clientMetadataUrl", "scopes", "clientName"];
-        f.only(&[&keys[..], &["idpTokenEndpoint", "idToken", "idpClientId"]].concat())?;
-        let required = |key: &str| f.string(key)?.ok_or(format!("{path}.{key} is required"));
-        let grant = match f.string("grant")?.as_deref() {
-            None | Some("authorization_code") => Grant::AuthorizationCode,
-            Some("client_credentials") => Grant::ClientCredentials,
-            Some("enterprise") => Grant::Enterprise {
-                idp_token_endpoint: required("idpTokenEndpoint")?,
-                id_token: required("idToken")?,
-                idp_client_id: f.string("idpClientId")?,
-            },
-            Some(other) => {
-                return Err(format!(
-                    "{path}.grant must be authorization_code, client_credentials or enterprise, not '{other}'"
-                ));
-            }
-        };
-        let redirect_uri = match grant {
-            Grant::AuthorizationCode => required("redirectUri")?,
-            _ => f.string("redirectUri")?.unwrap_or_default(),
-        };
-        if grant != Grant::AuthorizationCode && (f.string("clientId")?.is_none() || f.string("clientSecret")?.is_none())
-        {
-            return Err(format!("{path}: a machine or enterprise grant needs clientId and clientSecret"));
-        }
-        Ok(AuthConfig {
-            grant,
-            client_id: f.string("clientId")?,
-            client_secret: f.string("clientSecret")?,
-            client_metadata_url: f.string("clientMetadataUrl")?,
-            scopes: f.strings("scopes")?,
-            redirect_uri,
-            client_name: f.string("clientName")?.unwrap_or_else(|| "mcp-loop".into()),
-        })
-    }
-
-    /// Values to keep out of everything that leaves the connection.
-    pub(crate) fn secrets(&self) -> Vec<String> {
-        let mut secrets: Vec<String> = self.client_secret.iter().cloned().collect();
-        if let Grant::Enterprise { id_token, .. } = &self.grant {
-            secrets.push(id_token.clone());
-        }
-        secrets
-    }
-}
-
-impl std::fmt::Debug for AuthConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let grant = match self.grant {
-            Grant::AuthorizationCode => "authorization_code",
-            Grant::ClientCredentials => "client_credentials",
-            Grant::Enterprise { .. } => "enterprise",
-        };
-        f.debug_struct("AuthConfig")
-            .field("grant", &grant)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "[set]"))
-            .field("client_metadata_url", &self.client_metadata_url)
-            .field("scopes", &self.scopes)
-            .field("redirect_uri", &self.redirect_uri)
-            .finish()
-    }
-}
 
 /// What the client needs done. Its `{:?}` shows no token.
 #[derive(Clone, PartialEq, Eq)]
@@ -233,6 +123,8 @@ pub struct AuthClient {
     server: Option<ServerMetadata>,
     identity: Option<Identity>,
     granted_scope: Option<String>,
+    /// The access token of the last grant (a secret), for [`AuthClient::stored`].
+    access_token: Option<String>,
     /// The refresh token of the last grant, while it may still serve (a secret).
     refresh_token: Option<String>,
     /// A refresh since the server last took a token: another 401 then means a full sign-in, not a loop.
@@ -259,6 +151,7 @@ impl AuthClient {
             server: None,
             identity: None,
             granted_scope: None,
+            access_token: None,
             refresh_token: None,
             refreshed: false,
             authorizations: 0,
@@ -301,6 +194,64 @@ impl AuthClient {
         self.challenge = challenge;
         // Always discovered again: the server may have moved to another authorization server.
         self.restart();
+    }
+
+    /// What a later client for the same server may start from (see [`AuthClient::restore`]): the client's
+    /// registration, the tokens, the granted scope. Secrets: for the application's token storage only. `None`
+    /// before a token was granted.
+    pub fn stored(&self) -> Option<Value> {
+        let (Some(identity), Some(server), Some(access_token)) = (&self.identity, &self.server, &self.access_token)
+        else {
+            return None;
+        };
+        Some(json!({
+            "version": 1,
+            "issuer": server.issuer,
+            "tokenEndpoint": server.token_endpoint,
+            "resource": self.resource.as_ref().map(|r| r.resource.clone()),
+            "clientId": identity.client_id,
+            "clientSecret": identity.client_secret,
+            "method": identity.method,
+            "registered": identity.registered,
+            "accessToken": access_token,
+            "refreshToken": self.refresh_token,
+            "scope": self.granted_scope,
+        }))
+    }
+
+    /// Starts from what [`AuthClient::stored`] gave (an earlier process, another agent): returns the access token
+    /// to send, or `None` when `stored` is not such a state (it is then ignored: the client signs in anew). The
+    /// state is trusted only for this server: its resource must still cover the server's URL.
+    pub fn restore(&mut self, stored: &Value) -> Option<String> {
+        let text = |key: &str| stored.get(key).and_then(Value::as_str).map(str::to_owned);
+        if stored.get("version").and_then(Value::as_u64) != Some(1) {
+            return None;
+        }
+        let (issuer, token_endpoint, client_id, method) =
+            (text("issuer")?, text("tokenEndpoint")?, text("clientId")?, text("method")?);
+        let access_token = text("accessToken")?;
+        let resource = match text("resource") {
+            Some(resource) => {
+                let doc = json!({"resource": resource, "authorization_servers": [issuer]});
+                Some(ResourceMetadata::read(&doc, &self.server_url).ok()?)
+            }
+            None => None,
+        };
+        let registered = stored.get("registered") == Some(&Value::Bool(true));
+        self.identity = Some(Identity {
+            client_id,
+            client_secret: text("clientSecret"),
+            method,
+            issuer: issuer.clone(),
+            registered,
+        });
+        self.server = Some(ServerMetadata { issuer, token_endpoint, ..ServerMetadata::default() });
+        self.resource = resource;
+        self.refresh_token = text("refreshToken");
+        self.granted_scope = text("scope");
+        self.access_token = Some(access_token.clone());
+        self.step = Step::Done;
+        Some(access_token)
     }
 
     /// The server accepted a token: the next challenge starts a fresh count of authorizations.
@@ -640,6 +591,11 @@ impl AuthClient {
         ];
         if let Some(scope) = &scope {
             pairs.push(("scope", scope));
+            // OpenID Connect §11: offline access is granted only with consent asked for (providers drop
+            // offline_access otherwise, and no refresh token comes).
+            if scope.split(' ').any(|s| s == "offline_access") {
+                pairs.push(("prompt", "consent"));
+            }
         }
         if let Some(resource) = &self.resource {
             pairs.push(("resource", &resource.resource));
@@ -713,6 +669,7 @@ impl AuthClient {
         self.granted_scope = body.get("scope").and_then(Value::as_str).map(str::to_owned).or(scope);
         let refresh_token = body.get("refresh_token").and_then(Value::as_str).map(str::to_owned);
         self.refresh_token = refresh_token.clone();
+        self.access_token = Some(access_token.to_owned());
         self.step = Step::Done;
         self.out.push_back(AuthOutput::Authorized { access_token: access_token.to_owned(), refresh_token });
     }

@@ -3,7 +3,9 @@
 
 mod challenge;
 mod client;
+mod config;
 mod metadata;
 
 pub use challenge::Challenge;
-pub use client::{AuthClient, AuthConfig, AuthOutput, Grant, MAX_AUTHORIZATIONS};
+pub use client::{AuthClient, AuthOutput, MAX_AUTHORIZATIONS};
+pub use config::{AuthConfig, Grant};

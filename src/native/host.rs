@@ -278,6 +278,8 @@ impl Host {
                 }
                 Output::HeadersRequest { id, server } => self.headers(id, server),
                 Output::AuthorizeRequest { id, server, url } => self.authorize(id, server, url),
+                // No token storage natively yet: each agent signs in anew.
+                Output::AuthState { .. } => {}
                 Output::Snapshot { run, snapshot } => {
                     if let Some(handler) = self.slots.get_mut(&Job::Run(run)).and_then(|slot| slot.on_snapshot.as_mut())
                     {

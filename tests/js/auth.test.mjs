@@ -53,7 +53,18 @@ before(async () => {
 
 after(() => new Promise((resolve) => server.close(resolve)));
 
-const options = (auth) => ({ url: `${base}/mcp`, protocol: '2025-11-25', timeoutMs: 5000, auth: { redirectUri: 'https://app.example/callback', ...auth } });
+/** A fresh token store each time (the default, this process's memory, would carry tokens from test to test). */
+function memory() {
+  const store = new Map();
+  return { store, get: async (key) => store.get(key), set: async (key, value) => void store.set(key, value) };
+}
+
+const options = (auth) => ({
+  url: `${base}/mcp`,
+  protocol: '2025-11-25',
+  timeoutMs: 5000,
+  auth: { redirectUri: 'https://app.example/callback', storage: memory(), ...auth },
+});
 
 test('a sign-in completed by the application: the server is reached with its token', async () => {
   const mcp = await connectMcp(options({ authorize: async (url) => `https://app.example/callback?code=x&state=${new URL(url).searchParams.get('state')}` }));
@@ -85,4 +96,26 @@ test('an agent closed while the person has not signed in yet ends without waitin
   assert.match(await signIn, /\/authorize\?response_type=code/);
   await agent.close();
   assert.equal(await run, 'cancelled');
+});
+
+test('a second agent starts with the token the first one got; a stored state for another server is not used', async () => {
+  let signIns = 0;
+  const storage = memory();
+  const { store } = storage;
+  const authorize = async (url) => (signIns++, `https://app.example/callback?code=x&state=${new URL(url).searchParams.get('state')}`);
+  const first = await connectMcp(options({ authorize, storage }));
+  await first.close();
+  assert.equal(signIns, 1);
+  const [[key, state]] = [...store];
+  assert.equal(key, `mcp-loop/auth ${base}/mcp`);
+  assert.equal(state.accessToken, TOKEN);
+  const second = await connectMcp(options({ authorize, storage }));
+  assert.deepEqual((await second.listTools()).map((t) => t.name), ['echo']);
+  await second.close();
+  assert.equal(signIns, 1, 'no second sign-in');
+  // A state whose resource is another server's is not trusted: the client signs in.
+  store.set(key, { ...state, resource: 'https://elsewhere.example/mcp' });
+  const third = await connectMcp(options({ authorize, storage }));
+  await third.close();
+  assert.equal(signIns, 2);
 });

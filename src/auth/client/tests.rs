@@ -283,7 +283,9 @@ fn scopes_from_the_challenge_the_resource_step_up_and_the_retry_limit() {
     let (id, _) = request(&mut c);
     answer(&mut c, id, 201, json!({"client_id": "c"}));
     let Some(AuthOutput::Authorize { url }) = c.poll_output() else { panic!() };
-    assert_eq!(scope_of(&params(url.split_once('?').unwrap().1)).as_deref(), Some("mcp:basic mcp:read offline_access"));
+    let query = params(url.split_once('?').unwrap().1);
+    assert_eq!(scope_of(&query).as_deref(), Some("mcp:basic mcp:read offline_access"));
+    assert_eq!(param(&query, "prompt").as_deref(), Some("consent"), "OpenID providers grant offline access only so");
 
     // The challenge's scope first; a 403 insufficient_scope asks for the union; then the limit.
     let mut c = client(config());

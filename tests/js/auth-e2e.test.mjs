@@ -1,0 +1,134 @@
+// Authorization end to end, real parts only: the certified `oidc-provider` as the company IdP, an MCP server
+// (official SDK) that takes only its JWTs, mcp-loop signing in through discovery, dynamic registration, PKCE and
+// resource indicators, then refreshing, and client credentials (Node and the native host). All on loopback; every
+// process stopped by pid.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { connectMcp, createAgent } from 'mcp-loop';
+import { startCompanyIdp } from '../support/company-idp.mjs';
+import { startProtectedServer } from '../support/protected-server.mjs';
+import { freePort, root, startGateway } from '../support/procs.mjs';
+import { startModelStandIn } from '../support/model-standin.mjs';
+
+const TTL_S = 3;
+
+/** A fresh IdP and protected server for one test, closed after it. */
+async function stack(t, accessTokenTtl = 60) {
+  const idp = await startCompanyIdp({ accessTokenTtl });
+  const server = await startProtectedServer({ issuer: idp.issuer });
+  t.after(() => Promise.all([server.close(), idp.close()]));
+  // Every credential issued: the access tokens the server saw, codes, refresh tokens and client secrets.
+  const secrets = () => [...server.seen.tokens, ...idp.secrets()];
+  return { idp, server, secrets };
+}
+
+const leaked = (secrets, where) => secrets.filter((secret) => where.includes(secret));
+
+/** Runs tests/support/auth-agent.mjs, signing in for every URL it prints; resolves to its exit and output. */
+function runAgent(idp, args) {
+  const child = spawn(process.execPath, ['tests/support/auth-agent.mjs', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const signIns = [];
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    // A second sign-in is answered too, so a missing refresh fails an assertion instead of hanging.
+    for (const [, url] of [...stderr.matchAll(/open this URL in a browser:\n(\S+)\n/g)].slice(signIns.length)) {
+      const answered = idp.signIn(url).then(async (redirect) => (await fetch(redirect)).text());
+      signIns.push(answered.catch((error) => `sign-in failed: ${error.message}`));
+    }
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  const timer = setTimeout(() => process.kill(child.pid, 'SIGKILL'), 30_000);
+  return exited.then(async (code) => {
+    clearTimeout(timer);
+    return { code, stdout, stderr, lines: stdout.trim().split('\n').filter(Boolean).map(JSON.parse), signIns: await Promise.all(signIns) };
+  });
+}
+
+test('Node, loopback sign-in: one sign-in at the IdP, an expired token is refreshed without the person', async (t) => {
+  const { idp, server, secrets } = await stack(t, TTL_S);
+  const redirectUri = `http://127.0.0.1:${await freePort()}/callback`;
+  const run = await runAgent(idp, [server.url, redirectUri, String(TTL_S * 1000 + 1500)]);
+
+  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+  assert.deepEqual(run.lines, [{ tools: ['whoami', 'echo'] }, { call: 1, text: 'alice', isError: false }, { call: 2, text: 'alice', isError: false }]);
+  assert.match(run.signIns[0], /Signed in to server/);
+  assert.deepEqual(idp.errors, []);
+  assert.equal(idp.authorizations, 1, `one sign-in; token requests: ${JSON.stringify(idp.tokenRequests)}`);
+  const refreshed = [{ grantType: 'authorization_code', resource: server.url }, { grantType: 'refresh_token', resource: server.url }];
+  assert.deepEqual(idp.tokenRequests, refreshed);
+  assert.equal(server.seen.tokens.length, 2, 'the call after expiry used a refreshed token');
+  assert.ok(server.seen.unauthorized >= 2, 'the first request and the expired token were refused');
+  assert.deepEqual(leaked(secrets(), run.stdout + run.stderr), []);
+});
+
+test('a whole agent run through Portkey and the model stand-in: no credential reaches the model, an event or a snapshot', async (t) => {
+  const { idp, server, secrets } = await stack(t);
+  const [gateway, model] = await Promise.all([startGateway(), startModelStandIn()]);
+  t.after(() => Promise.all([gateway.stop(), model.close()]));
+  const events = [];
+  const snapshots = [];
+  const agent = createAgent({
+    model: 'gpt-standin',
+    portkey: { baseURL: gateway.url, provider: 'openai', customHost: model.url, authorization: 'Bearer standin' },
+    servers: { hr: { url: server.url, auth: { redirectUri: `http://127.0.0.1:${await freePort()}/callback`, authorize: (url) => idp.signIn(url) } } },
+  });
+  const result = await agent.run('Echo "hello"', { onEvent: (e) => events.push(e), onSnapshot: (s) => snapshots.push(s) });
+  await agent.close();
+
+  assert.equal(result.status, 'completed');
+  assert.deepEqual(result.toolCalls.map((c) => [c.tool, c.isError]), [['echo', false]]);
+  assert.match(result.outputText, /Echo: hello/);
+  assert.equal(idp.authorizations, 1);
+  assert.ok(snapshots.length >= 1);
+  assert.ok(server.seen.tokens.length >= 1 && idp.secrets().length >= 2, 'an access token, a code and a client secret to look for');
+  const modelSide = JSON.stringify(model.requests) + gateway.output();
+  assert.deepEqual(leaked(secrets(), modelSide), [], 'credentials reached the model side');
+  assert.deepEqual(leaked(secrets(), JSON.stringify(events)), [], 'credentials in an event');
+  assert.deepEqual(leaked(secrets(), JSON.stringify(snapshots)), [], 'credentials in a snapshot');
+});
+
+test('machine credentials: client credentials for the MCP server as the resource', async (t) => {
+  const { idp, server } = await stack(t);
+  const { clientId, clientSecret } = idp.machine;
+  const connection = await connectMcp({ url: server.url, auth: { grant: 'client_credentials', clientId, clientSecret } });
+  try {
+    assert.deepEqual((await connection.listTools()).map((tool) => tool.name), ['whoami', 'echo']);
+    assert.deepEqual((await connection.callTool('whoami')).content, [{ type: 'text', text: clientId }]);
+  } finally {
+    await connection.close();
+  }
+  assert.deepEqual(idp.tokenRequests, [{ grantType: 'client_credentials', resource: server.url }]);
+  assert.equal(idp.authorizations, 0);
+});
+
+// The native host: the conformance client (built by scripts/test.sh) takes its grant and credentials from the
+// conformance context, like the suite's client-credentials scenario.
+test('native host, machine credentials: the conformance client lists the tools with a client-credentials token', async (t) => {
+  const { idp, server, secrets } = await stack(t);
+  const binary = join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'debug/examples/conformance_client');
+  assert.ok(existsSync(binary), 'the native conformance client is built (scripts/test.sh builds it)');
+  const { clientId, clientSecret } = idp.machine;
+  const env = {
+    ...process.env,
+    MCP_CONFORMANCE_SCENARIO: 'auth/client-credentials-basic',
+    MCP_CONFORMANCE_CONTEXT: JSON.stringify({ client_id: clientId, client_secret: clientSecret }),
+  };
+  const child = spawn(binary, [server.url], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const timer = setTimeout(() => process.kill(child.pid, 'SIGKILL'), 30_000);
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+
+  assert.equal(code, 0, output);
+  assert.deepEqual(idp.tokenRequests, [{ grantType: 'client_credentials', resource: server.url }]);
+  assert.ok(server.seen.accepted >= 2, 'the session was opened and the tools listed with the token');
+  assert.deepEqual(leaked([...secrets(), clientSecret], output), []);
+});
