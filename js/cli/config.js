@@ -9,6 +9,7 @@
 import { splitCommand } from './args.js';
 import { inputError, usageError } from './exit.js';
 import { readText } from './input.js';
+import { fileStore, tokensPath } from './tokens.js';
 
 /** The flags that name servers, shared by `run` and `tools`. */
 export const SERVER_FLAGS = {
@@ -16,7 +17,12 @@ export const SERVER_FLAGS = {
   server: { type: 'string', multiple: true },
   stdio: { type: 'string', multiple: true },
   header: { type: 'string', multiple: true },
+  'sign-in-port': { type: 'string' },
+  tokens: { type: 'string' },
 };
+
+/** The loopback port a sign-in's redirect comes back to, unless `--sign-in-port` or `MCP_LOOP_SIGN_IN_PORT` says. */
+const SIGN_IN_PORT = 8765;
 
 /** The flags that say how the model is reached. */
 export const MODEL_FLAGS = {
@@ -61,6 +67,20 @@ export async function serversFrom(flags, env = process.env) {
       throw usageError(`--header${servers[name] ? ` for '${name}'` : ''}: expected SERVER:HEADER=VALUE for an HTTP server`);
     }
     servers[name].headers = { ...servers[name].headers, [key]: value };
+  }
+  return withSignIn(servers, flags, env);
+}
+
+/**
+ * Every HTTP server without `auth` of its own may ask for a sign-in: the URL is printed on stderr, a loopback
+ * listener takes the redirect, and the tokens are kept in the token file for the next run.
+ */
+function withSignIn(servers, flags, env) {
+  const port = Number(flags['sign-in-port'] ?? env.MCP_LOOP_SIGN_IN_PORT ?? SIGN_IN_PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw usageError('--sign-in-port must be a port number');
+  const storage = fileStore(tokensPath(flags.tokens, env));
+  for (const server of Object.values(servers)) {
+    if (server.url && !server.auth) server.auth = { redirectUri: `http://127.0.0.1:${port}/callback`, clientName: 'mcp-loop CLI', storage };
   }
   return servers;
 }

@@ -15,6 +15,10 @@ servers:
   --server NAME=URL         an HTTP server; repeatable
   --stdio NAME="CMD ARGS"   a server started here, over stdin/stdout; repeatable
   --header SERVER:NAME=VALUE  a header for an HTTP server; repeatable
+  --sign-in-port PORT       a server that asks for a sign-in (OAuth): the URL is printed here and the redirect
+                            comes back to http://127.0.0.1:PORT/callback (default 8765, MCP_LOOP_SIGN_IN_PORT)
+  --tokens FILE             where sign-ins are kept for the next run (MCP_LOOP_TOKENS; default
+                            ~/.config/mcp-loop/tokens.json, readable by you only)
 output:
   --json                    {"servers":[{ name, serverInfo, protocolVersion, tools, notes } or { name, error }]}
 

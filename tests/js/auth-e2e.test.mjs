@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectMcp, createAgent } from 'mcp-loop';
 import { startCompanyIdp } from '../support/company-idp.mjs';
@@ -27,9 +29,9 @@ async function stack(t, accessTokenTtl = 60) {
 
 const leaked = (secrets, where) => secrets.filter((secret) => where.includes(secret));
 
-/** Runs tests/support/auth-agent.mjs, signing in for every URL it prints; resolves to its exit and output. */
-function runAgent(idp, args) {
-  const child = spawn(process.execPath, ['tests/support/auth-agent.mjs', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the Node script `script` with `args`, signing in for every URL it prints; resolves to its exit and output. */
+function runSigningIn(idp, script, args) {
+  const child = spawn(process.execPath, [script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const signIns = [];
@@ -46,14 +48,15 @@ function runAgent(idp, args) {
   const timer = setTimeout(() => process.kill(child.pid, 'SIGKILL'), 30_000);
   return exited.then(async (code) => {
     clearTimeout(timer);
-    return { code, stdout, stderr, lines: stdout.trim().split('\n').filter(Boolean).map(JSON.parse), signIns: await Promise.all(signIns) };
+    return { code, stdout, stderr, signIns: await Promise.all(signIns) };
   });
 }
 
 test('Node, loopback sign-in: one sign-in at the IdP, an expired token is refreshed without the person', async (t) => {
   const { idp, server, secrets } = await stack(t, TTL_S);
   const redirectUri = `http://127.0.0.1:${await freePort()}/callback`;
-  const run = await runAgent(idp, [server.url, redirectUri, String(TTL_S * 1000 + 1500)]);
+  const run = await runSigningIn(idp, 'tests/support/auth-agent.mjs', [server.url, redirectUri, String(TTL_S * 1000 + 1500)]);
+  run.lines = run.stdout.trim().split('\n').filter(Boolean).map(JSON.parse);
 
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
   assert.deepEqual(run.lines, [{ tools: ['whoami', 'echo'] }, { call: 1, text: 'alice', isError: false }, { call: 2, text: 'alice', isError: false }]);
@@ -131,4 +134,21 @@ test('native host, machine credentials: the conformance client lists the tools w
   assert.deepEqual(idp.tokenRequests, [{ grantType: 'client_credentials', resource: server.url }]);
   assert.ok(server.seen.accepted >= 2, 'the session was opened and the tools listed with the token');
   assert.deepEqual(leaked([...secrets(), clientSecret], output), []);
+});
+
+test('the CLI signs in once and keeps the tokens for the next run, in a file only its owner reads', async (t) => {
+  const { idp, server, secrets } = await stack(t);
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-loop-cli-tokens-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const tokens = join(dir, 'tokens.json');
+  const args = ['tools', '--server', `hr=${server.url}`, '--sign-in-port', String(await freePort()), '--tokens', tokens, '--json'];
+  const first = await runSigningIn(idp, 'js/cli.js', args);
+  assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+  assert.equal(first.signIns.length, 1);
+  assert.deepEqual(JSON.parse(first.stdout).servers[0].tools.map((tool) => tool.name), ['whoami', 'echo']);
+  assert.equal((await stat(tokens)).mode & 0o777, 0o600);
+  const second = await runSigningIn(idp, 'js/cli.js', args);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.signIns.length, 0, 'the stored token serves the next run');
+  assert.deepEqual(leaked(secrets(), first.stdout + first.stderr + second.stdout + second.stderr), []);
 });

@@ -1,0 +1,26 @@
+// The command's token store: one JSON file, readable by its owner only, so that a sign-in lasts from one run to
+// the next. Written whole to a temporary file and renamed, so a crash never leaves half a file.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** `--tokens`, else `MCP_LOOP_TOKENS`, else `$XDG_CONFIG_HOME/mcp-loop/tokens.json` (`~/.config` by default). */
+export function tokensPath(flag, env = process.env) {
+  return flag ?? env.MCP_LOOP_TOKENS ?? join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'mcp-loop', 'tokens.json');
+}
+
+/** A store for `auth.storage` kept in `file`. */
+export function fileStore(file) {
+  const load = () => readFile(file, 'utf8').then(JSON.parse, () => ({}));
+  return {
+    get: async (key) => (await load())[key],
+    async set(key, value) {
+      const all = await load();
+      all[key] = value;
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      const temporary = `${file}.${process.pid}.tmp`;
+      await writeFile(temporary, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+      await rename(temporary, file);
+    },
+  };
+}
