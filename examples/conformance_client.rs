@@ -3,7 +3,7 @@
 //! `MCP_CONFORMANCE_SCENARIO` (and its context in `MCP_CONFORMANCE_CONTEXT`). The protocol era is detected, as
 //! an application would; `MCP_LOOP_PROTOCOL` can fix it.
 
-use mcp_loop::native::{AuthorizeHook, Hooks, InputHandler, InputRequest, McpConnection};
+use mcp_loop::native::{AuthorizeHook, Hooks, InputHandler, InputRequest, McpConnection, SignHook};
 use mcp_loop::{AuthConfig, ConnectionConfig, Grant, ServerEntry};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -26,7 +26,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if scenario.starts_with("auth/") {
         server.auth = Some(auth(&scenario, &context));
     }
-    let hooks = Hooks { on_input: Some(answers()), authorize: Some(sign_in()), ..Hooks::default() };
+    let sign = context["private_key_pem"].as_str().map(signer);
+    let hooks = Hooks { on_input: Some(answers()), authorize: Some(sign_in()), sign, ..Hooks::default() };
     let connection = McpConnection::with_server(server, hooks)?;
     let tools = connection.list_tools().await?;
     let names: Vec<String> = tools.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect();
@@ -84,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn auth(scenario: &str, context: &Value) -> AuthConfig {
     let text = |key: &str| context[key].as_str().map(str::to_owned);
     let grant = match scenario {
-        "auth/client-credentials-basic" => Grant::ClientCredentials,
+        "auth/client-credentials-basic" | "auth/client-credentials-jwt" => Grant::ClientCredentials,
         "auth/enterprise-managed-authorization" => Grant::Enterprise {
             idp_token_endpoint: text("idp_token_endpoint").unwrap_or_default(),
             id_token: text("idp_id_token").unwrap_or_default(),
@@ -99,6 +100,7 @@ fn auth(scenario: &str, context: &Value) -> AuthConfig {
         client_metadata_url: Some("https://conformance-test.local/client-metadata.json".into()),
         redirect_uri: "http://localhost:3000/callback".into(),
         client_name: "mcp-loop conformance client".into(),
+        signing: context["private_key_pem"].as_str().map(|_| "ES256".to_owned()),
         ..AuthConfig::default()
     }
 }
@@ -117,6 +119,34 @@ fn sign_in() -> AuthorizeHook {
             Ok(location.to_owned())
         })
     })
+}
+
+/// ES256 with the context's P-256 key (PKCS#8 PEM): the JWS signature, `r || s`, base64url.
+fn signer(pem: &str) -> SignHook {
+    use p256::ecdsa::{Signature, SigningKey, signature::Signer};
+    use p256::pkcs8::DecodePrivateKey;
+    let key = SigningKey::from_pkcs8_pem(pem).ok();
+    Arc::new(move |_server: String, input: String| {
+        let key = key.clone();
+        Box::pin(async move {
+            let key = key.ok_or("the private key is not PKCS#8 PEM")?;
+            let signature: Signature = key.sign(input.as_bytes());
+            Ok(base64url(&signature.to_bytes()))
+        })
+    })
+}
+
+/// base64url without padding.
+fn base64url(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+        }
+    }
+    out
 }
 
 /// Elicitations are accepted with nothing filled in (the client applies the schema's defaults) except a

@@ -117,6 +117,16 @@ export class Host {
           case 'authorizeRequest':
             this.#authorize(out.id, out.server, out.url);
             break;
+          case 'signRequest': {
+            const sign = this.#hooks.get(out.server)?.sign;
+            Promise.resolve()
+              .then(() => (sign ? sign(out.input) : Promise.reject(new Error('no private key'))))
+              .then(
+                (signature) => this.feed((m) => m.answerSign(out.id, String(signature), '', Date.now())),
+                (error) => this.feed((m) => m.answerSign(out.id, undefined, error?.name ?? 'Error', Date.now())),
+              );
+            break;
+          }
           case 'authState': {
             // A store that fails costs a sign-in later, nothing now.
             const { storage, key } = this.#hooks.get(out.server) ?? {};

@@ -105,7 +105,10 @@ export interface TokenStorage {
 export interface MachineAuth {
   grant: 'client_credentials';
   clientId: string;
-  clientSecret: string;
+  /** The client's secret, or (`private_key_jwt`) its P-256 private key as PKCS#8 PEM: the key stays in this host,
+   * which signs the client's ES256 assertion with WebCrypto. One of the two. */
+  clientSecret?: string;
+  privateKey?: string;
   storage?: TokenStorage;
   scopes?: string[];
 }

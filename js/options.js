@@ -6,6 +6,7 @@ import { configError } from './errors.js';
 import { clientServer, isClient, localUrl } from './local.js';
 import { platform } from './platform.js';
 import { memoryStore, tokenKey } from './tokens.js';
+import { es256Signer } from './jws.js';
 
 const HANDLER_KINDS = { elicitation: 'elicitation/create', sampling: 'sampling/createMessage', roots: 'roots/list' };
 /** Keys the host handles itself, on top of the core's. */
@@ -82,12 +83,15 @@ export function serverConfig(name, server, handlers, hooks, approvers = new Map(
   if (rest.auth !== undefined) {
     // The interactive step stays here; the rest is the core's (it checks the keys).
     if (!rest.auth || typeof rest.auth !== 'object') throw configError(`servers.${name}.auth must be an object`);
-    const { authorize, storage = memoryStore, ...auth } = rest.auth;
+    const { authorize, storage = memoryStore, privateKey, ...auth } = rest.auth;
+    // A private key stays here: the core asks for signatures (private_key_jwt).
+    if (privateKey !== undefined) auth.signing = 'ES256';
     if (authorize !== undefined && typeof authorize !== 'function') throw configError(`servers.${name}.auth.authorize must be a function (url) => redirected URL`);
     if (typeof storage?.get !== 'function' || typeof storage?.set !== 'function') throw configError(`servers.${name}.auth.storage must have get(key) and set(key, value)`);
     // Without one, the platform's default: in Node, a listener on a loopback redirect URI.
     const signIn = authorize ?? (typeof auth.redirectUri === 'string' ? platform.signIn?.(auth.redirectUri, name) : null);
-    hooks.set(name, { ...hooks.get(name), authorize: signIn ?? undefined, storage, key: tokenKey(rest.url) });
+    const sign = privateKey === undefined ? undefined : es256Signer(privateKey);
+    hooks.set(name, { ...hooks.get(name), authorize: signIn ?? undefined, sign, storage, key: tokenKey(rest.url) });
     out.auth = auth;
   }
   if (typeof headers === 'function') {

@@ -51,6 +51,12 @@ impl Serialize for Output {
                 map.serialize_entry("id", id)?;
                 map.serialize_entry("server", server)?;
             }
+            Output::SignRequest { id, server, input } => {
+                map.serialize_entry("type", "signRequest")?;
+                map.serialize_entry("id", id)?;
+                map.serialize_entry("server", server)?;
+                map.serialize_entry("input", input)?;
+            }
             Output::AuthState { server, state } => {
                 map.serialize_entry("type", "authState")?;
                 map.serialize_entry("server", server)?;
@@ -93,7 +99,7 @@ impl Serialize for Output {
 
 impl Output {
     /// The JSON text hosts outside Rust receive: `{"type": "http" | "stdio" | "timer" | "cancel" | "event" |
-    /// "inputRequest" | "approvalRequest" | "headersRequest" | "authorizeRequest" | "authState" | "snapshot" | "done" | "opDone" | "opProgress" |
+    /// "inputRequest" | "approvalRequest" | "headersRequest" | "authorizeRequest" | "signRequest" | "authState" | "snapshot" | "done" | "opDone" | "opProgress" |
     /// "wait" | "idle", …}`.
     pub fn to_text(&self) -> String {
         text(self)

@@ -164,6 +164,19 @@ impl WasmDriver {
         self.0.answer_authorize(self::id(id), outcome, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
+    /// Answers a `signRequest`: the signature (base64url), or absent with `failure` saying why there is none.
+    #[wasm_bindgen(js_name = answerSign)]
+    pub fn answer_sign(
+        &mut self,
+        id: f64,
+        signature: Option<String>,
+        failure: &str,
+        now_ms: f64,
+    ) -> Result<bool, JsValue> {
+        let outcome = signature.ok_or_else(|| failure.to_owned());
+        self.0.answer_sign(self::id(id), outcome, ms(now_ms)).map_err(|e| js_error(&e))
+    }
+
     /// Starts a server's authorization from a stored `authState` (`state` JSON); false when not taken.
     #[wasm_bindgen(js_name = restoreAuth)]
     pub fn restore_auth(&mut self, server: &str, state: &str, now_ms: f64) -> Result<bool, JsValue> {

@@ -33,6 +33,14 @@ impl std::fmt::Debug for Authorizing {
 }
 
 impl Authorizing {
+    /// A new question to the host (the person's sign-in, a signature), now the one open.
+    fn ask(&mut self, index: usize) -> EffectId {
+        self.asked += 1;
+        let id = EffectId::new(Owner::Auth(index as u32), QUESTIONS + self.asked);
+        self.asking = Some(id);
+        id
+    }
+
     /// The authorization of server `index` of a driver with `entropy`, when its entry has `auth`.
     pub(super) fn new(config: &crate::auth::AuthConfig, url: &str, entropy: u64, index: usize) -> Authorizing {
         // The PKCE verifiers and states come from the host's entropy, per server.
@@ -48,6 +56,7 @@ impl Driver {
     /// Server `index` wants authorization.
     pub(super) fn auth_challenge(&mut self, index: usize, status: u16, challenge: &[String]) {
         let Some(auth) = self.auth.get_mut(index).and_then(Option::as_mut) else { return };
+        auth.client.tick(self.now_ms);
         auth.client.handle_challenge(status, challenge.iter().map(String::as_str));
         self.drain_auth(index);
     }
@@ -72,12 +81,16 @@ impl Driver {
                     self.effect(Effect::Http { id, request, server });
                 }
                 AuthOutput::Authorize { url } => {
-                    auth.asked += 1;
-                    let id = EffectId::new(Owner::Auth(index as u32), QUESTIONS + auth.asked);
-                    auth.asking = Some(id);
+                    let id = auth.ask(index);
                     self.outstanding.push(id);
                     let server = self.servers[index].name().to_owned();
                     self.out.push_back(Output::AuthorizeRequest { id, server, url });
+                }
+                AuthOutput::Sign { input } => {
+                    let id = auth.ask(index);
+                    self.outstanding.push(id);
+                    let server = self.servers[index].name().to_owned();
+                    self.out.push_back(Output::SignRequest { id, server, input });
                 }
                 AuthOutput::Authorized { access_token, refresh_token } => {
                     let state = auth.client.stored();
@@ -134,6 +147,24 @@ impl Driver {
         outcome: std::result::Result<String, String>,
         now_ms: u64,
     ) -> Result<bool> {
+        self.answer_auth(id, now_ms, |client| match outcome {
+            Ok(url) => client.handle_redirect(&url),
+            Err(why) => client.handle_redirect_failed(&why),
+        })
+    }
+
+    /// The host's answer to [`Output::SignRequest`] `id`: the signature (base64url), or why there is none.
+    pub fn answer_sign(
+        &mut self,
+        id: EffectId,
+        outcome: std::result::Result<String, String>,
+        now_ms: u64,
+    ) -> Result<bool> {
+        self.answer_auth(id, now_ms, |client| client.handle_signature(outcome))
+    }
+
+    /// An answer to the open question `id` of an authorization.
+    fn answer_auth(&mut self, id: EffectId, now_ms: u64, answer: impl FnOnce(&mut AuthClient) -> bool) -> Result<bool> {
         self.now_ms = now_ms;
         let Some(Owner::Auth(index)) = id.owner() else { return self.late(id) };
         let index = index as usize;
@@ -141,11 +172,9 @@ impl Driver {
             return self.late(id);
         };
         auth.asking = None;
+        auth.client.tick(now_ms);
+        answer(&mut auth.client);
         self.outstanding.retain(|o| *o != id);
-        match outcome {
-            Ok(url) => auth.client.handle_redirect(&url),
-            Err(why) => auth.client.handle_redirect_failed(&why),
-        };
         self.drain_auth(index);
         self.pump();
         Ok(true)

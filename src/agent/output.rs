@@ -66,6 +66,16 @@ pub enum Output {
         /// The authorization request (it holds no secret: PKCE keeps the verifier here).
         url: String,
     },
+    /// `server`'s client authenticates with a key the host keeps (`private_key_jwt`): sign `input` (ES256) and
+    /// answer with [`Driver::answer_sign`](crate::Driver::answer_sign) and the signature, base64url.
+    SignRequest {
+        /// The id to answer with.
+        id: EffectId,
+        /// The server.
+        server: String,
+        /// The JWS signing input (a JWT's header and claims; no secret).
+        input: String,
+    },
     /// `server`'s authorization changed (a sign-in, a refresh): `state` is what a later driver may start from
     /// ([`Driver::restore_auth`](crate::Driver::restore_auth)). It holds tokens and secrets: for the
     /// application's token storage only.

@@ -99,7 +99,7 @@ impl Host {
                     Output::Done { run, result } => self.done.push((run, result)),
                     Output::Snapshot { run, snapshot } => self.snapshots.push((run, snapshot)),
                     Output::InputRequest { .. } => panic!("no server here asks anything"),
-                    Output::AuthorizeRequest { .. } | Output::AuthState { .. } => {
+                    Output::AuthorizeRequest { .. } | Output::SignRequest { .. } | Output::AuthState { .. } => {
                         panic!("no server here wants authorization")
                     }
                     Output::ApprovalRequest { id, call, .. } => match self.approver {

@@ -54,6 +54,12 @@ pub enum AuthOutput {
         /// A new refresh token, if the grant gave one: a secret too (kept by the client, named for redaction).
         refresh_token: Option<String>,
     },
+    /// Sign `input` (a JWT's header and claims, `private_key_jwt`) with the client's key; answer with
+    /// `handle_signature` and the signature, base64url.
+    Sign {
+        /// The JWS signing input.
+        input: String,
+    },
     /// Authorization failed; the message names no credential.
     Failed(String),
 }
@@ -66,6 +72,7 @@ impl std::fmt::Debug for AuthOutput {
             }
             AuthOutput::Authorize { .. } => f.write_str("Authorize"),
             AuthOutput::Authorized { .. } => f.write_str("Authorized"),
+            AuthOutput::Sign { .. } => f.write_str("Sign"),
             AuthOutput::Failed(message) => f.debug_tuple("Failed").field(message).finish(),
         }
     }
@@ -106,6 +113,13 @@ enum Step {
     ExchangingIdentity,
     /// A refresh token is traded for a new access token.
     Refreshing,
+    /// The host signs the client's assertion; the token request waits with its form and what it is for.
+    Signing {
+        input: String,
+        pairs: Vec<(&'static str, String)>,
+        scope: Option<String>,
+        refreshing: bool,
+    },
     Exchanging {
         scope: Option<String>,
     },
@@ -129,6 +143,8 @@ pub struct AuthClient {
     refresh_token: Option<String>,
     /// A refresh since the server last took a token: another 401 then means a full sign-in, not a loop.
     refreshed: bool,
+    /// The time of the latest input (for a signed assertion's `iat` and `exp`).
+    now_ms: u64,
     authorizations: u32,
     step: Step,
     next_id: u64,
@@ -154,6 +170,7 @@ impl AuthClient {
             access_token: None,
             refresh_token: None,
             refreshed: false,
+            now_ms: 0,
             authorizations: 0,
             step: Step::Idle,
             next_id: 1,
@@ -465,7 +482,10 @@ impl AuthClient {
     fn machine_grant(&mut self, server: ServerMetadata) {
         let client_id = self.config.client_id.clone().unwrap_or_default();
         let client_secret = self.config.client_secret.clone();
-        let method = auth_method(true, &server.token_endpoint_auth_methods, None);
+        let method = match self.config.signing {
+            Some(_) => "private_key_jwt".to_owned(),
+            None => auth_method(true, &server.token_endpoint_auth_methods, None),
+        };
         let issuer = server.issuer.clone();
         self.identity = Some(Identity { client_id, client_secret, method, issuer: issuer.clone(), registered: false });
         self.server = Some(server);
@@ -634,7 +654,56 @@ impl AuthClient {
     }
 
     /// The token request with `pairs`, the resource indicator and the client's authentication.
-    fn token_request(&mut self, mut pairs: Vec<(&'static str, String)>, scope: Option<String>) {
+    fn token_request(&mut self, pairs: Vec<(&'static str, String)>, scope: Option<String>) {
+        if self.identity.as_ref().is_some_and(|i| i.method == "private_key_jwt") {
+            return self.sign_assertion(pairs, scope);
+        }
+        self.send_token_request(pairs, scope);
+    }
+
+    /// `private_key_jwt` (RFC 7523): the client's assertion, signed by the host, goes with the token request.
+    fn sign_assertion(&mut self, pairs: Vec<(&'static str, String)>, scope: Option<String>) {
+        let jti = self.draw("jti");
+        let (Some(server), Some(identity)) = (&self.server, &self.identity) else { return };
+        let now = self.now_ms / 1000;
+        let claims = json!({
+            "iss": identity.client_id, "sub": identity.client_id, "aud": server.issuer,
+            "iat": now, "exp": now + 300, "jti": jti,
+        });
+        let header = base64url(br#"{"alg":"ES256","typ":"JWT"}"#);
+        let input = format!("{header}.{}", base64url(claims.to_string().as_bytes()));
+        let refreshing = self.step == Step::Refreshing;
+        self.step = Step::Signing { input: input.clone(), pairs, scope, refreshing };
+        self.out.push_back(AuthOutput::Sign { input });
+    }
+
+    /// The host's signature of the assertion (base64url), or why there is none. Returns false when nothing
+    /// waits for one.
+    pub fn handle_signature(&mut self, signature: Result<String, String>) -> bool {
+        let Step::Signing { input, mut pairs, scope, refreshing } = std::mem::replace(&mut self.step, Step::Idle)
+        else {
+            return false;
+        };
+        match signature {
+            Ok(signature) => {
+                pairs.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
+                pairs.push(("client_assertion", format!("{input}.{signature}")));
+                self.send_token_request(pairs, scope);
+                if refreshing {
+                    self.step = Step::Refreshing;
+                }
+            }
+            Err(why) => self.fail(format!("the client's assertion could not be signed ({why})")),
+        }
+        true
+    }
+
+    /// The time, for what the client signs.
+    pub fn tick(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
+    fn send_token_request(&mut self, mut pairs: Vec<(&'static str, String)>, scope: Option<String>) {
         let (Some(server), Some(identity)) = (&self.server, &self.identity) else { return };
         let mut headers = vec![
             ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
@@ -649,6 +718,7 @@ impl AuthClient {
             "client_secret_post" => {
                 pairs.extend([("client_id", identity.client_id.clone()), ("client_secret", secret)])
             }
+            // `none` and `private_key_jwt` (whose assertion is already in `pairs`) name the client in the form.
             _ => pairs.push(("client_id", identity.client_id.clone())),
         }
         if let Some(resource) = &self.resource {

@@ -41,6 +41,9 @@ pub struct AuthConfig {
     pub redirect_uri: String,
     /// The name a registration gives the client.
     pub client_name: String,
+    /// The client authenticates with a JWT it signs (`private_key_jwt`) with this algorithm (`ES256`): the key
+    /// stays with the host, which signs what the client gives it.
+    pub signing: Option<String>,
 }
 
 impl AuthConfig {
@@ -49,7 +52,16 @@ impl AuthConfig {
     /// authorization, `{grant: "enterprise", clientId, clientSecret, idpTokenEndpoint, idToken, idpClientId?}`.
     pub(crate) fn read(value: &Value, path: &str) -> Result<AuthConfig, String> {
         let f = Fields::new(value, path)?;
-        let keys = ["grant", "redirectUri", "clientId", "clientSecret", "clientMetadataUrl", "scopes", "clientName"];
+        let keys = [
+            "grant",
+            "redirectUri",
+            "clientId",
+            "clientSecret",
+            "clientMetadataUrl",
+            "scopes",
+            "clientName",
+            "signing",
+        ];
         f.only(&[&keys[..], &["idpTokenEndpoint", "idToken", "idpClientId"]].concat())?;
         let required = |key: &str| f.string(key)?.ok_or(format!("{path}.{key} is required"));
         let grant = match f.string("grant")?.as_deref() {
@@ -70,9 +82,15 @@ impl AuthConfig {
             Grant::AuthorizationCode => required("redirectUri")?,
             _ => f.string("redirectUri")?.unwrap_or_default(),
         };
-        if grant != Grant::AuthorizationCode && (f.string("clientId")?.is_none() || f.string("clientSecret")?.is_none())
-        {
-            return Err(format!("{path}: a machine or enterprise grant needs clientId and clientSecret"));
+        let signing = f.string("signing")?;
+        if signing.as_deref().is_some_and(|alg| alg != "ES256") {
+            return Err(format!("{path}.signing must be ES256"));
+        }
+        let credential = f.string("clientSecret")?.is_some() || signing.is_some();
+        if grant != Grant::AuthorizationCode && (f.string("clientId")?.is_none() || !credential) {
+            return Err(format!(
+                "{path}: a machine or enterprise grant needs clientId and clientSecret (or a private key)"
+            ));
         }
         Ok(AuthConfig {
             grant,
@@ -82,6 +100,7 @@ impl AuthConfig {
             scopes: f.strings("scopes")?,
             redirect_uri,
             client_name: f.string("clientName")?.unwrap_or_else(|| "mcp-loop".into()),
+            signing,
         })
     }
 

@@ -169,6 +169,7 @@ pub(super) enum Input {
     Answer(EffectId, std::result::Result<Value, String>),
     Headers(EffectId, std::result::Result<Vec<(String, String)>, String>),
     Authorized(EffectId, std::result::Result<String, String>),
+    Signed(EffectId, std::result::Result<String, String>),
 }
 
 pub(super) struct Slot {
@@ -278,6 +279,7 @@ impl Host {
                 }
                 Output::HeadersRequest { id, server } => self.headers(id, server),
                 Output::AuthorizeRequest { id, server, url } => self.authorize(id, server, url),
+                Output::SignRequest { id, server, input } => self.sign(id, server, input),
                 // No token storage natively yet: each agent signs in anew.
                 Output::AuthState { .. } => {}
                 Output::Snapshot { run, snapshot } => {
@@ -357,6 +359,20 @@ impl Host {
         self.tasks.insert(id, task.abort_handle());
     }
 
+    fn sign(&mut self, id: EffectId, server: String, input: String) {
+        let inputs = self.inputs_tx.clone();
+        let Some(hook) = self.hooks.sign.clone() else {
+            let why = format!("no sign hook (Hooks::sign): server '{server}' authenticates with a key");
+            let _ = inputs.send(Input::Signed(id, Err(why)));
+            return;
+        };
+        let task = tokio::spawn(async move {
+            let outcome = hook(server, input).await.map_err(|_| "the sign hook returned an error".to_owned());
+            let _ = inputs.send(Input::Signed(id, outcome));
+        });
+        self.tasks.insert(id, task.abort_handle());
+    }
+
     fn perform(&mut self, effect: Effect) {
         match effect {
             Effect::Http { id, request, .. } => {
@@ -414,6 +430,10 @@ impl Host {
             Input::Authorized(id, outcome) => {
                 self.tasks.remove(&id);
                 driver.answer_authorize(id, outcome, now)
+            }
+            Input::Signed(id, outcome) => {
+                self.tasks.remove(&id);
+                driver.answer_sign(id, outcome, now)
             }
         };
     }

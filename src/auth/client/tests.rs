@@ -487,3 +487,47 @@ fn an_expired_token_is_refreshed_without_a_person_and_a_failed_refresh_signs_in_
     let (_, r) = request(&mut c);
     assert_eq!(r.url, "http://localhost:9/.well-known/oauth-protected-resource/mcp");
 }
+
+#[test]
+fn a_client_with_a_key_signs_its_assertion_through_the_host() {
+    let keyed = || AuthConfig {
+        grant: Grant::ClientCredentials,
+        client_id: Some("m".into()),
+        signing: Some("ES256".into()),
+        ..config()
+    };
+    let mut c = discovered(keyed(), asm(json!({"token_endpoint_auth_methods_supported": ["private_key_jwt"]})));
+    let Some(AuthOutput::Sign { input }) = c.poll_output() else { panic!("a signature is asked for first") };
+    let (header, claims) = input.split_once('.').unwrap();
+    assert_eq!(header, base64url(br#"{"alg":"ES256","typ":"JWT"}"#));
+    let claims: Value = serde_json::from_slice(&base64url_decode(claims)).unwrap();
+    assert_eq!(
+        (claims["iss"].as_str(), claims["sub"].as_str(), claims["aud"].as_str()),
+        (Some("m"), Some("m"), Some(AS))
+    );
+    assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 300);
+    assert!(c.handle_signature(Ok("c2ln".into())));
+    let (_, r) = request(&mut c);
+    let form = params(r.body.as_deref().unwrap());
+    assert_eq!(param(&form, "client_assertion").unwrap(), format!("{input}.c2ln"));
+    let assertion_type = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    assert_eq!(param(&form, "client_assertion_type").as_deref(), Some(assertion_type));
+    assert_eq!((r.header("authorization"), param(&form, "client_id").as_deref()), (None, Some("m")));
+    // A host that cannot sign: the authorization fails, saying so.
+    let mut c = discovered(keyed(), asm(json!({})));
+    assert!(matches!(c.poll_output(), Some(AuthOutput::Sign { .. })));
+    assert!(c.handle_signature(Err("no key".into())));
+    assert!(matches!(c.poll_output(), Some(AuthOutput::Failed(m)) if m.contains("could not be signed (no key)")));
+}
+
+/// base64url without padding, decoded (for reading what the client signs).
+fn base64url_decode(text: &str) -> Vec<u8> {
+    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let sextets: Vec<u32> = text.bytes().map(|c| TABLE.iter().position(|t| *t == c).unwrap() as u32).collect();
+    let mut out = Vec::new();
+    for chunk in sextets.chunks(4) {
+        let n = chunk.iter().fold(0u32, |n, s| n << 6 | s) << (6 * (4 - chunk.len()));
+        out.extend(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
