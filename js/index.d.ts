@@ -79,7 +79,8 @@ export interface SignInAuth {
   /** The person's part: open `url` (a browser, a popup, `chrome.identity.launchWebAuthFlow`) and resolve to the URL
    * the authorization server redirected to (the `redirectUri` with its query). Default in Node, for a loopback
    * `redirectUri` with a port (`http://127.0.0.1:8765/callback`): the URL is printed on stderr and a listener on
-   * that port takes the redirect (5 minutes at most). */
+   * that port takes the redirect (5 minutes at most). Default in a page, for a `redirectUri` on the page's origin:
+   * a popup, read once it is back on that origin. */
   authorize?: (url: string) => Promise<string> | string;
   /** Where tokens and the client's registration are kept, so that later agents start signed in. Default: this
    * process's (or page's) memory. States hold secrets. */

@@ -82,6 +82,13 @@ impl AuthConfig {
             Grant::AuthorizationCode => required("redirectUri")?,
             _ => f.string("redirectUri")?.unwrap_or_default(),
         };
+        // Absolute (`scheme:…`): the authorization server sends the person back there, from anywhere.
+        let scheme = redirect_uri.split_once(':').map(|(scheme, _)| scheme);
+        let absolute =
+            scheme.is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
+        if grant == Grant::AuthorizationCode && !absolute {
+            return Err(format!("{path}.redirectUri must be an absolute URI"));
+        }
         let signing = f.string("signing")?;
         if signing.as_deref().is_some_and(|alg| alg != "ES256") {
             return Err(format!("{path}.signing must be ES256"));

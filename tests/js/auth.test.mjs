@@ -1,57 +1,20 @@
-// Authorization as the application meets it, against a minimal authorization server and MCP server written
-// here (the real ones are in auth-e2e.test.mjs and the conformance suite): what happens when the person's part
-// fails, never comes, or has no function to do it, and that an agent closed meanwhile does not hang.
+// Authorization as the application meets it, against a minimal authorization server and MCP server
+// (tests/support/tiny-oauth.mjs; the real ones are in auth-e2e.test.mjs and the conformance suite): what
+// happens when the person's part fails, never comes, or has no function to do it, and that an agent closed
+// meanwhile does not hang.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { connectMcp, createAgent } from 'mcp-loop';
+import { TOKEN, startTinyOAuth } from '../support/tiny-oauth.mjs';
 
-let server, base;
-const TOKEN = 'at-7f3c9e1d2b';
+let tiny, base;
 
-/** The MCP server refuses any other token; its origin is also its authorization server. */
 before(async () => {
-  server = createServer(async (req, res) => {
-    const chunks = [];
-    for await (const chunk of req) chunks.push(chunk);
-    const json = (status, body, headers = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
-    const url = new URL(req.url, base);
-    switch (url.pathname) {
-      case '/.well-known/oauth-protected-resource/mcp':
-        return json(200, { resource: `${base}/mcp`, authorization_servers: [base] });
-      case '/.well-known/oauth-authorization-server':
-        return json(200, {
-          issuer: base,
-          authorization_endpoint: `${base}/authorize`,
-          token_endpoint: `${base}/token`,
-          registration_endpoint: `${base}/register`,
-          code_challenge_methods_supported: ['S256'],
-        });
-      case '/register':
-        return json(201, { client_id: 'c1' });
-      case '/token':
-        return json(200, { access_token: TOKEN, token_type: 'Bearer' });
-      case '/mcp': {
-        if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-          return json(401, { error: 'invalid_token' }, { 'www-authenticate': `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"` });
-        }
-        const message = JSON.parse(Buffer.concat(chunks));
-        if (!('id' in message)) return res.writeHead(202).end();
-        const result =
-          message.method === 'initialize'
-            ? { protocolVersion: '2025-11-25', capabilities: { tools: {} }, serverInfo: { name: 'guarded', version: '1' } }
-            : { tools: [{ name: 'echo', inputSchema: { type: 'object' } }] };
-        return json(200, { jsonrpc: '2.0', id: message.id, result });
-      }
-      default:
-        return json(404, {});
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${server.address().port}`;
+  tiny = await startTinyOAuth();
+  base = tiny.base;
 });
 
-after(() => new Promise((resolve) => server.close(resolve)));
+after(() => tiny.close());
 
 /** A fresh token store each time (the default, this process's memory, would carry tokens from test to test). */
 function memory() {

@@ -10,6 +10,7 @@ import { startModelStandIn } from '../support/model-standin.mjs';
 import { overlap, startCountingServer } from '../support/counting-server.mjs';
 import { startFaultyServer } from '../support/faulty-server.mjs';
 import { launchBrowser, resultOf, startSite } from '../support/browser.mjs';
+import { startTinyOAuth } from '../support/tiny-oauth.mjs';
 
 let everything, gateway, model, counting, site, browserServer;
 
@@ -229,5 +230,30 @@ test('a server whose session id the page cannot read: the error names Access-Con
   } finally {
     await browser.close();
     await proxy.close();
+  }
+});
+
+test('a page signs a person in with a popup: the authorization server redirects back to a page of its origin', async () => {
+  const tiny = await startTinyOAuth({ cors: true });
+  const browser = await browserServer.connect();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/tests/browser/index.html?q=`);
+    const outcome = await page.evaluate(async (url) => {
+      const { connectMcp } = await import('/pkg/browser.js');
+      try {
+        const mcp = await connectMcp({ url, protocol: '2025-11-25', auth: { redirectUri: new URL('/tests/browser/callback.html', location.href).href } });
+        const tools = (await mcp.listTools()).map((t) => t.name);
+        await mcp.close();
+        return { tools };
+      } catch (error) {
+        return { error: `${error.code}: ${error.message}` };
+      }
+    }, tiny.url);
+    assert.deepEqual(outcome, { tools: ['echo'] });
+    assert.equal(tiny.stats.authorizations, 1, 'one sign-in, in the popup');
+  } finally {
+    await browser.close();
+    await tiny.close();
   }
 });

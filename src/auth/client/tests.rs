@@ -435,6 +435,8 @@ fn machines_and_enterprise_sign_in_take_no_person() {
     assert!(read(json!({"grant": "client_credentials", "clientId": "m"})).unwrap_err().contains("clientSecret"));
     assert!(read(json!({"grant": "magic"})).unwrap_err().contains("'magic'"));
     assert!(read(json!({})).unwrap_err().contains("redirectUri is required"));
+    assert!(read(json!({"redirectUri": "/callback"})).unwrap_err().contains("must be an absolute URI"));
+    assert!(read(json!({"redirectUri": "com.example.app:/callback"})).is_ok(), "a private-use scheme is absolute");
     let enterprise = json!({"grant": "enterprise", "clientId": "c", "clientSecret": "s", "idpTokenEndpoint": "http://idp/token", "idToken": "tok"});
     assert_eq!(
         read(enterprise).unwrap().secrets(),
