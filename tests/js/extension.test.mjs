@@ -15,6 +15,7 @@ import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.mjs';
 import { installPacked } from '../support/packed.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startCountingServer } from '../support/counting-server.mjs';
+import { startTinyOAuth } from '../support/tiny-oauth.mjs';
 
 let everything, counting, gateway, model, slowModel, dir, context, base;
 
@@ -159,4 +160,25 @@ test('an approval asked for in the worker is decided in the side panel after a w
   assert.deepEqual(labels(counting.calls(), 'slow-write'), ['r1a', 'r1b', 'r1c'], 'each approved write made once');
   assert.match(await run.locator('.answer').textContent(), /wrote r1c/);
   await panel.close();
+});
+
+test("a server behind a sign-in: Chrome's launchWebAuthFlow signs the person in, the tokens stay in the extension", async () => {
+  const tiny = await startTinyOAuth();
+  try {
+    await configure({ servers: { guarded: { url: tiny.url, protocol: '2025-11-25', auth: {} } }, modelUrl: model.url });
+    const { panel, run } = await ask('Say hello.');
+    await run.locator('.answer, .error').waitFor({ timeout: 30_000 });
+    assert.equal(await run.getAttribute('data-status'), 'completed', await run.textContent());
+    assert.equal(tiny.stats.authorizations, 1, 'one sign-in');
+    // The next run starts signed in: the token was kept in chrome.storage.
+    await panel.fill('#question', 'Say hello again.');
+    await panel.click('#ask button');
+    const again = panel.locator('.run').last();
+    await again.locator('.answer, .error').waitFor({ timeout: 30_000 });
+    assert.equal(await again.getAttribute('data-status'), 'completed', await again.textContent());
+    assert.equal(tiny.stats.authorizations, 1, 'no second sign-in');
+    await panel.close();
+  } finally {
+    await tiny.close();
+  }
 });

@@ -3,7 +3,7 @@
 // step, and a worker that starts again resumes every run left unfinished. Approvals wait in storage: deciding
 // one in the side panel wakes the worker, which resumes the run from its snapshot.
 import { createAgent, init } from 'mcp-loop';
-import { loadRuns, loadSettings, saveRun, SETTINGS } from './store.js';
+import { loadRuns, loadSettings, saveRun, SETTINGS, tokenStore } from './store.js';
 
 // The package's wasm, copied next to this file by build.mjs.
 const WASM = new URL('mcp_loop_bg.wasm', import.meta.url);
@@ -19,9 +19,29 @@ async function currentAgent() {
   if (!agent) {
     await init({ wasm: WASM });
     const { model, portkey, servers, approve } = await loadSettings();
-    agent = createAgent({ model, portkey, servers, approve });
+    agent = createAgent({ model, portkey, servers: withSignIn(servers), approve });
   }
   return agent;
+}
+
+/** A server whose settings have `auth` signs the person in through Chrome's own window (launchWebAuthFlow, which
+ * ends at this extension's chromiumapp.org redirect), and keeps its tokens in the extension's storage. */
+function withSignIn(servers) {
+  const signedIn = {};
+  for (const [name, server] of Object.entries(servers)) {
+    if (!server?.auth || server.auth.grant) {
+      signedIn[name] = server;
+      continue;
+    }
+    const auth = {
+      redirectUri: chrome.identity.getRedirectURL('callback'),
+      authorize: (url) => chrome.identity.launchWebAuthFlow({ url, interactive: true }),
+      storage: tokenStore,
+      ...server.auth,
+    };
+    signedIn[name] = { ...server, auth };
+  }
+  return signedIn;
 }
 
 /** New settings: the next run gets an agent built from them; the old one closes once its runs are over. */

@@ -32,3 +32,10 @@ export async function loadRuns() {
 export const saveRun = (run) => chrome.storage.local.set({ [RUN + run.id]: run });
 
 export const isRunKey = (key) => key.startsWith(RUN);
+
+/** Tokens of the servers the person signed in to (`auth.storage`): secrets, kept where the extension keeps its
+ * settings, under keys of their own. */
+export const tokenStore = {
+  get: async (key) => (await chrome.storage.local.get(key))[key],
+  set: (key, value) => chrome.storage.local.set({ [key]: value }),
+};
