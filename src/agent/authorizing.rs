@@ -61,6 +61,16 @@ impl Driver {
         self.drain_auth(index);
     }
 
+    /// Tokens near their expiry are refreshed now, before a request meets one expired.
+    pub(super) fn refresh_due_tokens(&mut self) {
+        for index in 0..self.auth.len() {
+            if let Some(auth) = self.auth[index].as_mut() {
+                auth.client.refresh_if_due(self.now_ms);
+                self.drain_auth(index);
+            }
+        }
+    }
+
     /// A request with the server's token succeeded: the next challenge starts a fresh count.
     pub(super) fn auth_accepted(&mut self, index: usize) {
         if let Some(auth) = self.auth.get_mut(index).and_then(Option::as_mut) {

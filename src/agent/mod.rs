@@ -298,6 +298,7 @@ impl Driver {
     // ---- moving work between the machines ----
 
     fn pump(&mut self) {
+        self.refresh_due_tokens();
         loop {
             let mut progress = false;
             while let Some(output) = self.model.poll_output() {

@@ -143,8 +143,10 @@ pub struct AuthClient {
     refresh_token: Option<String>,
     /// A refresh since the server last took a token: another 401 then means a full sign-in, not a loop.
     refreshed: bool,
-    /// The time of the latest input (for a signed assertion's `iat` and `exp`).
+    /// The time of the latest input (for a signed assertion's `iat` and `exp`, and the token's expiry).
     now_ms: u64,
+    /// When the access token expires and how long it was given for, when the grant said (`expires_in`).
+    expires: Option<(u64, u64)>,
     authorizations: u32,
     step: Step,
     next_id: u64,
@@ -171,6 +173,7 @@ impl AuthClient {
             refresh_token: None,
             refreshed: false,
             now_ms: 0,
+            expires: None,
             authorizations: 0,
             step: Step::Idle,
             next_id: 1,
@@ -198,13 +201,9 @@ impl AuthClient {
         }
         // An expired or revoked token: a refresh token, if there is one, gets a new one without anybody.
         if status == 401 && self.server.is_some() && self.identity.is_some() && !self.refreshed {
-            if let Some(refresh_token) = self.refresh_token.clone() {
+            self.challenge = challenge.clone();
+            if self.refresh() {
                 self.refreshed = true;
-                self.challenge = challenge;
-                let pairs = vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", refresh_token)];
-                let scope = self.granted_scope.clone();
-                self.token_request(pairs, scope);
-                self.step = Step::Refreshing;
                 return;
             }
         }
@@ -233,6 +232,7 @@ impl AuthClient {
             "accessToken": access_token,
             "refreshToken": self.refresh_token,
             "scope": self.granted_scope,
+            "expires": self.expires.map(|(at, lifetime)| json!([at, lifetime])),
         }))
     }
 
@@ -266,9 +266,35 @@ impl AuthClient {
         self.resource = resource;
         self.refresh_token = text("refreshToken");
         self.granted_scope = text("scope");
+        self.expires = stored.get("expires").and_then(|e| Some((e.get(0)?.as_u64()?, e.get(1)?.as_u64()?)));
         self.access_token = Some(access_token.clone());
         self.step = Step::Done;
         Some(access_token)
+    }
+
+    /// Refreshes the token ahead of its expiry (within a minute of it, or half its lifetime for a short one), when
+    /// the grant gave a refresh token and nothing else is under way: requests never meet an expired token then.
+    pub fn refresh_if_due(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        let due = self.expires.is_some_and(|(at, lifetime)| now_ms.saturating_add((lifetime / 2).min(60_000)) >= at);
+        if due && self.step == Step::Done {
+            self.expires = None;
+            self.refresh();
+        }
+    }
+
+    /// Trades the refresh token for a new access token; false when there is none.
+    fn refresh(&mut self) -> bool {
+        let Some(refresh_token) = self.refresh_token.clone() else { return false };
+        let pairs = vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", refresh_token)];
+        let scope = self.granted_scope.clone();
+        self.step = Step::Refreshing;
+        self.token_request(pairs, scope);
+        // A signed assertion waits for its signature (and knows it refreshes); else the request is out.
+        if !matches!(self.step, Step::Signing { .. }) {
+            self.step = Step::Refreshing;
+        }
+        true
     }
 
     /// The server accepted a token: the next challenge starts a fresh count of authorizations.
@@ -638,6 +664,8 @@ impl AuthClient {
         let refresh_token = body.get("refresh_token").and_then(Value::as_str).map(str::to_owned);
         self.refresh_token = refresh_token.clone();
         self.access_token = Some(access_token.to_owned());
+        let lifetime = body.get("expires_in").and_then(Value::as_u64).map(|s| s.saturating_mul(1000));
+        self.expires = lifetime.map(|lifetime| (self.now_ms.saturating_add(lifetime), lifetime));
         self.step = Step::Done;
         self.out.push_back(AuthOutput::Authorized { access_token: access_token.to_owned(), refresh_token });
     }

@@ -63,10 +63,11 @@ test('Node, loopback sign-in: one sign-in at the IdP, an expired token is refres
   assert.match(run.signIns[0], /Signed in to server/);
   assert.deepEqual(idp.errors, []);
   assert.equal(idp.authorizations, 1, `one sign-in; token requests: ${JSON.stringify(idp.tokenRequests)}`);
-  const refreshed = [{ grantType: 'authorization_code', resource: server.url }, { grantType: 'refresh_token', resource: server.url }];
-  assert.deepEqual(idp.tokenRequests, refreshed);
-  assert.equal(server.seen.tokens.length, 2, 'the call after expiry used a refreshed token');
-  assert.ok(server.seen.unauthorized >= 2, 'the first request and the expired token were refused');
+  // One code grant, then refreshes (ahead of expiry, or on the 401 of an expired token), never a second sign-in.
+  const [first, ...rest] = idp.tokenRequests;
+  assert.deepEqual(first, { grantType: 'authorization_code', resource: server.url });
+  assert.ok(rest.length >= 1 && rest.every((r) => r.grantType === 'refresh_token' && r.resource === server.url), JSON.stringify(rest));
+  assert.ok(server.seen.tokens.length >= 2, 'the call after the first token expired used a refreshed one');
   assert.deepEqual(leaked(secrets(), run.stdout + run.stderr), []);
 });
 

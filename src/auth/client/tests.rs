@@ -533,3 +533,26 @@ fn base64url_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn a_token_near_its_expiry_is_refreshed_before_a_request_meets_it() {
+    let iss = format!("&iss={}", form_encode(AS));
+    let mut c = client(config());
+    c.tick(1_000_000);
+    c.handle_challenge(401, ["Bearer"]);
+    let query = to_authorization(&mut c, MCP, asm(json!({})));
+    redirect(&mut c, &query, &iss).unwrap();
+    token(&mut c, json!({"access_token": "a1", "refresh_token": "r1", "expires_in": 3600}));
+    c.refresh_if_due(1_000_000 + 3_000_000);
+    assert_eq!(c.poll_output(), None, "not yet: an hour's token is refreshed in its last minute");
+    c.refresh_if_due(1_000_000 + 3_540_001);
+    let (_, r) = request(&mut c);
+    assert_eq!(param(&params(r.body.as_deref().unwrap()), "grant_type").as_deref(), Some("refresh_token"));
+    assert_eq!(token(&mut c, json!({"access_token": "a2", "expires_in": 4})), "a2");
+    // A short token is refreshed at half its lifetime; a stored state keeps its expiry.
+    let stored = c.stored().unwrap();
+    let mut d = client(config());
+    assert_eq!(d.restore(&stored).as_deref(), Some("a2"));
+    d.refresh_if_due(1_000_000 + 3_540_001 + 2_000);
+    assert!(matches!(d.poll_output(), Some(AuthOutput::Http { .. })));
+}
