@@ -71,19 +71,31 @@ test('Node, loopback sign-in: one sign-in at the IdP, an expired token is refres
   assert.deepEqual(leaked(secrets(), run.stdout + run.stderr), []);
 });
 
-test('a whole agent run through Portkey and the model stand-in: no credential reaches the model, an event or a snapshot', async (t) => {
+test('whole agent runs through Portkey and the model stand-in: no credential reaches the model, an event or a snapshot; a second agent reuses the stored token', async (t) => {
   const { idp, server, secrets } = await stack(t);
   const [gateway, model] = await Promise.all([startGateway(), startModelStandIn()]);
   t.after(() => Promise.all([gateway.stop(), model.close()]));
   const events = [];
   const snapshots = [];
-  const agent = createAgent({
-    model: 'gpt-standin',
-    portkey: { baseURL: gateway.url, provider: 'openai', customHost: model.url, authorization: 'Bearer standin' },
-    servers: { hr: { url: server.url, auth: { redirectUri: `http://127.0.0.1:${await freePort()}/callback`, authorize: (url) => idp.signIn(url) } } },
-  });
+  // One store for both agents (the default, this process's memory, would carry tokens from other tests).
+  const kept = new Map();
+  const storage = { get: (key) => kept.get(key), set: (key, value) => void kept.set(key, value) };
+  const auth = { redirectUri: `http://127.0.0.1:${await freePort()}/callback`, authorize: (url) => idp.signIn(url), storage };
+  const agentFor = () =>
+    createAgent({
+      model: 'gpt-standin',
+      portkey: { baseURL: gateway.url, provider: 'openai', customHost: model.url, authorization: 'Bearer standin' },
+      servers: { hr: { url: server.url, auth } },
+    });
+  const agent = agentFor();
   const result = await agent.run('Echo "hello"', { onEvent: (e) => events.push(e), onSnapshot: (s) => snapshots.push(s) });
   await agent.close();
+  // A second agent starts with the stored token: no second sign-in.
+  const second = agentFor();
+  const again = await second.run('Echo "again"', { onEvent: (e) => events.push(e), onSnapshot: (s) => snapshots.push(s) });
+  await second.close();
+  assert.equal(again.status, 'completed');
+  assert.match(again.outputText, /Echo: again/);
 
   assert.equal(result.status, 'completed');
   assert.deepEqual(result.toolCalls.map((c) => [c.tool, c.isError]), [['echo', false]]);
