@@ -102,6 +102,10 @@ export interface TokenStorage {
   set(key: string, value: unknown): void | Promise<void>;
 }
 
+/** Node only: a token store in one JSON file readable by its owner only (default `MCP_LOOP_TOKENS`, else
+ * `~/.config/mcp-loop/tokens.json`), so that sign-ins last from one process to the next. */
+export declare function fileTokenStore(file?: string): TokenStorage;
+
 /** Machine credentials (OAuth client credentials with a client secret). */
 export interface MachineAuth {
   grant: 'client_credentials';

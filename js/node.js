@@ -68,3 +68,4 @@ platform.spawn = ({ command, args, inherit, env, cwd }, { stdout, stderr, exit }
 platform.signIn = loopbackSignIn;
 
 export * from './core.js';
+export { fileTokenStore } from './filestore.js';

@@ -9,7 +9,7 @@
 import { splitCommand } from './args.js';
 import { inputError, usageError } from './exit.js';
 import { readText } from './input.js';
-import { fileStore, tokensPath } from './tokens.js';
+import { fileTokenStore, tokensPath } from '../filestore.js';
 
 /** The flags that name servers, shared by `run` and `tools`. */
 export const SERVER_FLAGS = {
@@ -78,7 +78,7 @@ export async function serversFrom(flags, env = process.env) {
 function withSignIn(servers, flags, env) {
   const port = Number(flags['sign-in-port'] ?? env.MCP_LOOP_SIGN_IN_PORT ?? SIGN_IN_PORT);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw usageError('--sign-in-port must be a port number');
-  const storage = fileStore(tokensPath(flags.tokens, env));
+  const storage = fileTokenStore(tokensPath(flags.tokens, env));
   for (const server of Object.values(servers)) {
     if (server.url && !server.auth) server.auth = { redirectUri: `http://127.0.0.1:${port}/callback`, clientName: 'mcp-loop CLI', storage };
   }

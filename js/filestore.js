@@ -1,5 +1,5 @@
-// The command's token store: one JSON file, readable by its owner only, so that a sign-in lasts from one run to
-// the next. Written whole to a temporary file and renamed, so a crash never leaves half a file.
+// A token store in one JSON file, readable by its owner only, so that a sign-in lasts from one process to the
+// next (Node; the CLI's store). Written whole to a temporary file and renamed, so a crash never leaves half a file.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,8 +9,8 @@ export function tokensPath(flag, env = process.env) {
   return flag ?? env.MCP_LOOP_TOKENS ?? join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'mcp-loop', 'tokens.json');
 }
 
-/** A store for `auth.storage` kept in `file`. */
-export function fileStore(file) {
+/** A store for `auth.storage` kept in `file` (default: `tokensPath()`). */
+export function fileTokenStore(file = tokensPath()) {
   const load = () => readFile(file, 'utf8').then(JSON.parse, () => ({}));
   return {
     get: async (key) => (await load())[key],
