@@ -4,7 +4,9 @@
 
 use super::http::perform;
 use super::process::{Process, Signal, spawn_process};
-use super::{CancellationToken, EventHandler, Hooks, InputRequest, ProgressHandler, RunOptions, SnapshotHandler};
+use super::{
+    AuthorizeHook, CancellationToken, EventHandler, Hooks, InputRequest, ProgressHandler, RunOptions, SnapshotHandler,
+};
 use crate::agent::{self, Driver, Output, RunId};
 use crate::base::error::{Error, Result};
 use crate::base::io::{Effect, EffectId, StdioOp};
@@ -345,30 +347,33 @@ impl Host {
     }
 
     fn authorize(&mut self, id: EffectId, server: String, url: String) {
-        let inputs = self.inputs_tx.clone();
-        let Some(hook) = self.hooks.authorize.clone() else {
-            let why = format!("no authorize hook (Hooks::authorize): server '{server}' needs a person to sign in");
-            let _ = inputs.send(Input::Authorized(id, Err(why)));
-            return;
-        };
-        let task = tokio::spawn(async move {
-            // Only the kind of failure: the hook's text may carry a code.
-            let outcome = hook(server, url).await.map_err(|_| "the authorize hook returned an error".to_owned());
-            let _ = inputs.send(Input::Authorized(id, outcome));
-        });
-        self.tasks.insert(id, task.abort_handle());
+        let missing = format!("no authorize hook (Hooks::authorize): server '{server}' needs a person to sign in");
+        self.ask_auth_hook(id, self.hooks.authorize.clone(), (server, url), missing, Input::Authorized);
     }
 
     fn sign(&mut self, id: EffectId, server: String, input: String) {
+        let missing = format!("no sign hook (Hooks::sign): server '{server}' authenticates with a key");
+        self.ask_auth_hook(id, self.hooks.sign.clone(), (server, input), missing, Input::Signed);
+    }
+
+    /// Asks an authorization hook of the application (a sign-in, a signature) with `(server, text)`; its answer
+    /// comes back through `answer`. Only the kind of a failure: the hook's text may carry a code or a key.
+    fn ask_auth_hook(
+        &mut self,
+        id: EffectId,
+        hook: Option<AuthorizeHook>,
+        (server, text): (String, String),
+        missing: String,
+        answer: fn(EffectId, std::result::Result<String, String>) -> Input,
+    ) {
         let inputs = self.inputs_tx.clone();
-        let Some(hook) = self.hooks.sign.clone() else {
-            let why = format!("no sign hook (Hooks::sign): server '{server}' authenticates with a key");
-            let _ = inputs.send(Input::Signed(id, Err(why)));
+        let Some(hook) = hook else {
+            let _ = inputs.send(answer(id, Err(missing)));
             return;
         };
         let task = tokio::spawn(async move {
-            let outcome = hook(server, input).await.map_err(|_| "the sign hook returned an error".to_owned());
-            let _ = inputs.send(Input::Signed(id, outcome));
+            let outcome = hook(server, text).await.map_err(|_| "the hook returned an error".to_owned());
+            let _ = inputs.send(answer(id, outcome));
         });
         self.tasks.insert(id, task.abort_handle());
     }

@@ -82,10 +82,9 @@ pub type AuthorizeHook = Arc<
 >;
 
 /// Signs for a server whose client authenticates with a key (`private_key_jwt`): given the server's name and the
-/// JWS signing input, the ES256 signature (base64url, `r || s`), or why there is none.
-pub type SignHook = Arc<
-    dyn Fn(String, String) -> Pin<Box<dyn Future<Output = std::result::Result<String, String>> + Send>> + Send + Sync,
->;
+/// JWS signing input, the ES256 signature (base64url, `r || s`), or why there is none. The same shape as
+/// [`AuthorizeHook`].
+pub type SignHook = AuthorizeHook;
 
 /// What the application plugs into a host.
 #[derive(Clone, Default)]
