@@ -5,7 +5,7 @@ import { applyKnownEras } from './eras.js';
 import { configError, failure, guarded, wrap } from './errors.js';
 import { Host, deliver, launch } from './host.js';
 import { modelFunction } from './local.js';
-import { agentConfig, approverFor, decisionsJson, entropy, pickFetch, snapshotText } from './options.js';
+import { agentConfig, approverFor, decisionsJson, entropy, pickTransport, snapshotText } from './options.js';
 import { init, isLoaded } from './wasm.js';
 
 /** The longest an `onSnapshot` promise holds a run's calls back. */
@@ -46,7 +46,7 @@ class Agent {
     const eras = applyKnownEras(core.servers);
     const driver = guarded(() => new Driver(JSON.stringify(core), entropy()));
     this.#host = new Host(driver, {
-      fetch: pickFetch(options),
+      transport: pickTransport(options, hooks),
       eras,
       hooks,
       handlers,

@@ -1,8 +1,9 @@
-// The host: it performs a machine's effects (HTTP with fetch, server processes where the platform can start
+// The host: it performs a machine's effects (HTTP with the platform's transport or fetch, server processes where the platform can start
 // them, timers, aborts), answers its questions with the application's functions, and feeds back the outcomes.
 // Every policy (when to ask, what a failure means, how a process ends, which ids are late) is the core's.
 
 import { learn } from './eras.js';
+import { fromResponse } from './fetch.js';
 import { McpLoopError, reason, wrap } from './errors.js';
 import { handlerFor, headerPairs } from './options.js';
 import { platform } from './platform.js';
@@ -28,6 +29,9 @@ function describeFailure(error, server) {
 
 const refusedByBrowser = (error) => IN_BROWSER && error?.name === 'TypeError';
 
+/** Ends a response body no one reads any more (its connection is closed or returned to the pool). */
+const stop = (chunks) => Promise.resolve(chunks.return?.()).catch(() => {});
+
 /**
  * Performs a machine's effects and feeds back their outcomes. `headersRequest` and `inputRequest` outputs are
  * answered here, with `hooks` (a server's `headers()` and `auth.authorize()` functions) and `handlers`; every other output goes to
@@ -35,7 +39,7 @@ const refusedByBrowser = (error) => IN_BROWSER && error?.name === 'TypeError';
  */
 export class Host {
   #machine;
-  #fetch;
+  #transport;
   #hooks;
   #handlers;
   #locals;
@@ -54,10 +58,10 @@ export class Host {
   #waits = 0;
   broken = null;
 
-  constructor(machine, { fetch, hooks = new Map(), handlers = {}, locals = new Map(), eras = new Map(), onOutput, onBroken }) {
+  constructor(machine, { transport, hooks = new Map(), handlers = {}, locals = new Map(), eras = new Map(), onOutput, onBroken }) {
     this.#machine = machine;
     this.#eras = eras;
-    this.#fetch = fetch;
+    this.#transport = transport;
     this.#hooks = hooks;
     this.#handlers = handlers;
     // In-process answers by server name ('' for the model): clients and a model function the application gave.
@@ -161,7 +165,8 @@ export class Host {
       case 'stdio':
         return this.#stdio(out.id, out);
       case 'timer':
-        return this.#timers.set(out.id, setTimeout(() => this.#fire(out.id), Math.max(0, out.atMs - Date.now())));
+        // One millisecond more: Node's timers can fire up to one before `Date.now()` reaches the deadline.
+        return this.#timers.set(out.id, setTimeout(() => this.#fire(out.id), Math.max(0, out.atMs - Date.now() + 1)));
     }
   }
 
@@ -272,33 +277,25 @@ export class Host {
     const abort = new AbortController();
     this.#requests.set(id, abort);
     const live = () => this.#requests.get(id) === abort;
+    let chunks;
     try {
       const local = this.#locals.get(server ?? '');
       const response = local
-        ? await local(request, abort.signal)
-        : await this.#fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal: abort.signal });
-      if (!live()) {
-        response.body?.cancel().catch(() => {});
-        return;
+        ? fromResponse(await local(request, abort.signal))
+        : await this.#transport(request, abort.signal, this.#hooks.get(server ?? '')?.tls);
+      chunks = response.body[Symbol.asyncIterator]();
+      if (!live()) return stop(chunks);
+      this.feed((m) => m.handleHttpHead(id, response.status, JSON.stringify(response.headers), Date.now()));
+      for (;;) {
+        const { done, value } = await chunks.next();
+        if (!live()) return stop(chunks);
+        if (done) break;
+        this.feed((m) => m.handleHttpChunk(id, value, Date.now()));
       }
-      this.feed((m) => m.handleHttpHead(id, response.status, JSON.stringify([...response.headers]), Date.now()));
-      if (response.body) {
-        const reader = response.body.getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (!live()) {
-            reader.cancel().catch(() => {});
-            return;
-          }
-          if (done) break;
-          this.feed((m) => m.handleHttpChunk(id, value, Date.now()));
-        }
-      }
-      if (!live()) return;
       this.#requests.delete(id);
       this.feed((m) => m.handleHttpEnd(id, Date.now()));
     } catch (error) {
-      if (!live()) return;
+      if (!live()) return chunks && stop(chunks);
       this.#requests.delete(id);
       const origin = new URL(request.url).origin;
       if (server && refusedByBrowser(error)) this.#refused.set(server, origin);

@@ -64,6 +64,20 @@ export interface HttpServerOptions extends CommonServerOptions {
   /** Authorize when the server asks (HTTP 401, or 403 for more scope): OAuth 2.1 as the MCP authorization spec
    * says. Without it a 401 fails the connection. Streamable HTTP servers. */
   auth?: AuthOptions;
+  /** Node only: TLS for this server and its authorization server (a private CA, a client certificate). */
+  tls?: TlsOptions;
+}
+
+/** Node's TLS options for a server behind a private CA or asking for a client certificate (PEM text or bytes).
+ * Node also reads extra CAs from `NODE_EXTRA_CA_CERTS`. Not possible with `options.fetch` nor in browsers (there
+ * the system's certificates apply). */
+export interface TlsOptions {
+  ca?: string | Uint8Array | Array<string | Uint8Array>;
+  cert?: string | Uint8Array;
+  key?: string | Uint8Array;
+  pfx?: string | Uint8Array;
+  passphrase?: string;
+  servername?: string;
 }
 
 /** How this client authorizes with a server's authorization server: a person signing in (default), machine
@@ -183,6 +197,8 @@ export interface PortkeyOptions {
   authorization?: string;
   /** Further headers, e.g. `{ 'x-portkey-cache-namespace': 'team-a' }`. */
   headers?: HeadersLike;
+  /** Node only: TLS for the model endpoint (a self-hosted gateway behind a private CA). */
+  tls?: TlsOptions;
 }
 
 export interface AgentOptions {
@@ -247,7 +263,8 @@ export interface AgentOptions {
   servers?: Record<string, ServerOptions | ClientServerOptions | McpClientLike | McpConnection | string>;
   /** Answers to what servers ask (elicitation, sampling, roots). */
   handlers?: Handlers;
-  /** The `fetch` used for every request. Default `globalThis.fetch`. */
+  /** The `fetch` used for every request. Default: in Node, Node's own `node:http`/`node:https` client with
+   * keep-alive (less CPU per request than `fetch`); in browsers `globalThis.fetch`. */
   fetch?: typeof fetch;
 }
 

@@ -5,7 +5,7 @@ import { applyKnownEras } from './eras.js';
 import { configError, failure, guarded } from './errors.js';
 import { Host, deliver, launch } from './host.js';
 import { CONNECTION } from './local.js';
-import { checkHandlers, entropy, pickFetch, serverConfig } from './options.js';
+import { checkHandlers, entropy, pickTransport, serverConfig } from './options.js';
 import { init } from './wasm.js';
 
 /**
@@ -25,7 +25,7 @@ export async function connectMcp(options) {
   const ops = new Map();
   let connected = null;
   const host = new Host(machine, {
-    fetch: pickFetch(options),
+    transport: pickTransport(options, hooks),
     eras,
     hooks,
     handlers: checked,

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { initSync } from '../pkg/mcp_loop.js';
 import { platform } from './platform.js';
 import { loopbackSignIn } from './signin.js';
+import { nodeTransport } from './nodehttp.js';
 import { markLoaded } from './wasm.js';
 
 initSync({ module: readFileSync(new URL('../pkg/mcp_loop_bg.wasm', import.meta.url)) });
@@ -66,6 +67,7 @@ platform.spawn = ({ command, args, inherit, env, cwd }, { stdout, stderr, exit }
 };
 
 platform.signIn = loopbackSignIn;
+platform.transport = nodeTransport();
 
 export * from './core.js';
 export { fileTokenStore } from './filestore.js';

@@ -1,5 +1,5 @@
 // The application's options, turned into the JSON the core reads. The option keys are the core's own list
-// (`optionKeys()`): this file adds only what the host itself handles (functions, clients, fetch).
+// (`optionKeys()`): this file adds only what the host itself handles (functions, clients, fetch, TLS).
 
 import { optionKeys } from '../pkg/mcp_loop.js';
 import { configError } from './errors.js';
@@ -7,11 +7,14 @@ import { clientServer, isClient, localUrl } from './local.js';
 import { platform } from './platform.js';
 import { memoryStore, tokenKey } from './tokens.js';
 import { es256Signer } from './jws.js';
+import { fetchTransport } from './fetch.js';
 
 const HANDLER_KINDS = { elicitation: 'elicitation/create', sampling: 'sampling/createMessage', roots: 'roots/list' };
 /** Keys the host handles itself, on top of the core's. */
 const HOST_AGENT_KEYS = ['handlers', 'fetch', 'callModel'];
-const HOST_SERVER_KEYS = ['client'];
+const HOST_SERVER_KEYS = ['client', 'tls'];
+/** What a `tls` option may hold (Node's TLS options): a private CA, a client certificate. */
+const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'servername'];
 /** Keys of a server the host sets itself: the name is the key in `servers`, the rest follows from functions. */
 const SET_BY_HOST = ['name', 'capabilities', 'headersHook'];
 
@@ -70,8 +73,9 @@ export function serverConfig(name, server, handlers, hooks, approvers = new Map(
   if (!server || typeof server !== 'object') throw configError(`server '${name}' must be a URL, an MCP client or an options object`);
   const known = [...coreKeys().server.filter((k) => !SET_BY_HOST.includes(k)), ...HOST_SERVER_KEYS];
   only(server, known, `servers.${name}.`);
-  const { headers, approve, client, ...rest } = server;
+  const { headers, approve, client, tls, ...rest } = server;
   const out = { name, ...rest };
+  if (tls !== undefined) hooks.set(name, { ...hooks.get(name), tls: checkTls(tls, `servers.${name}.tls`) });
   if (client !== undefined) {
     // The application's own MCP client, answered in-process (js/local.js); the core talks to it as to a server.
     if (!isClient(client)) throw configError(`servers.${name}.client must have listTools() and callTool()`);
@@ -116,7 +120,10 @@ export function agentConfig(options) {
   only(options, [...coreKeys().agent, ...HOST_AGENT_KEYS], '');
   const { servers = {}, portkey = {}, handlers, fetch: _fetch, callModel: _callModel, ...core } = options;
   const host = { handlers: checkHandlers(handlers), hooks: new Map(), approvers: new Map(), locals: new Map() };
-  core.portkey = { ...portkey, headers: headerPairs(portkey.headers, 'portkey.headers') };
+  const { tls, ...endpoint } = portkey;
+  core.portkey = { ...endpoint, headers: headerPairs(portkey.headers, 'portkey.headers') };
+  // The model endpoint's, under '' as everywhere the host keeps something for it.
+  if (tls !== undefined) host.hooks.set('', { tls: checkTls(tls, 'portkey.tls') });
   if (typeof servers !== 'object' || Array.isArray(servers)) {
     throw configError('servers must be an object: { name: { url | command, … } }');
   }
@@ -169,10 +176,27 @@ export function decisionsJson(decisions = []) {
 /** A snapshot as the core takes it: its JSON text. */
 export const snapshotText = (snapshot) => (typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot));
 
-export function pickFetch(options) {
+function checkTls(tls, where) {
+  if (!tls || typeof tls !== 'object') throw configError(`${where} must be an object ({ ca, cert, key, … })`);
+  only(tls, TLS_KEYS, `${where}.`);
+  return tls;
+}
+
+/**
+ * How requests go out: the platform's own transport (Node's `node:http`), unless the application passes a
+ * `fetch`; in browsers, `fetch`. TLS options need the platform's transport.
+ */
+export function pickTransport(options, hooks) {
+  if (options.fetch === undefined && platform.transport) return platform.transport;
+  for (const [name, hook] of hooks) {
+    if (hook.tls) {
+      const where = name ? `servers.${name}.tls` : 'portkey.tls';
+      throw configError(`${where} needs Node's own HTTP client: not possible with options.fetch or in a browser (there, the system's certificates apply)`);
+    }
+  }
   const fetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
   if (typeof fetch !== 'function') throw configError('no fetch available: pass options.fetch');
-  return fetch;
+  return fetchTransport(fetch);
 }
 
 /** Random bytes for the core, which draws none itself; `crypto.getRandomValues` works in insecure (plain http

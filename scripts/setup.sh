@@ -51,6 +51,7 @@ if [ "${1:-}" = "--test" ]; then
   # script(1) gives the CLI test a pseudo-terminal for its approval prompts (bsdutils, nearly always there).
   command -v script >/dev/null 2>&1 || { say "installing bsdutils (script) for the CLI's terminal test"; apt_install bsdutils; }
   command -v chromium >/dev/null 2>&1 || { say "installing Chromium for the browser tests"; apt_install chromium; }
+  command -v openssl >/dev/null 2>&1 || { say "installing openssl for the private CA of the TLS tests"; apt_install openssl; }
 fi
 
 say "building pkg/"
