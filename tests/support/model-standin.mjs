@@ -13,6 +13,7 @@
 //   "three rounds of slow lookups"      → a *slow-lookup tool, N turns one after the other, each with three calls at
 //   ("2 rounds", "rounds of 3", …)        once labelled r<k>a, r<k>b, r<k>c (k = 1..N; one…five or a number ≤ 20);
 //                                         with "writes" in the text a *slow-write tool instead
+//   "50 single lookups"                 → the same, N ≤ 100 turns of one call each (r<k>a)
 //   "… forever …"                       → a *wait-forever tool, once, labelled w1
 //
 // Each rule finds its tool by the end of the offered name, so a server prefix (`counting__slow-lookup`,
@@ -208,8 +209,10 @@ function props(tool, type) {
 
 const COUNTS = { one: 1, two: 2, three: 3, four: 4, five: 5 };
 
-/** How many rounds the text asks for ("three rounds", "3 rounds", "rounds of 3"), or 0. */
+/** How many rounds the text asks for ("three rounds", "3 rounds", "rounds of 3", "50 single lookups"), or 0. */
 function roundsIn(text) {
+  const single = text.match(/\b(\d+)\s+single\s+lookups\b/i);
+  if (single) return Number(single[1]) <= 100 ? Number(single[1]) : 0;
   const match = text.match(/\b(one|two|three|four|five|\d+)\s+rounds?\b/i) ?? text.match(/\brounds?\s+of\s+(one|two|three|four|five|\d+)\b/i);
   if (!match) return 0;
   const n = COUNTS[match[1].toLowerCase()] ?? Number(match[1]);
@@ -263,7 +266,7 @@ function plan(text, tools, results) {
     const field = labelField(roundTool);
     const made = new Set(results.filter((r) => r.name === roundTool.name).map((r) => r.args?.[field]));
     for (let k = 1; k <= rounds; k++) {
-      const labels = ['a', 'b', 'c'].map((s) => `r${k}${s}`).filter((label) => !made.has(label));
+      const labels = (/\bsingle\b/i.test(text) ? ['a'] : ['a', 'b', 'c']).map((s) => `r${k}${s}`).filter((label) => !made.has(label));
       if (labels.length === 0) continue;
       for (const label of labels) wanted.push({ tool: roundTool.name, args: { [field]: label } });
       break;
@@ -453,7 +456,7 @@ export function startModelStandIn({ port = 0, noStore = false, delayMs = 0 } = {
     if (req.method !== 'POST' || !/^\/(v1\/)?responses$/.test(req.url)) {
       return send(404, { error: { message: `Invalid URL (${req.method} ${req.url})`, type: 'invalid_request_error', param: null, code: null } });
     }
-    requests.push({ headers: req.headers, body: raw });
+    requests.push({ headers: req.headers, body: raw, at: Date.now() });
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const key = (req.headers.authorization ?? '').match(/^Bearer (\S+)$/)?.[1];
     if (!key) {
