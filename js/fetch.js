@@ -12,6 +12,11 @@ export function fromResponse(response) {
   return { status: response.status, headers: [...response.headers], body: chunks };
 }
 
-/** A transport on `fetch`: a browser's, or the application's own. */
-export const fetchTransport = (fetch) => async (request, signal) =>
-  fromResponse(await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal }));
+const utf8 = new TextDecoder();
+
+/** A transport on `fetch`: a browser's, or the application's own (which gets the body as text, as it always has:
+ * wrappers read it). */
+export const fetchTransport = (fetch) => async (request, signal) => {
+  const body = request.body && utf8.decode(request.body);
+  return fromResponse(await fetch(request.url, { method: request.method, headers: request.headers, body, signal }));
+};

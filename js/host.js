@@ -98,6 +98,8 @@ export class Host {
         let out;
         try {
           out = JSON.parse(this.#machine.pollOutput());
+          // An HTTP request's body comes apart, as bytes (mostly the tools' JSON: not escaped, not re-parsed).
+          if (out.type === 'http') out.request.body = this.#machine.takeBody() ?? null;
         } catch (error) {
           return this.#fail(error);
         }

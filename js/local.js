@@ -4,6 +4,7 @@
 // sessions, timeouts, concurrency limits, approvals, cancellation and snapshots work the same.
 
 const encoder = new TextEncoder();
+const utf8 = new TextDecoder();
 
 /** The URL the core is given for a server the application brings as an object (never fetched). */
 export const localUrl = (name) => `http://mcp-loop.local/${encodeURIComponent(name)}`;
@@ -41,7 +42,7 @@ export function clientServer(name, client) {
     if (request.method !== 'POST') return new Response(null, { status: 405 });
     let message;
     try {
-      message = JSON.parse(request.body);
+      message = JSON.parse(utf8.decode(request.body));
     } catch {
       return json(200, rpcError(null, { code: -32700, message: 'parse error' }));
     }
@@ -118,7 +119,7 @@ export function modelFunction(callModel) {
   return async (request, signal) => {
     let response;
     try {
-      response = await callModel(JSON.parse(request.body), { headers: Object.fromEntries(request.headers), signal });
+      response = await callModel(JSON.parse(utf8.decode(request.body)), { headers: Object.fromEntries(request.headers), signal });
     } catch (error) {
       if (typeof error?.status !== 'number') throw error;
       return json(error.status, { error: { message: String(error.message ?? error) } });

@@ -2,9 +2,11 @@
 // body handed on chunk by chunk as it arrives. undici's `fetch` costs more CPU per request than the rest of a turn
 // together; this is what the Node entry and the CLI use unless the application passes its own `fetch`.
 
-import http from 'node:http';
-import https from 'node:https';
-import zlib from 'node:zlib';
+import { builtin } from './builtin.js';
+
+const http = builtin('node:http');
+const https = builtin('node:https');
+const zlib = builtin('node:zlib');
 
 /** Redirects followed before giving up, as fetch does. */
 const MAX_REDIRECTS = 20;
@@ -83,7 +85,7 @@ function send({ method, url, headers, body }, signal, tls, agentFor, redirects) 
   }
   if (signal.aborted) return Promise.reject(signal.reason);
   const client = target.protocol === 'http:' ? http : https;
-  const bytes = body == null ? null : Buffer.from(body);
+  const bytes = body == null ? null : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   // An object, repeated names joined as fetch joins them (Node 20 drops a request given a flat header list).
   const head = {};
   for (const [name, value] of headers) {

@@ -1,6 +1,8 @@
 // Node's default for the person's part of an authorization: a listener on the loopback redirect URI, the
 // authorization URL printed on stderr for the person to open, and the redirect it receives as the answer.
-import { createServer } from 'node:http';
+import { builtin } from './builtin.js';
+
+const { createServer } = builtin('node:http');
 
 /** How long the listener waits for the person to come back. */
 const SIGN_IN_WAIT_MS = 5 * 60_000;
