@@ -301,7 +301,7 @@ export class Host {
       this.#requests.delete(id);
       const origin = new URL(request.url).origin;
       if (server && refusedByBrowser(error)) this.#refused.set(server, origin);
-      this.feed((m) => m.handleHttpError(id, describeFailure(error, server), Date.now()));
+      this.feed((m) => m.handleHttpError(id, describeFailure(error, server), error?.lasting === true, Date.now()));
     }
   }
 

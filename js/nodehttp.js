@@ -65,6 +65,9 @@ const UNTRUSTED = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
 ]);
 
+/** An error trying again cannot mend: the core gives up at once instead of retrying until its deadline. */
+const lasting = (error) => Object.assign(error, { lasting: true });
+
 /**
  * A failed request, told by its code alone: Node's messages carry the address or the host name, and an MCP
  * error's text may reach the model. Aborts stay as they are (the host ignores them).
@@ -72,16 +75,16 @@ const UNTRUSTED = new Set([
 function described(error) {
   if (error?.name === 'AbortError' || !error?.code) return error;
   const code = error.code;
-  if (UNTRUSTED.has(code)) return new Error(`the server's certificate is not trusted (${code}); for a private CA give it as tls.ca`);
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return new Error(`the server's certificate is for another name (${code})`);
-  if (code === 'CERT_HAS_EXPIRED') return new Error(`the server's certificate has expired (${code})`);
+  if (UNTRUSTED.has(code)) return lasting(new Error(`the server's certificate is not trusted (${code}); for a private CA give it as tls.ca`));
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return lasting(new Error(`the server's certificate is for another name (${code})`));
+  if (code === 'CERT_HAS_EXPIRED') return lasting(new Error(`the server's certificate has expired (${code})`));
   return new Error(`the request failed (${code})`);
 }
 
 function send({ method, url, headers, body }, signal, tls, agentFor, redirects) {
   const target = new URL(url);
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-    return Promise.reject(new TypeError(`unsupported URL scheme ${target.protocol}`));
+    return Promise.reject(lasting(new TypeError(`unsupported URL scheme ${target.protocol}`)));
   }
   if (signal.aborted) return Promise.reject(signal.reason);
   const client = target.protocol === 'http:' ? http : https;

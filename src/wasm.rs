@@ -214,10 +214,16 @@ impl WasmDriver {
         self.0.handle_http_end(id(effect), ms(now_ms)).map_err(|e| js_error(&e))
     }
 
-    /// A transport failure (the message must not contain the URL).
+    /// A transport failure (the message must not contain the URL); `lasting` when trying again cannot help.
     #[wasm_bindgen(js_name = handleHttpError)]
-    pub fn handle_http_error(&mut self, effect: f64, message: &str, now_ms: f64) -> Result<bool, JsValue> {
-        self.0.handle_http_error(id(effect), message, ms(now_ms)).map_err(|e| js_error(&e))
+    pub fn handle_http_error(
+        &mut self,
+        effect: f64,
+        message: &str,
+        lasting: bool,
+        now_ms: f64,
+    ) -> Result<bool, JsValue> {
+        self.0.handle_http_error(id(effect), message, lasting, ms(now_ms)).map_err(|e| js_error(&e))
     }
 
     /// Bytes a server process wrote to stdout.
@@ -489,13 +495,15 @@ mod tests {
             }
         }
         // A refused connection may heal: it is tried again, with a backoff, until the server's timeout is spent.
-        driver.handle_http_error(http.unwrap(), "connection refused", 1.0).unwrap();
+        driver.handle_http_error(http.unwrap(), "connection refused", false, 1.0).unwrap();
         let mut done = None;
         for _ in 0..1000 {
             let out = poll(&mut driver);
             match out["type"].as_str() {
                 Some("timer") => drop(driver.handle_timer(out["id"].as_f64().unwrap(), out["atMs"].as_f64().unwrap())),
-                Some("http") => drop(driver.handle_http_error(out["id"].as_f64().unwrap(), "connection refused", 1.0)),
+                Some("http") => {
+                    drop(driver.handle_http_error(out["id"].as_f64().unwrap(), "connection refused", false, 1.0))
+                }
                 Some("opDone") => {
                     done = Some(out);
                     break;

@@ -158,12 +158,13 @@ impl Driver {
         })
     }
 
-    /// HTTP effect `id` failed in transport. `message` must not name the URL (it is redacted for MCP
-    /// servers anyway).
-    pub fn handle_http_error(&mut self, id: EffectId, message: &str, now_ms: u64) -> Result<bool> {
+    /// HTTP effect `id` failed in transport; `lasting` when trying again cannot help (a certificate the host does
+    /// not trust, a scheme it cannot speak): the request is not tried again. `message` must not name the URL (it
+    /// is redacted for MCP servers anyway).
+    pub fn handle_http_error(&mut self, id: EffectId, message: &str, lasting: bool, now_ms: u64) -> Result<bool> {
         self.input(id, now_ms, true, |this| match id.owner() {
-            Some(Owner::Model) => this.model.handle_http_error(id, message, now_ms),
-            Some(Owner::Server(i)) => this.servers[i as usize].handle_http_error(id, message, now_ms),
+            Some(Owner::Model) => this.model.handle_http_error(id, message, lasting, now_ms),
+            Some(Owner::Server(i)) => this.servers[i as usize].handle_http_error(id, message, lasting, now_ms),
             Some(Owner::Auth(i)) => this.auth_error(i as usize, id, message),
             _ => false,
         })
@@ -390,7 +391,7 @@ impl Driver {
             }
             Err(why) => {
                 self.outstanding.retain(|o| *o != id);
-                client.handle_http_error(id, &format!("the headers hook failed ({why})"), now_ms);
+                client.handle_http_error(id, &format!("the headers hook failed ({why})"), false, now_ms);
             }
         }
         self.pump();

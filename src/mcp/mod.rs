@@ -298,10 +298,11 @@ impl McpClient {
         ours
     }
 
-    /// HTTP effect `key` failed in transport. `message` must not carry secrets; it is redacted anyway.
-    pub fn handle_http_error(&mut self, key: EffectId, message: &str, now_ms: u64) -> bool {
+    /// HTTP effect `key` failed in transport; `lasting` when trying again cannot help (a certificate the host
+    /// does not trust). `message` must not carry secrets; it is redacted anyway.
+    pub fn handle_http_error(&mut self, key: EffectId, message: &str, lasting: bool, now_ms: u64) -> bool {
         self.io.now_ms = now_ms;
-        let ours = self.transport.handle_http_error(key, message, &mut self.io);
+        let ours = self.transport.handle_http_error(key, message, lasting, &mut self.io);
         self.process();
         ours
     }

@@ -915,7 +915,7 @@ fn connecting_tries_again_after_failures_that_may_heal_and_says_how_many_failed(
         if attempt == 0 {
             reply_json(&mut c, init.key(0), 503, &json!({"error": "warming up"}));
         } else {
-            c.handle_http_error(init.key(0), "connection reset", now);
+            c.handle_http_error(init.key(0), "connection reset", false, now);
         }
         let retry = drain(&mut c);
         let (timer, at) = retry.timers[0];
@@ -937,6 +937,12 @@ fn connecting_tries_again_after_failures_that_may_heal_and_says_how_many_failed(
     assert!(failed(&events(&mut c), op, "requires authorization"));
     assert!(drain(&mut c).timers.is_empty(), "no retry");
     let mut c = handshake();
+    let op = list(&mut c, 0);
+    let init = drain(&mut c).key(0);
+    c.handle_http_error(init, "the server's certificate is not trusted", true, 1);
+    assert!(failed(&events(&mut c), op, "could not connect: request failed: the server's certificate is not trusted"));
+    assert!(drain(&mut c).timers.is_empty(), "a lasting transport failure: no retry");
+    let mut c = handshake();
     list(&mut c, 0);
     let error = loop {
         let init = drain(&mut c);
@@ -957,7 +963,7 @@ fn a_listing_that_fails_in_a_way_that_may_heal_is_sent_again() {
     let mut c = handshake();
     let op = list(&mut c, 0);
     let list = connect(&mut c, "2025-11-25", json!({"tools": {}}));
-    c.handle_http_error(list.key(0), "connection reset", 10);
+    c.handle_http_error(list.key(0), "connection reset", false, 10);
     let (timer, at) = drain(&mut c).timers[0];
     assert!(c.handle_timer(timer, at));
     let again = drain(&mut c);

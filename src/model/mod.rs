@@ -203,9 +203,13 @@ impl ModelClient {
         true
     }
 
-    /// HTTP effect `key` failed in transport.
-    pub(crate) fn handle_http_error(&mut self, key: EffectId, message: &str, now_ms: u64) -> bool {
-        let Some((id, _)) = self.by_http(key) else { return false };
+    /// HTTP effect `key` failed in transport; `lasting` when trying again cannot help.
+    pub(crate) fn handle_http_error(&mut self, key: EffectId, message: &str, lasting: bool, now_ms: u64) -> bool {
+        let max_retries = self.max_retries;
+        let Some((id, call)) = self.by_http(key) else { return false };
+        if lasting {
+            call.failures = max_retries; // no retry left
+        }
         self.finish(id, Err(Error::model(None, message)), now_ms);
         true
     }

@@ -142,6 +142,18 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
 }
 
 #[test]
+fn a_lasting_transport_failure_is_not_retried() {
+    let mut c = client(2);
+    send(&mut c, &request_with(json!({})), 1_000);
+    let (http, _) = attempt(&mut c);
+    c.handle_http_error(http, "the server's certificate is not trusted", true, 1_001);
+    let out = events(&mut c);
+    assert!(!out.iter().any(|e| matches!(e, ModelEvent::Retrying { .. })), "{out:?}");
+    let Err(Error::Model { status: None, message }) = done(&out) else { panic!("{out:?}") };
+    assert!(message.starts_with("the server's certificate is not trusted"), "{message}");
+}
+
+#[test]
 fn failures_that_may_heal_are_retried_after_retry_after_or_a_backoff() {
     let mut c = client(2);
     send(&mut c, &request_with(json!({})), 1_000);
@@ -157,7 +169,7 @@ fn failures_that_may_heal_are_retried_after_retry_after_or_a_backoff() {
     assert_eq!(at, 3_000);
     c.handle_timer(timer, 3_000);
     let (http, _) = attempt(&mut c);
-    c.handle_http_error(http, "connection reset", 3_001);
+    c.handle_http_error(http, "connection reset", false, 3_001);
     let out = events(&mut c);
     let ModelEvent::Retrying { attempt: 2, delay_ms, .. } = out[0] else { panic!("{out:?}") };
     assert!((500..=1000).contains(&delay_ms), "the second backoff is 1 s with jitter: {delay_ms}");

@@ -163,7 +163,7 @@ pub(super) enum Input {
     Head(EffectId, u16, Vec<(String, String)>),
     Chunk(EffectId, Vec<u8>),
     End(EffectId),
-    Failed(EffectId, String),
+    Failed(EffectId, String, bool),
     Timer(EffectId),
     Stdout(EffectId, Vec<u8>),
     Stderr(EffectId, Vec<u8>),
@@ -413,9 +413,9 @@ impl Host {
                 self.tasks.remove(&id);
                 driver.handle_http_end(id, now)
             }
-            Input::Failed(id, message) => {
+            Input::Failed(id, message, lasting) => {
                 self.tasks.remove(&id);
-                driver.handle_http_error(id, &message, now)
+                driver.handle_http_error(id, &message, lasting, now)
             }
             Input::Timer(id) => {
                 self.tasks.remove(&id);

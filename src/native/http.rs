@@ -22,7 +22,8 @@ pub(super) async fn perform(
     let mut response = match builder.send().await {
         Ok(response) => response,
         Err(e) => {
-            let _ = inputs.send(Input::Failed(id, describe(e)));
+            let lasting = lasting(&e);
+            let _ = inputs.send(Input::Failed(id, describe(e), lasting));
             return;
         }
     };
@@ -42,11 +43,24 @@ pub(super) async fn perform(
                 return;
             }
             Err(e) => {
-                let _ = inputs.send(Input::Failed(id, describe(e)));
+                let _ = inputs.send(Input::Failed(id, describe(e), false));
                 return;
             }
         }
     }
+}
+
+/// Whether trying again cannot help: a request that could not be built (an unsupported scheme) or a server
+/// certificate that is not trusted, expired or for another name.
+fn lasting(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if matches!(cause.downcast_ref::<rustls::Error>(), Some(rustls::Error::InvalidCertificate(_))) {
+            return true;
+        }
+        source = cause.source();
+    }
+    error.is_builder()
 }
 
 /// The error and its causes, without the URL (reqwest puts it in its message).

@@ -183,9 +183,9 @@ impl LegacySse {
         true
     }
 
-    pub(crate) fn handle_error(&mut self, key: EffectId, message: &str, io: &mut Io) -> bool {
+    pub(crate) fn handle_error(&mut self, key: EffectId, message: &str, lasting: bool, io: &mut Io) -> bool {
         if let Some(post) = self.posts.remove(&key) {
-            let failure = Failure::transient(format!("request failed: {message}"));
+            let failure = Failure::unanswered("request", message, lasting);
             match (post.rpc, post.confirm) {
                 (_, true) => io.report(Incoming::Accepted(Err(failure))),
                 (Some(rpc), false) => io.report(Incoming::Lost { rpc, failure }),
@@ -196,7 +196,7 @@ impl LegacySse {
         if self.stream_key() != Some(key) {
             return false;
         }
-        self.down(Failure::transient(format!("the event stream failed: {message}")), io);
+        self.down(Failure::unanswered("the event stream", message, lasting), io);
         true
     }
 

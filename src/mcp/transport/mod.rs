@@ -77,6 +77,12 @@ impl Failure {
         Failure { error: error.into(), transient: true }
     }
 
+    /// What got no response (`request`, `the event stream`) and why, as the host reports it; `lasting` when
+    /// trying again cannot help.
+    pub(crate) fn unanswered(what: &str, message: &str, lasting: bool) -> Failure {
+        Failure { error: format!("{what} failed: {message}"), transient: !lasting }
+    }
+
     /// Refused with HTTP `status`.
     pub(crate) fn status(status: u16, error: impl Into<String>) -> Failure {
         Failure { error: error.into(), transient: matches!(status, 408 | 429 | 500..=599) }
@@ -271,10 +277,10 @@ impl Transport {
         }
     }
 
-    pub(crate) fn handle_http_error(&mut self, id: EffectId, message: &str, io: &mut Io) -> bool {
+    pub(crate) fn handle_http_error(&mut self, id: EffectId, message: &str, lasting: bool, io: &mut Io) -> bool {
         match self {
-            Transport::Http(t) => t.handle_error(id, message, io),
-            Transport::Sse(t) => t.handle_error(id, message, io),
+            Transport::Http(t) => t.handle_error(id, message, lasting, io),
+            Transport::Sse(t) => t.handle_error(id, message, lasting, io),
             Transport::Stdio(_) => false,
         }
     }

@@ -361,10 +361,10 @@ impl StreamableHttp {
         true
     }
 
-    pub(crate) fn handle_error(&mut self, key: EffectId, message: &str, io: &mut Io) -> bool {
+    pub(crate) fn handle_error(&mut self, key: EffectId, message: &str, lasting: bool, io: &mut Io) -> bool {
         let Some(exchange) = self.exchanges.remove(&key) else { return false };
         self.finished(key, io);
-        self.lost(exchange.kind, Failure::transient(format!("request failed: {message}")), io);
+        self.lost(exchange.kind, Failure::unanswered("request", message, lasting), io);
         true
     }
 
