@@ -53,12 +53,17 @@ pub(super) async fn perform(
 /// Whether trying again cannot help: a request that could not be built (an unsupported scheme) or a server
 /// certificate that is not trusted, expired or for another name.
 fn lasting(error: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if matches!(cause.downcast_ref::<rustls::Error>(), Some(rustls::Error::InvalidCertificate(_))) {
+    let mut next = std::error::Error::source(error);
+    while let Some(cause) = next {
+        // An io::Error's `source` skips the error it wraps (rustls's comes wrapped twice): unwrapped by `get_ref`.
+        let mut inner: &dyn std::error::Error = cause;
+        while let Some(wrapped) = inner.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            inner = wrapped;
+        }
+        if matches!(inner.downcast_ref::<rustls::Error>(), Some(rustls::Error::InvalidCertificate(_))) {
             return true;
         }
-        source = cause.source();
+        next = cause.source();
     }
     error.is_builder()
 }
