@@ -4,8 +4,11 @@
 //   { "mcpServers": { "NAME": { "command", "args", "env", "cwd" }            a stdio server
 //                     "NAME": { "url", "headers", "type": "http" | "sse" | "streamable-http" } } }
 // `${env:NAME}` and `${NAME}` in any string take the variable's value; `"disabled": true` leaves a server out; other
-// keys are the agent's own server options (`timeoutMs`, `allowTools`, `approve`, …), which the agent checks.
+// keys are the agent's own server options (`timeoutMs`, `allowTools`, `approve`, …), which the agent checks, except
+// that `tls`'s `ca`, `cert`, `key` and `pfx` name files (relative to the config file) rather than hold their text.
 
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { splitCommand } from './args.js';
 import { inputError, usageError } from './exit.js';
 import { readText } from './input.js';
@@ -113,9 +116,30 @@ export function fileServers(text, file, env = process.env) {
   for (const [name, entry] of Object.entries(entries)) {
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw inputError(`server '${name}' in ${file} must be an object`);
     if (entry.disabled === true) continue;
-    servers[name] = serverOptions(name, expand(entry, name, env));
+    const server = serverOptions(name, expand(entry, name, env));
+    if (server.tls) server.tls = tlsFiles(name, server.tls, file);
+    servers[name] = server;
   }
   return servers;
+}
+
+/** The `tls` options whose values in a file are file names: PEM (PKCS#12 for `pfx`), or a list of them. */
+const TLS_FILES = ['ca', 'cert', 'key', 'pfx'];
+
+/** A server's `tls` with its files read; where a file is wrong says which option, never what the file holds. */
+function tlsFiles(name, tls, file) {
+  if (typeof tls !== 'object' || Array.isArray(tls)) return tls; // the agent says what is wrong with it
+  const read = (key, path) => {
+    if (typeof path !== 'string') throw inputError(`server '${name}': tls.${key} must name a file (or a list of files)`);
+    try {
+      return readFileSync(resolve(dirname(file), path));
+    } catch (error) {
+      throw inputError(`server '${name}': the file of tls.${key} cannot be read (${error.code ?? error.name})`);
+    }
+  };
+  const withFiles = { ...tls };
+  for (const key of TLS_FILES.filter((k) => k in tls)) withFiles[key] = Array.isArray(tls[key]) ? tls[key].map((p) => read(key, p)) : read(key, tls[key]);
+  return withFiles;
 }
 
 /** One file entry as the agent's server options. */
@@ -174,6 +198,7 @@ export function secretsOf({ portkey = {}, servers = {} }) {
   for (const server of Object.values(servers)) {
     if (typeof server.url === 'string') values.push(server.url, URL.canParse(server.url) ? new URL(server.url).origin : undefined);
     for (const map of [server.headers, server.env]) if (map && typeof map === 'object') values.push(...Object.values(map));
+    values.push(server.tls?.passphrase);
   }
   const strings = values.filter((v) => typeof v === 'string' && v.length >= 4);
   return [...new Set(strings.flatMap((v) => [v, JSON.stringify(v).slice(1, -1)]))].sort((a, b) => b.length - a.length);

@@ -3,13 +3,14 @@
 // endpoint), redirects as fetch follows them, compressed answers, and errors that name neither host nor address.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
 import { connectMcp, createAgent } from 'mcp-loop';
 import { startCountingServer } from '../support/counting-server.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
@@ -205,6 +206,37 @@ test('a compressed answer (gzip) is read as its text', async () => {
     const result = await mcp.callTool('slow-lookup', { label: 'z1' });
     assert.equal(result.isError ?? false, false);
     await mcp.close();
+  } finally {
+    await front.close();
+  }
+});
+
+test('the CLI: a config file names the private CA by file, relative to itself; a file that cannot be read is an input error', async () => {
+  const front = await tlsFront(counting.url);
+  const cli = (name, server) => {
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify({ mcpServers: { intranet: { url: `${front.origin}/mcp`, ...server } } }));
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../js/cli.js', import.meta.url)), 'tools', '--json', '--config', file], {
+      env: { PATH: process.env.PATH, HOME: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d) => (out.stdout += d));
+    child.stderr.on('data', (d) => (out.stderr += d));
+    return new Promise((resolve) => child.on('close', (code) => resolve({ code, ...out })));
+  };
+  try {
+    const trusted = await cli('tls.json', { tls: { ca: 'ca.pem' } });
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.ok(JSON.parse(trusted.stdout).servers[0].tools.some((t) => t.name === 'slow-lookup'));
+
+    const untrusted = await cli('plain.json', {});
+    assert.equal(untrusted.code, 4, untrusted.stderr);
+    assert.match(untrusted.stdout + untrusted.stderr, /certificate is not trusted/);
+
+    const missing = await cli('missing.json', { tls: { ca: 'nope.pem' } });
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /server 'intranet': the file of tls\.ca cannot be read \(ENOENT\)/);
   } finally {
     await front.close();
   }
