@@ -115,9 +115,7 @@ impl Handle {
     pub(super) fn start(driver: Driver, hooks: Hooks) -> Result<Handle> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::config("mcp-loop's native host must be started inside a tokio runtime"))?;
-        let http = reqwest::Client::builder()
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        let http = Clients::new(&hooks)?;
         let (commands, receiver) = mpsc::unbounded_channel();
         runtime.spawn(Host::new(driver, http, hooks).serve(receiver));
         Ok(Handle { commands, tokens: AtomicU64::new(1) })
@@ -182,9 +180,48 @@ pub(super) struct Slot {
     on_snapshot: Option<SnapshotHandler>,
 }
 
+/// The HTTP clients: one for every request, and one per name with its own TLS (`Hooks::tls`).
+struct Clients {
+    shared: reqwest::Client,
+    by_name: HashMap<String, reqwest::Client>,
+}
+
+impl Clients {
+    fn new(hooks: &Hooks) -> Result<Clients> {
+        let built = |builder: reqwest::ClientBuilder| {
+            builder.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+        };
+        let mut by_name = HashMap::new();
+        for (name, tls) in &hooks.tls {
+            // What is wrong is said without the PEM's content.
+            let wrong = |what: &str| Error::config(format!("the tls of '{name}': {what}"));
+            let mut builder = reqwest::Client::builder();
+            if !tls.ca.is_empty() {
+                for ca in
+                    reqwest::Certificate::from_pem_bundle(&tls.ca).map_err(|_| wrong("ca is not PEM certificates"))?
+                {
+                    builder = builder.add_root_certificate(ca);
+                }
+            }
+            if let Some(identity) = &tls.identity {
+                let identity = reqwest::Identity::from_pem(identity)
+                    .map_err(|_| wrong("identity is not a PEM certificate with its key"))?;
+                builder = builder.identity(identity);
+            }
+            by_name.insert(name.clone(), built(builder)?);
+        }
+        Ok(Clients { shared: built(reqwest::Client::builder())?, by_name })
+    }
+
+    /// The client for a request to `server` (`None`: the model endpoint).
+    fn to(&self, server: Option<&str>) -> reqwest::Client {
+        self.by_name.get(server.unwrap_or("")).unwrap_or(&self.shared).clone()
+    }
+}
+
 pub(super) struct Host {
     driver: Driver,
-    http: reqwest::Client,
+    http: Clients,
     hooks: Hooks,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs: mpsc::UnboundedReceiver<Input>,
@@ -196,7 +233,7 @@ pub(super) struct Host {
 }
 
 impl Host {
-    fn new(driver: Driver, http: reqwest::Client, hooks: Hooks) -> Host {
+    fn new(driver: Driver, http: Clients, hooks: Hooks) -> Host {
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
         Host {
             driver,
@@ -380,8 +417,9 @@ impl Host {
 
     fn perform(&mut self, effect: Effect) {
         match effect {
-            Effect::Http { id, request, .. } => {
-                let task = tokio::spawn(perform(self.http.clone(), id, request, self.inputs_tx.clone()));
+            Effect::Http { id, request, server } => {
+                let client = self.http.to(server.as_deref());
+                let task = tokio::spawn(perform(client, id, request, self.inputs_tx.clone()));
                 self.tasks.insert(id, task.abort_handle());
             }
             Effect::Timer { id, at_ms } => {

@@ -36,6 +36,7 @@ use crate::mcp::{ConnectionConfig, Endpoint};
 use crate::tool_loop::{Approve, Decision};
 use host::{CANCELLED_BY_APP, Command, Finished, Handle, Options, Work, entropy};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -100,6 +101,25 @@ pub struct Hooks {
     pub authorize: Option<AuthorizeHook>,
     /// Signs a client's assertion (see [`SignHook`]).
     pub sign: Option<SignHook>,
+    /// TLS by server name (the empty name for the model endpoint): for servers behind a private CA or asking
+    /// for a client certificate. A server's also serves its authorization server.
+    pub tls: HashMap<String, TlsOptions>,
+}
+
+/// TLS for one server's requests.
+#[derive(Clone, Default)]
+pub struct TlsOptions {
+    /// CA certificates to trust besides the system's (PEM, one or more).
+    pub ca: Vec<u8>,
+    /// A client certificate: PEM with the certificate (chain) and its private key.
+    pub identity: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A private key must not reach logs.
+        f.debug_struct("TlsOptions").field("ca", &self.ca.len()).field("identity", &self.identity.is_some()).finish()
+    }
 }
 
 /// Decides whether a call needs a person's decision (see [`Hooks::approve`]).
