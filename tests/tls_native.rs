@@ -10,42 +10,20 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let status = Command::new("openssl").args(args).current_dir(dir).stderr(Stdio::null()).status().unwrap();
-    assert!(status.success(), "openssl {args:?}");
+fn openssl(dir: &Path, args: &str) {
+    let status = Command::new("openssl").args(args.split_whitespace()).current_dir(dir).stderr(Stdio::null()).status();
+    assert!(status.unwrap().success(), "openssl {args}");
 }
 
 /// A CA and a server certificate for 127.0.0.1 signed by it, in `dir`.
 fn private_ca(dir: &Path) {
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    openssl(
-        dir,
-        &[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=Test CA", "-days", "2"]]
-            .concat(),
-    );
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    openssl(dir, &format!("req -x509 {ec} -keyout ca.key -out ca.pem -subj /CN=TestCA -days 2"));
     std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1").unwrap();
+    openssl(dir, &format!("req {ec} -keyout server.key -out server.csr -subj /CN=server"));
     openssl(
         dir,
-        &[&["req"][..], &ec, &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=server"]].concat(),
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-        ]
-        .into_iter()
-        .chain(["-days", "2", "-extfile", "server.ext"])
-        .collect::<Vec<_>>(),
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext",
     );
 }
 

@@ -186,7 +186,7 @@ impl ModelClient {
         self.events.extend(deltas.into_iter().map(|delta| ModelEvent::Delta { call: id, delta }));
         if let Some(result) = outcome {
             self.effects.cancel(key);
-            self.finish(id, result, now_ms);
+            self.finish(id, result, true, now_ms);
         }
         true
     }
@@ -199,18 +199,14 @@ impl ModelClient {
             Body::Json(buffer) => parse_response(status, buffer),
             Body::Stream(_) => Err(Error::model(Some(status), "the stream ended before the response was complete")),
         };
-        self.finish(id, result, now_ms);
+        self.finish(id, result, true, now_ms);
         true
     }
 
     /// HTTP effect `key` failed in transport; `lasting` when trying again cannot help.
     pub(crate) fn handle_http_error(&mut self, key: EffectId, message: &str, lasting: bool, now_ms: u64) -> bool {
-        let max_retries = self.max_retries;
-        let Some((id, call)) = self.by_http(key) else { return false };
-        if lasting {
-            call.failures = max_retries; // no retry left
-        }
-        self.finish(id, Err(Error::model(None, message)), now_ms);
+        let Some((id, _)) = self.by_http(key) else { return false };
+        self.finish(id, Err(Error::model(None, message)), !lasting, now_ms);
         true
     }
 
@@ -223,7 +219,7 @@ impl ModelClient {
             Some(http) => {
                 self.effects.cancel(http);
                 let error = Error::model(None, format!("timed out after {} ms", self.timeout_ms));
-                self.finish(id, Err(error), now_ms);
+                self.finish(id, Err(error), true, now_ms);
             }
             None => self.attempt(id, now_ms),
         }
@@ -249,13 +245,14 @@ impl ModelClient {
         call.retry_after_ms = None;
     }
 
-    /// Ends an attempt: a retry when the failure may heal and attempts are left, else the call's result.
-    fn finish(&mut self, id: OpId, result: Result<ModelResponse>, now_ms: u64) {
+    /// Ends an attempt: a retry when the failure may heal (as `retryable` says, unless the caller knows it cannot:
+    /// `may_heal` false) and attempts are left, else the call's result.
+    fn finish(&mut self, id: OpId, result: Result<ModelResponse>, may_heal: bool, now_ms: u64) {
         let Some(call) = self.calls.get_mut(&id) else { return };
         call.http = None;
         let timer = call.timer;
         let wait = match &result {
-            Err(error) if retryable(error) && call.failures < self.max_retries => {
+            Err(error) if may_heal && retryable(error) && call.failures < self.max_retries => {
                 let wait = call.retry_after_ms.unwrap_or_else(|| backoff(call.failures, now_ms ^ id.id.get()));
                 (wait <= MAX_RETRY_WAIT_MS).then_some(wait)
             }
