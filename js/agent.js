@@ -16,6 +16,23 @@ export function createAgent(options) {
   return new Agent(options);
 }
 
+/**
+ * The core driver for an agent's options, and what its host keeps: transport, eras, hooks, handlers, in-process
+ * servers and model, approval functions.
+ */
+export function agentDriver(options) {
+  const { core, handlers, hooks, approvers, locals } = agentConfig(options);
+  if (options.callModel !== undefined) {
+    if (typeof options.callModel !== 'function') throw configError('callModel must be a function (request, { headers }) => response');
+    locals.set('', modelFunction(options.callModel));
+    // Answered here: errors name no endpoint.
+    core.portkey.inProcess = true;
+  }
+  const eras = applyKnownEras(core.servers);
+  const driver = guarded(() => new Driver(JSON.stringify(core), entropy()));
+  return { driver, transport: pickTransport(options, hooks), eras, hooks, handlers, locals, approvers };
+}
+
 class Agent {
   #host = null;
   #ready;
@@ -35,22 +52,10 @@ class Agent {
   }
 
   #build(options) {
-    const { core, handlers, hooks, approvers, locals } = agentConfig(options);
-    if (options.callModel !== undefined) {
-      if (typeof options.callModel !== 'function') throw configError('callModel must be a function (request, { headers }) => response');
-      locals.set('', modelFunction(options.callModel));
-      // Answered here: errors name no endpoint.
-      core.portkey.inProcess = true;
-    }
+    const { driver, approvers, ...parts } = agentDriver(options);
     this.#approvers = approvers;
-    const eras = applyKnownEras(core.servers);
-    const driver = guarded(() => new Driver(JSON.stringify(core), entropy()));
     this.#host = new Host(driver, {
-      transport: pickTransport(options, hooks),
-      eras,
-      hooks,
-      handlers,
-      locals,
+      ...parts,
       onOutput: (out) => this.#output(out),
       onBroken: (error) => {
         for (const { reject } of this.#runs.values()) reject(error);

@@ -470,7 +470,9 @@ export declare function createAgent(options: AgentOptions): Agent;
 /** What `ToolLoop.next()` returns. */
 export type LoopOutput =
   | { type: 'callModel'; id: number; request: Record<string, unknown> }
-  | { type: 'callTool'; id: number; callId: string; server: string; tool: string; arguments: Record<string, unknown> }
+  /** `retryIfInterrupted`: whether the call may be made again if the host lost track of it while it ran (the
+   * `inflight` policy applied to the tool's annotations); when not, report `toolInterrupted(id)`. */
+  | { type: 'callTool'; id: number; callId: string; server: string; tool: string; arguments: Record<string, unknown>; retryIfInterrupted: boolean }
   | { type: 'cancel'; id: number }
   | { type: 'event'; event: AgentEvent }
   | { type: 'paused'; pending: PendingCall[] }
@@ -495,19 +497,24 @@ export type ServerTools = Record<string, McpTool[] | { tools: McpTool[]; label?:
 export declare class ToolLoop {
   /** `options`: the agent options that shape a run (model, instructions, limits, strict, continuation, approve as
    * a string, `servers: { name: { approve, maxConcurrentCalls } }`); `tools`: each server's `tools/list` tools. */
-  static start(options: ToolLoopOptions, tools: ServerTools, input: string | ResponseInputItem[]): ToolLoop;
-  static restore(options: ToolLoopOptions, tools: ServerTools, snapshot: RunSnapshot | string, decisions?: Decisions): ToolLoop;
+  /** `traceId` is kept in the run's snapshot and result; `now` is the loop's clock in milliseconds (default
+   * `Date.now`; a durable host passes one that gives the same times when it replays). */
+  static start(options: ToolLoopOptions, tools: ServerTools, input: string | ResponseInputItem[], settings?: { traceId?: string; now?: () => number }): ToolLoop;
+  static restore(options: ToolLoopOptions, tools: ServerTools, snapshot: RunSnapshot | string, decisions?: Decisions, settings?: { now?: () => number }): ToolLoop;
   next(): LoopOutput;
-  /** The model's response to effect `id`. Each outcome method returns false when `id` is no longer pending (an
-   * answer that raced a cancel: nothing changes) and throws `McpLoopError { code: 'host' }` for an id this loop
-   * never issued. */
-  modelResponse(id: number, response: Record<string, unknown>): boolean;
+  /** The model's response to effect `id`, with the endpoint's `x-portkey-*` response headers (for `turnDetails`).
+   * Each outcome method returns false when `id` is no longer pending (an answer that raced a cancel: nothing
+   * changes) and throws `McpLoopError { code: 'host' }` for an id this loop never issued. */
+  modelResponse(id: number, response: Record<string, unknown>, details?: { headers?: Record<string, string> | Headers }): boolean;
   /** A failed model request (`status` when the endpoint answered). */
   modelError(id: number, error: { status?: number; message: string }): boolean;
   /** A tool's `CallToolResult`. */
   toolResult(id: number, result: unknown): boolean;
   /** A tool call that did not complete; the message is shown to the model. */
   toolFailed(id: number, message: string): boolean;
+  /** A call the host lost track of while it ran (a crash before its result was recorded) and may not make again
+   * (`retryIfInterrupted` false): the model is told its outcome is unknown. */
+  toolInterrupted(id: number): boolean;
   decide(decisions: Decisions): void;
   cancel(reason?: string): void;
   snapshot(): RunSnapshot;

@@ -13,20 +13,25 @@ import { ensureLoaded } from './wasm.js';
  */
 export class ToolLoop {
   #core;
+  /** The clock the loop reads (a durable host gives one that replays the same times). */
+  #now;
 
-  constructor(core) {
+  constructor(core, now) {
     this.#core = core;
+    this.#now = now;
   }
 
-  static start(options, tools, input) {
+  /** `traceId` names the run in its snapshot and result; `now` is its clock (default `Date.now`). */
+  static start(options, tools, input, { traceId = '', now = Date.now } = {}) {
     ensureLoaded('ToolLoop.start');
-    return new ToolLoop(guarded(() => new CoreLoop(loopOptions(options), listedTools(tools), JSON.stringify(input), '', Date.now())));
+    const core = guarded(() => new CoreLoop(loopOptions(options), listedTools(tools), JSON.stringify(input), String(traceId), now()));
+    return new ToolLoop(core, now);
   }
 
-  static restore(options, tools, snapshot, decisions = []) {
+  static restore(options, tools, snapshot, decisions = [], { now = Date.now } = {}) {
     ensureLoaded('ToolLoop.restore');
     const text = snapshotText(snapshot);
-    return new ToolLoop(guarded(() => CoreLoop.restore(loopOptions(options), listedTools(tools), text, decisionsJson(decisions), Date.now())));
+    return new ToolLoop(guarded(() => CoreLoop.restore(loopOptions(options), listedTools(tools), text, decisionsJson(decisions), now())), now);
   }
 
   next() {
@@ -35,24 +40,29 @@ export class ToolLoop {
     return out;
   }
 
-  modelResponse(id, response) {
-    return this.#call((c) => c.handleModelResponse(id, JSON.stringify(response), Date.now()));
+  modelResponse(id, response, { headers } = {}) {
+    const head = headers ? JSON.stringify(headers instanceof Headers ? Object.fromEntries(headers) : headers) : '';
+    return this.#call((c) => c.handleModelResponse(id, JSON.stringify(response), head, this.#now()));
   }
 
   modelError(id, error) {
-    return this.#call((c) => c.handleModelError(id, Number(error?.status) || 0, String(error?.message ?? error), Date.now()));
+    return this.#call((c) => c.handleModelError(id, Number(error?.status) || 0, String(error?.message ?? error), this.#now()));
   }
 
   toolResult(id, result) {
-    return this.#call((c) => c.handleToolResult(id, JSON.stringify(result), '', Date.now()));
+    return this.#call((c) => c.handleToolResult(id, JSON.stringify(result), '', false, this.#now()));
   }
 
   toolFailed(id, message) {
-    return this.#call((c) => c.handleToolResult(id, '', String(message || 'the call failed'), Date.now()));
+    return this.#call((c) => c.handleToolResult(id, '', String(message || 'the call failed'), false, this.#now()));
+  }
+
+  toolInterrupted(id) {
+    return this.#call((c) => c.handleToolResult(id, '', '', true, this.#now()));
   }
 
   decide(decisions) {
-    this.#call((c) => c.decide(decisionsJson(decisions), Date.now()));
+    this.#call((c) => c.decide(decisionsJson(decisions), this.#now()));
   }
 
   cancel(reason = 'cancelled') {

@@ -2,8 +2,9 @@
 
 import { Driver } from '../pkg/mcp_loop.js';
 import { applyKnownEras } from './eras.js';
-import { configError, failure, guarded } from './errors.js';
-import { Host, deliver, launch } from './host.js';
+import { directHost } from './direct.js';
+import { configError, guarded } from './errors.js';
+import { deliver } from './host.js';
 import { CONNECTION } from './local.js';
 import { checkHandlers, entropy, pickTransport, serverConfig } from './options.js';
 import { init } from './wasm.js';
@@ -22,42 +23,17 @@ export async function connectMcp(options) {
   const core = serverConfig(name, server, checked, hooks);
   const eras = applyKnownEras([core]);
   const machine = guarded(() => new Driver(JSON.stringify({ servers: [core] }), entropy()));
-  const ops = new Map();
   let connected = null;
-  const host = new Host(machine, {
+  const { host, start } = directHost(machine, {
     transport: pickTransport(options, hooks),
     eras,
     hooks,
     handlers: checked,
-    onOutput(out) {
-      switch (out.type) {
-        case 'event':
-          if (out.event.type === 'serverConnected') connected = out.event;
-          return deliver(onEvent, out.event);
-        case 'opProgress':
-          return deliver(ops.get(out.op)?.onProgress, { progress: out.progress, total: out.total ?? undefined, message: out.message ?? undefined });
-        case 'opDone': {
-          const slot = ops.get(out.op);
-          if (!slot) return;
-          ops.delete(out.op);
-          if (out.error) slot.reject(failure(out));
-          else slot.resolve(out.result);
-        }
-      }
-    },
-    onBroken(error) {
-      for (const { reject } of ops.values()) reject(error);
-      ops.clear();
+    onEvent(event) {
+      if (event.type === 'serverConnected') connected = event;
+      deliver(onEvent, event);
     },
   });
-  const start = (begin, { signal, onProgress } = {}) =>
-    launch(
-      host,
-      signal,
-      begin,
-      (m, op, why) => m.cancelOp(op, why, Date.now()),
-      (op, settle, resolve, reject) => ops.set(op, { resolve: settle(resolve), reject: settle(reject), onProgress }),
-    );
   const listTools = () => start((m) => m.listTools(name, Date.now()));
   await host.restoreAuth();
   try {

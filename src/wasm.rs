@@ -12,7 +12,7 @@ use crate::base::json::{self, Fields};
 use crate::schema::{self, Catalog, ServerTools};
 use crate::tool_loop::{Decision, LoopConfig, ToolLoop, ToolResult};
 use crate::wire::mcp::Tool;
-use crate::wire::responses::ModelResponse;
+use crate::wire::responses::{ModelRequest, ModelResponse};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -132,7 +132,18 @@ impl WasmDriver {
         self.0.call_tool(server, name, arguments, ms(now_ms)).map(|op| op.get() as f64).map_err(|e| js_error(&e))
     }
 
-    /// Cancels a direct operation; the server is told.
+    /// Sends one model request (JSON: a tool loop's `callModel` request), traced as turn `turn` of `trace_id`;
+    /// returns the operation id (ends with `opDone`: `{ response, headers }`).
+    #[wasm_bindgen(js_name = callModel)]
+    pub fn call_model(&mut self, request: &str, trace_id: &str, turn: u32, now_ms: f64) -> Result<f64, JsValue> {
+        let Value::Object(fields) = parse("invalid request", request)? else {
+            return Err(js_error(&Error::config("a model request is a JSON object")));
+        };
+        let request = ModelRequest { fields, tools: Arc::default() };
+        self.0.call_model(&request, trace_id, turn, ms(now_ms)).map(|op| op.get() as f64).map_err(|e| js_error(&e))
+    }
+
+    /// Cancels a direct operation; a server is told, a model request aborted.
     #[wasm_bindgen(js_name = cancelOp)]
     pub fn cancel_op(&mut self, op: f64, reason: &str, now_ms: f64) -> Result<bool, JsValue> {
         self.0.cancel_op(id(op), reason, ms(now_ms)).map_err(|e| js_error(&e))
@@ -330,10 +341,29 @@ impl WasmToolLoop {
         self.0.poll_output().to_text()
     }
 
-    /// The model's response (a Responses `Response`, JSON) to effect `id`; false when it is no longer pending.
+    /// The model's response (a Responses `Response`, JSON) to effect `id`, with the endpoint's `x-portkey-*`
+    /// response headers (a JSON object, or empty); false when it is no longer pending.
     #[wasm_bindgen(js_name = handleModelResponse)]
-    pub fn handle_model_response(&mut self, id: f64, response: &str, now_ms: f64) -> Result<bool, JsValue> {
+    pub fn handle_model_response(
+        &mut self,
+        id: f64,
+        response: &str,
+        headers: &str,
+        now_ms: f64,
+    ) -> Result<bool, JsValue> {
+        let headers = match headers {
+            "" => Vec::new(),
+            text => match parse("invalid headers", text)? {
+                Value::Object(map) => map
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_owned())))
+                    .filter(|(k, _)| k.starts_with("x-portkey-"))
+                    .collect(),
+                _ => return Err(js_error(&Error::config("headers are a JSON object of strings"))),
+            },
+        };
         let response = ModelResponse::from_value(parse("invalid response", response)?)
+            .map(|r| ModelResponse { headers, ..r })
             .map_err(|e| Error::model(None, format!("malformed response: {e}")));
         self.0.handle_model_response(self::id(id), response, ms(now_ms)).map_err(|e| js_error(&e))
     }
@@ -345,10 +375,19 @@ impl WasmToolLoop {
         self.0.handle_model_response(self::id(id), Err(error), ms(now_ms)).map_err(|e| js_error(&e))
     }
 
-    /// The `CallToolResult` (JSON) of effect `id`, or with `failure` set, the reason the call did not complete.
+    /// The `CallToolResult` (JSON) of effect `id`, or with `failure` set, the reason the call did not complete;
+    /// with `interrupted`, the host lost track of the call (its outcome is unknown).
     #[wasm_bindgen(js_name = handleToolResult)]
-    pub fn handle_tool_result(&mut self, id: f64, result: &str, failure: &str, now_ms: f64) -> Result<bool, JsValue> {
+    pub fn handle_tool_result(
+        &mut self,
+        id: f64,
+        result: &str,
+        failure: &str,
+        interrupted: bool,
+        now_ms: f64,
+    ) -> Result<bool, JsValue> {
         let result = match failure {
+            _ if interrupted => ToolResult::Interrupted,
             "" => ToolResult::Result(parse("invalid tool result", result)?),
             message => ToolResult::Failed(message.to_owned()),
         };

@@ -128,7 +128,7 @@ impl Driver {
         for run in std::mem::take(&mut self.parked) {
             let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get(&run) else { continue };
             if let Some((id, request)) = tool_loop.model_request() {
-                self.call_model(run, id, &request);
+                self.send_turn(run, id, &request);
             }
         }
     }

@@ -231,7 +231,9 @@ impl Driver {
             return;
         }
         self.closed = true;
-        self.model.cancel_all();
+        for op in self.model.cancel_all().into_iter().filter(|op| op.run == 0) {
+            self.direct_done(op, Err(Error::cancelled("closed")));
+        }
         self.stop_authorizing();
         for server in &mut self.servers {
             server.close(now_ms);
@@ -414,7 +416,10 @@ impl Driver {
                     *slot = ListingSlot::Listed(tools, ttl_ms);
                     return self.finish_listing_if_complete();
                 }
-                return self.direct_done(op, Ok(Value::Array(verbatim)));
+                // An agent's allowTools and denyTools hold for what it lists directly too.
+                let filter = &self.config.servers[server].tools;
+                let allowed = |t: &Value| t.get("name").and_then(Value::as_str).is_some_and(|n| filter.allows(n));
+                return self.direct_done(op, Ok(Value::Array(verbatim.into_iter().filter(allowed).collect())));
             }
             McpEvent::ToolResult { op, result } if op.run == 0 => return self.direct_done(op, Ok(result)),
             McpEvent::ToolResult { op, result } => return self.tool_result(op, ToolResult::Result(result)),

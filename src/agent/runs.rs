@@ -159,6 +159,7 @@ impl Driver {
 
     pub(super) fn model_event(&mut self, event: ModelEvent) {
         match event {
+            ModelEvent::Done { call, result } if call.run == 0 => self.direct_model_done(call, result),
             ModelEvent::Done { call, result } => {
                 if let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get_mut(&call.run) {
                     // The loop asked for exactly this call, so it takes the answer.
@@ -199,7 +200,7 @@ impl Driver {
                     self.parked.push(run);
                     self.list_all();
                 } else {
-                    self.call_model(run, id, &request);
+                    self.send_turn(run, id, &request);
                 }
             }
             LoopOutput::Effect(LoopEffect::CallTool { id, server, tool, arguments, .. }) => {
@@ -226,7 +227,7 @@ impl Driver {
         }
     }
 
-    pub(super) fn call_model(&mut self, run: RunId, id: EffectId, request: &ModelRequest) {
+    pub(super) fn send_turn(&mut self, run: RunId, id: EffectId, request: &ModelRequest) {
         let Some(Run { state: RunState::Looping(tool_loop), .. }) = self.runs.get(&run) else { return };
         let span = Span { trace_id: tool_loop.trace_id().to_owned(), turn: tool_loop.turn() };
         self.model.send(OpId { run, id }, request, &span, self.now_ms);

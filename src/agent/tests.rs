@@ -3,8 +3,10 @@ use crate::base::http::{HttpRequest, header};
 use crate::event::{CallStatus, PendingCall, RunResult, RunStatus};
 use crate::model::MAX_RESPONSE_BYTES;
 use crate::tool_loop::{Approve, Continuation, Decision, Inflight, ServerPolicy};
+use crate::wire::responses::{ModelRequest, ModelResponse};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -962,4 +964,59 @@ fn runs_without_a_trace_id_get_one_from_the_host_entropy() {
     assert_ne!(a, b, "each run its own");
     assert_eq!(ids(1), first, "the same entropy, the same ids: the core draws no randomness itself");
     assert_ne!(ids(2), first);
+}
+
+/// Every output until the driver waits.
+fn drain(driver: &mut Driver) -> Vec<Output> {
+    std::iter::from_fn(|| Some(driver.poll_output()))
+        .take_while(|o| !matches!(o, Output::Wait | Output::Idle))
+        .collect()
+}
+
+#[test]
+fn a_single_model_request_goes_out_traced_and_comes_back_with_its_headers() {
+    let mut driver = Driver::new(config(&[]), 1).unwrap();
+    let fields = json!({"model": "gpt-test", "input": "hi"}).as_object().unwrap().clone();
+    let request = ModelRequest { fields, tools: Arc::default() };
+    let op = driver.call_model(&request, "trace-7", 2, 0).unwrap();
+    let outs = drain(&mut driver);
+    let [Output::Effect(Effect::Http { id, request: sent, .. }), Output::Effect(Effect::Timer { .. })] =
+        outs.as_slice()
+    else {
+        panic!("{outs:?}")
+    };
+    assert_eq!(header(&sent.headers, "x-portkey-trace-id"), Some("trace-7"));
+    assert_eq!(header(&sent.headers, "x-portkey-span-id"), Some("turn-2"));
+    assert_eq!(serde_json::from_str::<Value>(sent.body.as_deref().unwrap()).unwrap()["input"], "hi");
+    let head = [
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("x-portkey-cache-status".to_owned(), "MISS".to_owned()),
+    ];
+    driver.handle_http_head(*id, 200, &head, 1).unwrap();
+    driver.handle_http_chunk(*id, response("resp_1", json!([])).to_string().as_bytes(), 1).unwrap();
+    driver.handle_http_end(*id, 1).unwrap();
+    let outs = drain(&mut driver);
+    let [Output::Effect(Effect::Cancel { .. }), Output::OpDone { op: done, result: Ok(value) }] = outs.as_slice()
+    else {
+        panic!("{outs:?}")
+    };
+    assert_eq!(*done, op);
+    assert_eq!(value["response"]["id"], "resp_1");
+    assert_eq!(value["response"]["usage"]["total_tokens"], 15);
+    assert_eq!(value["headers"], json!({"x-portkey-cache-status": "MISS"}));
+    assert!(ModelResponse::from_value(value["response"].clone()).is_ok(), "what the tool loop reads");
+
+    // Cancelled, and ended by close: each ends with an error, its HTTP request aborted.
+    let cancelled = driver.call_model(&request, "", 1, 2).unwrap();
+    let closed = driver.call_model(&request, "", 1, 2).unwrap();
+    drain(&mut driver);
+    assert_eq!(driver.cancel_op(cancelled, "the user gave up", 3), Ok(true));
+    let outs = drain(&mut driver);
+    assert!(outs.iter().any(|o| matches!(o, Output::Effect(Effect::Cancel { .. }))), "{outs:?}");
+    let gave_up = |o: &Output| matches!(o, Output::OpDone { op, result: Err(e) } if *op == cancelled && e.to_string().contains("gave up"));
+    assert!(outs.iter().any(gave_up), "{outs:?}");
+    driver.close(4);
+    let outs = drain(&mut driver);
+    assert!(outs.iter().any(|o| matches!(o, Output::OpDone { op, result: Err(_) } if *op == closed)), "{outs:?}");
+    assert!(matches!(driver.poll_output(), Output::Idle), "nothing left in flight");
 }

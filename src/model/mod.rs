@@ -121,11 +121,11 @@ impl ModelClient {
         true
     }
 
-    /// Stops every request.
-    pub(crate) fn cancel_all(&mut self) {
-        for (_, c) in self.calls.take() {
-            self.stop(&c);
-        }
+    /// Stops every request; returns them.
+    pub(crate) fn cancel_all(&mut self) -> Vec<OpId> {
+        let calls = self.calls.take();
+        calls.iter().for_each(|(_, c)| self.stop(c));
+        calls.into_iter().map(|(op, _)| op).collect()
     }
 
     /// Whether this client issued effect `id`, answered or not.

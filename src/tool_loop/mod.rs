@@ -63,6 +63,10 @@ pub enum LoopEffect {
         tool: String,
         /// The arguments object.
         arguments: Value,
+        /// Whether the call may be made again if the host lost track of it while it was running (a crash before
+        /// its result was recorded): the `inflight` policy applied to the tool's annotations, as a restored
+        /// snapshot applies it. A host that journals each call (a durable-execution engine) asks this.
+        retry_if_interrupted: bool,
     },
     /// Stop effect `id` (the run was cancelled): abort the model request, or cancel the MCP call (MCP servers
     /// get `notifications/cancelled`). Report nothing more for it.
@@ -96,6 +100,9 @@ pub enum ToolResult {
     Result(Value),
     /// The call did not complete (transport or protocol error); the text is shown to the model.
     Failed(String),
+    /// The host lost track of the call while it was running (a crash before its result was recorded) and may
+    /// not make it again (`retry_if_interrupted` was false): the model is told its outcome is unknown.
+    Interrupted,
 }
 
 /// One run of the tool loop. The shape of every machine here:
@@ -308,6 +315,7 @@ impl ToolLoop {
         let output = match result {
             ToolResult::Result(value) => content::to_output(&value, max),
             ToolResult::Failed(message) => ToolOutput::error(&message),
+            ToolResult::Interrupted => ToolOutput::error(snapshot::UNKNOWN_OUTCOME),
         };
         let event = set_output(call, output, now_ms);
         self.out.push_back(LoopOutput::Event(event));

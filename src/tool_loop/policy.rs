@@ -49,6 +49,13 @@ pub enum Inflight {
     Fail,
 }
 
+impl Inflight {
+    /// Whether an interrupted call is made again, for a tool that is `retry_safe` (read-only or idempotent).
+    pub fn retries(self, retry_safe: bool) -> bool {
+        self == Inflight::Retry || (self == Inflight::RetryIfIdempotent && retry_safe)
+    }
+}
+
 /// Settings for the calls to one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerPolicy {

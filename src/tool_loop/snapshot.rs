@@ -6,7 +6,7 @@
 //! kilobytes of WebAssembly, and a hand reader names the field that is wrong.
 
 use super::state::{Call, CallState, Phase, Route, State, set_output};
-use super::{Decision, Inflight, LoopConfig, LoopOutput, ToolLoop};
+use super::{Decision, LoopConfig, LoopOutput, ToolLoop};
 use crate::base::error::{Error, Result};
 use crate::base::json::Fields;
 use crate::base::queue::Queue;
@@ -23,7 +23,7 @@ pub const SNAPSHOT_VERSION: u64 = 1;
 const FORMAT: &str = "mcp-loop/run";
 
 /// What the model is told about a call that was running when its run was interrupted.
-const UNKNOWN_OUTCOME: &str = "the outcome of this call is unknown: the run was interrupted while it was running, so it \
+pub(super) const UNKNOWN_OUTCOME: &str = "the outcome of this call is unknown: the run was interrupted while it was running, so it \
      may or may not have taken effect. Check before calling it again.";
 
 impl ToolLoop {
@@ -61,7 +61,7 @@ impl ToolLoop {
                 for call in calls.iter_mut() {
                     let CallState::Running { .. } = call.state else { continue };
                     let retry_safe = call.route.as_ref().is_some_and(|r| r.retry_safe);
-                    if policy == Inflight::Retry || (policy == Inflight::RetryIfIdempotent && retry_safe) {
+                    if policy.retries(retry_safe) {
                         call.state = CallState::Ready;
                     } else {
                         let event = set_output(call, ToolOutput::error(UNKNOWN_OUTCOME), this.now_ms);

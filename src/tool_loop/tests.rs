@@ -602,6 +602,35 @@ fn calls_in_flight_at_a_snapshot_follow_the_inflight_policy() {
 }
 
 #[test]
+fn each_call_says_whether_it_may_run_again_and_an_interrupted_one_tells_the_model() {
+    let calls = json!([call("c1", "look", "{}"), call("c2", "write", "{}")]);
+    let flags = |inflight: Inflight| {
+        let (_, outs) = after_first_turn(LoopConfig { inflight, ..config() }, annotated(), calls.clone());
+        effects(&outs)
+            .into_iter()
+            .filter_map(|e| match e {
+                LoopEffect::CallTool { retry_if_interrupted, .. } => Some(retry_if_interrupted),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(flags(Inflight::RetryIfIdempotent), [true, false], "as a restored snapshot decides: read-only only");
+    assert_eq!(flags(Inflight::Retry), [true, true]);
+    assert_eq!(flags(Inflight::Fail), [false, false]);
+
+    let (mut l, outs) = after_first_turn(config(), annotated(), calls);
+    let running = tool_effects(&outs);
+    l.handle_tool_result(running[0].0, ToolResult::Result(json!({"content":[{"type":"text","text":"seen"}]})), 0)
+        .unwrap();
+    assert_eq!(l.handle_tool_result(running[1].0, ToolResult::Interrupted, 0), Ok(true));
+    let (_, request) = model_id(&drain(&mut l));
+    let outputs: Vec<&str> =
+        request["input"].as_array().unwrap().iter().map(|o| o["output"].as_str().unwrap()).collect();
+    assert_eq!(outputs[0], "seen");
+    assert!(outputs[1].contains("outcome of this call is unknown"), "{}", outputs[1]);
+}
+
+#[test]
 fn a_snapshot_while_the_model_thinks_sends_the_same_request_again() {
     let (mut l, outs) = after_first_turn(config(), catalog(), json!([call("c1", "echo", "{}")]));
     l.handle_tool_result(tool_effects(&outs)[0].0, ToolResult::Result(json!({"content":[]})), 0).unwrap();

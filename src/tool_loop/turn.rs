@@ -165,6 +165,7 @@ impl ToolLoop {
             let effect = next_effect;
             next_effect += 1;
             let (server, tool) = (route.server.clone(), route.tool.clone());
+            let retry_if_interrupted = self.config.inflight.retries(route.retry_safe);
             call.state = CallState::Running { effect, started_ms: Some(self.now_ms) };
             effects.push(LoopOutput::Event(started(call)));
             effects.push(LoopOutput::Effect(LoopEffect::CallTool {
@@ -173,6 +174,7 @@ impl ToolLoop {
                 server,
                 tool,
                 arguments: call.arguments.clone(),
+                retry_if_interrupted,
             }));
         }
         let open = calls.iter().any(|c| !matches!(c.state, CallState::Done { .. }));

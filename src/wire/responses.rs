@@ -101,6 +101,25 @@ impl ModelResponse {
         Ok(ModelResponse { id, status, output, usage, error, incomplete_reason, headers: Vec::new() })
     }
 
+    /// The response as a Responses `Response` object again: what [`ModelResponse::from_value`] reads (the
+    /// headers aside).
+    pub fn to_value(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("id".into(), Value::String(self.id.clone()));
+        obj.insert("status".into(), Value::String(self.status.clone()));
+        obj.insert("output".into(), Value::Array(self.output.clone()));
+        if let Some(usage) = &self.usage {
+            obj.insert("usage".into(), usage.clone());
+        }
+        if let Some(message) = &self.error {
+            obj.insert("error".into(), serde_json::json!({ "message": message }));
+        }
+        if let Some(reason) = &self.incomplete_reason {
+            obj.insert("incomplete_details".into(), serde_json::json!({ "reason": reason }));
+        }
+        Value::Object(obj)
+    }
+
     /// The `function_call` items, in output order. An item without a `call_id` cannot be answered and is
     /// reported in the second list.
     pub fn function_calls(&self) -> (Vec<FunctionCall>, Vec<String>) {

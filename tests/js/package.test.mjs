@@ -23,12 +23,20 @@ test('index.d.ts declares exactly what the entry exports', async () => {
   assert.deepEqual(declared, Object.keys(api).sort());
 });
 
+test('restate.d.ts and restate-client.d.ts declare exactly what mcp-loop/restate and mcp-loop/restate/client export', async () => {
+  const declared = (file) =>
+    [...readFileSync(new URL(`../../js/${file}`, import.meta.url), 'utf8').matchAll(/^export (?:declare )?(?:function|class|const) (\w+)/gm)].map((m) => m[1]);
+  const client = declared('restate-client.d.ts');
+  assert.deepEqual(client.sort(), Object.keys(await import('mcp-loop/restate/client')).sort());
+  assert.deepEqual([...declared('restate.d.ts'), ...client].sort(), Object.keys(await import('mcp-loop/restate')).sort());
+});
+
 test('the published files are the JS, the types, the built wasm and both licenses, and nothing else', () => {
   const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' }));
   const files = pack.files.map((f) => f.path).sort();
   const outside = files.filter((f) => !f.startsWith('js/'));
   assert.deepEqual(outside, ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'package.json', 'pkg/browser.js', 'pkg/mcp_loop.js', 'pkg/mcp_loop_bg.wasm']);
-  for (const needed of ['js/core.js', 'js/node.js', 'js/browser.js', 'js/cli.js', 'js/index.d.ts']) assert.ok(files.includes(needed), needed);
+  for (const needed of ['js/core.js', 'js/node.js', 'js/browser.js', 'js/cli.js', 'js/index.d.ts', 'js/restate.js', 'js/restate.d.ts', 'js/restate-client.js', 'js/restate-client.d.ts']) assert.ok(files.includes(needed), needed);
 });
 
 // Packing a clean clone with its toolchain: tests/js/readme.test.mjs, which runs the README's examples from it.

@@ -18,6 +18,7 @@ import { root, startEverything, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startCountingServer } from '../support/counting-server.mjs';
 import { installPacked, packCleanClone } from '../support/packed.mjs';
+import { startRestate, startWorkers } from '../support/restate.mjs';
 
 const README = process.env.README ?? join(root, 'README.md');
 const NAME = relative(root, README).startsWith('..') ? README : relative(root, README);
@@ -103,6 +104,34 @@ const question = 'What is 2 + 3?';`,
     verify: (local) => assert.deepEqual(local.counting.calls().map((c) => [c.tool, c.label]), [['slow-write', 'r1a']]),
   },
 
+  '// worker.mjs — Node 22 or later: npm install mcp-loop @restatedev/restate-sdk': {
+    // Type-checked here; examples/restate/worker.mjs serves the same workflow, run by tests/js/restate.test.mjs
+    // and by the next block's run.
+    check: [
+      {
+        env: 'node',
+        declare: `import type { AgentOptions, PortkeyOptions } from 'mcp-loop';
+declare const portkey: PortkeyOptions;
+declare const servers: NonNullable<AgentOptions['servers']>;`,
+      },
+    ],
+  },
+
+  "// Anywhere (Node 20 or later, a browser): no Restate SDK needed, plain HTTP to Restate's ingress.": {
+    check: [{ env: 'node' }],
+    run: (local) => ({
+      replace: [
+        ["'http://restate:8080'", json(local.restate.ingress)],
+        // The stand-in has no rule for closing tickets; it calls the counting server's destructive slow-write.
+        ["'Close ticket 42'", "'Do one round of slow writes tagged readme.'"],
+      ],
+      epilogue: "console.log('result:', result.status, result.toolCalls.map((c) => c.output).join(', '));",
+      // follow() ends at the pause (the model asked for the writes); the writes run after the decisions.
+      expect: [/^turnStarted\nturnCompleted\n/m, /^result: completed wrote readme-r1a, wrote readme-r1b, wrote readme-r1c$/m],
+    }),
+    verify: (local) => assert.deepEqual(local.counting.calls().filter((c) => c.label.startsWith('readme-')).length, 3),
+  },
+
   'const agent = createAgent({': {
     check: [
       {
@@ -180,15 +209,21 @@ before(async () => {
     }),
   ]);
   Object.assign(local, { everything, gateway, model, counting, app: join(dir, 'app') });
+  // Durable runs: restate-server and the example's workers, for the counting server.
+  local.restate = await startRestate();
+  local.workers = await startWorkers({ MCP_URL: counting.url, MCP_NAME: 'counting', MODEL_URL: model.url });
+  await local.restate.register(local.workers.uri);
   local.portkey = { baseURL: gateway.url, provider: 'openai', customHost: model.url, authorization: 'Bearer standin' };
   // For the type checks: Node's types and the official MCP SDK (a snippet passes its Client), as the app would have them.
   await mkdir(join(local.app, 'node_modules/@types'), { recursive: true });
   await symlink(join(root, 'node_modules/@types/node'), join(local.app, 'node_modules/@types/node'));
   await symlink(join(root, 'node_modules/@modelcontextprotocol'), join(local.app, 'node_modules/@modelcontextprotocol'));
+  await symlink(join(root, 'node_modules/@restatedev'), join(local.app, 'node_modules/@restatedev'));
 });
 
 after(async () => {
-  await Promise.all([local.everything?.stop(), local.gateway?.stop(), local.model?.close(), local.counting?.close()]);
+  await local.workers?.stop();
+  await Promise.all([local.everything?.stop(), local.gateway?.stop(), local.model?.close(), local.counting?.close(), local.restate?.stop()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -5,7 +5,7 @@
 //   slow-write   {label}         destructive, not idempotent: waits `delayMs`, answers `wrote <label>`
 //   wait-forever {label}         never answers; ends only when the request is cancelled (notifications/cancelled,
 //                                or the session closing), capped at 5 minutes so it cannot leak
-// Every call is recorded as it arrives: `{ tool, label, startMs }` (Date.now() milliseconds), plus `endMs` when it
+// Every call is recorded as it arrives: `{ tool, label, session, startMs }` (Date.now() milliseconds), plus `endMs` when it
 // answers, or `cancelled: true, reason` (and `endMs`) when it is cancelled. `calls()` returns copies of the records
 // in arrival order, `reset()` clears them; over HTTP, `GET /__calls` and `POST /__reset` do the same (for hosts
 // that are not Node, such as the native Rust tests).
@@ -31,8 +31,8 @@ function reasonText(reason) {
 /** One McpServer per session (an SDK server serves one transport). */
 function countingServer({ delayMs, record, waiting }) {
   const server = new McpServer({ name: 'counting', version: '1.0.0' }, { capabilities: { tools: {} } });
-  const slow = (tool, verb) => async ({ label }) => {
-    const call = record({ tool, label, startMs: Date.now() });
+  const slow = (tool, verb) => async ({ label }, extra) => {
+    const call = record({ tool, label, session: extra?.sessionId, startMs: Date.now() });
     await sleep(delayMs);
     call.endMs = Date.now();
     return { content: [{ type: 'text', text: `${verb} ${label}` }] };

@@ -14,6 +14,7 @@
 //   ("2 rounds", "rounds of 3", …)        once labelled r<k>a, r<k>b, r<k>c (k = 1..N; one…five or a number ≤ 20);
 //                                         with "writes" in the text a *slow-write tool instead
 //   "50 single lookups"                 → the same, N ≤ 100 turns of one call each (r<k>a)
+//   "… tagged job-7"                     → the rounds' labels start with the tag: job-7-r1a, …
 //   "… forever …"                       → a *wait-forever tool, once, labelled w1
 //
 // Each rule finds its tool by the end of the offered name, so a server prefix (`counting__slow-lookup`,
@@ -265,8 +266,9 @@ function plan(text, tools, results) {
   if (roundTool) {
     const field = labelField(roundTool);
     const made = new Set(results.filter((r) => r.name === roundTool.name).map((r) => r.args?.[field]));
+    const tag = text.match(/\btagged\s+([\w-]+)/i)?.[1]?.concat('-') ?? '';
     for (let k = 1; k <= rounds; k++) {
-      const labels = (/\bsingle\b/i.test(text) ? ['a'] : ['a', 'b', 'c']).map((s) => `r${k}${s}`).filter((label) => !made.has(label));
+      const labels = (/\bsingle\b/i.test(text) ? ['a'] : ['a', 'b', 'c']).map((s) => `${tag}r${k}${s}`).filter((label) => !made.has(label));
       if (labels.length === 0) continue;
       for (const label of labels) wanted.push({ tool: roundTool.name, args: { [field]: label } });
       break;

@@ -1,0 +1,312 @@
+// Durable runs on Restate (Node): a workflow per run drives the tool loop; the tool listing, each model request
+// and each tool call is a journaled step (`ctx.run`), so a handler that Restate runs again after a worker died
+// replays them from the journal instead of repeating them. Approvals are durable promises; the run's snapshot,
+// status and events are its state. Needs `@restatedev/restate-sdk` (Node 22 or later).
+
+import * as restate from '@restatedev/restate-sdk';
+import './node.js';
+import { agentDriver } from './agent.js';
+import { directHost } from './direct.js';
+import { McpLoopError, configError } from './errors.js';
+import { deliver } from './host.js';
+import { isClient } from './local.js';
+import { ToolLoop } from './loop.js';
+import { approverFor } from './options.js';
+
+export { restateClient } from './restate-client.js';
+
+const { RestatePromise, TerminalError } = restate;
+
+/**
+ * A Restate workflow (named `name`, default `mcpLoop`) that runs conversations with `options` (the same as
+ * `createAgent`'s). Each worker process that serves it opens the MCP connections once and reuses them across
+ * runs. `onEvent` gets the worker's own events (servers connecting, their logs, warnings).
+ */
+export function restateWorkflow(options, { name = 'mcpLoop', onEvent } = {}) {
+  const loopOptions = loopOptionsOf(options);
+  // Options are checked now; connections open with the first run.
+  const worker = openWorker(options, onEvent);
+  return restate.workflow({
+    name,
+    handlers: {
+      run: (ctx, request) => terminal(() => runConversation(ctx, worker, loopOptions, request ?? {})),
+      status: restate.handlers.workflow.shared(async (ctx) => {
+        const run = (await ctx.get('run')) ?? { status: 'unknown' };
+        if (run.pending) run.pending = await undecided(ctx, run.pending);
+        return run;
+      }),
+      snapshot: restate.handlers.workflow.shared(async (ctx) => (await ctx.get('snapshot')) ?? null),
+      events: restate.handlers.workflow.shared(async (ctx, { after = 0 } = {}) => {
+        const [run, starts] = await Promise.all([ctx.get('run'), ctx.get('chunks')]);
+        const total = run?.events ?? 0;
+        // The chunks holding events from position `after` on (each starts where `starts` says).
+        const first = Math.max(0, (starts ?? []).findLastIndex((start) => start <= after));
+        const wanted = after < total ? range(first, starts.length) : [];
+        const chunks = await Promise.all(wanted.map((n) => ctx.get(`events.${n}`)));
+        const events = chunks.flatMap((c) => c ?? []).slice(after - (starts?.[first] ?? 0));
+        return { events, next: Math.max(after, total), status: run?.status ?? 'unknown' };
+      }),
+      decide: restate.handlers.workflow.shared(async (ctx, decisions) => {
+        const run = await ctx.get('run');
+        const list = decisionList(decisions, run?.status === 'awaiting_approval' ? await undecided(ctx, run.pending) : []);
+        for (const decision of list) await ctx.promise(`decision.${decision.callId}`).resolve(decision);
+        return { decided: list.length };
+      }),
+      cancel: restate.handlers.workflow.shared(async (ctx, reason) => {
+        await ctx.promise('cancel').resolve(typeof reason === 'string' && reason ? reason : 'cancelled');
+        return true;
+      }),
+    },
+  });
+}
+
+/** Runs `work`; mcp-loop's own errors (bad input, a broken host) end the run: Restate must not retry them. */
+async function terminal(work) {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof McpLoopError) throw new TerminalError(error.message);
+    throw error;
+  }
+}
+
+/** The tool loop's options from an agent's: approval functions are asked in a step, so the loop pauses for them. */
+function loopOptionsOf(options) {
+  if (!options || typeof options !== 'object') throw configError('restateWorkflow needs the agent options');
+  const { servers = {}, portkey: _p, handlers: _h, fetch: _f, callModel: _c, approve, ...rest } = options;
+  const mode = (policy) => (typeof policy === 'function' ? 'always' : policy);
+  const policies = Object.entries(servers).map(([server, s]) => {
+    const own = s && typeof s === 'object' && !isClient(s) ? s : {};
+    return [server, { approve: mode(own.approve), maxConcurrentCalls: own.maxConcurrentCalls }];
+  });
+  return { ...rest, approve: mode(approve), servers: Object.fromEntries(policies) };
+}
+
+/** What one worker process keeps across runs: the connections (one driver), the tool listing until a server
+ * says its tools changed, and the approval functions. */
+function openWorker(options, onEvent) {
+  const { driver, approvers, ...parts } = agentDriver(options);
+  let listing = null;
+  const { host, start } = directHost(driver, {
+    ...parts,
+    onEvent(event) {
+      if (event.type === 'toolsChanged') listing = null;
+      deliver(onEvent, event);
+    },
+  });
+  const ready = host.restoreAuth();
+  const op = async (begin, signal) => {
+    await ready;
+    return start(begin, { signal });
+  };
+  const servers = Object.entries(options.servers ?? {});
+  const label = (s) => (s && typeof s === 'object' && !isClient(s) ? s.label : undefined);
+  return {
+    approvers,
+    tools() {
+      listing ??= Promise.all(servers.map(([name]) => op((m) => m.listTools(name, Date.now())))).then(
+        (lists) => Object.fromEntries(servers.map(([name, s], i) => [name, { tools: lists[i], label: label(s) }])),
+      );
+      listing.catch(() => (listing = null));
+      return listing;
+    },
+    callTool: (server, tool, args, signal) => op((m) => m.callTool(server, tool, JSON.stringify(args), Date.now()), signal),
+    callModel: (request, traceId, turn, signal) => op((m) => m.callModel(JSON.stringify(request), traceId, turn, Date.now()), signal),
+  };
+}
+
+/**
+ * The `run` handler. Determinism is what makes replay work: the loop's clock is the time recorded in the step
+ * it last heard from, outcomes are fed in the order the calls went out, and every value written to state comes
+ * from journaled steps.
+ */
+async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.key, history }) {
+  if (typeof input !== 'string' && !Array.isArray(input)) throw new TerminalError('the run needs an input: text or input items');
+  let clock = 0;
+  const now = () => clock;
+  const state = { status: 'running', turn: 0, events: 0 };
+  const starts = []; // where each chunk of events begins
+  let events = [];
+  const publish = (snapshot) => {
+    if (events.length) {
+      ctx.set(`events.${starts.length}`, events);
+      starts.push(state.events);
+      ctx.set('chunks', starts);
+      state.events += events.length;
+    }
+    events = [];
+    if (snapshot) ctx.set('snapshot', loop.snapshot());
+    ctx.set('run', { ...state });
+  };
+
+  const listed = await ctx.run('tools', () => attempt(async () => ({ tools: await worker.tools() })));
+  if (listed.error) {
+    Object.assign(state, { status: 'failed', error: listed.error });
+    publish(false);
+    throw new TerminalError(listed.error.message);
+  }
+  clock = listed.at;
+  const begin = history ? [...history, ...(typeof input === 'string' ? [{ role: 'user', content: input }] : input)] : input;
+  const loop = ToolLoop.start(loopOptions, listed.tools, begin, { traceId, now });
+  const routes = new Map(); // call id → { server, tool }, for the approval functions
+  const cancelled = ctx.promise('cancel').get().map((reason) => ({ cancelled: reason }));
+  const inflight = []; // { id, step, controller }, in the order the calls went out
+  let batch = null; // the calls of this round, announced together before any starts
+  let pause = 0;
+
+  for (;;) {
+    const out = loop.next();
+    if (batch && out.type !== 'callTool' && out.type !== 'event') {
+      inflight.push(...(await startCalls(ctx, worker, batch, inflight.length)));
+      batch = null;
+    }
+    switch (out.type) {
+      case 'event':
+        events.push(out.event);
+        continue;
+      case 'callModel': {
+        state.turn += 1;
+        publish(true);
+        const { turn } = state;
+        const controller = new AbortController();
+        const step = ctx.run(`model ${turn}`, () => attempt(() => worker.callModel(out.request, traceId, turn, controller.signal)));
+        inflight.push({ id: out.id, kind: 'model', step, controller });
+        continue;
+      }
+      case 'callTool':
+        routes.set(out.callId, out);
+        (batch ??= []).push(out);
+        continue;
+      case 'cancel': {
+        const at = inflight.findIndex((f) => f.id === out.id);
+        if (at >= 0) inflight.splice(at, 1)[0].controller.abort('the run was cancelled');
+        continue;
+      }
+      case 'paused': {
+        state.pending = out.pending;
+        const decisions = await approvals(ctx, worker, out.pending, ++pause, state, publish, cancelled);
+        delete state.pending;
+        if (decisions.cancelled) {
+          loop.cancel(decisions.cancelled);
+        } else {
+          state.status = 'running';
+          loop.decide(decisions);
+        }
+        continue;
+      }
+      case 'done': {
+        if (out.error) {
+          Object.assign(state, { status: 'failed', error: { code: out.error.code, message: out.error.message, status: out.error.status } });
+          publish(false);
+          throw new TerminalError(out.error.message);
+        }
+        Object.assign(state, { status: out.result.status === 'cancelled' ? 'cancelled' : 'done' });
+        publish(false);
+        return out.result;
+      }
+      default: {
+        // `wait`: for the oldest outcome.
+        if (events.length) publish(false);
+        const next = inflight.shift();
+        if (!next) throw new TerminalError('the tool loop waits for nothing (a bug in mcp-loop)');
+        const outcome = await RestatePromise.race([next.step, cancelled]);
+        if (outcome.cancelled) {
+          next.controller.abort(outcome.cancelled);
+          inflight.unshift(next);
+          loop.cancel(outcome.cancelled);
+          continue;
+        }
+        clock = outcome.at;
+        feed(loop, next, outcome);
+      }
+    }
+  }
+}
+
+/**
+ * Starts a round's tool calls: one journaled step says they are about to run, then each call is its own step.
+ * When Restate replays this (a worker died) and a call's step runs again after the announcement came from the
+ * journal, the call may have run already: it runs again only if the loop says so (`retryIfInterrupted`, the
+ * `inflight` rule), else the model is told its outcome is unknown.
+ */
+async function startCalls(ctx, worker, calls, round) {
+  let fresh = false;
+  await ctx.run(`calls ${calls[0].callId}`, () => {
+    fresh = true;
+    return round;
+  });
+  return calls.map((call) => {
+    const controller = new AbortController();
+    const step = ctx.run(`tool ${call.callId}`, () => {
+      if (!fresh && !call.retryIfInterrupted) return { at: Date.now(), interrupted: true };
+      return attempt(async () => ({ result: await worker.callTool(call.server, call.tool, call.arguments, controller.signal) }));
+    });
+    return { id: call.id, kind: 'tool', step, controller };
+  });
+}
+
+/** A step's work, as data: its value with the time it ended, or the error it ended with. A step never throws
+ * (Restate would retry it, and a tool call must not be repeated that way). */
+async function attempt(work) {
+  try {
+    return { at: Date.now(), ...(await work()) };
+  } catch (error) {
+    return { at: Date.now(), error: { code: error?.code ?? 'host', message: String(error?.message ?? error), status: error?.status } };
+  }
+}
+
+function feed(loop, { id, kind }, outcome) {
+  if (kind === 'model') {
+    if (outcome.error) return loop.modelError(id, outcome.error);
+    return loop.modelResponse(id, outcome.response, { headers: outcome.headers });
+  }
+  if (outcome.interrupted) return loop.toolInterrupted(id);
+  if (outcome.error) return loop.toolFailed(id, outcome.error.message);
+  return loop.toolResult(id, outcome.result);
+}
+
+/**
+ * A pause: calls under an approval function are asked about in one step; the rest wait for `decide`, each for
+ * its own durable promise (resolved by any worker, all at once or one by one), or for the run's cancellation.
+ */
+async function approvals(ctx, worker, pending, pause, state, publish, cancelled) {
+  const asked = await ctx.run(`approve ${pause}`, async () => {
+    const person = [];
+    for (const call of pending) {
+      const fn = approverFor(worker.approvers, call.server);
+      const needsPerson = fn ? await Promise.resolve(fn({ ...call })).catch(() => true) : true;
+      if (needsPerson) person.push(call.callId);
+    }
+    return person;
+  });
+  const waved = pending.filter((c) => !asked.includes(c.callId)).map((c) => ({ callId: c.callId, approved: true }));
+  if (!asked.length) return waved;
+  Object.assign(state, { status: 'awaiting_approval', pending: pending.filter((c) => asked.includes(c.callId)) });
+  publish(true);
+  const decided = RestatePromise.all(asked.map((callId) => ctx.promise(`decision.${callId}`).get()));
+  const answer = await RestatePromise.race([decided.map((decisions) => ({ decisions })), cancelled]);
+  return answer.cancelled ? answer : [...waved, ...answer.decisions];
+}
+
+/** The calls of `pending` not decided yet. */
+async function undecided(ctx, pending = []) {
+  const done = await Promise.all(pending.map((c) => ctx.promise(`decision.${c.callId}`).peek()));
+  return pending.filter((_, i) => done[i] === undefined);
+}
+
+/** Decisions for calls of `pending`, each at most once. */
+function decisionList(decisions, pending = []) {
+  const list = Array.isArray(decisions)
+    ? decisions
+    : Object.entries(decisions ?? {}).map(([callId, d]) => (typeof d === 'boolean' ? { callId, approved: d } : { callId, ...d }));
+  const open = new Set(pending.map((c) => c.callId));
+  for (const d of list) {
+    if (typeof d?.callId !== 'string' || typeof d.approved !== 'boolean') {
+      throw new TerminalError('decisions must be [{ callId, approved, reason? }] or { [callId]: boolean | { approved, reason? } }');
+    }
+    if (!open.delete(d.callId)) throw new TerminalError(`call ${d.callId} does not wait for a decision (or is decided already)`);
+  }
+  return list.map(({ callId, approved, reason }) => ({ callId, approved, ...(typeof reason === 'string' ? { reason } : {}) }));
+}
+
+const range = (from, to) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
