@@ -1,6 +1,7 @@
 // The README's JavaScript, checked: every ```js block is type-checked under `strict` against the package's own
 // types, and the Node examples run against real local parts (server-everything, the counting server, the
-// open-source Portkey gateway and the model stand-in), all through the `npm pack`ed package a user installs.
+// open-source Portkey gateway and the model stand-in; restate-server for the durable runs), all through the `npm
+// pack`ed package a user installs.
 // Each block is known here by its first line, with the declarations of the names the README leaves to the reader
 // and, for a run, the literals replaced by local ones. A block this file does not know fails, and so does a
 // replacement that finds nothing: a README change cannot leave a snippet unchecked.
@@ -10,15 +11,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
-import { root, startEverything, startGateway } from '../support/procs.mjs';
+import { freePort, root, startEverything, startGateway, startProcess } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startCountingServer } from '../support/counting-server.mjs';
 import { installPacked, packCleanClone } from '../support/packed.mjs';
-import { startRestate, startWorkers } from '../support/restate.mjs';
+import { NODE22, startRestate } from '../support/restate.mjs';
 
 const README = process.env.README ?? join(root, 'README.md');
 const NAME = relative(root, README).startsWith('..') ? README : relative(root, README);
@@ -105,8 +107,13 @@ const question = 'What is 2 + 3?';`,
   },
 
   '// worker.mjs — Node 22 or later: npm install mcp-loop @restatedev/restate-sdk': {
-    // Type-checked here; examples/restate/worker.mjs serves the same workflow, run by tests/js/restate.test.mjs
-    // and by the next block's run.
+    // Served (not run to its end) from the packed install under Node 22, registered with restate-server: the next
+    // block's run talks to it.
+    serve: (local) => ({
+      prelude: `const portkey = { baseURL: ${json(local.model.url)}, authorization: 'Bearer standin' };
+const servers = { counting: { url: ${json(local.counting.url)} } };`,
+      replace: [['port: 9080', `port: ${local.workerPort}`]],
+    }),
     check: [
       {
         env: 'node',
@@ -209,10 +216,13 @@ before(async () => {
     }),
   ]);
   Object.assign(local, { everything, gateway, model, counting, app: join(dir, 'app') });
-  // Durable runs: restate-server and the example's workers, for the counting server.
-  local.restate = await startRestate();
-  local.workers = await startWorkers({ MCP_URL: counting.url, MCP_NAME: 'counting', MODEL_URL: model.url });
-  await local.restate.register(local.workers.uri);
+  // Durable runs: restate-server, and the README's worker served from the packed install.
+  [local.restate, local.workerPort] = await Promise.all([startRestate(), freePort()]);
+  const serving = blocks.find((b) => BLOCKS[b.first]?.serve);
+  const file = join(local.app, 'readme-worker.mjs');
+  await writeFile(file, blockSource(serving, BLOCKS[serving.first].serve(local)));
+  local.worker = await startProcess('the README worker', NODE22, [file], { env: { RESTATE_LOGGING: 'WARN' }, probe: () => listening(local.workerPort) });
+  await local.restate.register(`http://127.0.0.1:${local.workerPort}`);
   local.portkey = { baseURL: gateway.url, provider: 'openai', customHost: model.url, authorization: 'Bearer standin' };
   // For the type checks: Node's types and the official MCP SDK (a snippet passes its Client), as the app would have them.
   await mkdir(join(local.app, 'node_modules/@types'), { recursive: true });
@@ -222,7 +232,7 @@ before(async () => {
 });
 
 after(async () => {
-  await local.workers?.stop();
+  await local.worker?.stop();
   await Promise.all([local.everything?.stop(), local.gateway?.stop(), local.model?.close(), local.counting?.close(), local.restate?.stop()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -305,6 +315,24 @@ for (const block of blocks) {
   });
 }
 
+/** A block as a file to run: its `prelude`, its code with the `replace` pairs applied (each must match), its `epilogue`. */
+function blockSource(block, { prelude = '', replace = [], epilogue = '' }) {
+  let code = block.code;
+  for (const [from, to] of replace) {
+    assert.ok(code.includes(from), `${NAME}:${block.line}: the run replaces ${json(from)}, which the block no longer has: update tests/js/readme.test.mjs`);
+    code = code.split(from).join(to);
+  }
+  return `${prelude}\n${code}\n${epilogue}\n`;
+}
+
+/** Whether something accepts connections on loopback `port`. */
+function listening(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket.end() && true));
+    socket.on('error', () => resolve(false));
+  });
+}
+
 /** Runs `node file` in `cwd`; resolves to its exit code and output, whatever they are. */
 function runNode(file, cwd) {
   return new Promise((resolve) => {
@@ -316,14 +344,9 @@ function runNode(file, cwd) {
 
 for (const block of blocks.filter((b) => BLOCKS[b.first]?.run)) {
   test(`${NAME}:${block.line} runs against local servers, the Portkey gateway and the model stand-in: ${block.first}`, async () => {
-    const { prelude = '', replace = [], epilogue = '', expect } = BLOCKS[block.first].run(local);
-    let code = block.code;
-    for (const [from, to] of replace) {
-      assert.ok(code.includes(from), `${NAME}:${block.line}: the run replaces ${json(from)}, which the block no longer has: update tests/js/readme.test.mjs`);
-      code = code.split(from).join(to);
-    }
+    const { expect, ...how } = BLOCKS[block.first].run(local);
     const file = join(local.app, `readme-${block.line}.mjs`);
-    await writeFile(file, `${prelude}\n${code}\n${epilogue}\n`);
+    await writeFile(file, blockSource(block, how));
     const { code: exit, stdout, stderr } = await runNode(file, local.app);
     assert.equal(exit, 0, `node exited ${exit}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
     for (const pattern of expect) assert.match(stdout, pattern);
