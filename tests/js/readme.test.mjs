@@ -212,7 +212,9 @@ before(async () => {
     // the wasm core.
     packCleanClone(dir).then(async (packed) => {
       local.packed = packed;
-      await installPacked({ source, dir, where: join(dir, 'app'), tarball: packed.tarball });
+      // With the Restate SDK, as the README's worker tells a user to install it (the package's optional peer).
+      const restateSdk = `@restatedev/restate-sdk@${JSON.parse(await readFile(join(root, 'node_modules/@restatedev/restate-sdk/package.json'), 'utf8')).version}`;
+      await installPacked({ source, dir, where: join(dir, 'app'), tarball: packed.tarball, extra: [restateSdk] });
     }),
   ]);
   Object.assign(local, { everything, gateway, model, counting, app: join(dir, 'app') });
@@ -228,7 +230,6 @@ before(async () => {
   await mkdir(join(local.app, 'node_modules/@types'), { recursive: true });
   await symlink(join(root, 'node_modules/@types/node'), join(local.app, 'node_modules/@types/node'));
   await symlink(join(root, 'node_modules/@modelcontextprotocol'), join(local.app, 'node_modules/@modelcontextprotocol'));
-  await symlink(join(root, 'node_modules/@restatedev'), join(local.app, 'node_modules/@restatedev'));
 });
 
 after(async () => {
