@@ -149,6 +149,8 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
   const begin = history ? [...history, ...(typeof input === 'string' ? [{ role: 'user', content: input }] : input)] : input;
   const loop = ToolLoop.start(loopOptions, listed.tools, begin, { traceId, now });
   const cancelled = ctx.promise('cancel').get().map((reason) => ({ cancelled: reason }));
+  const limit = new Deadline(ctx, loopOptions.runTimeoutMs, cancelled);
+  await limit.resume();
   const inflight = []; // { id, step, controller }, in the order the calls went out
   let batch = null; // the calls of this round, announced together before any starts
   let pause = 0;
@@ -181,7 +183,9 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
         continue;
       }
       case 'paused': {
+        await limit.pause();
         const decisions = await approvals(ctx, worker, out.pending, ++pause, state, publish, cancelled);
+        await limit.resume();
         delete state.pending;
         if (decisions.cancelled) {
           loop.cancel(decisions.cancelled);
@@ -206,7 +210,7 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
         if (events.length) publish(false);
         const next = inflight.shift();
         if (!next) throw new TerminalError('the tool loop waits for nothing (a bug in mcp-loop)');
-        const outcome = await RestatePromise.race([next.step, cancelled]);
+        const outcome = await RestatePromise.race([next.step, limit.stop]);
         if (outcome.cancelled) {
           next.controller.abort(outcome.cancelled);
           inflight.unshift(next);
@@ -217,6 +221,35 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
         feed(loop, next, outcome);
       }
     }
+  }
+}
+
+/**
+ * `runTimeoutMs` on Restate: a durable timer over the run's working time (waiting for a person does not count, as
+ * a paused run of an agent does not), raced with the run's cancellation as `stop`.
+ */
+class Deadline {
+  #ctx;
+  #limit;
+  #cancelled;
+  #used = 0;
+  #since = 0;
+  stop;
+
+  constructor(ctx, limit, cancelled) {
+    [this.#ctx, this.#limit, this.#cancelled, this.stop] = [ctx, limit, cancelled, cancelled];
+  }
+
+  async resume() {
+    if (!this.#limit) return;
+    this.#since = await this.#ctx.date.now();
+    const why = `the run took longer than runTimeoutMs (${this.#limit} ms)`;
+    const timer = this.#ctx.sleep(Math.max(0, this.#limit - this.#used)).map(() => ({ cancelled: why }));
+    this.stop = RestatePromise.race([this.#cancelled, timer]);
+  }
+
+  async pause() {
+    if (this.#limit) this.#used += (await this.#ctx.date.now()) - this.#since;
   }
 }
 

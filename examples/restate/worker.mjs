@@ -7,7 +7,7 @@
 // Environment: MCP_URL (the MCP server), MCP_NAME (its name, default `intranet`), MCP_TOKEN (a bearer token for
 // it), MODEL_URL (a Responses endpoint: Portkey, or the offline stand-in), MODEL (default `gpt-standin`),
 // MODEL_KEY (its Authorization bearer), APPROVE_TOOLS (tool names that wait for a person; default: the
-// destructive ones), PORT (default 9080), WORKERS (default 2).
+// destructive ones), RUN_TIMEOUT_MS (runTimeoutMs), PORT (default 9080), WORKERS (default 2).
 
 import cluster from 'node:cluster';
 
@@ -43,6 +43,7 @@ if (cluster.isPrimary) {
   const approveTools = env.APPROVE_TOOLS?.split(',').filter(Boolean);
   const workflow = restateWorkflow({
     model: env.MODEL ?? 'gpt-standin',
+    runTimeoutMs: env.RUN_TIMEOUT_MS ? Number(env.RUN_TIMEOUT_MS) : undefined,
     portkey: { baseURL: env.MODEL_URL, authorization: `Bearer ${env.MODEL_KEY ?? 'offline-demo'}` },
     servers: {
       [env.MCP_NAME ?? 'intranet']: {

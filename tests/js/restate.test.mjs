@@ -24,8 +24,8 @@ after(async () => {
 });
 
 /** Workers for the counting server; `approve` lists the tools that wait for a person (default: destructive ones). */
-async function workers(approve, options) {
-  const env = { MCP_URL: counting.url, MCP_NAME: 'counting', MODEL_URL: model.url };
+async function workers(approve, options, more = {}) {
+  const env = { MCP_URL: counting.url, MCP_NAME: 'counting', MODEL_URL: model.url, ...more };
   if (approve) env.APPROVE_TOOLS = approve;
   const started = await startWorkers(env, options);
   await restate.register(started.uri);
@@ -78,7 +78,7 @@ test('a worker killed with SIGKILL 20 times under load: every run completes, no 
   const pool = await workers('-'); // no tool waits for a person
   try {
     counting.reset();
-    const kinds = Array.from({ length: 40 }, (_, i) => (i % 2 ? 'writes' : 'lookups'));
+    const kinds = Array.from({ length: 50 }, (_, i) => (i % 2 ? 'writes' : 'lookups'));
     const ids = await Promise.all(kinds.map((kind, i) => client.start(`Do two rounds of slow ${kind} tagged k${i}.`, { runId: `kill-${i}` })));
     const done = Promise.all(ids.map((id) => client.result(id)));
     let settled = false;
@@ -93,6 +93,7 @@ test('a worker killed with SIGKILL 20 times under load: every run completes, no 
     assert.ok(!settled || killed.length === 20);
     const counts = countOf(counting.calls());
     let interrupted = 0;
+    let ranAnyway = 0;
     for (const [i, result] of results.entries()) {
       assert.equal(result.status, 'completed', `run ${i}`);
       assert.equal(result.turns, 3, `run ${i}: no model turn lost`);
@@ -105,6 +106,7 @@ test('a worker killed with SIGKILL 20 times under load: every run completes, no 
           if (call.isError) {
             assert.match(call.output, /outcome of this call is unknown/);
             interrupted += 1;
+            ranAnyway += counts.get(label) ?? 0;
           } else {
             assert.equal(call.output, `wrote ${label}`);
             assert.equal(counts.get(label), 1);
@@ -114,7 +116,7 @@ test('a worker killed with SIGKILL 20 times under load: every run completes, no 
         }
       }
     }
-    console.log(`# ${killed.length} workers killed; ${interrupted} writes interrupted (the model was told), none made twice`);
+    console.log(`# ${killed.length} workers killed; ${interrupted} of 150 writes interrupted (${ranAnyway} of them had run; the model was told), none made twice`);
   } finally {
     await pool.stop();
   }
@@ -176,6 +178,20 @@ test('cancel stops a run mid-call (the server is told) and it ends cancelled; a 
 
     const bad = await client.start(null, { runId: 'bad-1' });
     await assert.rejects(client.result(bad), /the run needs an input/);
+  } finally {
+    await pool.stop();
+  }
+});
+
+test('runTimeoutMs is a durable deadline: a run past it ends cancelled and its call is cancelled at the server', async () => {
+  const pool = await workers(undefined, undefined, { RUN_TIMEOUT_MS: '1500' });
+  try {
+    counting.reset();
+    const id = await client.start('Wait forever, please.', { runId: 'deadline-1' });
+    const result = await client.result(id);
+    assert.equal(result.status, 'cancelled');
+    assert.equal(result.reason, 'the run took longer than runTimeoutMs (1500 ms)');
+    await waitFor('the cancellation at the server', () => counting.calls()[0]?.cancelled);
   } finally {
     await pool.stop();
   }
