@@ -18,9 +18,9 @@ interface CommonServerOptions {
    * base64). Header values, session ids, `env` values, token-like URL parts (userinfo, `?api_key=…`) and arguments
    * named like secrets (`--token=…`, `--api-key …`, `API_KEY=…`) are found without it. */
   secrets?: string[];
-  /** Agents only: offer only these tools to the model (names or `*` globs). Default: all. */
+  /** Offer only these tools to the model, and list only these (names or `*` globs). Default: all. */
   allowTools?: string[];
-  /** Agents only: never offer these tools (names or `*` globs); wins over `allowTools`. */
+  /** Never offer nor list these tools (names or `*` globs); wins over `allowTools`. */
   denyTools?: string[];
   /** Agents only: put `[label]` in front of this server's tool descriptions, to tell the model where they come from. */
   label?: string;

@@ -1,4 +1,4 @@
-// mcp-loop/restate/client: runs of the Restate workflow, through Restate's ingress (Node 20+ and browsers).
+// mcp-loop/restate/client: runs of the Restate workflow, through Restate's ingress (Node 20 or later; no Restate SDK).
 import type { AgentEvent, Decisions, PendingCall, ResponseInputItem, RunResult, RunSnapshot } from './index.js';
 
 /** What a run's `status` handler says. */
@@ -25,7 +25,7 @@ export interface RestateClientOptions {
   fetch?: typeof fetch;
 }
 
-/** Runs of `restateWorkflow`, through Restate's ingress (plain HTTP: Node 20+ and browsers). */
+/** Runs of `restateWorkflow`, through Restate's ingress (plain HTTP with `fetch`). */
 export interface RestateClient {
   /** Starts a run; resolves to its id (`runId`, default a random UUID). Starting the same id again is a no-op. */
   start(input: string | ResponseInputItem[], options?: { runId?: string; traceId?: string; history?: ResponseInputItem[] }): Promise<string>;

@@ -1,11 +1,11 @@
 // Runs of mcp-loop's Restate workflow (mcp-loop/restate), from anywhere: plain HTTP to Restate's ingress, no
-// Restate SDK and no wasm, so it works in Node 20 and in browsers too.
+// Restate SDK and no wasm: `fetch` is all it needs (Node 20 or later).
 
 import { McpLoopError, configError } from './errors.js';
 
 /**
  * A client for runs of `restateWorkflow` through Restate's ingress at `url`: start, follow, decide, cancel and
- * read results. Plain HTTP (works in Node 20 and browsers); `headers` go with every request.
+ * read results. Plain HTTP with `fetch`; `headers` go with every request.
  */
 export function restateClient({ url, name = 'mcpLoop', headers = {}, fetch: fetchFn = globalThis.fetch } = {}) {
   if (typeof url !== 'string' || !url) throw configError('restateClient needs the ingress url');

@@ -124,7 +124,7 @@ declare const servers: NonNullable<AgentOptions['servers']>;`,
     ],
   },
 
-  "// Anywhere (Node 20 or later, a browser): no Restate SDK needed, plain HTTP to Restate's ingress.": {
+  "// Anywhere (Node 20 or later): no Restate SDK needed, plain HTTP to Restate's ingress.": {
     check: [{ env: 'node' }],
     run: (local) => ({
       replace: [

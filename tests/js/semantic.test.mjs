@@ -142,3 +142,9 @@ test('a connectMcp connection can serve as an agent’s server', async () => {
   await connection.close();
   assert.throws(() => ToolLoop.start({ model: 'm', approve: () => true }, {}, 'x'), (e) => e.code === 'config');
 });
+
+test('allowTools and denyTools also hold for tools listed directly', async () => {
+  const connection = await connectMcp({ url: counting.url, allowTools: ['slow-*'], denyTools: ['slow-write'] });
+  assert.deepEqual((await connection.listTools()).map((t) => t.name), ['slow-lookup']);
+  await connection.close();
+});
