@@ -196,3 +196,19 @@ test('runTimeoutMs is a durable deadline: a run past it ends cancelled and its c
     await pool.stop();
   }
 });
+
+test('a run continues an earlier run’s conversation from its history', async () => {
+  const pool = await workers();
+  try {
+    const first = await client.result(await client.start('Do one round of slow lookups tagged h1.', { runId: 'history-1' }));
+    assert.ok(first.history?.length > 1, 'the first run kept its conversation');
+    const id = await client.start('Do one round of slow lookups tagged h2.', { runId: 'history-2', history: first.history });
+    const second = await client.result(id);
+    assert.equal(second.status, 'completed');
+    // Its first model request starts with the earlier conversation, then the new input.
+    const opening = model.requests.map((r) => JSON.stringify(JSON.parse(r.body).input)).find((input) => input.includes('tagged h2'));
+    assert.ok(opening.indexOf('tagged h1') >= 0 && opening.indexOf('tagged h1') < opening.indexOf('tagged h2'), opening);
+  } finally {
+    await pool.stop();
+  }
+});
