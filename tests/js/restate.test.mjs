@@ -78,30 +78,39 @@ test('a worker killed with SIGKILL 20 times under load: every run completes, no 
   const pool = await workers('-'); // no tool waits for a person
   try {
     counting.reset();
-    const kinds = Array.from({ length: 50 }, (_, i) => (i % 2 ? 'writes' : 'lookups'));
-    const ids = await Promise.all(kinds.map((kind, i) => client.start(`Do two rounds of slow ${kind} tagged k${i}.`, { runId: `kill-${i}` })));
-    const done = Promise.all(ids.map((id) => client.result(id)));
-    let settled = false;
-    done.finally(() => (settled = true));
-    const killed = [];
-    while (killed.length < 20) {
-      await sleep(100 + Math.random() * 300);
-      // Kill only while a second process is serving, so that runs always have somewhere to go.
-      if (pool.pids().length === 2) killed.push(pool.killOne());
+    // Waves of 50 conversations (half writes, half lookups), a new one whenever the last ended before the 20th
+    // kill: every kill lands while runs are under way.
+    const waves = [];
+    let kills = 0;
+    while (kills < 20) {
+      const w = waves.length;
+      const kinds = Array.from({ length: 50 }, (_, i) => (i % 2 ? 'writes' : 'lookups'));
+      const ids = await Promise.all(kinds.map((kind, i) => client.start(`Do two rounds of slow ${kind} tagged k${w}-${i}.`, { runId: `kill-${w}-${i}` })));
+      const wave = { w, kinds, settled: false };
+      wave.done = Promise.all(ids.map((id) => client.result(id))).finally(() => (wave.settled = true));
+      waves.push(wave);
+      while (kills < 20 && !wave.settled) {
+        await sleep(100 + Math.random() * 300);
+        // Only while a second process serves, so that runs always have somewhere to go.
+        if (!wave.settled && pool.pids().length === 2) kills += Boolean(pool.killOne());
+      }
     }
-    const results = await done;
-    assert.ok(!settled || killed.length === 20);
+    const outcomes = await Promise.all(waves.map((wave) => wave.done));
     const counts = countOf(counting.calls());
-    let interrupted = 0;
-    let ranAnyway = 0;
-    for (const [i, result] of results.entries()) {
-      assert.equal(result.status, 'completed', `run ${i}`);
-      assert.equal(result.turns, 3, `run ${i}: no model turn lost`);
-      const expected = labels(`k${i}`);
-      assert.equal(result.toolCalls.length, 6, `run ${i}: every call has an outcome`);
-      for (const [j, call] of result.toolCalls.entries()) {
-        const label = expected[j];
-        if (kinds[i] === 'writes') {
+    let [writes, interrupted, ranAnyway] = [0, 0, 0];
+    for (const [n, { w, kinds }] of waves.entries()) {
+      for (const [i, result] of outcomes[n].entries()) {
+        assert.equal(result.status, 'completed', `run ${w}-${i}`);
+        assert.equal(result.turns, 3, `run ${w}-${i}: no model turn lost`);
+        const expected = labels(`k${w}-${i}`);
+        assert.equal(result.toolCalls.length, 6, `run ${w}-${i}: every call has an outcome`);
+        for (const [j, call] of result.toolCalls.entries()) {
+          const label = expected[j];
+          if (kinds[i] === 'lookups') {
+            assert.equal(call.output, `looked up ${label}`, 'a lookup is read-only: made again when interrupted');
+            continue;
+          }
+          writes += 1;
           assert.ok((counts.get(label) ?? 0) <= 1, `${label} written ${counts.get(label)} times`);
           if (call.isError) {
             assert.match(call.output, /outcome of this call is unknown/);
@@ -111,12 +120,10 @@ test('a worker killed with SIGKILL 20 times under load: every run completes, no 
             assert.equal(call.output, `wrote ${label}`);
             assert.equal(counts.get(label), 1);
           }
-        } else {
-          assert.equal(call.output, `looked up ${label}`, 'a lookup is read-only: made again when interrupted');
         }
       }
     }
-    console.log(`# ${killed.length} workers killed; ${interrupted} of 150 writes interrupted (${ranAnyway} of them had run; the model was told), none made twice`);
+    console.log(`# ${kills} kills over ${waves.length} wave(s); ${interrupted} of ${writes} writes interrupted (${ranAnyway} of them had run; the model was told), none made twice`);
   } finally {
     await pool.stop();
   }
