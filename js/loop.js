@@ -41,7 +41,11 @@ export class ToolLoop {
   }
 
   modelResponse(id, response, { headers } = {}) {
-    const head = headers ? JSON.stringify(headers instanceof Headers ? Object.fromEntries(headers) : headers) : '';
+    // Portkey's own response headers are what a turn's details keep (as the agent's model client does).
+    const portkey = Object.entries(headers instanceof Headers ? Object.fromEntries(headers) : (headers ?? {}))
+      .map(([name, value]) => [name.toLowerCase(), String(value)])
+      .filter(([name]) => name.startsWith('x-portkey-'));
+    const head = portkey.length ? JSON.stringify(portkey) : '';
     return this.#call((c) => c.handleModelResponse(id, JSON.stringify(response), head, this.#now()));
   }
 

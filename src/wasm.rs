@@ -73,7 +73,7 @@ fn run_options(json: &str) -> Result<RunOptions, JsValue> {
     read().map_err(|e| js_error(&Error::config(e)))
 }
 
-/// Headers as JSON `[[name, value], …]`.
+/// Headers as JSON `[[name, value], …]` or `{ name: value }`.
 fn header_list(json: &str) -> Result<Vec<(String, String)>, JsValue> {
     Fields::new(&json!({ "headers": parse("invalid headers", json)? }), "")
         .and_then(|f| f.headers("headers"))
@@ -342,7 +342,7 @@ impl WasmToolLoop {
     }
 
     /// The model's response (a Responses `Response`, JSON) to effect `id`, with the endpoint's `x-portkey-*`
-    /// response headers (a JSON object, or empty); false when it is no longer pending.
+    /// response headers (JSON, lower-cased names; or empty); false when it is no longer pending.
     #[wasm_bindgen(js_name = handleModelResponse)]
     pub fn handle_model_response(
         &mut self,
@@ -351,17 +351,7 @@ impl WasmToolLoop {
         headers: &str,
         now_ms: f64,
     ) -> Result<bool, JsValue> {
-        let headers = match headers {
-            "" => Vec::new(),
-            text => match parse("invalid headers", text)? {
-                Value::Object(map) => map
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_owned())))
-                    .filter(|(k, _)| k.starts_with("x-portkey-"))
-                    .collect(),
-                _ => return Err(js_error(&Error::config("headers are a JSON object of strings"))),
-            },
-        };
+        let headers = if headers.is_empty() { Vec::new() } else { header_list(headers)? };
         let response = ModelResponse::from_value(parse("invalid response", response)?)
             .map(|r| ModelResponse { headers, ..r })
             .map_err(|e| Error::model(None, format!("malformed response: {e}")));

@@ -82,7 +82,8 @@ test('the tool loop alone, driven by the host with its own clients, snapshotted 
         // Whatever finishes first is fed back; halfway through, the loop moves to a "new process".
         const [id, [kind, value]] = await Promise.race([...running].map(([id, p]) => p.then((v) => [id, v])));
         running.delete(id);
-        if (kind === 'model') loop.modelResponse(id, value);
+        // Response headers as an HTTP client has them: only Portkey's are kept, for the turn's details.
+        if (kind === 'model') loop.modelResponse(id, value, { headers: { 'X-Portkey-Cache-Status': 'MISS', 'set-cookie': 'session=1' } });
         else loop.toolResult(id, value);
         if (!restored && kind === 'tool') {
           restored = true;
@@ -96,6 +97,7 @@ test('the tool loop alone, driven by the host with its own clients, snapshotted 
   assert.equal(result.status, 'completed');
   assert.equal(result.toolCalls.length, 6);
   assert.match(result.outputText, /looked up r2c/);
+  assert.deepEqual(result.turnDetails.at(-1).headers, { 'x-portkey-cache-status': 'MISS' });
   assert.throws(() => ToolLoop.start({ model: 'm', maxTurns: 0 }, {}, 'x'), (e) => e.code === 'config');
   assert.throws(() => loop.modelResponse(999, {}), (e) => e.code === 'host');
 });
