@@ -37,6 +37,7 @@ export function restateWorkflow(options, { name = 'mcpLoop', onEvent } = {}) {
       }),
       snapshot: restate.handlers.workflow.shared(async (ctx) => (await ctx.get('snapshot')) ?? null),
       events: restate.handlers.workflow.shared(async (ctx, { after = 0 } = {}) => {
+        if (!Number.isInteger(after) || after < 0) throw new TerminalError('after must be a position: 0 or more');
         const [run, starts] = await Promise.all([ctx.get('run'), ctx.get('chunks')]);
         const total = run?.events ?? 0;
         // The chunks holding events from position `after` on (each starts where `starts` says).
@@ -122,6 +123,8 @@ function openWorker(options, onEvent) {
  */
 async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.key, history }) {
   if (typeof input !== 'string' && !Array.isArray(input)) throw new TerminalError('the run needs an input: text or input items');
+  if (history !== undefined && !Array.isArray(history)) throw new TerminalError('history must be a list of input items');
+  if (typeof traceId !== 'string') throw new TerminalError('traceId must be a string');
   let clock = 0;
   const now = () => clock;
   const state = { status: 'running', turn: 0, events: 0 };

@@ -183,8 +183,10 @@ test('cancel stops a run mid-call (the server is told) and it ends cancelled; a 
     await waitFor('the cancellation at the server', () => counting.calls()[0].cancelled);
     assert.equal((await client.status(id)).status, 'cancelled');
 
-    const bad = await client.start(null, { runId: 'bad-1' });
-    await assert.rejects(client.result(bad), /the run needs an input/);
+    // Bad requests end at once (never retried by Restate).
+    await assert.rejects(client.result(await client.start(null, { runId: 'bad-1' })), /the run needs an input/);
+    await assert.rejects(client.result(await client.start('hi', { runId: 'bad-2', history: 'no' })), /history must be a list/);
+    await assert.rejects(client.events(id, { after: -1 }), /after must be a position/);
   } finally {
     await pool.stop();
   }
