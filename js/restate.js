@@ -257,17 +257,21 @@ class Deadline {
 }
 
 /**
- * Starts a round's tool calls: one journaled step says they are about to run, then each call is its own step.
+ * Starts a round's tool calls: one journaled step says they are about to run (unless all may run again), then
+ * each call is its own step.
  * When Restate replays this (a worker died) and a call's step runs again after the announcement came from the
  * journal, the call may have run already: it runs again only if the loop says so (`retryIfInterrupted`, the
  * `inflight` rule), else the model is told its outcome is unknown.
  */
 async function startCalls(ctx, worker, calls) {
   let fresh = false;
-  await ctx.run(`calls ${calls[0].callId}`, () => {
-    fresh = true;
-    return calls.map((c) => c.callId);
-  });
+  // A round of calls that may all run again needs no announcement (one round trip to restate-server less).
+  if (!calls.every((c) => c.retryIfInterrupted)) {
+    await ctx.run(`calls ${calls[0].callId}`, () => {
+      fresh = true;
+      return calls.map((c) => c.callId);
+    });
+  }
   return calls.map((call) => {
     const controller = new AbortController();
     const step = ctx.run(`tool ${call.callId}`, () => {
