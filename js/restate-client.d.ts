@@ -46,7 +46,7 @@ export interface RestateClient {
   pending(runId: string): Promise<PendingCall[]>;
   /** Decides every call of the current pause (a decision for a call that does not wait is refused). */
   decide(runId: string, decisions: Decisions): Promise<{ decided: number }>;
-  /** Cancels the run: it ends `cancelled` with the results it had. */
+  /** Cancels the run: it ends `cancelled` with the results it had. False when it was cancelled already. */
   cancel(runId: string, reason?: string): Promise<boolean>;
 }
 

@@ -13,7 +13,13 @@ export function restateClient({ url, name = 'mcpLoop', headers = {}, fetch: fetc
   const request = async (path, init = {}) => {
     const response = await fetchFn(`${base}${path}`, { ...init, headers: { 'content-type': 'application/json', ...headers, ...init.headers } });
     const text = await response.text();
-    const body = text ? JSON.parse(text) : null;
+    let body = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      // Not Restate's JSON (a proxy's page, say): the status tells what happened.
+      if (response.ok) throw new McpLoopError(`Restate answered with what is not JSON: ${text.slice(0, 200)}`, { code: 'restate', status: response.status });
+    }
     if (!response.ok) throw new McpLoopError(body?.message ?? `Restate answered ${response.status}`, { code: 'restate', status: response.status });
     return body;
   };

@@ -29,45 +29,56 @@ export function restateWorkflow(options, { name = 'mcpLoop', onEvent } = {}) {
   return restate.workflow({
     name,
     handlers: {
-      run: (ctx, request) => terminal(() => runConversation(ctx, worker, loopOptions, request ?? {})),
-      status: restate.handlers.workflow.shared(async (ctx) => {
-        const run = (await ctx.get('run')) ?? { status: 'unknown' };
-        if (run.pending) run.pending = await undecided(ctx, run.pending);
-        return run;
-      }),
+      run: (ctx, request) => terminal(ctx, () => runConversation(ctx, worker, loopOptions, request ?? {})),
+      status: restate.handlers.workflow.shared((ctx) => progress(ctx)),
       snapshot: restate.handlers.workflow.shared(async (ctx) => (await ctx.get('snapshot')) ?? null),
-      events: restate.handlers.workflow.shared(async (ctx, { after = 0 } = {}) => {
+      events: restate.handlers.workflow.shared(async (ctx, request) => {
+        const after = request?.after ?? 0;
         if (!Number.isInteger(after) || after < 0) throw new TerminalError('after must be a position: 0 or more');
-        const [run, starts] = await Promise.all([ctx.get('run'), ctx.get('chunks')]);
-        const total = run?.events ?? 0;
-        // The chunks holding events from position `after` on (each starts where `starts` says).
-        const first = Math.max(0, (starts ?? []).findLastIndex((start) => start <= after));
+        const [run, written] = await Promise.all([progress(ctx), ctx.get('chunks')]);
+        const starts = written ?? [];
+        const total = run.events ?? 0;
+        // The chunks holding events from position `after` on (each starts where `starts` says); a chunk written
+        // after `run` was read is left for the next call.
+        const first = Math.max(0, starts.findLastIndex((start) => start <= after));
         const wanted = after < total ? range(first, starts.length) : [];
         const chunks = await Promise.all(wanted.map((n) => ctx.get(`events.${n}`)));
-        const events = chunks.flatMap((c) => c ?? []).slice(after - (starts?.[first] ?? 0));
-        return { events, next: Math.max(after, total), status: run?.status ?? 'unknown' };
+        const base = starts[first] ?? 0;
+        const events = chunks.flatMap((c) => c ?? []).slice(after - base, total - base);
+        return { events, next: Math.max(after, total), status: run.status };
       }),
       decide: restate.handlers.workflow.shared(async (ctx, decisions) => {
-        const run = await ctx.get('run');
-        const list = decisionList(decisions, run?.status === 'awaiting_approval' ? await undecided(ctx, run.pending) : []);
+        const run = await progress(ctx);
+        const list = decisionList(decisions, run.pending);
         for (const decision of list) await ctx.promise(`decision.${decision.callId}`).resolve(decision);
         return { decided: list.length };
       }),
       cancel: restate.handlers.workflow.shared(async (ctx, reason) => {
-        await ctx.promise('cancel').resolve(typeof reason === 'string' && reason ? reason : 'cancelled');
+        const cancel = ctx.promise('cancel');
+        if ((await cancel.peek()) !== undefined) return false;
+        await cancel.resolve(typeof reason === 'string' && reason ? reason : 'cancelled');
         return true;
       }),
     },
   });
 }
 
-/** Runs `work`; mcp-loop's own errors (bad input, a broken host) end the run: Restate must not retry them. */
-async function terminal(work) {
+/** Errors the run has already recorded in its state. */
+const recorded = new WeakSet();
+
+/**
+ * Runs the `run` handler. mcp-loop's own errors (bad input, a broken host) end the run, as terminal errors do:
+ * Restate must not retry them, and the run's state says it failed. Other errors are Restate's to retry.
+ */
+async function terminal(ctx, work) {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof McpLoopError) throw new TerminalError(error.message);
-    throw error;
+    if (!(error instanceof McpLoopError || error instanceof TerminalError)) throw error;
+    // Ours are bad requests, unless mcp-loop said otherwise or Restate cancelled the invocation.
+    const code = error instanceof McpLoopError ? error.code : error instanceof restate.CancelledError ? 'cancelled' : 'config';
+    if (!recorded.has(error)) ctx.set('run', { status: 'failed', error: { code, message: error.message } });
+    throw error instanceof TerminalError ? error : new TerminalError(error.message);
   }
 }
 
@@ -143,18 +154,21 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
   };
 
   const listed = await ctx.run('tools', () => attempt(async () => ({ tools: await worker.tools() })));
-  if (listed.error) {
-    Object.assign(state, { status: 'failed', error: listed.error });
+  const fail = (error) => {
+    Object.assign(state, { status: 'failed', error });
     publish(false);
-    throw new TerminalError(listed.error.message);
-  }
+    const terminalError = new TerminalError(error.message);
+    recorded.add(terminalError);
+    return terminalError;
+  };
+  if (listed.error) throw fail(listed.error);
   clock = listed.at;
   const begin = history ? [...history, ...(typeof input === 'string' ? [{ role: 'user', content: input }] : input)] : input;
   const loop = ToolLoop.start(loopOptions, listed.tools, begin, { traceId, now });
   const cancelled = ctx.promise('cancel').get().map((reason) => ({ cancelled: reason }));
   const limit = new Deadline(ctx, loopOptions.runTimeoutMs, cancelled);
   await limit.resume();
-  const inflight = []; // { id, step, controller }, in the order the calls went out
+  const inflight = []; // { id, kind, step, controller, outcome? }, in the order the calls went out
   let batch = null; // the calls of this round, announced together before any starts
   let pause = 0;
 
@@ -199,29 +213,30 @@ async function runConversation(ctx, worker, loopOptions, { input, traceId = ctx.
         continue;
       }
       case 'done': {
-        if (out.error) {
-          Object.assign(state, { status: 'failed', error: { code: out.error.code, message: out.error.message, status: out.error.status } });
-          publish(false);
-          throw new TerminalError(out.error.message);
-        }
+        if (out.error) throw fail({ code: out.error.code, message: out.error.message, status: out.error.status });
         Object.assign(state, { status: out.result.status === 'cancelled' ? 'cancelled' : 'done' });
         publish(false);
         return out.result;
       }
       default: {
-        // `wait`: for the oldest outcome.
+        // `wait`. Outcomes go to the loop in the order the calls went out; every open step is awaited at once
+        // (Restate runs a step's work only while it is awaited), and the journal fixes which one came first.
         if (events.length) publish(false);
-        const next = inflight.shift();
-        if (!next) throw new TerminalError('the tool loop waits for nothing (a bug in mcp-loop)');
-        const outcome = await RestatePromise.race([next.step, limit.stop]);
-        if (outcome.cancelled) {
-          next.controller.abort(outcome.cancelled);
-          inflight.unshift(next);
-          loop.cancel(outcome.cancelled);
+        if (!inflight.length) throw new TerminalError('the tool loop waits for nothing (a bug in mcp-loop)');
+        if (inflight[0].outcome) {
+          const next = inflight.shift();
+          clock = next.outcome.at;
+          feed(loop, next, next.outcome);
           continue;
         }
-        clock = outcome.at;
-        feed(loop, next, outcome);
+        const open = inflight.filter((f) => !f.outcome);
+        const first = await RestatePromise.race([limit.stop, ...open.map((f) => f.step.map((outcome) => ({ f, outcome })))]);
+        if (first.cancelled) {
+          for (const f of inflight) f.controller.abort(first.cancelled);
+          loop.cancel(first.cancelled);
+          continue;
+        }
+        first.f.outcome = first.outcome;
       }
     }
   }
@@ -286,7 +301,8 @@ async function startCalls(ctx, worker, calls) {
  * (Restate would retry it, and a tool call must not be repeated that way). */
 async function attempt(work) {
   try {
-    return { at: Date.now(), ...(await work()) };
+    const value = await work();
+    return { at: Date.now(), ...value };
   } catch (error) {
     return { at: Date.now(), error: { code: error?.code ?? 'host', message: String(error?.message ?? error), status: error?.status } };
   }
@@ -325,10 +341,14 @@ async function approvals(ctx, worker, pending, pause, state, publish, cancelled)
   return answer.cancelled ? answer : [...waved, ...answer.decisions];
 }
 
-/** The calls of `pending` not decided yet. */
-async function undecided(ctx, pending = []) {
-  const done = await Promise.all(pending.map((c) => ctx.promise(`decision.${c.callId}`).peek()));
-  return pending.filter((_, i) => done[i] === undefined);
+/** The run's state as the client sees it: only the calls not decided yet wait, and a pause whose calls are all
+ * decided is running again (the run itself says so at its next step). */
+async function progress(ctx) {
+  const run = (await ctx.get('run')) ?? { status: 'unknown' };
+  if (run.status !== 'awaiting_approval') return { ...run, pending: undefined };
+  const done = await Promise.all(run.pending.map((c) => ctx.promise(`decision.${c.callId}`).peek()));
+  const pending = run.pending.filter((_, i) => done[i] === undefined);
+  return pending.length ? { ...run, pending } : { ...run, status: 'running', pending: undefined };
 }
 
 /** Decisions for calls of `pending`, each at most once. */

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { restateClient } from 'mcp-loop/restate/client';
 import { root } from '../support/procs.mjs';
-import { startCountingServer } from '../support/counting-server.mjs';
+import { overlap, startCountingServer } from '../support/counting-server.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startRestate, startWorkers } from '../support/restate.mjs';
 
@@ -33,6 +33,11 @@ async function workers(approve, options, more = {}) {
 }
 
 const execFileP = promisify(execFile);
+const collect = async (iterable) => {
+  const items = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+};
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const labels = (tag, rounds = 2) => Array.from({ length: rounds }, (_, k) => ['a', 'b', 'c'].map((s) => `${tag}-r${k + 1}${s}`)).flat();
 const countOf = (calls) => calls.reduce((m, c) => m.set(c.label, (m.get(c.label) ?? 0) + 1), new Map());
@@ -59,15 +64,20 @@ test('50 conversations of three turns with parallel calls over two workers: all 
       assert.deepEqual(result.toolCalls.map((c) => c.output), labels(`c${i}`).map((l) => `looked up ${l}`));
     }
     const calls = counting.calls();
+    // Alone, the calls of a round run at once, not one after another.
+    await client.result(await client.start('Do two rounds of slow lookups tagged solo.', { runId: 'load-solo' }));
+    for (const round of [1, 2]) {
+      const mine = counting.calls().filter((c) => c.label.startsWith(`solo-r${round}`));
+      assert.ok(mine.length === 3 && overlap(mine), `round ${round}: ${JSON.stringify(mine)}`);
+    }
     assert.equal(calls.length, 300);
     assert.ok([...countOf(calls).values()].every((n) => n === 1), 'no call made twice');
     assert.equal(new Set(calls.map((c) => c.session)).size, 2, 'both workers called the server, each on its one session');
     const events = await client.events(ids[0]);
     assert.equal(events.status, 'done');
-    assert.deepEqual(
-      events.events.filter((e) => e.type === 'toolCallFinished').map((e) => e.output),
-      labels('c0').map((l) => `looked up ${l}`),
-    );
+    const finished = events.events.filter((e) => e.type === 'toolCallFinished');
+    assert.deepEqual(finished.map((e) => e.output), labels('c0').map((l) => `looked up ${l}`));
+    assert.ok(finished.every((e) => e.durationMs >= 45), `each call took its 50 ms: ${finished.map((e) => e.durationMs)}`);
     assert.equal((await client.snapshot(ids[0])).format, 'mcp-loop/run');
   } finally {
     await pool.stop();
@@ -177,6 +187,7 @@ test('cancel stops a run mid-call (the server is told) and it ends cancelled; a 
     const id = await client.start('Wait forever, please.', { runId: 'cancel-1' });
     await waitFor('the call', () => counting.calls().length === 1);
     assert.equal(await client.cancel(id, 'the user gave up'), true);
+    assert.equal(await client.cancel(id, 'again'), false, 'cancelled already');
     const result = await client.result(id);
     assert.equal(result.status, 'cancelled');
     assert.equal(result.reason, 'the user gave up');
@@ -184,7 +195,9 @@ test('cancel stops a run mid-call (the server is told) and it ends cancelled; a 
     assert.equal((await client.status(id)).status, 'cancelled');
 
     // Bad requests end at once (never retried by Restate).
-    await assert.rejects(client.result(await client.start(null, { runId: 'bad-1' })), /the run needs an input/);
+    await assert.rejects(client.result(await client.start(null, { runId: 'bad-1' })), (e) => e.code === 'config' && /the run needs an input/.test(e.message));
+    assert.equal((await client.status('bad-1')).status, 'failed', 'a follower sees the end');
+    assert.deepEqual([...(await collect(client.follow('bad-1')))], []);
     await assert.rejects(client.result(await client.start('hi', { runId: 'bad-2', history: 'no' })), /history must be a list/);
     await assert.rejects(client.events(id, { after: -1 }), /after must be a position/);
   } finally {
