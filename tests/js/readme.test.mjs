@@ -20,7 +20,7 @@ import { freePort, root, startEverything, startGateway, startProcess } from '../
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startCountingServer } from '../support/counting-server.mjs';
 import { installPacked, packCleanClone } from '../support/packed.mjs';
-import { NODE22, startRestate } from '../support/restate.mjs';
+import { WORKER_NODE, startRestate } from '../support/restate.mjs';
 
 const README = process.env.README ?? join(root, 'README.md');
 const NAME = relative(root, README).startsWith('..') ? README : relative(root, README);
@@ -223,7 +223,7 @@ before(async () => {
   const serving = blocks.find((b) => BLOCKS[b.first]?.serve);
   const file = join(local.app, 'readme-worker.mjs');
   await writeFile(file, blockSource(serving, BLOCKS[serving.first].serve(local)));
-  local.worker = await startProcess('the README worker', NODE22, [file], { env: { RESTATE_LOGGING: 'WARN' }, probe: () => listening(local.workerPort) });
+  local.worker = await startProcess('the README worker', WORKER_NODE, [file], { env: { RESTATE_LOGGING: 'WARN' }, probe: () => listening(local.workerPort) });
   await local.restate.register(`http://127.0.0.1:${local.workerPort}`);
   local.portkey = { baseURL: gateway.url, provider: 'openai', customHost: model.url, authorization: 'Bearer standin' };
   // For the type checks: Node's types and the official MCP SDK (a snippet passes its Client), as the app would have them.

