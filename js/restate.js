@@ -23,6 +23,10 @@ const { RestatePromise, TerminalError } = restate;
  * runs. `onEvent` gets the worker's own events (servers connecting, their logs, warnings).
  */
 export function restateWorkflow(options, { name = 'mcpLoop', onEvent } = {}) {
+  if (typeof Promise.withResolvers !== 'function') {
+    // The SDK would fail every invocation with a TypeError, and Restate would retry it forever.
+    throw configError(`mcp-loop/restate needs Node 22 or later (the Restate SDK uses Promise.withResolvers); this is Node ${process.versions.node}`);
+  }
   const loopOptions = loopOptionsOf(options);
   // Options are checked now; connections open with the first run.
   const worker = openWorker(options, onEvent);
@@ -35,14 +39,16 @@ export function restateWorkflow(options, { name = 'mcpLoop', onEvent } = {}) {
       events: restate.handlers.workflow.shared(async (ctx, request) => {
         const after = request?.after ?? 0;
         if (!Number.isInteger(after) || after < 0) throw new TerminalError('after must be a position: 0 or more');
-        const [run, written] = await Promise.all([progress(ctx), ctx.get('chunks')]);
-        const starts = written ?? [];
+        // One context operation at a time: the SDK refuses overlapping ones ("awaitNext already pending").
+        const run = await progress(ctx);
+        const starts = (await ctx.get('chunks')) ?? [];
         const total = run.events ?? 0;
         // The chunks holding events from position `after` on (each starts where `starts` says); a chunk written
         // after `run` was read is left for the next call.
         const first = Math.max(0, starts.findLastIndex((start) => start <= after));
         const wanted = after < total ? range(first, starts.length) : [];
-        const chunks = await Promise.all(wanted.map((n) => ctx.get(`events.${n}`)));
+        const chunks = [];
+        for (const n of wanted) chunks.push(await ctx.get(`events.${n}`));
         const base = starts[first] ?? 0;
         const events = chunks.flatMap((c) => c ?? []).slice(after - base, total - base);
         return { events, next: Math.max(after, total), status: run.status };
@@ -348,8 +354,8 @@ async function approvals(ctx, worker, pending, pause, state, publish, cancelled)
 async function progress(ctx) {
   const run = (await ctx.get('run')) ?? { status: 'unknown' };
   if (run.status !== 'awaiting_approval') return { ...run, pending: undefined };
-  const done = await Promise.all(run.pending.map((c) => ctx.promise(`decision.${c.callId}`).peek()));
-  const pending = run.pending.filter((_, i) => done[i] === undefined);
+  const pending = [];
+  for (const call of run.pending) if ((await ctx.promise(`decision.${call.callId}`).peek()) === undefined) pending.push(call);
   return pending.length ? { ...run, pending } : { ...run, status: 'running', pending: undefined };
 }
 

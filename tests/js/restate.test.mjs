@@ -79,6 +79,7 @@ test('50 conversations of three turns with parallel calls over two workers: all 
     assert.deepEqual(finished.map((e) => e.output), labels('c0').map((l) => `looked up ${l}`));
     assert.ok(finished.every((e) => e.durationMs >= 45), `each call took its 50 ms: ${finished.map((e) => e.durationMs)}`);
     assert.equal((await client.snapshot(ids[0])).format, 'mcp-loop/run');
+    assert.doesNotMatch(pool.output(), /awaitNext already pending|ERROR/, 'the handlers keep to what the SDK allows');
   } finally {
     await pool.stop();
   }
@@ -168,6 +169,7 @@ test('an approval waits while every worker is stopped, and completes after decid
     assert.deepEqual(result.toolCalls.map((c) => c.output), ['wrote appr-r1a', 'Error: rejected by the user: this call was not run', 'wrote appr-r1c']);
     assert.deepEqual(counting.calls().map((c) => c.label).sort(), ['appr-r1a', 'appr-r1c']);
     await assert.rejects(client.decide(id, { x: true }), /call x does not wait for a decision/);
+    assert.doesNotMatch(pool.output(), /awaitNext already pending/, 'status, decide and events keep to one context operation at a time');
   } finally {
     await pool.stop();
   }
@@ -233,4 +235,9 @@ test('a run continues an earlier run’s conversation from its history', async (
   } finally {
     await pool.stop();
   }
+});
+
+test('on Node before 22 the workflow refuses at once, saying what it needs (the SDK would fail every run)', { skip: typeof Promise.withResolvers === 'function' && 'this Node has what the SDK needs' }, async () => {
+  const { restateWorkflow } = await import('mcp-loop/restate');
+  assert.throws(() => restateWorkflow({ model: 'gpt-standin' }), (e) => e.code === 'config' && /needs Node 22 or later/.test(e.message));
 });
