@@ -9,6 +9,6 @@ export * from './restate-client.js';
  * Bind it into a Restate endpoint (`restate.serve({ services: [workflow] })`). Each process opens the MCP
  * connections once and reuses them across runs; the tool listing, every model request and every tool call is a
  * journaled step; approvals are durable promises. `onEvent` gets the worker's own events (servers connecting,
- * their logs, warnings). Throws `McpLoopError { code: 'config' }` for options that are not valid.
+ * their logs, warnings). Throws `McpLoopError { code: 'config' }` for options that are not valid, and on Node before 22.
  */
 export declare function restateWorkflow(options: AgentOptions, settings?: { name?: string; onEvent?: (event: AgentEvent) => void }): WorkflowDefinition<string, unknown>;
