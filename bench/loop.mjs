@@ -6,6 +6,7 @@
 //
 //   node bench/loop.mjs [runs]        (after `npm run build`; Node 22 comes with `npm test`'s setup)
 //   BENCH_PROFILE=dir node bench/loop.mjs 1   also writes a CPU profile of each mcp-loop run into dir
+//   BENCH_ONLY=303 node bench/loop.mjs        only the scenarios whose name starts so
 //
 // Clients: `fetch floor` and `node:http floor` send the scenario's raw requests hard-coded (the least any client
 // must do); `Portkey guide` is the loop Portkey's MCP guide shows (MCP SDK client + `openai`); `Agents JS` the
@@ -18,11 +19,12 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = fileURLToPath(import.meta.url);
 const CLIENTS = ['fetch floor', 'node:http floor', 'Portkey guide', 'Agents JS', 'Vercel AI', 'mcp-loop'];
-const SCENARIOS = [
+const ALL_SCENARIOS = [
   { name: '5 turns × 3 parallel 50 ms calls', prompt: 'Do five rounds of slow lookups.', delayMs: 50, calls: 15, catalog: 0 },
   { name: '50 turns × 1 instant call', prompt: 'Do 50 single lookups.', delayMs: 0, calls: 50, catalog: 0 },
   { name: '303-tool catalog, 1 call', prompt: 'Do 1 single lookups.', delayMs: 0, calls: 1, catalog: 302 },
 ];
+const SCENARIOS = ALL_SCENARIOS.filter((s) => s.name.startsWith(process.env.BENCH_ONLY ?? ''));
 
 // ---- the child: one client, one run ----------------------------------------------------------------------
 

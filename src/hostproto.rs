@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn loop_outputs_carry_the_request_with_its_tools_text() {
-        let tools = Arc::new(ToolList::new(vec![json!({"type": "function", "name": "a"})]));
+        let tools = Arc::new(ToolList::new(&[json!({"type": "function", "name": "a"})]));
         let request = ModelRequest { fields: json!({"model": "m"}).as_object().unwrap().clone(), tools };
         let id = EffectId::new(Owner::Loop, 1);
         let call = LoopOutput::Effect(LoopEffect::CallModel { id, request });

@@ -75,7 +75,7 @@ fn run_options(json: &str) -> Result<RunOptions, JsValue> {
 
 /// Headers as JSON `[[name, value], …]` or `{ name: value }`.
 fn header_list(json: &str) -> Result<Vec<(String, String)>, JsValue> {
-    Fields::new(&json!({ "headers": parse("invalid headers", json)? }), "")
+    Fields::new(&json::object([("headers", parse("invalid headers", json)?)]), "")
         .and_then(|f| f.headers("headers"))
         .map_err(|e| js_error(&Error::host(e)))
 }
@@ -436,8 +436,7 @@ fn listed_tools(value: &Value) -> Result<Vec<ServerTools>, String> {
 pub fn to_function_tools(tools: &str, options: &str) -> Result<String, JsValue> {
     let tools = parse("invalid tools", tools)?;
     let options = parse("invalid options", options)?;
-    let out = schema::convert_json(tools, &options).map_err(|e| js_error(&Error::config(e)))?;
-    Ok(json::text(&out))
+    schema::convert_json(tools, &options).map_err(|e| js_error(&Error::config(e)))
 }
 
 #[cfg(test)]

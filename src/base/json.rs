@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 /// The compact JSON text of `value`, as `value.to_string()` gives it, without `Display`: that one carries the
 /// pretty printer too (for `{:#}`), which nothing here uses. Outputs for hosts are written with it directly,
 /// never built as a JSON value first (which would copy what they carry once more).
-pub(crate) fn text(value: &impl serde::Serialize) -> String {
+pub(crate) fn text<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 

@@ -2,6 +2,7 @@
 //! definitions, so that a server cannot swap what a tool does after it was first offered (and approved).
 
 use super::{Catalog, CatalogTool, MAX_NAMES_KEPT, tool_key};
+use crate::base::json;
 use serde_json::{Map, Value};
 
 /// Which tools of a server the model may see: names or `*` globs. Deny wins over allow; an empty allow list
@@ -51,11 +52,12 @@ pub enum ToolChanges {
 
 /// The definitions first seen, per tool (see `tool_key`), for the life of the agent. They are kept whole and
 /// compared exactly, not by a hash: a server that wants to swap a tool's meaning controls the new definition,
-/// and could craft one whose (non-cryptographic) hash matches. Key order does not count (JSON objects compare
-/// as maps), so a server that reorders its JSON has not changed its tool.
+/// and could craft one whose (non-cryptographic) hash matches. They are kept as JSON text (one string per
+/// tool, not a copy of every schema value); where the texts differ the values are compared, so key order does
+/// not count (JSON objects compare as maps), and a server that reorders its JSON has not changed its tool.
 #[derive(Debug, Clone)]
 pub(crate) struct Baseline {
-    /// `[description, input schema, annotations]` as first seen (or last accepted).
+    /// The text of `[description, input schema, annotations]` as first seen (or last accepted).
     seen: Map<String, Value>,
     /// Tools hidden by `block`.
     blocked: Map<String, Value>,
@@ -90,13 +92,16 @@ impl<'a> Definition<'a> {
         Definition(&tool.function.description, tool.input_schema(), tool.annotations.as_ref().unwrap_or(NONE))
     }
 
-    fn matches(&self, seen: &Value) -> bool {
-        matches!(seen.as_array().map(Vec::as_slice), Some([d, schema, annotations])
-            if d.as_str() == Some(self.0) && schema == self.1 && annotations == self.2)
+    fn to_text(&self) -> String {
+        json::text(&(self.0, self.1, self.2))
     }
 
-    fn to_value(&self) -> Value {
-        Value::Array(vec![self.0.into(), self.1.clone(), self.2.clone()])
+    /// Whether `seen` (a `to_text`) is this definition: the same text, or the same values in another order.
+    fn matches(&self, now: &str, seen: &Value) -> bool {
+        let Some(seen) = seen.as_str() else { return false };
+        seen == now
+            || matches!(serde_json::from_slice::<Value>(seen.as_bytes()).ok().as_ref().and_then(Value::as_array).map(Vec::as_slice),
+                Some([d, schema, annotations]) if d.as_str() == Some(self.0) && schema == self.1 && annotations == self.2)
     }
 }
 
@@ -108,9 +113,10 @@ impl Baseline {
         let mut unseen = Vec::new();
         for tool in &catalog.tools {
             let key = tool_key(&tool.server, &tool.tool);
-            let now = Definition::of(tool);
+            let definition = Definition::of(tool);
+            let now = definition.to_text();
             let unchanged = match self.seen.get(&key) {
-                Some(first) => now.matches(first),
+                Some(first) => definition.matches(&now, first),
                 // Past the bound, new tools are not taken: forgetting old definitions to make room would let a
                 // server that floods it with names come back with a changed tool as if it were new.
                 None if self.seen.len() >= self.limit => {
@@ -118,8 +124,8 @@ impl Baseline {
                     continue;
                 }
                 None => {
-                    self.seen.insert(key.clone(), now.to_value());
-                    true
+                    self.seen.insert(key, Value::String(now));
+                    continue;
                 }
             };
             if unchanged {
@@ -135,7 +141,7 @@ impl Baseline {
                     hide.push((server, name));
                 }
                 ToolChanges::Accept | ToolChanges::Warn => {
-                    self.seen.insert(key, now.to_value());
+                    self.seen.insert(key, Value::String(now));
                     changes.push(ToolChange { server, tool: name, blocked: false });
                 }
             }

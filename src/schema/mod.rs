@@ -12,10 +12,11 @@ pub(crate) mod names;
 pub(crate) mod strict;
 pub(crate) mod validate;
 
-use crate::base::json::{self, Fields, object};
+use crate::base::json::{self, Fields};
 use crate::base::text::cap_chars;
 use crate::wire::mcp::Tool;
 use crate::wire::responses::ToolList;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, OnceLock};
 
@@ -118,18 +119,33 @@ impl ConvertOptions {
 
 /// `toFunctionTools` and `mcp-loop convert`: converts one server's tools given as raw JSON (a `tools/list`
 /// result or an array of tools) with `options` `{server, toolPrefix, maxDescriptionChars, strict}`, and gives
-/// `{tools, routes: {name: {server, tool}}, notes}`.
-pub fn convert_json(tools: Value, options: &Value) -> Result<Value, String> {
+/// the JSON text of `{tools, routes: {name: {server, tool}}, notes}`.
+pub fn convert_json(tools: Value, options: &Value) -> Result<String, String> {
     let f = Fields::new(options, "options")?;
     let mut known = vec!["server"];
     known.extend_from_slice(ConvertOptions::KEYS);
     f.only(&known)?;
     let server = f.string("server")?.unwrap_or_else(|| "default".to_owned());
     let catalog = Catalog::from_json(&server, tools, &ConvertOptions::read(&f)?);
-    let routes: Map<String, Value> =
-        catalog.tools.iter().map(|t| (t.function.name.clone(), json!({"server": t.server, "tool": t.tool}))).collect();
-    let tools: Vec<Value> = catalog.tools.into_iter().map(|t| t.function.into_value()).collect();
-    Ok(object([("tools", tools.into()), ("routes", routes.into()), ("notes", catalog.notes.into())]))
+    let (tools, routes, notes) =
+        (catalog.functions().text(), json::text(&Routes(&catalog.tools)), json::text(&catalog.notes));
+    Ok(format!(r#"{{"tools":{tools},"routes":{routes},"notes":{notes}}}"#))
+}
+
+/// The routes of `convert_json`: `{name: {server, tool}}`.
+struct Routes<'a>(&'a [CatalogTool]);
+
+#[derive(serde::Serialize)]
+struct Route<'a> {
+    server: &'a str,
+    tool: &'a str,
+}
+
+impl<'a> Serialize for Routes<'a> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let route = |t: &'a CatalogTool| (t.function.name.as_str(), Route { server: &t.server, tool: &t.tool });
+        serializer.collect_map(self.0.iter().map(route))
+    }
 }
 
 /// One server's tools, as the catalog takes them.
@@ -301,7 +317,7 @@ impl Catalog {
     /// The function tools, as the request's `tools` list.
     pub fn functions(&self) -> &Arc<ToolList> {
         self.functions
-            .get_or_init(|| Arc::new(ToolList::new(self.tools.iter().map(|t| t.function.to_value()).collect())))
+            .get_or_init(|| Arc::new(ToolList::new(&self.tools.iter().map(|t| &t.function).collect::<Vec<_>>())))
     }
 
     /// Leaves out the tool `tool` of `server` (a blocked definition change); says so in the notes.
@@ -314,19 +330,15 @@ impl Catalog {
     }
 }
 
-impl FunctionTool {
-    fn to_value(&self) -> Value {
-        self.clone().into_value()
-    }
-
-    fn into_value(self) -> Value {
-        object([
-            ("type", self.kind.into()),
-            ("name", self.name.into()),
-            ("description", self.description.into()),
-            ("parameters", self.parameters),
-            ("strict", self.strict.into()),
-        ])
+impl Serialize for FunctionTool {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("type", self.kind)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("description", &self.description)?;
+        map.serialize_entry("parameters", &self.parameters)?;
+        map.serialize_entry("strict", &self.strict)?;
+        map.end()
     }
 }
 
@@ -440,7 +452,7 @@ mod tests {
         let sum = json!({"name":"get-sum","description":"Adds","inputSchema":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"]}});
         let catalog = Catalog::build(vec![one("everything", vec![sum.clone()])], &ConvertOptions::default(), None);
         assert_eq!(
-            catalog.tools[0].function.to_value(),
+            serde_json::to_value(&catalog.tools[0].function).unwrap(),
             json!({"type":"function","name":"get-sum","description":"Adds","parameters":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"],"additionalProperties":false},"strict":true})
         );
         let route = catalog.resolve("get-sum").unwrap();
@@ -448,7 +460,7 @@ mod tests {
         assert_eq!(catalog.resolve("nope"), None);
         let off = Catalog::build(vec![one("everything", vec![sum])], &options(StrictMode::Off), None);
         assert_eq!(
-            off.tools[0].function.to_value(),
+            serde_json::to_value(&off.tools[0].function).unwrap(),
             json!({"type":"function","name":"get-sum","description":"Adds","parameters":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"]},"strict":false})
         );
     }

@@ -156,23 +156,41 @@ impl ModelResponse {
     }
 }
 
-/// The function tools of a catalog, as a request's `tools` list and as its JSON text.
+/// The function tools of a catalog as a request's `tools` list: JSON text, written once with the catalog
+/// (a catalog is most of a request and the same every turn; keeping values too would copy it once more).
 #[derive(Debug, Default, PartialEq)]
 pub struct ToolList {
-    list: Vec<Value>,
+    len: usize,
     text: String,
 }
 
 impl ToolList {
-    /// The list, with its text made now.
-    pub fn new(list: Vec<Value>) -> ToolList {
-        let text = json::text(&list);
-        ToolList { list, text }
+    /// The list of `tools`, written now.
+    pub fn new<T: Serialize>(tools: &[T]) -> ToolList {
+        ToolList { len: tools.len(), text: json::text(tools) }
     }
 
-    /// The function tools.
-    pub fn as_slice(&self) -> &[Value] {
-        &self.list
+    /// How many tools.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The list as JSON text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The tools as JSON values, read back from the text (for inspection: requests use the text).
+    pub fn to_values(&self) -> Vec<Value> {
+        match serde_json::from_slice::<Value>(self.text.as_bytes()) {
+            Ok(Value::Array(tools)) => tools,
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -190,7 +208,7 @@ impl ModelRequest {
     /// most of a request, and the same every turn: it is not written again).
     pub fn to_text(&self) -> String {
         let mut text = json::text(&self.fields);
-        if !self.tools.list.is_empty() {
+        if !self.tools.is_empty() {
             text.pop(); // the closing brace
             text.push_str(if self.fields.is_empty() { "\"tools\":" } else { ",\"tools\":" });
             text.push_str(&self.tools.text);
@@ -202,8 +220,8 @@ impl ModelRequest {
     /// The body as one JSON value.
     pub fn to_value(&self) -> Value {
         let mut fields = self.fields.clone();
-        if !self.tools.list.is_empty() {
-            fields.insert("tools".into(), Value::Array(self.tools.list.clone()));
+        if !self.tools.is_empty() {
+            fields.insert("tools".into(), Value::Array(self.tools.to_values()));
         }
         Value::Object(fields)
     }
@@ -221,8 +239,9 @@ impl Serialize for ModelRequest {
         for (key, value) in &self.fields {
             map.serialize_entry(key, value)?;
         }
-        if !self.tools.list.is_empty() {
-            map.serialize_entry("tools", &self.tools.list)?;
+        if !self.tools.is_empty() {
+            // Rare (hosts get `to_text`): the tools are read back from their text.
+            map.serialize_entry("tools", &self.tools.to_values())?;
         }
         map.end()
     }
@@ -287,7 +306,7 @@ mod tests {
 
     #[test]
     fn the_text_is_the_value_written_out() {
-        let tools = Arc::new(ToolList::new(vec![json!({"type": "function", "name": "a\"b"})]));
+        let tools = Arc::new(ToolList::new(&[json!({"type": "function", "name": "a\"b"})]));
         let fields = json!({"model": "m", "input": "hi"}).as_object().unwrap().clone();
         let with = ModelRequest { fields: fields.clone(), tools };
         let without = ModelRequest { fields, tools: Arc::default() };
