@@ -1,14 +1,13 @@
 // Node entry: load the wasm core synchronously from the package, teach the host to start stdio servers, then
 // expose the API.
-import { readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { initSync } from '../pkg/mcp_loop.js';
+import { builtin } from './builtin.js';
 import { platform } from './platform.js';
 import { loopbackSignIn } from './signin.js';
 import { nodeTransport } from './nodehttp.js';
 import { markLoaded } from './wasm.js';
 
-initSync({ module: readFileSync(new URL('../pkg/mcp_loop_bg.wasm', import.meta.url)) });
+initSync({ module: builtin('node:fs').readFileSync(new URL('../pkg/mcp_loop_bg.wasm', import.meta.url)) });
 markLoaded();
 
 /** How long the output of a server that exited may still drain. */
@@ -26,7 +25,7 @@ platform.spawn = ({ command, args, inherit, env, cwd }, { stdout, stderr, exit }
   };
   let child;
   try {
-    child = spawn(command, args, { cwd, env: environment, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    child = builtin('node:child_process').spawn(command, args, { cwd, env: environment, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
   } catch (error) {
     queueMicrotask(() => end(`could not start: ${error.code ?? error.message}`));
     return { write() {}, close() {}, signal() {} };

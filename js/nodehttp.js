@@ -5,8 +5,8 @@
 import { builtin } from './builtin.js';
 
 const http = builtin('node:http');
-const https = builtin('node:https');
-const zlib = builtin('node:zlib');
+const https = () => builtin('node:https');
+const zlib = () => builtin('node:zlib');
 
 /** Redirects followed before giving up, as fetch does. */
 const MAX_REDIRECTS = 20;
@@ -16,10 +16,10 @@ const CREDENTIALS = ['authorization', 'cookie', 'proxy-authorization'];
 export const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'servername'];
 
 const DECODERS = {
-  gzip: () => zlib.createGunzip(),
-  'x-gzip': () => zlib.createGunzip(),
-  deflate: () => zlib.createInflate(),
-  br: () => zlib.createBrotliDecompress(),
+  gzip: () => zlib().createGunzip(),
+  'x-gzip': () => zlib().createGunzip(),
+  deflate: () => zlib().createInflate(),
+  br: () => zlib().createBrotliDecompress(),
 };
 
 /**
@@ -33,9 +33,9 @@ export function nodeTransport() {
   const configured = new WeakMap();
   const agentFor = (url, tls) => {
     if (url.protocol === 'http:') return plain;
-    if (!tls) return (secure ??= new https.Agent({ keepAlive: true }));
+    if (!tls) return (secure ??= new (https().Agent)({ keepAlive: true }));
     let agent = configured.get(tls);
-    if (!agent) configured.set(tls, (agent = new https.Agent({ keepAlive: true, ...tls })));
+    if (!agent) configured.set(tls, (agent = new (https().Agent)({ keepAlive: true, ...tls })));
     return agent;
   };
   return (request, signal, tls) => send(request, signal, tls, agentFor, 0);
@@ -87,7 +87,7 @@ function send({ method, url, headers, body }, signal, tls, agentFor, redirects) 
     return Promise.reject(lasting(new TypeError(`unsupported URL scheme ${target.protocol}`)));
   }
   if (signal.aborted) return Promise.reject(signal.reason);
-  const client = target.protocol === 'http:' ? http : https;
+  const client = target.protocol === 'http:' ? http : https();
   const bytes = body == null ? null : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   // An object, repeated names joined as fetch joins them (Node 20 drops a request given a flat header list).
   const head = {};

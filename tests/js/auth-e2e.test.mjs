@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { connectMcp, createAgent } from 'mcp-loop';
 import { startCompanyIdp } from '../support/company-idp.mjs';
 import { startProtectedServer } from '../support/protected-server.mjs';
-import { freePort, root, startGateway } from '../support/procs.mjs';
+import { freePort, root, startAll, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 
 const TTL_S = 3;
@@ -73,7 +73,7 @@ test('Node, loopback sign-in: one sign-in at the IdP, an expired token is refres
 
 test('whole agent runs through Portkey and the model stand-in: no credential reaches the model, an event or a snapshot; a second agent reuses the stored token', async (t) => {
   const { idp, server, secrets } = await stack(t);
-  const [gateway, model] = await Promise.all([startGateway(), startModelStandIn()]);
+  const [gateway, model] = await startAll([startGateway(), startModelStandIn()]);
   t.after(() => Promise.all([gateway.stop(), model.close()]));
   const events = [];
   const snapshots = [];

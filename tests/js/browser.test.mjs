@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { Readable } from 'node:stream';
-import { root, startEverything, startGateway } from '../support/procs.mjs';
+import { root, startAll, startEverything, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { overlap, startCountingServer } from '../support/counting-server.mjs';
 import { startFaultyServer } from '../support/faulty-server.mjs';
@@ -15,7 +15,7 @@ import { startTinyOAuth } from '../support/tiny-oauth.mjs';
 let everything, gateway, model, counting, site, browserServer;
 
 before(async () => {
-  [everything, gateway, model, counting] = await Promise.all([
+  [everything, gateway, model, counting] = await startAll([
     startEverything('streamableHttp'),
     startGateway(),
     startModelStandIn(),

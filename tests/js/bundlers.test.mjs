@@ -15,7 +15,7 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { importMetaAssets } from '@web/rollup-plugin-import-meta-assets';
 import { build as vite, createServer as viteServer } from 'vite';
 import webpack from 'webpack';
-import { root, startEverything, startGateway } from '../support/procs.mjs';
+import { root, startAll, startEverything, startGateway } from '../support/procs.mjs';
 import { installPacked } from '../support/packed.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { launchBrowser, resultOf, startSite } from '../support/browser.mjs';
@@ -103,7 +103,7 @@ const BUILDS = {
 };
 
 before(async () => {
-  [everything, gateway, model, chromium, app] = await Promise.all([
+  [everything, gateway, model, chromium, app] = await startAll([
     startEverything('streamableHttp'),
     startGateway(),
     startModelStandIn(),

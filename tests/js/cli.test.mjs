@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, startGateway, startPython, STDIO } from '../support/procs.mjs';
+import { root, startAll, startGateway, startPython, STDIO } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startCountingServer } from '../support/counting-server.mjs';
 
@@ -22,7 +22,7 @@ let dir;
 const children = new Set();
 
 before(async () => {
-  [gateway, model, python, counting] = await Promise.all([startGateway(), startModelStandIn(), startPython(), startCountingServer()]);
+  [gateway, model, python, counting] = await startAll([startGateway(), startModelStandIn(), startPython(), startCountingServer()]);
   dir = mkdtempSync(join(tmpdir(), 'mcp-loop-cli-'));
 });
 

@@ -6,13 +6,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAgent } from 'mcp-loop';
-import { startEverything, startGateway } from '../support/procs.mjs';
+import { startAll, startEverything, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 
 let everything, gateway, model, noStore;
 
 before(async () => {
-  [everything, gateway, model, noStore] = await Promise.all([
+  [everything, gateway, model, noStore] = await startAll([
     startEverything('streamableHttp'),
     startGateway(),
     startModelStandIn(),

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createAgent } from 'mcp-loop';
-import { root, startEverything, startGateway } from '../support/procs.mjs';
+import { root, startAll, startEverything, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startIntranetServer } from '../../examples/intranet-server.mjs';
 
@@ -13,7 +13,7 @@ let gateway;
 let model;
 
 before(async () => {
-  [everything, gateway, model] = await Promise.all([startEverything('streamableHttp'), startGateway(), startModelStandIn()]);
+  [everything, gateway, model] = await startAll([startEverything('streamableHttp'), startGateway(), startModelStandIn()]);
 });
 
 after(async () => {

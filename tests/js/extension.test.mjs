@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { root, startEverything, startGateway } from '../support/procs.mjs';
+import { root, startAll, startEverything, startGateway } from '../support/procs.mjs';
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.mjs';
 import { installPacked } from '../support/packed.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
@@ -21,7 +21,7 @@ let everything, counting, gateway, model, slowModel, dir, context, base;
 
 before(async () => {
   assert.ok(CHROMIUM, 'Chromium is installed (scripts/setup.sh --test installs it)');
-  [everything, counting, gateway, model, slowModel] = await Promise.all([
+  [everything, counting, gateway, model, slowModel] = await startAll([
     startEverything('streamableHttp'),
     startCountingServer({ delayMs: 200 }),
     startGateway(),

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createAgent } from 'mcp-loop';
-import { root, startGateway } from '../support/procs.mjs';
+import { root, startAll, startGateway } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { overlap, startCountingServer } from '../support/counting-server.mjs';
 
@@ -19,7 +19,7 @@ const LABELS = ['r1a', 'r1b', 'r1c', 'r2a', 'r2b', 'r2c', 'r3a', 'r3b', 'r3c'];
 let gateway, model, noStore, counting;
 
 before(async () => {
-  [gateway, model, noStore, counting] = await Promise.all([
+  [gateway, model, noStore, counting] = await startAll([
     startGateway(),
     startModelStandIn(),
     startModelStandIn({ noStore: true }),

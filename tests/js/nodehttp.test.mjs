@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { connectMcp, createAgent } from 'mcp-loop';
 import { startCountingServer } from '../support/counting-server.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
+import { startAll } from '../support/procs.mjs';
 
 let dir;
 let pki;
@@ -37,7 +38,7 @@ function makePki() {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcp-loop-tls-'));
   pki = makePki();
-  [counting, model] = await Promise.all([startCountingServer({ delayMs: 5 }), startModelStandIn()]);
+  [counting, model] = await startAll([startCountingServer({ delayMs: 5 }), startModelStandIn()]);
 });
 
 after(async () => {
@@ -132,7 +133,7 @@ test('a client certificate: an mTLS server refuses a client without one and serv
 });
 
 test('portkey.tls: the model endpoint behind the private CA, streamed, next to an MCP server behind it too', async () => {
-  const [modelFront, mcpFront] = await Promise.all([tlsFront(model.url), tlsFront(counting.url)]);
+  const [modelFront, mcpFront] = await startAll([tlsFront(model.url), tlsFront(counting.url)]);
   const agent = createAgent({
     model: 'gpt-standin',
     portkey: { baseURL: `${modelFront.origin}/v1`, authorization: 'Bearer standin', tls: { ca: pki.ca } },

@@ -16,7 +16,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
-import { freePort, root, startEverything, startGateway, startProcess } from '../support/procs.mjs';
+import { freePort, root, startAll, startEverything, startGateway, startProcess } from '../support/procs.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startCountingServer } from '../support/counting-server.mjs';
 import { installPacked, packCleanClone } from '../support/packed.mjs';
@@ -203,7 +203,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mcp-loop-readme-'));
   const source = join(dir, 'source');
   await mkdir(source);
-  const [everything, gateway, model, counting] = await Promise.all([
+  [local.everything, local.gateway, local.model, local.counting] = await startAll([
     startEverything('streamableHttp'),
     startGateway(),
     startModelStandIn(),
@@ -212,20 +212,21 @@ before(async () => {
     // the wasm core.
     packCleanClone(dir).then(async (packed) => {
       local.packed = packed;
-      // With the Restate SDK, as the README's worker tells a user to install it (the package's optional peer).
-      const restateSdk = `@restatedev/restate-sdk@${JSON.parse(await readFile(join(root, 'node_modules/@restatedev/restate-sdk/package.json'), 'utf8')).version}`;
-      await installPacked({ source, dir, where: join(dir, 'app'), tarball: packed.tarball, extra: [restateSdk] });
+      // With the Restate SDK, as the README's worker tells a user to install it (the package's optional peer): the
+      // dev dependency's copy and its one dependency, since an offline install cannot look a version up.
+      const restateSdk = ['restate-sdk', 'restate-sdk-core'].map((name) => join(root, 'node_modules/@restatedev', name));
+      await installPacked({ source, dir, where: join(dir, 'app'), tarball: packed.tarball, extra: restateSdk });
     }),
   ]);
-  Object.assign(local, { everything, gateway, model, counting, app: join(dir, 'app') });
+  local.app = join(dir, 'app');
   // Durable runs: restate-server, and the README's worker served from the packed install.
-  [local.restate, local.workerPort] = await Promise.all([startRestate(), freePort()]);
+  [local.restate, local.workerPort] = await startAll([startRestate(), freePort()]);
   const serving = blocks.find((b) => BLOCKS[b.first]?.serve);
   const file = join(local.app, 'readme-worker.mjs');
   await writeFile(file, blockSource(serving, BLOCKS[serving.first].serve(local)));
   local.worker = await startProcess('the README worker', WORKER_NODE, [file], { env: { RESTATE_LOGGING: 'WARN' }, probe: () => listening(local.workerPort) });
   await local.restate.register(`http://127.0.0.1:${local.workerPort}`);
-  local.portkey = { baseURL: gateway.url, provider: 'openai', customHost: model.url, authorization: 'Bearer standin' };
+  local.portkey = { baseURL: local.gateway.url, provider: 'openai', customHost: local.model.url, authorization: 'Bearer standin' };
   // For the type checks: Node's types and the official MCP SDK (a snippet passes its Client), as the app would have them.
   await mkdir(join(local.app, 'node_modules/@types'), { recursive: true });
   await symlink(join(root, 'node_modules/@types/node'), join(local.app, 'node_modules/@types/node'));

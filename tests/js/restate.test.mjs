@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { restateClient } from 'mcp-loop/restate/client';
-import { root } from '../support/procs.mjs';
+import { root, startAll } from '../support/procs.mjs';
 import { overlap, startCountingServer } from '../support/counting-server.mjs';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startRestate, startWorkers } from '../support/restate.mjs';
@@ -15,7 +15,7 @@ import { startRestate, startWorkers } from '../support/restate.mjs';
 let restate, counting, model, client;
 
 before(async () => {
-  [restate, counting, model] = await Promise.all([startRestate(), startCountingServer({ delayMs: 50 }), startModelStandIn()]);
+  [restate, counting, model] = await startAll([startRestate(), startCountingServer({ delayMs: 50 }), startModelStandIn()]);
   client = restateClient({ url: restate.ingress });
 });
 

@@ -7,11 +7,12 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { connectMcp, createAgent, ToolLoop } from 'mcp-loop';
 import { startModelStandIn } from '../support/model-standin.mjs';
 import { startCountingServer } from '../support/counting-server.mjs';
+import { startAll } from '../support/procs.mjs';
 
 let model, counting, client;
 
 before(async () => {
-  [model, counting] = await Promise.all([startModelStandIn(), startCountingServer({ delayMs: 100 })]);
+  [model, counting] = await startAll([startModelStandIn(), startCountingServer({ delayMs: 100 })]);
   client = new Client({ name: 'host-app', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(counting.url)));
 });

