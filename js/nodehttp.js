@@ -12,8 +12,6 @@ const zlib = () => builtin('node:zlib');
 const MAX_REDIRECTS = 20;
 /** Headers a redirect to another origin does not carry (fetch and reqwest drop them too). */
 const CREDENTIALS = ['authorization', 'cookie', 'proxy-authorization'];
-/** TLS options a server's `tls` may hold: a private CA, a client certificate. */
-export const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'servername'];
 
 const DECODERS = {
   gzip: () => zlib().createGunzip(),
