@@ -213,9 +213,9 @@ before(async () => {
     packCleanClone(dir).then(async (packed) => {
       local.packed = packed;
       // With the Restate SDK, as the README's worker tells a user to install it (the package's optional peer): the
-      // dev dependency's copy and its one dependency, since an offline install cannot look a version up.
-      const restateSdk = ['restate-sdk', 'restate-sdk-core'].map((name) => join(root, 'node_modules/@restatedev', name));
-      await installPacked({ source, dir, where: join(dir, 'app'), tarball: packed.tarball, extra: restateSdk });
+      // dev dependency's copy, since an offline install cannot look a version up.
+      const restateSdk = join(root, 'node_modules/@restatedev/restate-sdk');
+      await installPacked({ source, dir, where: join(dir, 'app'), tarball: packed.tarball, extra: [restateSdk] });
     }),
   ]);
   local.app = join(dir, 'app');

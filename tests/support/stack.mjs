@@ -5,7 +5,7 @@
 // (default: everything gateway model). It stops every server by pid on SIGTERM or SIGINT, or when its stdin
 // closes (so a test that dies does not leave servers behind).
 
-import { startEverything, startGateway, startPython } from './procs.mjs';
+import { startAll, startEverything, startGateway, startPython } from './procs.mjs';
 import { startModelStandIn } from './model-standin.mjs';
 import { startFaultyServer } from './faulty-server.mjs';
 import { startCountingServer } from './counting-server.mjs';
@@ -41,7 +41,8 @@ if (unknown.length) {
   console.error(`unknown server(s): ${unknown.join(', ')}; known: ${Object.keys(STARTERS).join(', ')}`);
   process.exit(2);
 }
-const servers = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await STARTERS[n]()])));
+const started = await startAll(names.map((n) => STARTERS[n]()));
+const servers = Object.fromEntries(names.map((n, i) => [n, started[i]]));
 
 let stopping = false;
 async function stop() {
