@@ -4,6 +4,7 @@ pub(crate) mod error;
 pub(crate) mod http;
 pub(crate) mod io;
 pub(crate) mod json;
+pub(crate) mod json_scan;
 pub(crate) mod limits;
 pub(crate) mod lines;
 pub(crate) mod mix;

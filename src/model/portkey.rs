@@ -4,6 +4,7 @@
 use crate::base::error::Error;
 use crate::base::http::{BodyBuffer, HttpRequest};
 use crate::base::json::{self, Fields};
+use crate::base::json_scan::without_member;
 use crate::wire::responses::{ModelRequest, ModelResponse, cap_message};
 use serde_json::Value;
 
@@ -197,7 +198,9 @@ pub(super) fn parse_response(status: u16, body: &BodyBuffer) -> Result<ModelResp
     if body.overflowed() {
         return Err(Error::model(Some(status), format!("the response exceeded {MAX_RESPONSE_BYTES} bytes")));
     }
-    let json: Option<Value> = serde_json::from_slice(body.bytes()).ok();
+    // The echo of the request's tools is cut unread (see json_scan).
+    let cut = without_member(body.bytes(), &["tools"]);
+    let json: Option<Value> = serde_json::from_slice(cut.as_deref().unwrap_or(body.bytes())).ok();
     if !(200..300).contains(&status) {
         let message = json
             .as_ref()
