@@ -2,13 +2,19 @@
 //!
 //! A Responses API `Response` echoes every tool the request offered: with a large catalog that is most of the
 //! body (625 KB of 640 with 303 tools), and reading it into JSON values took longer than everything else in the
-//! turn. Nothing reads the echo, so it is cut from the text first, which costs one pass over the bytes.
+//! turn. Nothing reads the echo, so it is cut from the text first: one pass over the bytes that checks the
+//! grammar of what it passes, but builds nothing.
+
+/// How many levels of arrays and objects may nest: as many as `serde_json` reads.
+const MAX_DEPTH: usize = 127;
 
 /// `text` without the member at `path` (keys from the root object down), or `None` when there is no such
-/// member or the text is not well-formed JSON around it (the caller then reads `text` as it is, and reports
-/// what is wrong with it). What lies inside the member cut is not checked: nothing reads it.
+/// member or the text up to its end is not JSON (the caller then reads `text` as it is, and reports what is wrong
+/// with it as before).
 pub(crate) fn without_member(text: &[u8], path: &[&str]) -> Option<Vec<u8>> {
-    let (start, end) = Scan { text, at: 0 }.member(path)?;
+    let (start, end) = Scan { text, at: 0 }.member(path, 0)?;
+    // The only part no JSON reader sees afterwards: its strings must be UTF-8 as well.
+    std::str::from_utf8(&text[start..end]).ok()?;
     let mut out = Vec::with_capacity(text.len() - (end - start));
     out.extend_from_slice(&text[..start]);
     out.extend_from_slice(&text[end..]);
@@ -23,7 +29,7 @@ struct Scan<'a> {
 impl<'a> Scan<'a> {
     /// The byte range to cut for the member at `path` of the object that starts here: the member and the
     /// comma that separates it from a neighbour.
-    fn member(&mut self, path: &[&str]) -> Option<(usize, usize)> {
+    fn member(&mut self, path: &[&str], depth: usize) -> Option<(usize, usize)> {
         let (key, rest) = path.split_first()?;
         self.space();
         self.expect(b'{')?;
@@ -37,9 +43,9 @@ impl<'a> Scan<'a> {
             self.space();
             if name == key.as_bytes() {
                 if !rest.is_empty() {
-                    return self.member(rest);
+                    return self.member(rest, depth + 1);
                 }
-                self.value()?;
+                self.value(depth + 1)?;
                 let end = self.at;
                 self.space();
                 return match (self.next()?, comma_before) {
@@ -49,7 +55,7 @@ impl<'a> Scan<'a> {
                     _ => None,
                 };
             }
-            self.value()?;
+            self.value(depth + 1)?;
             self.space();
             match self.next()? {
                 b',' => comma_before = Some(self.at - 1),
@@ -58,49 +64,89 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// Skips one value: strings and brackets are followed, scalars run to the next delimiter.
-    fn value(&mut self) -> Option<()> {
-        match *self.text.get(self.at)? {
-            b'"' => self.string().map(drop),
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    match self.next()? {
-                        b'"' => {
-                            self.at -= 1;
-                            self.string()?;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return Some(());
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+    /// Skips one value, checking its grammar; `depth` counts the arrays and objects around it, the root object
+    /// being the first.
+    fn value(&mut self, depth: usize) -> Option<()> {
+        let (close, member) = match *self.text.get(self.at)? {
+            b'"' => return self.string().map(drop),
+            b'{' => (b'}', true),
+            b'[' => (b']', false),
+            _ => return self.scalar(),
+        };
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        self.at += 1;
+        self.space();
+        if self.text.get(self.at) == Some(&close) {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            if member {
+                self.string()?;
+                self.space();
+                self.expect(b':')?;
+                self.space();
             }
-            _ => {
-                let start = self.at;
-                while self.text.get(self.at).is_some_and(|b| !b",}] \t\r\n".contains(b)) {
-                    self.at += 1;
-                }
-                (self.at > start).then_some(())
+            self.value(depth + 1)?;
+            self.space();
+            match self.next()? {
+                b',' => self.space(),
+                b if b == close => return Some(()),
+                _ => return None,
             }
         }
     }
 
-    /// A string's raw bytes (escapes left as they are: a key written with escapes is not the one looked for).
+    /// `true`, `false`, `null` or a number.
+    fn scalar(&mut self) -> Option<()> {
+        let rest = &self.text[self.at..];
+        if let Some(word) = [&b"true"[..], b"false", b"null"].into_iter().find(|w| rest.starts_with(w)) {
+            self.at += word.len();
+            return Some(());
+        }
+        self.eat(b'-');
+        if !self.eat(b'0') {
+            self.digits()?;
+        }
+        if self.eat(b'.') {
+            self.digits()?;
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            let _ = self.eat(b'+') || self.eat(b'-');
+            self.digits()?;
+        }
+        Some(())
+    }
+
+    /// One digit or more.
+    fn digits(&mut self) -> Option<()> {
+        let start = self.at;
+        while self.text.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+        (self.at > start).then_some(())
+    }
+
+    /// A string's raw bytes, escapes checked and left as they are (a key written with escapes is not the one
+    /// looked for).
     fn string(&mut self) -> Option<&'a [u8]> {
         self.expect(b'"')?;
         let start = self.at;
         loop {
             match self.next()? {
                 b'"' => return Some(&self.text[start..self.at - 1]),
-                b'\\' => {
-                    self.next()?;
-                }
+                b'\\' => match self.next()? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    b'u' => {
+                        for _ in 0..4 {
+                            self.next().filter(u8::is_ascii_hexdigit)?;
+                        }
+                    }
+                    _ => return None,
+                },
+                0..0x20 => return None,
                 _ => {}
             }
         }
@@ -121,6 +167,12 @@ impl<'a> Scan<'a> {
     fn expect(&mut self, byte: u8) -> Option<()> {
         (self.next()? == byte).then_some(())
     }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        let found = self.text.get(self.at) == Some(&byte);
+        self.at += usize::from(found);
+        found
+    }
 }
 
 #[cfg(test)]
@@ -136,7 +188,7 @@ mod tests {
 
     #[test]
     fn the_member_goes_wherever_it_stands_and_the_rest_stays() {
-        let tools = r#"[{"name":"a}]\"{[","parameters":{"x":[1,{"y":"\\"}]}}, "s", 1.5e3, true, null]"#;
+        let tools = r#"[{"name":"a}]\"{[","parameters":{"x":[1,{"y":"\\\u00e9"}]}}, "s", -0.5E+3, 10, true, false, null, [], {}]"#;
         assert_eq!(
             cut(&format!(r#"{{"id":"r","tools":{tools},"output":[]}}"#), &["tools"]),
             Some(json!({"id":"r","output":[]}))
@@ -162,6 +214,36 @@ mod tests {
     }
 
     #[test]
+    fn cutting_never_changes_whether_a_body_reads_as_json() {
+        // Every one-byte change to a response: the cut text reads as JSON exactly when the whole text does, and
+        // then as the same value without the member.
+        let response = br#"{"id":"r","tools":[{"type":"function","name":"a","parameters":{"type":"object","properties":{"q":{"type":["string","null"],"enum":["x\"y",null]}},"required":[]},"strict":true,"n":-1.5e-3}],"output":[{"type":"message","content":[{"text":"t\u00e9"}]}],"usage":{"n":3}}"#;
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut random = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let bytes = b" \"{}[],:0123456789.eE+-tfnlu\\/xAz\xff\x01";
+        for _ in 0..5_000 {
+            let mut text = response.to_vec();
+            let at = random() as usize % text.len();
+            match random() % 3 {
+                0 => text[at] = bytes[random() as usize % bytes.len()],
+                1 => text.insert(at, bytes[random() as usize % bytes.len()]),
+                _ => drop(text.remove(at)),
+            }
+            let Some(cut) = without_member(&text, &["tools"]) else { continue };
+            let whole = serde_json::from_slice::<Value>(&text).ok().map(|mut v| {
+                v.as_object_mut().map(|o| o.shift_remove("tools"));
+                v
+            });
+            assert_eq!(serde_json::from_slice::<Value>(&cut).ok(), whole, "{}", String::from_utf8_lossy(&text));
+        }
+    }
+
+    #[test]
     fn broken_text_is_left_to_the_reader() {
         for text in [
             "",
@@ -174,8 +256,28 @@ mod tests {
             r#"{"id":,"tools":[]}"#,
             r#"{"tools":}"#,
             r#"{"tools":[]]"#,
+            // What is cut is checked too: a body that is not JSON stays an error.
+            r#"{"tools":[}, "id": "r"}"#,
+            r#"{"tools":xyz,"id":"r"}"#,
+            r#"{"tools":{"a"},"id":1}"#,
+            r#"{"tools":{"a":1,},"id":1}"#,
+            r#"{"tools":[1,],"id":1}"#,
+            r#"{"tools":1.2.3}"#,
+            r#"{"tools":01}"#,
+            r#"{"tools":-}"#,
+            r#"{"tools":1e}"#,
+            r#"{"tools":"\x"}"#,
+            r#"{"tools":"\u12g4"}"#,
+            "{\"tools\":\"a\tb\"}",
         ] {
             assert_eq!(without_member(text.as_bytes(), &["tools"]), None, "{text}");
         }
+        assert_eq!(without_member(b"{\"tools\":\"\xff\",\"id\":1}", &["tools"]), None, "not UTF-8");
+        let deep = |n: usize| format!(r#"{{"tools":{}1{}}}"#, "[".repeat(n), "]".repeat(n));
+        assert!(without_member(deep(126).as_bytes(), &["tools"]).is_some());
+        assert!(
+            serde_json::from_str::<Value>(&deep(126)).is_ok() && serde_json::from_str::<Value>(&deep(127)).is_err()
+        );
+        assert_eq!(without_member(deep(127).as_bytes(), &["tools"]), None, "deeper than serde_json reads");
     }
 }
