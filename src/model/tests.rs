@@ -142,6 +142,32 @@ fn a_stream_gives_deltas_and_the_same_response_as_json() {
 }
 
 #[test]
+fn the_tools_echo_is_not_read_and_a_broken_one_is_still_an_error() {
+    let echo = json!([{"type":"function","name":"t","parameters":{"type":"object","properties":{}},"strict":false}]);
+    let mut with_echo = response_json();
+    with_echo["tools"] = echo.clone();
+    let expected = ModelResponse::from_value(response_json()).unwrap();
+    let answer = |stream: bool, body: &str| {
+        let mut c = client(0);
+        send(&mut c, &request_with(json!({"stream": stream})), 0);
+        let (http, _) = attempt(&mut c);
+        let kind = if stream { "text/event-stream" } else { "application/json" };
+        reply(&mut c, http, 200, &[("content-type", kind)], body, 1);
+        done(&events(&mut c)).clone()
+    };
+    assert_eq!(answer(false, &with_echo.to_string()), Ok(expected.clone()));
+    let started =
+        json!({"type":"response.created","response":{"id":"resp_1","status":"in_progress","tools":echo,"output":[]}});
+    let completed = json!({"type":"response.completed","response":with_echo});
+    let stream =
+        format!("event: response.created\ndata: {started}\n\nevent: response.completed\ndata: {completed}\n\n");
+    assert_eq!(answer(true, &stream), Ok(expected));
+    // Not JSON inside the echo: the body is not JSON, as it was before the echo was cut unread.
+    let broken = with_echo.to_string().replace(r#""strict":false}]"#, r#""strict":false]]"#);
+    assert!(answer(false, &broken).unwrap_err().to_string().contains("not JSON"), "{broken}");
+}
+
+#[test]
 fn a_lasting_transport_failure_is_not_retried() {
     let mut c = client(2);
     send(&mut c, &request_with(json!({})), 1_000);
