@@ -8,10 +8,15 @@
 /// How many levels of arrays and objects may nest: as many as `serde_json` reads.
 const MAX_DEPTH: usize = 127;
 
-/// `text` without the member at `path` (keys from the root object down), or `None` when there is no such
-/// member or the text up to its end is not JSON (the caller then reads `text` as it is, and reports what is wrong
-/// with it as before).
-pub(crate) fn without_member(text: &[u8], path: &[&str]) -> Option<Vec<u8>> {
+/// `text` read as JSON without the member at `path` (keys from the root object down). The result is the one
+/// reading all of `text` gives, that member aside: a text that is not JSON is an error either way.
+pub(crate) fn read_without(text: &[u8], path: &[&str]) -> serde_json::Result<serde_json::Value> {
+    serde_json::from_slice(without_member(text, path).as_deref().unwrap_or(text))
+}
+
+/// `text` without the member at `path`, or `None` when there is no such member or the text up to its end is
+/// not JSON (then `text` is read as it is, and what is wrong with it reported as before).
+fn without_member(text: &[u8], path: &[&str]) -> Option<Vec<u8>> {
     let (start, end) = Scan { text, at: 0 }.member(path, 0)?;
     // The only part no JSON reader sees afterwards: its strings must be UTF-8 as well.
     std::str::from_utf8(&text[start..end]).ok()?;

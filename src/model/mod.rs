@@ -11,7 +11,7 @@ pub(crate) use portkey::{MAX_RESPONSE_BYTES, Span};
 use crate::base::error::{Error, Result};
 use crate::base::http::{self, BodyBuffer, HttpRequest};
 use crate::base::io::{Effect, EffectId, Effects, OpId, Owner};
-use crate::base::json_scan::without_member;
+use crate::base::json_scan::read_without;
 use crate::base::mix::backoff;
 use crate::base::queue::Queue;
 use crate::base::sse::{SseEvent, SseParser};
@@ -306,10 +306,7 @@ enum StreamItem {
 /// failed all carry it whole) or an `error` event.
 fn read_stream_event(event: &SseEvent) -> StreamItem {
     // Each event that carries the response carries the echo of the request's tools too: cut unread.
-    let cut = without_member(event.data.as_bytes(), &["response", "tools"]);
-    let Ok(mut data) = serde_json::from_slice::<Value>(cut.as_deref().unwrap_or(event.data.as_bytes())) else {
-        return StreamItem::Other;
-    };
+    let Ok(mut data) = read_without(event.data.as_bytes(), &["response", "tools"]) else { return StreamItem::Other };
     let kind = data.get("type").and_then(Value::as_str).or(event.event.as_deref()).unwrap_or("");
     match kind {
         "response.output_text.delta" => {

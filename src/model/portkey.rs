@@ -4,7 +4,7 @@
 use crate::base::error::Error;
 use crate::base::http::{BodyBuffer, HttpRequest};
 use crate::base::json::{self, Fields};
-use crate::base::json_scan::without_member;
+use crate::base::json_scan::read_without;
 use crate::wire::responses::{ModelRequest, ModelResponse, cap_message};
 use serde_json::Value;
 
@@ -199,8 +199,7 @@ pub(super) fn parse_response(status: u16, body: &BodyBuffer) -> Result<ModelResp
         return Err(Error::model(Some(status), format!("the response exceeded {MAX_RESPONSE_BYTES} bytes")));
     }
     // The echo of the request's tools is cut unread (see json_scan).
-    let cut = without_member(body.bytes(), &["tools"]);
-    let json: Option<Value> = serde_json::from_slice(cut.as_deref().unwrap_or(body.bytes())).ok();
+    let json = read_without(body.bytes(), &["tools"]).ok();
     if !(200..300).contains(&status) {
         let message = json
             .as_ref()
