@@ -18,10 +18,11 @@ export function fileTokenStore(file = tokensPath()) {
     async set(key, value) {
       const all = await load();
       all[key] = value;
-      await fs().mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      const { mkdir, writeFile, rename } = fs();
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       const temporary = `${file}.${process.pid}.tmp`;
-      await fs().writeFile(temporary, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
-      await fs().rename(temporary, file);
+      await writeFile(temporary, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+      await rename(temporary, file);
     },
   };
 }

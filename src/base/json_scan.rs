@@ -46,24 +46,18 @@ impl<'a> Scan<'a> {
             self.space();
             self.expect(b':')?;
             self.space();
-            if name == key.as_bytes() {
-                if !rest.is_empty() {
-                    return self.member(rest, depth + 1);
-                }
-                self.value(depth + 1)?;
-                let end = self.at;
-                self.space();
-                return match (self.next()?, comma_before) {
-                    (b',', _) => Some((start, self.at)),
-                    (b'}', Some(comma)) => Some((comma, end)),
-                    (b'}', None) => Some((start, end)),
-                    _ => None,
-                };
+            let found = name == key.as_bytes();
+            if found && !rest.is_empty() {
+                return self.member(rest, depth + 1);
             }
             self.value(depth + 1)?;
+            let end = self.at;
             self.space();
-            match self.next()? {
-                b',' => comma_before = Some(self.at - 1),
+            match (self.next()?, found, comma_before) {
+                (b',', true, _) => return Some((start, self.at)),
+                (b'}', true, Some(comma)) => return Some((comma, end)),
+                (b'}', true, None) => return Some((start, end)),
+                (b',', false, _) => comma_before = Some(self.at - 1),
                 _ => return None,
             }
         }
